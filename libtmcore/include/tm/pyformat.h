@@ -1,0 +1,41 @@
+/*
+ * tm/pyformat.h — Python tracemalloc snapshot files.
+ *
+ * tracemalloc.Snapshot.dump() writes a pickle of a Snapshot object (its
+ * traces as tuples (domain, size, frames[, total_nframe]) with frames
+ * (filename, lineno), and traceback_limit).  tmkit reads such files with a
+ * whitelist decoder: only the opcodes and the tracemalloc classes a dump can
+ * contain are accepted, anything else is an error, nothing is executed.
+ * It also writes them, so that Python can Snapshot.load() a native snapshot.
+ */
+#ifndef TM_PYFORMAT_H
+#define TM_PYFORMAT_H
+
+#include <stddef.h>
+
+#include "tm/error.h"
+#include "tm/snapshot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* True if the buffer looks like a pickle (content sniffing, not a check). */
+int tm_pyformat_is_pickle(const void *data, size_t len);
+
+/* Decodes a Snapshot.dump() file from memory; `name` is used in messages. */
+int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len,
+                       const char *name, tm_error *err);
+
+/* Encodes snap as a pickle that tracemalloc.Snapshot.load() accepts.
+ * *out is malloc'ed and owned by the caller (release with free()).
+ * Native frames must be symbolized to have file names; unsymbolized ones are
+ * written as "<unknown>", line 0 (or module+0xoffset if the caller
+ * symbolized them so). */
+int tm_pyformat_encode(const tm_snapshot *snap, void **out, size_t *out_len,
+                       tm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

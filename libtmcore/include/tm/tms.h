@@ -1,0 +1,80 @@
+/*
+ * tm/tms.h — reading and writing `.tms` snapshot files.
+ *
+ * The byte layout is specified in formats/TMS-FORMAT.md; this header is the
+ * programmatic contract.  Writes are atomic: the file is written to a
+ * temporary name in the same directory, fsync'ed, and renamed over `path`,
+ * so a reader (or a crash) never sees half a snapshot.  Reads check every
+ * length and checksum before using a byte.
+ */
+#ifndef TM_TMS_H
+#define TM_TMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tm/error.h"
+#include "tm/snapshot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TM_TMS_MAJOR 1
+#define TM_TMS_MINOR 0
+
+#define TM_WRITE_OPTIONS_VERSION 1
+typedef struct tm_write_options {
+    unsigned version;        /* TM_WRITE_OPTIONS_VERSION */
+    int compression_level;   /* zstd level; 0 = default (3); -1 = store raw */
+    int no_fsync;            /* skip fsync (tests, benchmarks) */
+} tm_write_options;
+#define TM_WRITE_OPTIONS_INIT { TM_WRITE_OPTIONS_VERSION, 0, 0 }
+
+/* Writes snap to path atomically.  opts may be NULL for defaults. */
+int tm_snapshot_write(const tm_snapshot *snap, const char *path,
+                      const tm_write_options *opts, tm_error *err);
+
+/* Encodes snap into a malloc'ed buffer (*out, *out_len) owned by the caller
+ * (release with free()). */
+int tm_snapshot_encode(const tm_snapshot *snap, const tm_write_options *opts,
+                       void **out, size_t *out_len, tm_error *err);
+
+/* Reads a whole file.  On success *out is a new snapshot owned by the caller. */
+int tm_snapshot_read(tm_snapshot **out, const char *path, tm_error *err);
+
+/* Decodes from memory.  `name` is used in error messages. */
+int tm_snapshot_decode(tm_snapshot **out, const void *data, size_t len,
+                       const char *name, tm_error *err);
+
+/* True if the buffer starts with the .tms magic (content sniffing). */
+int tm_tms_is_tms(const void *data, size_t len);
+
+/* --- inspection (tminfo) --------------------------------------------- */
+
+typedef struct tm_tms_section_info {
+    uint32_t type;
+    const char *name;        /* "strings", "traces", ... or "unknown" */
+    int critical;
+    int codec;               /* 0 raw, 1 zstd */
+    uint64_t offset;         /* of the section header in the file */
+    uint64_t stored_len;
+    uint64_t raw_len;
+} tm_tms_section_info;
+
+typedef struct tm_tms_file_info {
+    unsigned major, minor;
+    uint64_t file_size;
+    size_t nsections;
+    tm_tms_section_info *sections;   /* owned by the info */
+} tm_tms_file_info;
+
+/* Parses and verifies header and section table without decoding payloads. */
+int tm_tms_inspect(tm_tms_file_info **out, const void *data, size_t len,
+                   const char *name, tm_error *err);
+void tm_tms_file_info_free(tm_tms_file_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,499 @@
+/*
+ * The snapshot model: interned strings, modules, frames, a prefix tree of
+ * stacks and a flat trace array.  See tm/snapshot.h for the contract.
+ *
+ * De-duplication uses chained hash indexes (bucket heads + a `next` link per
+ * element) because the symbolizer rewrites frames in place: a chained index
+ * lets one element be unlinked and relinked without rebuilding the table.
+ */
+#include "tm/snapshot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "model/snapshot_internal.h"
+#include "tm_alloc.h"
+
+#define STRING_BLOCK_SIZE (64u * 1024u)
+
+static int nomem(tm_error *err, const char *what)
+{
+    return tm_error_set(err, TM_ENOMEM, "out of memory while adding %s", what);
+}
+
+/* --- chained hash index --------------------------------------------- */
+
+static int index_grow(tm_index *ix, size_t count, uint32_t (*hash_of)(const tm_snapshot *, uint32_t),
+                      const tm_snapshot *snap)
+{
+    size_t nb = ix->nbuckets ? ix->nbuckets * 2 : 256;
+    while (nb < count * 2)
+        nb *= 2;
+    uint32_t *b = tm_malloc(nb * sizeof *b);
+    if (!b)
+        return -1;
+    memset(b, 0xff, nb * sizeof *b);
+    for (uint32_t id = 0; id < count; id++) {
+        uint32_t h = hash_of(snap, id) & (uint32_t)(nb - 1);
+        ix->next[id] = b[h];
+        b[h] = id;
+    }
+    tm_free(ix->buckets);
+    ix->buckets = b;
+    ix->nbuckets = nb;
+    return 0;
+}
+
+/* Makes room for element `id` (== count) in the index and links it. */
+static int index_add(tm_index *ix, uint32_t id, uint32_t hash,
+                     uint32_t (*hash_of)(const tm_snapshot *, uint32_t),
+                     const tm_snapshot *snap)
+{
+    if (tm_grow((void **)&ix->next, &ix->next_cap, (size_t)id + 1, sizeof *ix->next))
+        return -1;
+    if ((size_t)id + 1 > ix->nbuckets / 2) {
+        if (index_grow(ix, id, hash_of, snap))
+            return -1;
+    }
+    uint32_t h = hash & (uint32_t)(ix->nbuckets - 1);
+    ix->next[id] = ix->buckets[h];
+    ix->buckets[h] = id;
+    return 0;
+}
+
+static void index_unlink(tm_index *ix, uint32_t id, uint32_t hash)
+{
+    uint32_t *link = &ix->buckets[hash & (uint32_t)(ix->nbuckets - 1)];
+    while (*link != TM_NONE) {
+        if (*link == id) {
+            *link = ix->next[id];
+            return;
+        }
+        link = &ix->next[*link];
+    }
+}
+
+static void index_free(tm_index *ix)
+{
+    tm_free(ix->buckets);
+    tm_free(ix->next);
+}
+
+static uint32_t hash_bytes(const void *p, size_t n)
+{
+    return (uint32_t)XXH3_64bits(p, n);
+}
+
+static uint32_t string_hash(const tm_snapshot *s, uint32_t id)
+{
+    return hash_bytes(s->str[id], s->str_len[id]);
+}
+
+static uint32_t frame_hash(const tm_snapshot *s, uint32_t id)
+{
+    return hash_bytes(&s->frames[id], sizeof(tm_frame));
+}
+
+static uint32_t node_hash_of(uint32_t parent, uint32_t frame)
+{
+    uint64_t k = ((uint64_t)parent << 32) | frame;
+    return (uint32_t)XXH3_64bits(&k, sizeof k);
+}
+
+static uint32_t stack_hash(const tm_snapshot *s, uint32_t id)
+{
+    return node_hash_of(s->stacks[id].parent, s->stacks[id].frame);
+}
+
+/* --- lifetime -------------------------------------------------------- */
+
+int tm_snapshot_new(tm_snapshot **out, tm_error *err)
+{
+    tm_snapshot *s = tm_calloc(1, sizeof *s);
+    if (!s)
+        return nomem(err, "a snapshot");
+    uint32_t id;
+    tm_stack_node root = { TM_NONE, 0, 0 };
+    /* id 0: the empty string; stack 0: the empty stack. */
+    if (tm_grow((void **)&s->str, &s->str_cap, 1, sizeof *s->str) ||
+        tm_grow((void **)&s->str_len, &s->str_len_cap, 1, sizeof *s->str_len) ||
+        tm_grow((void **)&s->stacks, &s->stack_cap, 1, sizeof *s->stacks)) {
+        tm_snapshot_free(s);
+        return nomem(err, "a snapshot");
+    }
+    s->str[0] = "";
+    s->str_len[0] = 0;
+    s->nstr = 1;
+    if (index_add(&s->str_index, 0, string_hash(s, 0), string_hash, s)) {
+        tm_snapshot_free(s);
+        return nomem(err, "a snapshot");
+    }
+    s->stacks[0] = root;
+    s->nstacks = 1;
+    if (index_add(&s->stack_index, 0, stack_hash(s, 0), stack_hash, s)) {
+        tm_snapshot_free(s);
+        return nomem(err, "a snapshot");
+    }
+    (void)id;
+    s->meta.nframe_limit = 1;
+    *out = s;
+    return TM_OK;
+}
+
+void tm_snapshot_free(tm_snapshot *s)
+{
+    if (!s)
+        return;
+    tm_string_block *b = s->blocks;
+    while (b) {
+        tm_string_block *next = b->next;
+        tm_free(b);
+        b = next;
+    }
+    tm_free(s->str);
+    tm_free(s->str_len);
+    index_free(&s->str_index);
+    tm_free(s->modules);
+    tm_free(s->frames);
+    index_free(&s->frame_index);
+    tm_free(s->stacks);
+    index_free(&s->stack_index);
+    tm_free(s->traces);
+    tm_free(s->argv);
+    tm_free(s);
+}
+
+/* --- strings --------------------------------------------------------- */
+
+static char *string_store(tm_snapshot *s, const char *p, size_t len)
+{
+    size_t need = len + 1;
+    tm_string_block *b = s->blocks;
+    if (!b || b->size - b->used < need) {
+        size_t size = need > STRING_BLOCK_SIZE ? need : STRING_BLOCK_SIZE;
+        b = tm_malloc(sizeof *b + size);
+        if (!b)
+            return NULL;
+        b->size = size;
+        b->used = 0;
+        /* A dedicated big block goes behind the current one so the current
+         * block keeps being filled. */
+        if (need > STRING_BLOCK_SIZE && s->blocks) {
+            b->next = s->blocks->next;
+            s->blocks->next = b;
+        } else {
+            b->next = s->blocks;
+            s->blocks = b;
+        }
+    }
+    char *d = b->data + b->used;
+    memcpy(d, p, len);
+    d[len] = '\0';
+    b->used += need;
+    s->str_bytes += need;
+    return d;
+}
+
+int tm_snapshot_intern_string(tm_snapshot *s, const char *p, size_t len,
+                              uint32_t *out_id, tm_error *err)
+{
+    if (len > TM_MAX_STRING_LEN)
+        return tm_error_set(err, TM_ELIMIT, "string of %zu bytes exceeds the limit of %u",
+                            len, TM_MAX_STRING_LEN);
+    uint32_t h = hash_bytes(p, len);
+    for (uint32_t id = s->str_index.buckets[h & (s->str_index.nbuckets - 1)]; id != TM_NONE;
+         id = s->str_index.next[id]) {
+        if (s->str_len[id] == len && memcmp(s->str[id], p, len) == 0) {
+            *out_id = id;
+            return TM_OK;
+        }
+    }
+    if (s->nstr >= TM_MAX_STRINGS)
+        return tm_error_set(err, TM_ELIMIT, "more than %u strings", TM_MAX_STRINGS);
+    uint32_t id = (uint32_t)s->nstr;
+    if (tm_grow((void **)&s->str, &s->str_cap, s->nstr + 1, sizeof *s->str) ||
+        tm_grow((void **)&s->str_len, &s->str_len_cap, s->nstr + 1, sizeof *s->str_len))
+        return nomem(err, "a string");
+    char *d = string_store(s, p, len);
+    if (!d)
+        return nomem(err, "a string");
+    s->str[id] = d;
+    s->str_len[id] = (uint32_t)len;
+    if (index_add(&s->str_index, id, h, string_hash, s))
+        return nomem(err, "a string");   /* the stored bytes stay owned by the block list */
+    s->nstr++;
+    *out_id = id;
+    return TM_OK;
+}
+
+/* --- modules and frames ---------------------------------------------- */
+
+int tm_snapshot_add_module(tm_snapshot *s, const tm_module *m, uint32_t *out_id, tm_error *err)
+{
+    if (m->path >= s->nstr)
+        return tm_error_set(err, TM_EINVAL, "module path string id %u out of range", m->path);
+    if (m->build_id_len > TM_BUILD_ID_MAX)
+        return tm_error_set(err, TM_EINVAL, "module build-id of %u bytes exceeds %u",
+                            m->build_id_len, TM_BUILD_ID_MAX);
+    if (s->nmodules >= TM_MAX_MODULES)
+        return tm_error_set(err, TM_ELIMIT, "more than %u modules", TM_MAX_MODULES);
+    if (tm_grow((void **)&s->modules, &s->module_cap, s->nmodules + 1, sizeof *s->modules))
+        return nomem(err, "a module");
+    tm_module *d = &s->modules[s->nmodules];
+    *d = *m;
+    /* Bytes past build_id_len carry no meaning; zero them so equal modules
+     * compare equal byte for byte. */
+    memset(d->build_id + d->build_id_len, 0, TM_BUILD_ID_MAX - d->build_id_len);
+    *out_id = (uint32_t)s->nmodules++;
+    return TM_OK;
+}
+
+static int frame_check(const tm_snapshot *s, const tm_frame *f, tm_error *err)
+{
+    if (f->module != TM_NONE && f->module >= s->nmodules)
+        return tm_error_set(err, TM_EINVAL, "frame module %u out of range", f->module);
+    if (f->function >= s->nstr || f->file >= s->nstr)
+        return tm_error_set(err, TM_EINVAL, "frame string id out of range");
+    if (f->inlined_by != TM_NONE && f->inlined_by >= s->nframes)
+        return tm_error_set(err, TM_EINVAL, "frame inlined_by %u out of range", f->inlined_by);
+    if (f->reserved != 0)
+        return tm_error_set(err, TM_EINVAL, "frame reserved field is not zero");
+    return TM_OK;
+}
+
+int tm_snapshot_intern_frame(tm_snapshot *s, const tm_frame *f, uint32_t *out_id, tm_error *err)
+{
+    int rc = frame_check(s, f, err);
+    if (rc)
+        return rc;
+    uint32_t h = hash_bytes(f, sizeof *f);
+    if (s->frame_index.nbuckets) {
+        for (uint32_t id = s->frame_index.buckets[h & (s->frame_index.nbuckets - 1)];
+             id != TM_NONE; id = s->frame_index.next[id]) {
+            if (memcmp(&s->frames[id], f, sizeof *f) == 0) {
+                *out_id = id;
+                return TM_OK;
+            }
+        }
+    }
+    if (s->nframes >= TM_MAX_FRAMES)
+        return tm_error_set(err, TM_ELIMIT, "more than %u frames", TM_MAX_FRAMES);
+    uint32_t id = (uint32_t)s->nframes;
+    if (tm_grow((void **)&s->frames, &s->frame_cap, s->nframes + 1, sizeof *s->frames))
+        return nomem(err, "a frame");
+    s->frames[id] = *f;
+    if (index_add(&s->frame_index, id, h, frame_hash, s))
+        return nomem(err, "a frame");
+    s->nframes++;
+    *out_id = id;
+    return TM_OK;
+}
+
+int tm_snapshot_set_frame(tm_snapshot *s, uint32_t id, const tm_frame *f, tm_error *err)
+{
+    if (id >= s->nframes)
+        return tm_error_set(err, TM_EINVAL, "frame id %u out of range", id);
+    int rc = frame_check(s, f, err);
+    if (rc)
+        return rc;
+    /* An inline chain must end: refuse a link that leads back to `id`. */
+    size_t steps = 0;
+    for (uint32_t k = f->inlined_by; k != TM_NONE; k = s->frames[k].inlined_by) {
+        if (k == id || ++steps > s->nframes)
+            return tm_error_set(err, TM_EINVAL, "frame %u: inlined_by chain would form a cycle", id);
+    }
+    index_unlink(&s->frame_index, id, frame_hash(s, id));
+    s->frames[id] = *f;
+    uint32_t h = frame_hash(s, id) & (uint32_t)(s->frame_index.nbuckets - 1);
+    s->frame_index.next[id] = s->frame_index.buckets[h];
+    s->frame_index.buckets[h] = id;
+    return TM_OK;
+}
+
+/* --- stacks ---------------------------------------------------------- */
+
+int tm_snapshot_intern_stack_node(tm_snapshot *s, uint32_t parent, uint32_t frame,
+                                  uint32_t *out_id, tm_error *err)
+{
+    if (parent >= s->nstacks)
+        return tm_error_set(err, TM_EINVAL, "stack parent %u out of range", parent);
+    if (frame >= s->nframes)
+        return tm_error_set(err, TM_EINVAL, "stack frame %u out of range", frame);
+    uint32_t h = node_hash_of(parent, frame);
+    for (uint32_t id = s->stack_index.buckets[h & (s->stack_index.nbuckets - 1)]; id != TM_NONE;
+         id = s->stack_index.next[id]) {
+        if (s->stacks[id].parent == parent && s->stacks[id].frame == frame && id != 0) {
+            *out_id = id;
+            return TM_OK;
+        }
+    }
+    if (s->nstacks >= TM_MAX_STACKS)
+        return tm_error_set(err, TM_ELIMIT, "more than %u stack nodes", TM_MAX_STACKS);
+    if (s->stacks[parent].depth >= TM_MAX_DEPTH)
+        return tm_error_set(err, TM_ELIMIT, "stack deeper than %u frames", TM_MAX_DEPTH);
+    uint32_t id = (uint32_t)s->nstacks;
+    if (tm_grow((void **)&s->stacks, &s->stack_cap, s->nstacks + 1, sizeof *s->stacks))
+        return nomem(err, "a stack");
+    s->stacks[id].frame = frame;
+    s->stacks[id].parent = parent;
+    s->stacks[id].depth = s->stacks[parent].depth + 1;
+    if (index_add(&s->stack_index, id, h, stack_hash, s))
+        return nomem(err, "a stack");
+    s->nstacks++;
+    *out_id = id;
+    return TM_OK;
+}
+
+int tm_snapshot_intern_stack(tm_snapshot *s, const uint32_t *frames, size_t n,
+                             uint32_t *out_id, tm_error *err)
+{
+    uint32_t node = 0;
+    /* frames[0] is the most recent call, so the tree is built from the end. */
+    for (size_t i = n; i-- > 0;) {
+        int rc = tm_snapshot_intern_stack_node(s, node, frames[i], &node, err);
+        if (rc)
+            return rc;
+    }
+    *out_id = node;
+    return TM_OK;
+}
+
+/* --- traces and metadata --------------------------------------------- */
+
+int tm_snapshot_reserve_traces(tm_snapshot *s, size_t n, tm_error *err)
+{
+    if (n > TM_MAX_TRACES)
+        return tm_error_set(err, TM_ELIMIT, "more than %u traces", TM_MAX_TRACES);
+    if (tm_grow((void **)&s->traces, &s->trace_cap, n, sizeof *s->traces))
+        return nomem(err, "traces");
+    return TM_OK;
+}
+
+int tm_snapshot_add_trace(tm_snapshot *s, const tm_trace *t, tm_error *err)
+{
+    if (t->stack >= s->nstacks)
+        return tm_error_set(err, TM_EINVAL, "trace stack %u out of range", t->stack);
+    if (t->reserved != 0)
+        return tm_error_set(err, TM_EINVAL, "trace reserved field is not zero");
+    if (s->ntraces >= TM_MAX_TRACES)
+        return tm_error_set(err, TM_ELIMIT, "more than %u traces", TM_MAX_TRACES);
+    if (s->ntraces == s->trace_cap &&
+        tm_grow((void **)&s->traces, &s->trace_cap, s->ntraces + 1, sizeof *s->traces))
+        return nomem(err, "a trace");
+    s->traces[s->ntraces++] = *t;
+    return TM_OK;
+}
+
+int tm_snapshot_set_metadata(tm_snapshot *s, const tm_metadata *md, tm_error *err)
+{
+    if (md->program >= s->nstr || md->host >= s->nstr || md->trigger >= s->nstr ||
+        md->tool_version >= s->nstr)
+        return tm_error_set(err, TM_EINVAL, "metadata string id out of range");
+    if (md->nframe_limit < 1 || md->nframe_limit > TM_MAX_NFRAME)
+        return tm_error_set(err, TM_EINVAL, "metadata nframe limit %u outside 1..%u",
+                            md->nframe_limit, TM_MAX_NFRAME);
+    s->meta = *md;
+    return TM_OK;
+}
+
+int tm_snapshot_set_argv(tm_snapshot *s, const char *const *argv, size_t argc, tm_error *err)
+{
+    if (argc > TM_MAX_ARGS)
+        return tm_error_set(err, TM_ELIMIT, "more than %u arguments", TM_MAX_ARGS);
+    uint32_t *ids = tm_malloc((argc ? argc : 1) * sizeof *ids);
+    if (!ids)
+        return nomem(err, "argv");
+    for (size_t i = 0; i < argc; i++) {
+        int rc = tm_snapshot_intern_string(s, argv[i], strlen(argv[i]), &ids[i], err);
+        if (rc) {
+            tm_free(ids);
+            return rc;
+        }
+    }
+    tm_free(s->argv);
+    s->argv = ids;
+    s->argc = argc;
+    return TM_OK;
+}
+
+int tm_snapshot_set_argv_ids(tm_snapshot *s, const uint32_t *ids, size_t argc, tm_error *err)
+{
+    if (argc > TM_MAX_ARGS)
+        return tm_error_set(err, TM_ELIMIT, "more than %u arguments", TM_MAX_ARGS);
+    for (size_t i = 0; i < argc; i++)
+        if (ids[i] >= s->nstr)
+            return tm_error_set(err, TM_EINVAL, "argv string id %u out of range", ids[i]);
+    uint32_t *copy = tm_malloc((argc ? argc : 1) * sizeof *copy);
+    if (!copy)
+        return nomem(err, "argv");
+    if (argc)
+        memcpy(copy, ids, argc * sizeof *copy);
+    tm_free(s->argv);
+    s->argv = copy;
+    s->argc = argc;
+    return TM_OK;
+}
+
+/* --- accessors ------------------------------------------------------- */
+
+size_t tm_snapshot_string_count(const tm_snapshot *s) { return s->nstr; }
+
+const char *tm_snapshot_string(const tm_snapshot *s, uint32_t id, size_t *len)
+{
+    if (id >= s->nstr) {
+        if (len)
+            *len = 0;
+        return "";
+    }
+    if (len)
+        *len = s->str_len[id];
+    return s->str[id];
+}
+
+size_t tm_snapshot_module_count(const tm_snapshot *s) { return s->nmodules; }
+const tm_module *tm_snapshot_modules(const tm_snapshot *s) { return s->modules; }
+size_t tm_snapshot_frame_count(const tm_snapshot *s) { return s->nframes; }
+const tm_frame *tm_snapshot_frames(const tm_snapshot *s) { return s->frames; }
+size_t tm_snapshot_stack_count(const tm_snapshot *s) { return s->nstacks; }
+const tm_stack_node *tm_snapshot_stacks(const tm_snapshot *s) { return s->stacks; }
+size_t tm_snapshot_trace_count(const tm_snapshot *s) { return s->ntraces; }
+const tm_trace *tm_snapshot_traces(const tm_snapshot *s) { return s->traces; }
+const tm_metadata *tm_snapshot_metadata(const tm_snapshot *s) { return &s->meta; }
+size_t tm_snapshot_argc(const tm_snapshot *s) { return s->argc; }
+const uint32_t *tm_snapshot_argv(const tm_snapshot *s) { return s->argv; }
+
+size_t tm_snapshot_stack_frames(const tm_snapshot *s, uint32_t stack, uint32_t *frames, size_t max)
+{
+    if (stack >= s->nstacks)
+        return 0;
+    size_t depth = s->stacks[stack].depth;
+    size_t i = 0;
+    for (uint32_t n = stack; n != 0 && i < max; n = s->stacks[n].parent)
+        frames[i++] = s->stacks[n].frame;
+    return depth;
+}
+
+uint64_t tm_snapshot_total_size(const tm_snapshot *s)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < s->ntraces; i++)
+        total += s->traces[i].size;
+    return total;
+}
+
+size_t tm_snapshot_memory_usage(const tm_snapshot *s)
+{
+    size_t n = sizeof *s;
+    for (const tm_string_block *b = s->blocks; b; b = b->next)
+        n += sizeof *b + b->size;
+    n += s->str_cap * sizeof *s->str + s->str_len_cap * sizeof *s->str_len;
+    n += s->module_cap * sizeof *s->modules + s->frame_cap * sizeof *s->frames;
+    n += s->stack_cap * sizeof *s->stacks + s->trace_cap * sizeof *s->traces;
+    const tm_index *ix[] = { &s->str_index, &s->frame_index, &s->stack_index };
+    for (size_t i = 0; i < 3; i++)
+        n += ix[i]->nbuckets * sizeof(uint32_t) + ix[i]->next_cap * sizeof(uint32_t);
+    return n;
+}

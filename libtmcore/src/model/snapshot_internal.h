@@ -1,0 +1,66 @@
+/*
+ * Private: the layout of tm_snapshot, for code inside libtmcore that must
+ * fill it faster than the builder API allows (the .tms reader decoding a
+ * million traces) or needs set_argv by id.  Everything else uses
+ * tm/snapshot.h.
+ */
+#ifndef TM_SNAPSHOT_INTERNAL_H
+#define TM_SNAPSHOT_INTERNAL_H
+
+#include "tm/snapshot.h"
+
+/* Documented limits (formats/TMS-FORMAT.md repeats them). */
+#define TM_MAX_STRING_LEN (16u * 1024u * 1024u)
+#define TM_MAX_STRINGS (64u * 1024u * 1024u)
+#define TM_MAX_MODULES (1u << 20)
+#define TM_MAX_FRAMES (256u * 1024u * 1024u)
+#define TM_MAX_STACKS (256u * 1024u * 1024u)
+#define TM_MAX_TRACES (1024u * 1024u * 1024u)
+#define TM_MAX_DEPTH (1u << 20)   /* 65535 frames, each expanded by its inline chain */
+#define TM_MAX_ARGS (1u << 20)
+
+typedef struct tm_index {
+    uint32_t *buckets;   /* nbuckets heads, TM_NONE = empty; power of two */
+    size_t nbuckets;
+    uint32_t *next;      /* per element */
+    size_t next_cap;
+} tm_index;
+
+typedef struct tm_string_block {
+    struct tm_string_block *next;
+    size_t size, used;
+    char data[];
+} tm_string_block;
+
+struct tm_snapshot {
+    const char **str;          /* point into blocks (never move) */
+    uint32_t *str_len;
+    size_t nstr, str_cap, str_len_cap;
+    size_t str_bytes;
+    tm_string_block *blocks;
+    tm_index str_index;
+
+    tm_module *modules;
+    size_t nmodules, module_cap;
+
+    tm_frame *frames;
+    size_t nframes, frame_cap;
+    tm_index frame_index;
+
+    tm_stack_node *stacks;
+    size_t nstacks, stack_cap;
+    tm_index stack_index;
+
+    tm_trace *traces;
+    size_t ntraces, trace_cap;
+
+    tm_metadata meta;
+    uint32_t *argv;
+    size_t argc;
+};
+
+/* argv by string ids (the reader has ids, not C strings). */
+int tm_snapshot_set_argv_ids(tm_snapshot *snap, const uint32_t *ids, size_t argc,
+                             tm_error *err);
+
+#endif

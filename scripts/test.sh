@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, then builds and runs every test twice —
+# an optimized gcc build, and a clang build with AddressSanitizer + UBSan.
+# Usage: scripts/test.sh            (from the repository root)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/deps.sh
+jobs=$(nproc)
+
+run_suite() {  # name, cmake args...
+  local dir=$1; shift
+  echo "=== tmkit: configure $dir ($*)"
+  cmake -S . -B "$dir" -DTM_BUILD_TESTS=ON "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+  echo "=== tmkit: build $dir"
+  if ! cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1; then
+    grep -E 'error|Error|warning' "$dir.build.log" | head -50; return 1
+  fi
+  echo "=== tmkit: test $dir"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 900)
+}
+
+mkdir -p build
+run_suite build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
+run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTM_SANITIZE=ON

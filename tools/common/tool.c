@@ -1,0 +1,116 @@
+#include "tool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tm/pyformat.h"
+#include "tm/tms.h"
+
+int tool_read_file(const char *path, void **data, size_t *len, tm_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tm_error_set(err, TM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return tm_error_set(err, TM_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return tm_error_set(err, TM_EIO, "%s: is a directory", path);
+    }
+    /* Size from fstat is only a hint (pipes, /proc): read until EOF. */
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return tm_error_set(err, TM_ENOMEM, "%s: out of memory reading %zu bytes", path, cap);
+    }
+    for (;;) {
+        if (n == cap) {
+            char *nb = cap > ((size_t)-1) / 2 ? NULL : realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return tm_error_set(err, TM_ENOMEM, "%s: out of memory while reading", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            close(fd);
+            return tm_error_set(err, TM_EIO, "%s: read error at byte %zu: %s", path, n, strerror(e));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    *data = buf;
+    *len = n;
+    return TM_OK;
+}
+
+int tool_load_snapshot(const char *path, tm_snapshot **out, tm_error *err)
+{
+    void *data;
+    size_t len;
+    int rc = tool_read_file(path, &data, &len, err);
+    if (rc)
+        return rc;
+    if (tm_tms_is_tms(data, len))
+        rc = tm_snapshot_decode(out, data, len, path, err);
+    else if (tm_pyformat_is_pickle(data, len))
+        rc = tm_pyformat_decode(out, data, len, path, err);
+    else if (len == 0)
+        rc = tm_error_set(err, TM_EFORMAT, "%s: empty file, not a snapshot", path);
+    else
+        rc = tm_error_set(err, TM_EFORMAT,
+                          "%s: not a snapshot: neither a .tms file nor a Python tracemalloc dump",
+                          path);
+    free(data);
+    return rc;
+}
+
+int tool_fail(const char *prog, const tm_error *err)
+{
+    fprintf(stderr, "%s: %s\n", prog, err && err->message[0] ? err->message : "error");
+    return TOOL_EXIT_ERROR;
+}
+
+int tool_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(try '%s --help')\n", prog);
+    return TOOL_EXIT_ERROR;
+}
+
+int tool_parse_u64(const char *s, unsigned long long *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}

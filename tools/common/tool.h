@@ -1,0 +1,34 @@
+/*
+ * Shared by every command-line tool: exit codes, loading a snapshot from a
+ * file whatever its format, and reporting errors the same way everywhere.
+ */
+#ifndef TM_TOOL_H
+#define TM_TOOL_H
+
+#include <stddef.h>
+
+#include "tm/error.h"
+#include "tm/snapshot.h"
+
+enum {
+    TOOL_EXIT_OK = 0,
+    TOOL_EXIT_GATE = 1,   /* a gate (--fail-on-growth, --fail-above) failed */
+    TOOL_EXIT_ERROR = 2   /* usage or input error; message on stderr */
+};
+
+/* Reads a whole file into a malloc'ed buffer (release with free()). */
+int tool_read_file(const char *path, void **data, size_t *len, tm_error *err);
+
+/* Loads a snapshot from a .tms file or a Python tracemalloc dump, detected
+ * by content, never by name.  Errors name the file. */
+int tool_load_snapshot(const char *path, tm_snapshot **out, tm_error *err);
+
+/* Prints "PROG: MESSAGE" on stderr and returns TOOL_EXIT_ERROR. */
+int tool_fail(const char *prog, const tm_error *err);
+int tool_usage_error(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parses a non-negative decimal integer; returns 0 on success. */
+int tool_parse_u64(const char *s, unsigned long long *out);
+
+#endif
