@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tm/pyformat.h"
+#include "tm/symbolize.h"
 #include "tm/tms.h"
 
 int tool_read_file(const char *path, void **data, size_t *len, tm_error *err)
@@ -65,6 +66,65 @@ int tool_read_file(const char *path, void **data, size_t *len, tm_error *err)
 }
 
 int tool_load_snapshot(const char *path, tm_snapshot **out, tm_error *err)
+{
+    int rc = tool_load_snapshot_raw(path, out, err);
+    if (rc)
+        return rc;
+    rc = tool_symbolize(path, *out, err);
+    if (rc) {
+        tm_snapshot_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int has_raw_native_frames(const tm_snapshot *snap)
+{
+    const tm_frame *f = tm_snapshot_frames(snap);
+    for (size_t i = 0, n = tm_snapshot_frame_count(snap); i < n; i++)
+        if (f[i].module != TM_NONE && f[i].function == 0 && f[i].file == 0)
+            return 1;
+    return 0;
+}
+
+int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
+{
+    const char *env = getenv("TM_SYMBOLIZE");
+    if ((env && strcmp(env, "0") == 0) || !has_raw_native_frames(snap))
+        return TM_OK;
+    const char *dirs_env = getenv("TM_DEBUG_DIRS");
+    char *dirs_buf = NULL;
+    const char *dirs[16];
+    size_t ndirs = 0;
+    if (dirs_env && *dirs_env) {
+        dirs_buf = strdup(dirs_env);
+        if (!dirs_buf)
+            return tm_error_set(err, TM_ENOMEM, "%s: out of memory", path);
+        for (char *save = NULL, *d = strtok_r(dirs_buf, ":", &save); d && ndirs < 16;
+             d = strtok_r(NULL, ":", &save))
+            dirs[ndirs++] = d;
+    }
+    tm_symbolize_options opts = TM_SYMBOLIZE_OPTIONS_INIT;
+    opts.debug_dirs = dirs;
+    opts.ndebug_dirs = ndirs;
+    tm_symbolize_report *report = NULL;
+    int rc = tm_symbolize_snapshot(snap, &opts, &report, err);
+    free(dirs_buf);
+    if (rc)
+        return tm_error_prefix(err, "%s: symbolizing", path);
+    for (size_t i = 0; report && i < report->nmodules; i++) {
+        const tm_symbolize_module_report *m = &report->modules[i];
+        if (m->status == TM_SYMSTAT_SYMBOLIZED || m->status == TM_SYMSTAT_UNUSED ||
+            m->status == TM_SYMSTAT_SYMTAB_ONLY)
+            continue;
+        fprintf(stderr, "note: %s: %s: %s%s%s\n", path, m->path ? m->path : "?",
+                tm_symstat_name(m->status), m->note ? ": " : "", m->note ? m->note : "");
+    }
+    tm_symbolize_report_free(report);
+    return TM_OK;
+}
+
+int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err)
 {
     void *data;
     size_t len;

@@ -20,8 +20,19 @@ enum {
 int tool_read_file(const char *path, void **data, size_t *len, tm_error *err);
 
 /* Loads a snapshot from a .tms file or a Python tracemalloc dump, detected
- * by content, never by name.  Errors name the file. */
+ * by content, never by name, and symbolizes its native frames that have no
+ * symbols yet (see tool_symbolize).  Errors name the file. */
 int tool_load_snapshot(const char *path, tm_snapshot **out, tm_error *err);
+
+/* The same without symbolizing: the file's content as it is (tminfo). */
+int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err);
+
+/* Symbolizes snap in place when it has unsymbolized native frames, unless
+ * the environment says TM_SYMBOLIZE=0.  Modules whose binary is missing or
+ * has another build-id are notes on stderr ("note: ..."), not errors: their
+ * frames keep showing as module+0xoffset.  TM_DEBUG_DIRS (':'-separated)
+ * adds roots for .build-id and .gnu_debuglink lookups. */
+int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err);
 
 /* Prints "PROG: MESSAGE" on stderr and returns TOOL_EXIT_ERROR. */
 int tool_fail(const char *prog, const tm_error *err);

@@ -7,6 +7,7 @@
  * whitelist decoder: only the opcodes and the tracemalloc classes a dump can
  * contain are accepted, anything else is an error, nothing is executed.
  * It also writes them, so that Python can Snapshot.load() a native snapshot.
+ * formats/PYTHON-DUMPS.md lists the accepted opcodes, classes and limits.
  */
 #ifndef TM_PYFORMAT_H
 #define TM_PYFORMAT_H
@@ -23,7 +24,14 @@ extern "C" {
 /* True if the buffer looks like a pickle (content sniffing, not a check). */
 int tm_pyformat_is_pickle(const void *data, size_t len);
 
-/* Decodes a Snapshot.dump() file from memory; `name` is used in messages. */
+/* Decodes a Snapshot.dump() file (pickle protocol 2..5, written by Python
+ * 3.4+, 3- or 4-tuple traces) from memory; `name` is used in messages.
+ * Frames become (file, line) with module TM_NONE; metadata gets
+ * nframe_limit = traceback_limit and trigger "python".
+ * Errors: TM_EFORMAT for anything a dump cannot contain (other opcodes or
+ * globals -- nothing is ever executed --, truncation, sizes outside
+ * 0..2^64-1, ...) with the byte offset or trace index in the message;
+ * TM_ELIMIT for model limits; TM_ENOMEM.  Memory use is linear in len. */
 int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len,
                        const char *name, tm_error *err);
 
@@ -31,7 +39,10 @@ int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len,
  * *out is malloc'ed and owned by the caller (release with free()).
  * Native frames must be symbolized to have file names; unsymbolized ones are
  * written as "<unknown>", line 0 (or module+0xoffset if the caller
- * symbolized them so). */
+ * symbolized them so).  Inline chains become separate frames, innermost
+ * first.  Protocol 4 with 4-tuple traces (Python 3.9+'s layout); file
+ * names, frames and tracebacks are memo-shared, so the file is about the
+ * size of Python's own dump.  Errors: TM_ENOMEM, TM_ELIMIT. */
 int tm_pyformat_encode(const tm_snapshot *snap, void **out, size_t *out_len,
                        tm_error *err);
 

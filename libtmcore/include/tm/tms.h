@@ -6,6 +6,17 @@
  * temporary name in the same directory, fsync'ed, and renamed over `path`,
  * so a reader (or a crash) never sees half a snapshot.  Reads check every
  * length and checksum before using a byte.
+ *
+ * Round trips keep every string, module (in order), frame, stack and trace
+ * by value, but NOT the order of traces: the writer sorts them by (stack,
+ * domain, size) to compress them, as trace order carries no meaning.  Ids
+ * may be renumbered (frames so that inline parents come first; frames or
+ * stack nodes that are equal by value are merged on read).
+ *
+ * Errors name the file, the section and the byte offset, e.g.
+ *   a.tms: section 'traces' at byte 4096: payload checksum mismatch
+ * and on failure *out is NULL.  The limits (sections, strings, depth, file
+ * size, ...) are listed in formats/TMS-FORMAT.md, section 8.
  */
 #ifndef TM_TMS_H
 #define TM_TMS_H
@@ -31,12 +42,15 @@ typedef struct tm_write_options {
 } tm_write_options;
 #define TM_WRITE_OPTIONS_INIT { TM_WRITE_OPTIONS_VERSION, 0, 0 }
 
-/* Writes snap to path atomically.  opts may be NULL for defaults. */
+/* Writes snap to path atomically.  opts may be NULL for defaults.  On any
+ * failure no temporary file is left and an existing file at path is
+ * untouched.  The new file's mode is 0666 minus the umask. */
 int tm_snapshot_write(const tm_snapshot *snap, const char *path,
                       const tm_write_options *opts, tm_error *err);
 
 /* Encodes snap into a malloc'ed buffer (*out, *out_len) owned by the caller
- * (release with free()). */
+ * (release with free()).  The output is deterministic for a given snapshot,
+ * zstd version and level. */
 int tm_snapshot_encode(const tm_snapshot *snap, const tm_write_options *opts,
                        void **out, size_t *out_len, tm_error *err);
 

@@ -1,0 +1,87 @@
+/*
+ * Private to the exporters (formats/src/export_*.c): the logical stack tree
+ * that folded stacks and flame graphs are drawn from, and small writers.
+ *
+ * The tree is a trie of labels: node 0 is the root ("all"); every other node
+ * is (parent, label).  Two snapshots can be added to one tree ("sides" 0 and
+ * 1, for a diff); labels are shared between them, so equal stacks meet in
+ * the same node.  Values added per trace go to the node where the stack ends
+ * ("self"); ex_tree_finish() sums them into inclusive values and links
+ * children in label order.
+ */
+#ifndef TM_EXPORT_INTERNAL_H
+#define TM_EXPORT_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tm/error.h"
+#include "tm/export.h"
+#include "tm/snapshot.h"
+
+#include "export_progress.h"
+
+typedef struct ex_node {
+    uint32_t parent;          /* TM_NONE for the root */
+    uint32_t label;           /* label id; TM_NONE for the root */
+    uint32_t first_child;     /* TM_NONE if none (after finish) */
+    uint32_t next_sibling;    /* TM_NONE if last (after finish) */
+    uint32_t nchildren;       /* after finish */
+    uint32_t depth;           /* root 0 */
+    uint64_t self_size[2], self_count[2];
+    uint64_t size[2], count[2];   /* inclusive, after finish */
+} ex_node;
+
+typedef struct ex_tree {
+    ex_node *nodes;
+    size_t nnodes, node_cap;
+    uint32_t *edge_slots;     /* open addressing: node id + 1, 0 = empty */
+    size_t edge_cap;          /* power of two */
+
+    char *label_bytes;        /* all labels, each NUL-terminated */
+    size_t label_bytes_len, label_bytes_cap;
+    uint64_t *label_off;      /* offset of label i in label_bytes */
+    uint32_t *label_len;
+    size_t nlabels, label_cap, label_len_cap;
+    uint32_t *label_slots;    /* open addressing: label id + 1 */
+    size_t label_slot_cap;
+
+    uint32_t max_depth;
+    int finished;
+} ex_tree;
+
+int ex_tree_init(ex_tree *t, tm_error *err);
+void ex_tree_free(ex_tree *t);
+/* Adds every trace of snap to the tree on `side` (0 or 1). */
+int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
+                         tm_progress *progress, tm_error *err);
+int ex_tree_finish(ex_tree *t, tm_error *err);
+
+static inline const char *ex_label(const ex_tree *t, uint32_t id, size_t *len)
+{
+    if (id == TM_NONE) {
+        if (len)
+            *len = 3;
+        return "all";
+    }
+    if (len)
+        *len = t->label_len[id];
+    return t->label_bytes + t->label_off[id];
+}
+
+/* Options with defaults filled in and the version checked. */
+int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *err);
+
+/* Writers: escaped text for the three target syntaxes.  They write to a
+ * stdio stream; the caller checks ferror() once at the end. */
+void ex_put_folded_label(FILE *f, const char *s, size_t n);
+void ex_put_json_string(FILE *f, const char *s, size_t n);
+void ex_put_xml_text(FILE *f, const char *s, size_t n);   /* also for attributes */
+
+/* Python tracemalloc's size format ("12.3 KiB"); buf gets at least 32 bytes. */
+void ex_format_size(char *buf, size_t cap, uint64_t size);
+
+/* TM_EIO with a message if the stream had an error, else TM_OK. */
+int ex_check_stream(FILE *f, const char *what, tm_error *err);
+
+#endif

@@ -1,0 +1,171 @@
+/* Escaping writers, size formatting and option checks for the exporters. */
+#include "export_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *err)
+{
+    tm_export_options d = TM_EXPORT_OPTIONS_INIT;
+    if (!in) {
+        *out = d;
+        return TM_OK;
+    }
+    if (in->version != TM_EXPORT_OPTIONS_VERSION)
+        return tm_error_set(err, TM_EINVAL, "export options version %u, this library knows %u",
+                            in->version, TM_EXPORT_OPTIONS_VERSION);
+    if (in->weight != TM_EXPORT_WEIGHT_SIZE && in->weight != TM_EXPORT_WEIGHT_COUNT)
+        return tm_error_set(err, TM_EINVAL, "export options: unknown weight %d", in->weight);
+    if (!(in->min_width >= 0 && in->min_width <= 1))
+        return tm_error_set(err, TM_EINVAL, "export options: min_width %g is not in [0, 1]",
+                            in->min_width);
+    *out = *in;
+    return TM_OK;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, min = 0x10000;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3f >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void ex_put_folded_label(FILE *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '\\': fputs("\\\\", f); break;
+        case ';': fputs("\\x3b", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\x%02x", c);
+            else
+                fputc(c, f);
+        }
+    }
+}
+
+void ex_put_json_string(FILE *f, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    fputc('"', f);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        if (c >= 0x80) {
+            size_t k = utf8_seq(u + i, n - i);
+            if (k) {
+                fwrite(u + i, 1, k, f);
+                i += k;
+            } else {
+                /* Not UTF-8: show the byte as its Latin-1 character. */
+                fprintf(f, "\\u%04x", c);
+                i++;
+            }
+            continue;
+        }
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        /* Inside <script> "</script>" or "<!--" must never appear. */
+        case '<': fputs("\\u003c", f); break;
+        case '>': fputs("\\u003e", f); break;
+        case '&': fputs("\\u0026", f); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+        }
+        i++;
+    }
+    fputc('"', f);
+}
+
+void ex_put_xml_text(FILE *f, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        if (c >= 0x80) {
+            size_t k = utf8_seq(u + i, n - i);
+            if (k) {
+                fwrite(u + i, 1, k, f);
+                i += k;
+            } else {
+                fprintf(f, "&#x%x;", c);
+                i++;
+            }
+            continue;
+        }
+        switch (c) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        case '\t': fputc(' ', f); break;
+        default:
+            /* XML 1.0 forbids most control characters even as references. */
+            if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\x%02x", c);
+            else
+                fputc(c, f);
+        }
+        i++;
+    }
+}
+
+void ex_format_size(char *buf, size_t cap, uint64_t size)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)size;
+    for (int u = 0; u < 5; u++) {
+        if (v < 100 && u != 0) {
+            snprintf(buf, cap, "%.1f %s", v, units[u]);
+            return;
+        }
+        if (v < 10 * 1024 || u == 4) {
+            snprintf(buf, cap, "%.0f %s", v, units[u]);
+            return;
+        }
+        v /= 1024;
+    }
+}
+
+int ex_check_stream(FILE *f, const char *what, tm_error *err)
+{
+    if (fflush(f) != 0 || ferror(f)) {
+        int e = errno;
+        return tm_error_set(err, TM_EIO, "%s: write error: %s", what ? what : "output",
+                            e ? strerror(e) : "stream error");
+    }
+    return TM_OK;
+}

@@ -1,0 +1,116 @@
+/*
+ * tm/recorder.h — the runtime API of the tmkit recorder (Python's
+ * `tracemalloc` module for C/C++ processes).
+ *
+ * The recorder lives in libtmrecorder.so (and the static libtmrecorder.a).
+ * It interposes malloc, calloc, realloc, reallocarray, free, posix_memalign,
+ * memalign, aligned_alloc, valloc, pvalloc and every C++ operator new/delete,
+ * and keeps for each live block (domain 0) its size and call stack.
+ *
+ * Two ways to use it:
+ *   - without code changes: `tmrun -o app.tms -- ./app` or
+ *     `LD_PRELOAD=libtmrecorder.so TM_OUTPUT=app.tms ./app`; tracing starts
+ *     when the library loads and a snapshot is written at exit;
+ *   - from code: link libtmrecorder and call the functions below
+ *     (tm_start ... tm_take_snapshot), exactly like tracemalloc.
+ *
+ * Environment (read once when the library loads; tmrun sets these):
+ *   TM_OUTPUT=FILE.tms   write FILE.tms at exit; tracing starts at load.
+ *   TM_NFRAME=N          traceback limit (1..65535, default 1 as in Python;
+ *                        tmrun's default is 20).  Also starts tracing.
+ *   TM_START=1           start tracing at load even without TM_OUTPUT.
+ *   TM_INTERVAL=SEC      also write a numbered snapshot every SEC seconds.
+ *   TM_SIGNAL=SIG        also write one when SIG (name like USR2 or number)
+ *                        arrives.  No default: nothing is installed unless set.
+ *   TM_PEAK=1            also write one shortly after each new peak of traced
+ *                        memory (>= 12.5% and >= 1 MiB above the last one,
+ *                        at most one per TM_PEAK_INTERVAL seconds, default 1).
+ *   TM_FOLLOW_FORK=1     children (fork, fork+exec) are traced too, each to
+ *                        its own file; otherwise children are not traced.
+ *   TM_UNWIND=eh|fp|libgcc   unwinder: eh (default) = .eh_frame CFA rules
+ *                        cached per PC with incremental reuse of the previous
+ *                        stack; fp = frame pointers (fast, WRONG through code
+ *                        without frame pointers such as Debian's glibc);
+ *                        libgcc = _Unwind_Backtrace (slow, reference).
+ *   TM_UNWIND_CHECK=1    debugging: compare every stack with libgcc and
+ *                        print the number of mismatches at exit (slow).
+ *
+ * File names (FILE = TM_OUTPUT, STEM = FILE without a trailing ".tms"):
+ *   at exit                      FILE
+ *   numbered (interval, signal, peak, tm_dump_snapshot(NULL)) STEM.1.tms,
+ *                                STEM.2.tms, ...
+ *   a traced child process       STEM.PID.tms and STEM.PID.N.tms
+ * Every file is written atomically (temporary file + rename).
+ *
+ * Frames are stored as (module, return address - load bias): the PC of each
+ * return address as is; symbolizers look up PC - 1.  Unwinding is x86-64
+ * only.  Allocations made while the recorder itself runs (for instance by a
+ * signal handler that interrupts a hook) are passed to the allocator but not
+ * traced.
+ */
+#ifndef TM_RECORDER_H
+#define TM_RECORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tm/error.h"
+#include "tm/snapshot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Starts tracing with traceback limit nframe (1..TM_MAX_NFRAME).  If tracing
+ * already runs, only the limit changes.  TM_EINVAL for a bad nframe. */
+int tm_start(unsigned nframe);
+
+/* Stops tracing and forgets every trace (like tracemalloc.stop()).  The
+ * table of unique stacks is kept as a cache; see tm_get_tracemalloc_memory. */
+void tm_stop(void);
+
+int tm_is_tracing(void);
+
+/* Sum of the sizes of the traced live blocks, and its peak; O(1). */
+void tm_get_traced_memory(size_t *current, size_t *peak);
+
+/* peak := current. */
+void tm_reset_peak(void);
+
+/* Forgets every trace; tracing continues; current and peak become 0. */
+void tm_clear_traces(void);
+
+/* Bytes the recorder itself holds for its tables (live table, stacks,
+ * unwind cache, modules). */
+size_t tm_get_tracemalloc_memory(void);
+
+unsigned tm_get_traceback_limit(void);
+
+/* The stack that allocated ptr (domain 0): up to max return addresses, most
+ * recent first, into pcs; *nframes gets the number stored, *size the block
+ * size (either may be NULL).  TM_ENOTFOUND if ptr is not traced. */
+int tm_get_object_traceback(const void *ptr, uintptr_t *pcs, size_t max,
+                            size_t *nframes, size_t *size);
+
+/* A snapshot of every live trace (like tracemalloc.take_snapshot()), with
+ * frames as (module, offset) and no symbols.  Release with
+ * tm_snapshot_free().  TM_EINVAL if not tracing. */
+int tm_take_snapshot(tm_snapshot **out, tm_error *err);
+
+/* Takes a snapshot and writes it to path; path NULL means the next numbered
+ * file of the series (STEM.N.tms, see above).  Trigger recorded: "api". */
+int tm_dump_snapshot(const char *path, tm_error *err);
+
+/* Custom allocators: report a block of `size` bytes at ptr in `domain`
+ * (domain 0 is the heap the recorder traces itself).  Tracking a (domain,
+ * ptr) again replaces its size and stack.  Returns TM_EINVAL if not tracing,
+ * if ptr is 0, or when called from a signal handler that interrupted the
+ * recorder itself (nothing is recorded then).  Untracking an unknown block
+ * does nothing. */
+int tm_track(unsigned domain, uintptr_t ptr, size_t size);
+int tm_untrack(unsigned domain, uintptr_t ptr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,111 @@
+/*
+ * tm/stats.h — grouping traces into statistics (tracemalloc's
+ * Snapshot.statistics), and the result type shared with tm/diff.h.
+ *
+ * Key types:
+ *   lineno     group by the most recent frame (filename, lineno)
+ *   filename   group by the most recent frame's filename (lineno 0)
+ *   traceback  group by the whole logical stack
+ *   function   (native extra) by the most recent frame's function name
+ *   module     (native extra) by the most recent frame's module path
+ * cumulative adds each trace to every frame of its stack (a frame repeated
+ * in one stack counts each time, as Python does); it is valid for every key
+ * but traceback (TM_EINVAL, as Python's ValueError).
+ *
+ * Order: descending by (size, count, traceback), tracebacks compared frame
+ * by frame oldest first by (filename, lineno), filenames by code point
+ * (byte order of UTF-8), a prefix first — Python's tuple order exactly.
+ *
+ * Logical frames: a stack node points to the innermost frame inlined at its
+ * address; `inlined_by` links outward.  Analysis expands every node frame
+ * through that chain, so a traceback lists inlined calls as frames of their
+ * own (most recent first inside the chain).  Python snapshots have none.
+ *
+ * Frame names (what filters match and output prints), per tm_frame:
+ *   file != 0                   (string(file), line)
+ *   else module != TM_NONE      ("MODULEPATH+0xOFFSET", 0), lowercase hex:
+ *                               unsymbolized frames stay distinguishable
+ *   else function or offset set ("<unknown>", 0)
+ *   else                        ("", line) — a Python frame with filename ""
+ * The empty stack (node 0) reads as one frame ("<unknown>", 0), which is
+ * what tracemalloc stores when it has no frame.
+ * function key: string(function) if set, else the frame name above without
+ * line; module key: the module path if module != TM_NONE, else the frame's
+ * filename (so Python snapshots group by file).  These two keys print as
+ * "NAME: size=..." (no ":LINE").
+ */
+#ifndef TM_STATS_H
+#define TM_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tm/error.h"
+#include "tm/filter.h"
+#include "tm/snapshot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tm_key_type {
+    TM_KEY_LINENO = 0,
+    TM_KEY_FILENAME = 1,
+    TM_KEY_TRACEBACK = 2,
+    TM_KEY_FUNCTION = 3,
+    TM_KEY_MODULE = 4
+} tm_key_type;
+
+/* "lineno" ... "module" -> key; TM_EINVAL naming the choices otherwise. */
+int tm_key_type_parse(const char *name, tm_key_type *out, tm_error *err);
+const char *tm_key_type_name(tm_key_type key);
+
+#define TM_STATS_OPTIONS_VERSION 1
+typedef struct tm_stats_options {
+    unsigned version;           /* TM_STATS_OPTIONS_VERSION */
+    tm_key_type key;
+    int cumulative;
+    const tm_filter *filters;   /* applied as Snapshot.filter_traces(filters) */
+    size_t nfilters;            /* <= TM_FILTER_MAX */
+} tm_stats_options;
+#define TM_STATS_OPTIONS_INIT { TM_STATS_OPTIONS_VERSION, TM_KEY_LINENO, 0, NULL, 0 }
+
+typedef struct tm_stat_frame {
+    const char *filename;       /* NUL-terminated, owned by the tm_stats */
+    uint32_t filename_len;
+    uint32_t lineno;
+} tm_stat_frame;
+
+typedef struct tm_statistic {
+    const tm_stat_frame *frames;  /* oldest first, like Python's Traceback */
+    size_t nframes;               /* >= 1 */
+    uint64_t size;
+    uint64_t count;
+    int64_t size_diff;            /* tm/diff.h results only, else 0 */
+    int64_t count_diff;
+} tm_statistic;
+
+typedef struct tm_stats tm_stats;
+
+/* snapshot.statistics(key, cumulative) after filter_traces(filters).  The
+ * result owns copies of all strings: the snapshot may be freed first. */
+int tm_stats_compute(tm_stats **out, const tm_snapshot *snap,
+                     const tm_stats_options *opts, tm_error *err);
+
+size_t tm_stats_count(const tm_stats *st);
+const tm_statistic *tm_stats_items(const tm_stats *st);   /* sorted */
+tm_key_type tm_stats_key(const tm_stats *st);
+int tm_stats_cumulative(const tm_stats *st);
+int tm_stats_is_diff(const tm_stats *st);
+/* Size and number of the traces kept by the filters (new snapshot for a
+ * diff), and for a diff the same for the old snapshot. */
+uint64_t tm_stats_total_size(const tm_stats *st);
+uint64_t tm_stats_total_count(const tm_stats *st);
+uint64_t tm_stats_old_total_size(const tm_stats *st);
+uint64_t tm_stats_old_total_count(const tm_stats *st);
+void tm_stats_free(tm_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

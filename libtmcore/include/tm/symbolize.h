@@ -1,0 +1,164 @@
+/*
+ * tm/symbolize.h — turning (module, offset) frames into function, file, line.
+ *
+ * Conventions
+ *   - A native frame stores a *return address* as `offset` = return address
+ *     - load bias (a link-time address, see tm/snapshot.h).  The return
+ *     address points after the call instruction, which may already belong to
+ *     the next source line (or, after a noreturn call, to the next function),
+ *     so the snapshot-level functions look up `offset - 1`: the last byte of
+ *     the call.  tm_symbolizer_lookup() takes the address to look up as is
+ *     (like addr2line / llvm-symbolizer): callers subtract 1 themselves.
+ *   - Results mirror `llvm-symbolizer --inlining --functions=linkage
+ *     --demangle`: when calls were inlined at an address, the first frame is
+ *     the innermost inlined function with the line in it, then each enclosing
+ *     function outward with the line of the inlined call.  Function names are
+ *     the DWARF linkage names (C++: demangled with __cxa_demangle), the
+ *     outermost one taken from the ELF symbol table when it has a symbol
+ *     there (so GCC clones show as `f.constprop.0`).  File names are the line
+ *     table's, joined with include directory and compilation directory as
+ *     llvm-symbolizer does (no `..` folding).
+ *   - Without DWARF for an address, the function comes from `.symtab` (or
+ *     `.dynsym`) and the file is empty / line 0, so reports show
+ *     `module+0xoffset`-style locations.  Nothing at all: function empty too.
+ *   - Modules are opened by path, checked by GNU build-id, and their debug
+ *     info is found in the file itself, in DEBUG_DIR/.build-id/xx/yyyy.debug,
+ *     or through `.gnu_debuglink` (next to the binary, in its .debug/
+ *     subdirectory, and in DEBUG_DIR + the binary's directory).  zlib and
+ *     zstd compressed debug sections (SHF_COMPRESSED, and legacy .zdebug_*)
+ *     are decompressed before libdwarf sees them.
+ *   - Each module is indexed once (flat sorted arrays: line ranges and
+ *     inlined-subroutine ranges) and cached by build-id inside a
+ *     tm_symbolizer.  A symbolizer is NOT thread-safe (libdwarf is not): use
+ *     one per thread, or one thread.
+ *   - Malformed, truncated or missing files never fail a snapshot: they
+ *     produce a note in the report and the frames fall back to the symbol
+ *     table or stay raw.
+ */
+#ifndef TM_SYMBOLIZE_H
+#define TM_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tm/error.h"
+#include "tm/snapshot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TM_SYMBOLIZE_OPTIONS_VERSION 1
+typedef struct tm_symbolize_options {
+    unsigned version;                 /* TM_SYMBOLIZE_OPTIONS_VERSION */
+    /* Directories tried (with the module's base name) when a module is not
+     * at its recorded path, or has another build-id there. */
+    const char *const *search_paths;
+    size_t nsearch_paths;
+    /* Roots for .build-id/ and debuglink lookups, tried in order; when
+     * no_default_debug_dir is 0, "/usr/lib/debug" is tried last. */
+    const char *const *debug_dirs;
+    size_t ndebug_dirs;
+    int no_default_debug_dir;
+    /* Accept a file whose build-id differs from the snapshot's (results may
+     * be wrong; the report still says "build-id mismatch"). */
+    int ignore_build_id;
+} tm_symbolize_options;
+#define TM_SYMBOLIZE_OPTIONS_INIT { TM_SYMBOLIZE_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0 }
+
+/* What happened to one module.  Only TM_SYMSTAT_SYMBOLIZED and
+ * TM_SYMSTAT_SYMTAB_ONLY give function names; the others are notes. */
+enum {
+    TM_SYMSTAT_SYMBOLIZED = 0,   /* DWARF found and used */
+    TM_SYMSTAT_SYMTAB_ONLY = 1,  /* no (usable) DWARF: ELF symbol table only */
+    TM_SYMSTAT_MISSING = 2,      /* no file found at the path or search paths */
+    TM_SYMSTAT_MISMATCH = 3,     /* found, but its build-id differs */
+    TM_SYMSTAT_UNREADABLE = 4,   /* not an ELF file / unusable */
+    TM_SYMSTAT_UNUSED = 5        /* no frame of the snapshot refers to it */
+};
+
+typedef struct tm_symbolize_module_report {
+    uint32_t module;        /* index in the snapshot's modules */
+    int status;             /* TM_SYMSTAT_* */
+    char *path;             /* file used (binary), or the recorded path */
+    char *debug_path;       /* file the DWARF came from, or NULL */
+    char *note;             /* human-readable note, e.g. why DWARF is unusable; may be NULL */
+    size_t frames;          /* frames of this module looked up */
+    size_t frames_resolved; /* ... that got at least a function name */
+} tm_symbolize_module_report;
+
+typedef struct tm_symbolize_report {
+    size_t nmodules;
+    tm_symbolize_module_report *modules;
+    size_t frames;            /* native frames looked up */
+    size_t frames_resolved;   /* ... with a function name */
+    size_t frames_added;      /* new frames interned for inlined callers */
+} tm_symbolize_report;
+
+void tm_symbolize_report_free(tm_symbolize_report *report);
+/* Short name of a TM_SYMSTAT_* value: "symbolized", "missing", ... */
+const char *tm_symstat_name(int status);
+
+typedef struct tm_symbolizer tm_symbolizer;
+
+/* opts may be NULL (defaults); the symbolizer copies what it needs. */
+int tm_symbolizer_new(tm_symbolizer **out, const tm_symbolize_options *opts,
+                      tm_error *err);
+void tm_symbolizer_free(tm_symbolizer *sym);
+
+/* Symbolizes every native frame of snap that has no function yet, in place:
+ * the frame becomes the innermost (inlined) function and new frames are
+ * interned for each enclosing inlined caller (same module and offset).
+ * Frames of other modules, Python frames and symbolized frames are left
+ * alone.  *report (if report is non-NULL) receives a report to release with
+ * tm_symbolize_report_free().  Missing or broken files are notes in the
+ * report, not errors; errors are out-of-memory and invalid arguments. */
+int tm_symbolizer_snapshot(tm_symbolizer *sym, tm_snapshot *snap,
+                           tm_symbolize_report **report, tm_error *err);
+
+/* One-shot form: a temporary symbolizer with opts (may be NULL). */
+int tm_symbolize_snapshot(tm_snapshot *snap, const tm_symbolize_options *opts,
+                          tm_symbolize_report **report, tm_error *err);
+
+/* --- low level: one address in one file ------------------------------- */
+
+typedef struct tm_sym_frame {
+    const char *function;   /* "" when unknown */
+    const char *file;       /* "" when unknown */
+    uint32_t line;          /* 0 when unknown */
+} tm_sym_frame;
+
+#define TM_SYM_MAX_INLINE 64u
+
+typedef struct tm_sym_result {
+    size_t nframes;                          /* >= 1 */
+    tm_sym_frame frames[TM_SYM_MAX_INLINE];  /* innermost first */
+    int status;                              /* TM_SYMSTAT_* of the module */
+} tm_sym_result;
+
+/* Looks up link-time `address` in the ELF file at `path` (opened and indexed
+ * on first use, then cached).  Strings point into the symbolizer and stay
+ * valid until tm_symbolizer_free().  A file that cannot be used is not an
+ * error: the result has one empty frame and the status says why (see
+ * tm_symbolizer_file_note()).  Errors: TM_ENOMEM, TM_EINVAL. */
+int tm_symbolizer_lookup(tm_symbolizer *sym, const char *path,
+                         uint64_t address, tm_sym_result *out, tm_error *err);
+
+/* The status and note (NULL if none) of a file opened by lookup. */
+int tm_symbolizer_file_note(tm_symbolizer *sym, const char *path,
+                            const char **note);
+
+/* Index statistics of the files opened so far (for benchmarks). */
+typedef struct tm_symbolizer_stats {
+    size_t modules;
+    size_t line_ranges;
+    size_t inline_ranges;
+    size_t index_bytes;        /* heap held by the indexes and strings */
+    double index_seconds;      /* total time spent building indexes */
+} tm_symbolizer_stats;
+void tm_symbolizer_get_stats(const tm_symbolizer *sym, tm_symbolizer_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,354 @@
+/*
+ * Python's fnmatch, reproduced without regular expressions.  CPython
+ * translates a pattern to a regex (fnmatch.translate); we compile the same
+ * pattern to single-character tokens plus `*`, keeping translate()'s
+ * treatment of brackets (chunking at '-', dropping reversed ranges, the
+ * "[!]"/"[]" corner cases), and match whole names code point by code point.
+ */
+#include "an_internal.h"
+
+#include <string.h>
+
+#include "tm_alloc.h"
+
+enum { TOK_LIT, TOK_ANY, TOK_STAR, TOK_SET };
+
+typedef struct tok {
+    int kind;
+    uint32_t cp;         /* TOK_LIT */
+    int negated;         /* TOK_SET */
+    size_t first, n;     /* TOK_SET: ranges[first .. first+n) */
+} tok;
+
+struct tm_pattern {
+    tok *toks;
+    size_t ntoks;
+    uint32_t (*ranges)[2];
+    size_t nranges;
+};
+
+static int compile_raw(tm_pattern **out, const char *pattern, size_t len, tm_error *err);
+static int match_cps(const tm_pattern *p, const uint32_t *s, size_t ns);
+static size_t normalized_len(const char *s, size_t len);
+
+int tm_pattern_compile(tm_pattern **out, const char *pattern, size_t len, tm_error *err)
+{
+    return compile_raw(out, pattern, normalized_len(pattern, len), err);
+}
+
+void tm_pattern_free(tm_pattern *p)
+{
+    if (!p)
+        return;
+    tm_free(p->toks);
+    tm_free(p->ranges);
+    tm_free(p);
+}
+
+int tm_pattern_match(const tm_pattern *p, const char *name, size_t len)
+{
+    len = normalized_len(name, len);
+    uint32_t small[256];
+    uint32_t *cps = len <= 256 ? small : tm_malloc(len * sizeof *cps);
+    if (!cps)
+        return 0;
+    size_t n = an_utf8_decode(name, len, cps);
+    int r = match_cps(p, cps, n);
+    if (cps != small)
+        tm_free(cps);
+    return r;
+}
+
+int tm_fnmatch(const char *name, const char *pattern)
+{
+    tm_pattern *p;
+    if (compile_raw(&p, pattern, strlen(pattern), NULL) != TM_OK)
+        return -1;
+    size_t nlen = strlen(name);
+    uint32_t *cps = tm_malloc((nlen + 1) * sizeof *cps);
+    int r = -1;
+    if (cps)
+        r = match_cps(p, cps, an_utf8_decode(name, nlen, cps));
+    tm_free(cps);
+    tm_pattern_free(p);
+    return r;
+}
+
+size_t an_utf8_decode(const char *str, size_t len, uint32_t *out)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n = 0, i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t need;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            out[n++] = c;
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            need = 1, cp = c & 0x1f, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2, cp = c & 0x0f, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            out[n++] = 0xdc00 + c;
+            i++;
+            continue;
+        }
+        size_t k = 1;
+        for (; k <= need && i + k < len && (s[i + k] & 0xc0) == 0x80; k++)
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        if (k <= need || cp < min || cp > 0x10ffff) {
+            out[n++] = 0xdc00 + c;
+            i++;
+            continue;
+        }
+        /* surrogates are accepted: Python pickles them with surrogatepass */
+        out[n++] = cp;
+        i += need + 1;
+    }
+    return n;
+}
+
+/* ".pyc" -> ".py" (tracemalloc._normalize_filename; normcase is a no-op) */
+static size_t normalized_len(const char *s, size_t len)
+{
+    if (len >= 4 && memcmp(s + len - 4, ".pyc", 4) == 0)
+        return len - 1;
+    return len;
+}
+
+typedef struct builder {
+    tm_pattern *p;
+    size_t tok_cap, range_cap;
+} builder;
+
+static int add_tok(builder *b, tok t)
+{
+    if (tm_grow((void **)&b->p->toks, &b->tok_cap, b->p->ntoks + 1, sizeof(tok)) != 0)
+        return -1;
+    b->p->toks[b->p->ntoks++] = t;
+    return 0;
+}
+
+static int add_range(builder *b, uint32_t lo, uint32_t hi)
+{
+    if (tm_grow((void **)&b->p->ranges, &b->range_cap, b->p->nranges + 1,
+                sizeof *b->p->ranges) != 0)
+        return -1;
+    b->p->ranges[b->p->nranges][0] = lo;
+    b->p->ranges[b->p->nranges][1] = hi;
+    b->p->nranges++;
+    return 0;
+}
+
+/* One "[...]" whose contents are pat[i, j); mirrors fnmatch.translate. */
+static int compile_set(builder *b, const uint32_t *pat, size_t i, size_t j, uint32_t *work)
+{
+    /* chunks: work holds the chunks' characters back to back, with a
+     * separator value (UINT32_MAX) between chunks: an unescaped '-'. */
+    const uint32_t SEP = UINT32_MAX;
+    size_t w = 0;
+    int has_dash = 0;
+    for (size_t k = i; k < j; k++)
+        has_dash |= pat[k] == '-';
+    if (!has_dash) {
+        for (size_t k = i; k < j; k++)
+            work[w++] = pat[k];
+    } else {
+        /* chunk boundaries as (start, end) into pat; at most (j-i) chunks */
+        size_t nch = 0;
+        size_t *cs = tm_malloc(2 * (j - i + 1) * sizeof *cs);
+        uint32_t *merged = tm_malloc((j - i + 1) * sizeof *merged);
+        if (!cs || !merged) {
+            tm_free(cs);
+            tm_free(merged);
+            return -1;
+        }
+        /* chunks live back to back in `merged`; cs[] holds their bounds */
+        size_t m = 0;
+        size_t k = pat[i] == '!' ? i + 2 : i + 1;
+        size_t start = i;
+        for (;;) {
+            size_t f = k;
+            while (f < j && pat[f] != '-')
+                f++;
+            if (k >= j || f >= j)
+                break;
+            cs[2 * nch] = m;
+            for (size_t q = start; q < f; q++)
+                merged[m++] = pat[q];
+            cs[2 * nch + 1] = m;
+            nch++;
+            start = f + 1;
+            k = f + 3;
+        }
+        if (start < j) {
+            cs[2 * nch] = m;
+            for (size_t q = start; q < j; q++)
+                merged[m++] = pat[q];
+            cs[2 * nch + 1] = m;
+            nch++;
+        } else {
+            /* chunks[-1] += '-': an escaped dash, stored as a literal;
+             * chunks are contiguous in `merged`, the last one ends at m */
+            merged[m++] = '-';
+            cs[2 * nch - 1] = m;
+        }
+        /* remove reversed ranges, last pair first, as translate() does */
+        for (size_t q = nch - 1; q >= 1; q--) {
+            size_t a0 = cs[2 * (q - 1)], a1 = cs[2 * (q - 1) + 1];
+            size_t b0 = cs[2 * q], b1 = cs[2 * q + 1];
+            if (merged[a1 - 1] > merged[b0]) {
+                /* chunks[q-1] = chunks[q-1][:-1] + chunks[q][1:] */
+                size_t len = a1 - 1 - a0;
+                uint32_t *tmp = work;   /* scratch, large enough */
+                memcpy(tmp, merged + a0, len * sizeof *tmp);
+                memcpy(tmp + len, merged + b0 + 1, (b1 - b0 - 1) * sizeof *tmp);
+                size_t nlen = len + (b1 - b0 - 1);
+                /* write back in place: new chunk fits in [a0, b1) */
+                memcpy(merged + a0, tmp, nlen * sizeof *tmp);
+                cs[2 * (q - 1) + 1] = a0 + nlen;
+                for (size_t r = q; r + 1 < nch; r++) {
+                    cs[2 * r] = cs[2 * (r + 1)];
+                    cs[2 * r + 1] = cs[2 * (r + 1) + 1];
+                }
+                nch--;
+            }
+        }
+        for (size_t q = 0; q < nch; q++) {
+            if (q > 0)
+                work[w++] = SEP;
+            for (size_t r = cs[2 * q]; r < cs[2 * q + 1]; r++)
+                work[w++] = merged[r];
+        }
+        tm_free(cs);
+        tm_free(merged);
+    }
+    tok t = { TOK_SET, 0, 0, b->p->nranges, 0 };
+    if (w == 0)                        /* empty range: never matches */
+        return add_tok(b, t);
+    if (w == 1 && work[0] == '!') {    /* negated empty range: any char */
+        t.kind = TOK_ANY;
+        return add_tok(b, t);
+    }
+    size_t r = 0;
+    if (work[0] == '!') {
+        t.negated = 1;
+        r = 1;
+    }
+    /* parse as sre parses a class: item, or item '-' item for a range */
+    while (r < w) {
+        uint32_t lo = work[r] == SEP ? (uint32_t)'-' : work[r];
+        r++;
+        if (r < w && work[r] == SEP) {
+            if (r + 1 >= w) {
+                if (add_range(b, lo, lo) || add_range(b, '-', '-'))
+                    return -1;
+                r++;
+                continue;
+            }
+            uint32_t hi = work[r + 1] == SEP ? (uint32_t)'-' : work[r + 1];
+            r += 2;
+            if (lo <= hi && add_range(b, lo, hi))
+                return -1;
+            continue;
+        }
+        if (add_range(b, lo, lo))
+            return -1;
+    }
+    t.n = b->p->nranges - t.first;
+    return add_tok(b, t);
+}
+
+static int compile_raw(tm_pattern **out, const char *pattern, size_t len, tm_error *err)
+{
+    *out = NULL;
+    builder b = { 0 };
+    b.p = tm_calloc(1, sizeof *b.p);
+    uint32_t *pat = tm_malloc((len + 1) * sizeof *pat);
+    uint32_t *work = tm_malloc((2 * len + 2) * sizeof *work);
+    if (!b.p || !pat || !work)
+        goto nomem;
+    size_t n = an_utf8_decode(pattern, len, pat);
+    for (size_t i = 0; i < n;) {
+        uint32_t c = pat[i++];
+        tok t = { TOK_LIT, c, 0, 0, 0 };
+        if (c == '*') {
+            if (b.p->ntoks && b.p->toks[b.p->ntoks - 1].kind == TOK_STAR)
+                continue;
+            t.kind = TOK_STAR;
+        } else if (c == '?') {
+            t.kind = TOK_ANY;
+        } else if (c == '[') {
+            size_t j = i;
+            if (j < n && pat[j] == '!')
+                j++;
+            if (j < n && pat[j] == ']')
+                j++;
+            while (j < n && pat[j] != ']')
+                j++;
+            if (j < n) {
+                if (compile_set(&b, pat, i, j, work) != 0)
+                    goto nomem;
+                i = j + 1;
+                continue;
+            }
+        }
+        if (add_tok(&b, t) != 0)
+            goto nomem;
+    }
+    tm_free(pat);
+    tm_free(work);
+    *out = b.p;
+    return TM_OK;
+nomem:
+    tm_free(pat);
+    tm_free(work);
+    tm_pattern_free(b.p);
+    return tm_error_set(err, TM_ENOMEM, "out of memory compiling pattern");
+}
+
+static int tok_match(const tm_pattern *p, const tok *t, uint32_t c)
+{
+    switch (t->kind) {
+    case TOK_LIT:
+        return t->cp == c;
+    case TOK_ANY:
+        return 1;
+    case TOK_SET: {
+        int in = 0;
+        for (size_t i = t->first; i < t->first + t->n && !in; i++)
+            in = p->ranges[i][0] <= c && c <= p->ranges[i][1];
+        /* an empty non-negated set is "(?!)": never */
+        return t->negated ? !in : in;
+    }
+    }
+    return 0;
+}
+
+static int match_cps(const tm_pattern *p, const uint32_t *s, size_t ns)
+{
+    size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
+    const size_t np = p->ntoks;
+    while (si < ns) {
+        if (pi < np && p->toks[pi].kind == TOK_STAR) {
+            star_p = pi++;
+            star_s = si;
+        } else if (pi < np && tok_match(p, &p->toks[pi], s[si])) {
+            pi++;
+            si++;
+        } else if (star_p != SIZE_MAX) {
+            /* Leftmost-first retry is enough: every token is one character. */
+            pi = star_p + 1;
+            si = ++star_s;
+        } else {
+            return 0;
+        }
+    }
+    while (pi < np && p->toks[pi].kind == TOK_STAR)
+        pi++;
+    return pi == np;
+}

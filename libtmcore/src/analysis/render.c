@@ -1,0 +1,292 @@
+/* Text exactly as tracemalloc prints it: _format_size, str(Statistic),
+ * str(StatisticDiff), Traceback.format with linecache's stripped lines. */
+#include "tm/render.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "an_internal.h"
+#include "tm_alloc.h"
+
+char *tm_format_size(char *buf, double size, int sign)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    for (int i = 0; i < 5; i++) {
+        /* glibc's printf rounds correctly, as Python's %-formatting does */
+        if (fabs(size) < 100 && i != 0) {
+            snprintf(buf, TM_SIZE_TEXT_MAX, sign ? "%+.1f %s" : "%.1f %s", size, units[i]);
+            return buf;
+        }
+        if (fabs(size) < 10 * 1024 || i == 4) {
+            snprintf(buf, TM_SIZE_TEXT_MAX, sign ? "%+.0f %s" : "%.0f %s", size, units[i]);
+            return buf;
+        }
+        /* Python divides the int exactly then rounds; converting first and
+         * dividing by a power of two rounds the same way. */
+        size /= 1024;
+    }
+    return buf;
+}
+
+char *tm_format_size_i64(char *buf, int64_t size, int sign)
+{
+    return tm_format_size(buf, (double)size, sign);
+}
+
+char *tm_format_size_u64(char *buf, uint64_t size, int sign)
+{
+    return tm_format_size(buf, (double)size, sign);
+}
+
+double tm_stat_average(uint64_t size, uint64_t count)
+{
+    const uint64_t exact = 1ull << 53;
+    if (size < exact && count < exact)
+        return (double)size / (double)count;   /* one correctly rounded division */
+    /* beyond 2^53 Python's int division is still exact-then-rounded; the
+     * 64-bit mantissa of long double gets within double rounding of it */
+    return (double)((long double)size / (long double)count);
+}
+
+static void put_key(FILE *out, const tm_stats *st, const tm_statistic *s)
+{
+    /* str(Traceback) is its first (oldest) frame */
+    const tm_stat_frame *f = &s->frames[0];
+    fwrite(f->filename, 1, f->filename_len, out);
+    tm_key_type k = tm_stats_key(st);
+    if (k != TM_KEY_FUNCTION && k != TM_KEY_MODULE)
+        fprintf(out, ":%" PRIu32, f->lineno);
+}
+
+int tm_render_stat(FILE *out, const tm_stats *st, const tm_statistic *s)
+{
+    char a[TM_SIZE_TEXT_MAX], b[TM_SIZE_TEXT_MAX], c[TM_SIZE_TEXT_MAX];
+    put_key(out, st, s);
+    if (tm_stats_is_diff(st))
+        fprintf(out, ": size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")",
+                tm_format_size_u64(a, s->size, 0), tm_format_size_i64(b, s->size_diff, 1),
+                s->count, s->count_diff);
+    else
+        fprintf(out, ": size=%s, count=%" PRIu64, tm_format_size_u64(a, s->size, 0), s->count);
+    if (s->count)
+        fprintf(out, ", average=%s", tm_format_size(c, tm_stat_average(s->size, s->count), 0));
+    return ferror(out) ? -1 : 0;
+}
+
+/* --- linecache --------------------------------------------------------- */
+
+#define LC_BUCKETS 1024
+
+typedef struct lc_file {
+    struct lc_file *next;
+    char *name;
+    char *text;        /* lines, each stripped and NUL-terminated */
+    char **lines;
+    size_t nlines;
+} lc_file;
+
+struct tm_linecache {
+    lc_file *buckets[LC_BUCKETS];
+};
+
+int tm_linecache_new(tm_linecache **out, tm_error *err)
+{
+    *out = tm_calloc(1, sizeof **out);
+    return *out ? TM_OK : tm_error_set(err, TM_ENOMEM, "out of memory (line cache)");
+}
+
+void tm_linecache_free(tm_linecache *lc)
+{
+    if (!lc)
+        return;
+    for (size_t i = 0; i < LC_BUCKETS; i++) {
+        for (lc_file *f = lc->buckets[i], *next; f; f = next) {
+            next = f->next;
+            tm_free(f->name);
+            tm_free(f->text);
+            tm_free(f->lines);
+            tm_free(f);
+        }
+    }
+    tm_free(lc);
+}
+
+/* str.isspace() for the code points str.strip() removes */
+static int py_space(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
+           c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+/* Decodes one code point of valid UTF-8 at s (validated beforehand). */
+static size_t cp_at(const unsigned char *s, uint32_t *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if (s[0] < 0xe0) {
+        *cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+        return 2;
+    }
+    if (s[0] < 0xf0) {
+        *cp = (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+        return 3;
+    }
+    *cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+          (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+    return 4;
+}
+
+/* Strict UTF-8 as Python's decoder: no surrogates, no overlongs. */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t need;
+        uint32_t cp, min;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xc2 && c <= 0xdf) need = 1, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef) need = 2, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4) need = 3, cp = c & 0x07, min = 0x10000;
+        else return 0;
+        for (size_t k = 1; k <= need; k++) {
+            if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* Strips in place (Python's str.strip), returns the start. */
+static char *strip(char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t b = 0, e = len;
+    uint32_t cp;
+    while (b < e) {
+        size_t k = cp_at(u + b, &cp);
+        if (!py_space(cp))
+            break;
+        b += k;
+    }
+    while (e > b) {
+        size_t k = 1;
+        while (k < e - b && k < 4 && (u[e - k] & 0xc0) == 0x80)
+            k++;
+        cp_at(u + e - k, &cp);
+        if (!py_space(cp))
+            break;
+        e -= k;
+    }
+    s[e] = 0;
+    return s + b;
+}
+
+static lc_file *load_file(const char *name)
+{
+    lc_file *f = tm_calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->name = tm_strndup(name, strlen(name));
+    if (!f->name) {
+        tm_free(f);
+        return NULL;
+    }
+    size_t nlen = strlen(name);
+    if (nlen == 0 || (name[0] == '<' && name[nlen - 1] == '>'))
+        return f;                 /* linecache never opens these */
+    FILE *fp = fopen(name, "rb");
+    if (!fp)
+        return f;
+    size_t cap = 0, n = 0;
+    char *text = NULL, chunk[65536];
+    for (size_t got; (got = fread(chunk, 1, sizeof chunk, fp)) > 0;) {
+        if (tm_grow((void **)&text, &cap, n + got + 1, 1) != 0) {
+            tm_free(text);
+            fclose(fp);
+            return f;
+        }
+        memcpy(text + n, chunk, got);
+        n += got;
+    }
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad || !text || !valid_utf8((unsigned char *)text, n)) {
+        tm_free(text);            /* unreadable or not UTF-8: no lines */
+        return f;
+    }
+    text[n] = 0;
+    size_t start = (n >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) ? 3 : 0;
+    size_t lcap = 0;
+    for (size_t i = start; i < n;) {
+        size_t e = i;
+        while (e < n && text[e] != '\n' && text[e] != '\r')
+            e++;
+        size_t next = e;
+        if (next < n)
+            next += (text[next] == '\r' && next + 1 < n && text[next + 1] == '\n') ? 2 : 1;
+        if (tm_grow((void **)&f->lines, &lcap, f->nlines + 1, sizeof *f->lines) != 0) {
+            f->nlines = 0;
+            break;
+        }
+        f->lines[f->nlines++] = strip(text + i, e - i);
+        i = next;
+    }
+    f->text = text;
+    return f;
+}
+
+const char *tm_linecache_getline(tm_linecache *lc, const char *filename, uint32_t lineno)
+{
+    size_t b = XXH3_64bits(filename, strlen(filename)) % LC_BUCKETS;
+    lc_file *f = lc->buckets[b];
+    while (f && strcmp(f->name, filename) != 0)
+        f = f->next;
+    if (!f) {
+        f = load_file(filename);
+        if (!f)
+            return NULL;
+        f->next = lc->buckets[b];
+        lc->buckets[b] = f;
+    }
+    if (lineno < 1 || lineno > f->nlines)
+        return NULL;
+    const char *line = f->lines[lineno - 1];
+    return line[0] ? line : NULL;
+}
+
+int tm_render_traceback(FILE *out, tm_linecache *lc, const tm_statistic *s, int has_limit,
+                        long limit, int most_recent_first)
+{
+    size_t n = s->nframes, lo = 0, hi = n;   /* frames[lo, hi), oldest first */
+    if (has_limit) {
+        if (limit > 0) {
+            if ((unsigned long)limit < n)
+                lo = n - (size_t)limit;
+        } else {
+            unsigned long drop = limit == 0 ? n : 0 - (unsigned long)limit;
+            hi = drop >= n ? 0 : n - drop;
+        }
+    }
+    for (size_t k = lo; k < hi; k++) {
+        const tm_stat_frame *f = &s->frames[most_recent_first ? hi - 1 - (k - lo) : k];
+        fputs("  File \"", out);
+        fwrite(f->filename, 1, f->filename_len, out);
+        fprintf(out, "\", line %" PRIu32 "\n", f->lineno);
+        const char *line = lc ? tm_linecache_getline(lc, f->filename, f->lineno) : NULL;
+        if (line)
+            fprintf(out, "    %s\n", line);
+    }
+    return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,496 @@
+/* tmstat / tmdiff: option parsing, loading, and the three output formats. */
+#include "tm/report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tm/diff.h"
+#include "tm/filter.h"
+#include "tm/render.h"
+#include "tm/stats.h"
+
+enum { EXIT_GATE = 1, EXIT_ERR = 2 };
+enum { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+static const char usage_stat[] =
+    "usage: tmstat SNAPSHOT [options]\n"
+    "Statistics of a snapshot (.tms or Python tracemalloc dump), as\n"
+    "snapshot.statistics(KEY, cumulative) prints them.\n";
+static const char usage_diff[] =
+    "usage: tmdiff OLD NEW [options]\n"
+    "What changed from OLD to NEW (.tms or Python tracemalloc dumps), as\n"
+    "new.compare_to(old, KEY, cumulative) prints it.\n";
+static const char usage_opts[] =
+    "options:\n"
+    "  --by KEY             lineno (default), filename, traceback, function, module\n"
+    "  --cumulative         count each trace in every frame of its stack\n"
+    "  --top N              print the first N statistics (default 10, 0 = all)\n"
+    "  --include PAT[:LINE] keep traces whose most recent frame matches (fnmatch\n"
+    "                       as Python: * ? [seq] [!seq]); repeatable\n"
+    "  --exclude PAT[:LINE] drop traces whose most recent frame matches; repeatable\n"
+    "  --all-frames         pattern filters test every frame of the stack\n"
+    "  --filter-domain N    pattern filters concern domain N only\n"
+    "  --domain N           keep domain N only (repeatable: any of them)\n"
+    "  --exclude-domain N   drop domain N (repeatable)\n"
+    "  --limit N            --by traceback: frames printed, as format(limit=N)\n"
+    "  --most-recent-first  --by traceback: most recent frame first\n"
+    "  --format F           text (default), json, csv\n"
+    "  --no-header          text: no \"[ Top N KEY ]\" line\n"
+    "  --timing             print load / statistics / output times on stderr\n"
+    "  --fail-on-growth SZ  tmdiff: exit 1 if the total grew by more than SZ bytes\n"
+    "                       (suffix K, M, G, T for KiB, MiB, GiB, TiB)\n"
+    "  -h, --help           this text\n"
+    "text: one line per statistic, exactly Python's str(stat); traceback lines\n"
+    "  follow each statistic with --by traceback.\n"
+    "json: {tool, key, cumulative, total_size, total_count, [old_total_size,\n"
+    "  old_total_count,] groups, statistics: [{text, traceback: [{filename,\n"
+    "  lineno}] oldest first, size, count, [average,] [size_diff, count_diff]}]}\n"
+    "csv: rank,filename,lineno,size,count,average[,size_diff,count_diff],traceback\n"
+    "  (traceback = FILE:LINE frames oldest first joined by ';')\n"
+    "exit status: 0 ok, 1 --fail-on-growth tripped, 2 usage or input error.\n";
+
+typedef struct opts {
+    const char *files[2];
+    size_t nfiles;
+    tm_key_type key;
+    int cumulative, all_frames, has_fdomain, format, header, mrf, has_limit, timing;
+    uint32_t fdomain;
+    long limit;
+    unsigned long long top;
+    int has_growth;
+    unsigned long long growth;
+    tm_filter filters[TM_FILTER_MAX];
+    size_t nfilters;
+} opts;
+
+static int parse_args(opts *o, int argc, char **argv, int diff);
+static void write_json(FILE *out, const tm_stats *st, size_t shown, int diff);
+static void write_csv(FILE *out, const tm_stats *st, size_t shown, int diff);
+static int write_text(FILE *out, const tm_stats *st, const opts *o, size_t shown, int diff);
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
+{
+    double t0 = now_ms();
+    const char *prog = diff ? "tmdiff" : "tmstat";
+    opts o;
+    int rc = parse_args(&o, argc, argv, diff);
+    if (rc < 0)
+        return 0;
+    if (rc)
+        return rc;
+    tm_snapshot *snaps[2] = { NULL, NULL };
+    tm_stats *st = NULL;
+    tm_error err = { 0 };
+    int exit_code = EXIT_ERR;
+    for (size_t i = 0; i < o.nfiles; i++) {
+        if (load(o.files[i], &snaps[i], &err) != TM_OK) {
+            fprintf(stderr, "%s: %s\n", prog, err.message);
+            goto out;
+        }
+    }
+    double t1 = now_ms();
+    tm_stats_options so = TM_STATS_OPTIONS_INIT;
+    so.key = o.key;
+    so.cumulative = o.cumulative;
+    so.filters = o.filters;
+    so.nfilters = o.nfilters;
+    int r = diff ? tm_stats_compare(&st, snaps[1], snaps[0], &so, &err)
+                 : tm_stats_compute(&st, snaps[0], &so, &err);
+    if (r != TM_OK) {
+        fprintf(stderr, "%s: %s: %s\n", prog, o.files[diff ? 1 : 0], err.message);
+        goto out;
+    }
+    double t2 = now_ms();
+    size_t n = tm_stats_count(st);
+    size_t shown = o.top == 0 || o.top > n ? n : (size_t)o.top;
+    if (o.format == FMT_JSON)
+        write_json(stdout, st, shown, diff);
+    else if (o.format == FMT_CSV)
+        write_csv(stdout, st, shown, diff);
+    else if (write_text(stdout, st, &o, shown, diff) != 0) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto out;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: writing output: %s\n", prog, strerror(errno));
+        goto out;
+    }
+    if (o.timing)
+        fprintf(stderr, "%s: timing: load %.1f ms, statistics %.1f ms, output %.1f ms\n", prog,
+                t1 - t0, t2 - t1, now_ms() - t2);
+    exit_code = 0;
+    if (diff && o.has_growth) {
+        uint64_t nw = tm_stats_total_size(st), old = tm_stats_old_total_size(st);
+        if (nw > old && nw - old > o.growth) {
+            fprintf(stderr, "%s: total size grew by %" PRIu64 " bytes (limit %llu)\n", prog,
+                    nw - old, o.growth);
+            exit_code = EXIT_GATE;
+        }
+    }
+out:
+    tm_stats_free(st);
+    tm_snapshot_free(snaps[0]);
+    tm_snapshot_free(snaps[1]);
+    return exit_code;
+}
+
+static int usage_error(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    va_end(ap);
+    return EXIT_ERR;
+}
+
+static int parse_ull(const char *s, unsigned long long *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return errno || *end ? -1 : 0;
+}
+
+static int parse_long(const char *s, long *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    *out = strtol(s, &end, 10);
+    return errno || *end ? -1 : 0;
+}
+
+static int parse_size(const char *s, unsigned long long *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    int shift = 0;
+    if (*end) {
+        const char *u = "KMGT", *p = strchr(u, end[0] & ~0x20);
+        if (!p || !end[0])
+            return -1;
+        shift = 10 * (int)(p - u + 1);
+        end++;
+        if (*end == 'i' || *end == 'I')
+            end++;
+        if (*end == 'B' || *end == 'b')
+            end++;
+        if (*end)
+            return -1;
+    }
+    if (shift && v > (UINT64_MAX >> shift))
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
+static int add_filter(opts *o, const char *prog, tm_filter *f)
+{
+    if (o->nfilters >= TM_FILTER_MAX)
+        return usage_error(prog, "at most %d filters", TM_FILTER_MAX);
+    o->filters[o->nfilters++] = *f;
+    return 0;
+}
+
+static int parse_args(opts *o, int argc, char **argv, int diff)
+{
+    const char *prog = diff ? "tmdiff" : "tmstat";
+    memset(o, 0, sizeof *o);
+    o->key = TM_KEY_LINENO;
+    o->top = 10;
+    o->header = 1;
+    int no_more_opts = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (no_more_opts || a[0] != '-' || a[1] == 0) {
+            if (o->nfiles >= (size_t)(diff ? 2 : 1))
+                return usage_error(prog, "unexpected argument '%s'", a);
+            o->files[o->nfiles++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            no_more_opts = 1;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(diff ? usage_diff : usage_stat, stdout);
+            fputs(usage_opts, stdout);
+            return -1;
+        }
+        /* --opt=value or --opt value */
+        char name[64];
+        const char *val = NULL;
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        if (nlen >= sizeof name)
+            return usage_error(prog, "unknown option '%s'", a);
+        memcpy(name, a, nlen);
+        name[nlen] = 0;
+        static const char *const flags[] = { "--cumulative", "--all-frames", "--no-header",
+                                             "--most-recent-first", "--timing" };
+        int is_flag = 0;
+        for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
+            is_flag |= strcmp(name, flags[k]) == 0;
+        if (is_flag) {
+            if (eq)
+                return usage_error(prog, "option '%s' takes no value", name);
+        } else if (eq) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            return usage_error(prog, "option '%s' needs a value", name);
+        }
+        tm_error err = { 0 };
+        unsigned long long u;
+        if (strcmp(name, "--cumulative") == 0) {
+            o->cumulative = 1;
+        } else if (strcmp(name, "--all-frames") == 0) {
+            o->all_frames = 1;
+        } else if (strcmp(name, "--timing") == 0) {
+            o->timing = 1;
+        } else if (strcmp(name, "--no-header") == 0) {
+            o->header = 0;
+        } else if (strcmp(name, "--most-recent-first") == 0) {
+            o->mrf = 1;
+        } else if (strcmp(name, "--by") == 0) {
+            if (tm_key_type_parse(val, &o->key, &err) != TM_OK)
+                return usage_error(prog, "%s", err.message);
+        } else if (strcmp(name, "--top") == 0) {
+            if (parse_ull(val, &o->top) != 0)
+                return usage_error(prog, "--top: '%s' is not a number", val);
+        } else if (strcmp(name, "--limit") == 0) {
+            if (parse_long(val, &o->limit) != 0)
+                return usage_error(prog, "--limit: '%s' is not a number", val);
+            o->has_limit = 1;
+        } else if (strcmp(name, "--include") == 0 || strcmp(name, "--exclude") == 0) {
+            tm_filter f;
+            if (tm_filter_parse(&f, val, name[2] == 'i', &err) != TM_OK)
+                return usage_error(prog, "%s", err.message);
+            if (add_filter(o, prog, &f))
+                return EXIT_ERR;
+        } else if (strcmp(name, "--domain") == 0 || strcmp(name, "--exclude-domain") == 0 ||
+                   strcmp(name, "--filter-domain") == 0) {
+            if (parse_ull(val, &u) != 0 || u > UINT32_MAX)
+                return usage_error(prog, "%s: '%s' is not a domain number", name, val);
+            if (name[2] == 'f') {
+                o->has_fdomain = 1;
+                o->fdomain = (uint32_t)u;
+            } else {
+                tm_filter f = { 0 };
+                f.kind = TM_FILTER_DOMAIN;
+                f.inclusive = name[2] == 'd';
+                f.domain = (uint32_t)u;
+                if (add_filter(o, prog, &f))
+                    return EXIT_ERR;
+            }
+        } else if (strcmp(name, "--format") == 0) {
+            if (strcmp(val, "text") == 0)
+                o->format = FMT_TEXT;
+            else if (strcmp(val, "json") == 0)
+                o->format = FMT_JSON;
+            else if (strcmp(val, "csv") == 0)
+                o->format = FMT_CSV;
+            else
+                return usage_error(prog, "--format: '%s' is not text, json or csv", val);
+        } else if (diff && strcmp(name, "--fail-on-growth") == 0) {
+            if (parse_size(val, &o->growth) != 0)
+                return usage_error(prog, "--fail-on-growth: '%s' is not a size", val);
+            o->has_growth = 1;
+        } else {
+            return usage_error(prog, "unknown option '%s'", name);
+        }
+    }
+    if (o->nfiles != (size_t)(diff ? 2 : 1))
+        return usage_error(prog, diff ? "expected OLD and NEW snapshot files"
+                                      : "expected one SNAPSHOT file");
+    if (o->cumulative && o->key == TM_KEY_TRACEBACK)
+        return usage_error(prog, "--cumulative cannot be used with --by traceback");
+    for (size_t k = 0; k < o->nfilters; k++) {
+        if (o->filters[k].kind != TM_FILTER_FRAME)
+            continue;
+        o->filters[k].all_frames = o->all_frames;
+        o->filters[k].has_domain = o->has_fdomain;
+        o->filters[k].domain = o->fdomain;
+    }
+    return 0;
+}
+
+/* --- JSON / CSV -------------------------------------------------------- */
+
+static void json_str(FILE *out, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    fputc('"', out);
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = u[i];
+        if (c == '"' || c == '\\') {
+            fputc('\\', out);
+            fputc((int)c, out);
+        } else if (c < 0x20) {
+            fprintf(out, "\\u%04x", c);
+        } else if (c < 0x80) {
+            fputc((int)c, out);
+        } else {
+            /* copy a valid UTF-8 sequence, else escape the byte */
+            size_t need = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : 0;
+            if (c > 0xf4)
+                need = 0;
+            size_t k = 1;
+            while (need && k <= need && i + k < n && (u[i + k] & 0xc0) == 0x80)
+                k++;
+            if (need && k == need + 1) {
+                fwrite(u + i, 1, k, out);
+                i += need;
+            } else {
+                fprintf(out, "\\u%04x", c);
+            }
+        }
+    }
+    fputc('"', out);
+}
+
+static void csv_field(FILE *out, const char *s, size_t n)
+{
+    int quote = 0;
+    for (size_t i = 0; i < n; i++)
+        quote |= s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote) {
+        fwrite(s, 1, n, out);
+        return;
+    }
+    fputc('"', out);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            fputc('"', out);
+        fputc(s[i], out);
+    }
+    fputc('"', out);
+}
+
+static int single_key(tm_key_type k) { return k == TM_KEY_FUNCTION || k == TM_KEY_MODULE; }
+
+static void write_json(FILE *out, const tm_stats *st, size_t shown, int diff)
+{
+    const tm_statistic *it = tm_stats_items(st);
+    fprintf(out, "{\"tool\": \"%s\", \"key\": \"%s\", \"cumulative\": %s, ",
+            diff ? "tmdiff" : "tmstat", tm_key_type_name(tm_stats_key(st)),
+            tm_stats_cumulative(st) ? "true" : "false");
+    fprintf(out, "\"total_size\": %" PRIu64 ", \"total_count\": %" PRIu64 ", ",
+            tm_stats_total_size(st), tm_stats_total_count(st));
+    if (diff)
+        fprintf(out, "\"old_total_size\": %" PRIu64 ", \"old_total_count\": %" PRIu64 ", ",
+                tm_stats_old_total_size(st), tm_stats_old_total_count(st));
+    fprintf(out, "\"groups\": %zu, \"statistics\": [", tm_stats_count(st));
+    for (size_t i = 0; i < shown; i++) {
+        const tm_statistic *s = &it[i];
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *mem = open_memstream(&text, &tlen);
+        if (mem) {
+            tm_render_stat(mem, st, s);
+            fclose(mem);
+        }
+        fprintf(out, "%s\n  {\"text\": ", i ? "," : "");
+        json_str(out, text ? text : "", text ? tlen : 0);
+        free(text);
+        fputs(", \"traceback\": [", out);
+        for (size_t k = 0; k < s->nframes; k++) {
+            fprintf(out, "%s{\"filename\": ", k ? ", " : "");
+            json_str(out, s->frames[k].filename, s->frames[k].filename_len);
+            fprintf(out, ", \"lineno\": %" PRIu32 "}", s->frames[k].lineno);
+        }
+        fprintf(out, "], \"size\": %" PRIu64 ", \"count\": %" PRIu64, s->size, s->count);
+        if (s->count)
+            fprintf(out, ", \"average\": %.17g", tm_stat_average(s->size, s->count));
+        if (diff)
+            fprintf(out, ", \"size_diff\": %" PRId64 ", \"count_diff\": %" PRId64, s->size_diff,
+                    s->count_diff);
+        fputc('}', out);
+    }
+    fputs(shown ? "\n]}\n" : "]}\n", out);
+}
+
+static void write_csv(FILE *out, const tm_stats *st, size_t shown, int diff)
+{
+    const tm_statistic *it = tm_stats_items(st);
+    fprintf(out, "rank,filename,lineno,size,count,average%s,traceback\r\n",
+            diff ? ",size_diff,count_diff" : "");
+    char num[32];
+    for (size_t i = 0; i < shown; i++) {
+        const tm_statistic *s = &it[i];
+        fprintf(out, "%zu,", i + 1);
+        csv_field(out, s->frames[0].filename, s->frames[0].filename_len);
+        if (single_key(tm_stats_key(st)))
+            fputc(',', out);
+        else
+            fprintf(out, ",%" PRIu32, s->frames[0].lineno);
+        fprintf(out, ",%" PRIu64 ",%" PRIu64 ",", s->size, s->count);
+        if (s->count)
+            fprintf(out, "%.17g", tm_stat_average(s->size, s->count));
+        if (diff)
+            fprintf(out, ",%" PRId64 ",%" PRId64, s->size_diff, s->count_diff);
+        fputc(',', out);
+        char *tb = NULL;
+        size_t tlen = 0;
+        FILE *mem = open_memstream(&tb, &tlen);
+        if (mem) {
+            for (size_t k = 0; k < s->nframes; k++) {
+                if (k)
+                    fputc(';', mem);
+                fwrite(s->frames[k].filename, 1, s->frames[k].filename_len, mem);
+                if (!single_key(tm_stats_key(st))) {
+                    snprintf(num, sizeof num, ":%" PRIu32, s->frames[k].lineno);
+                    fputs(num, mem);
+                }
+            }
+            fclose(mem);
+        }
+        csv_field(out, tb ? tb : "", tb ? tlen : 0);
+        free(tb);
+        fputs("\r\n", out);
+    }
+}
+
+static int write_text(FILE *out, const tm_stats *st, const opts *o, size_t shown, int diff)
+{
+    if (o->header)
+        fprintf(out, "[ Top %zu %s%s%s ]\n", shown, diff ? "differences " : "",
+                tm_key_type_name(tm_stats_key(st)), tm_stats_cumulative(st) ? " cumulative" : "");
+    tm_linecache *lc = NULL;
+    if (tm_stats_key(st) == TM_KEY_TRACEBACK && tm_linecache_new(&lc, NULL) != TM_OK)
+        return -1;
+    const tm_statistic *it = tm_stats_items(st);
+    for (size_t i = 0; i < shown; i++) {
+        tm_render_stat(out, st, &it[i]);
+        fputc('\n', out);
+        if (lc)
+            tm_render_traceback(out, lc, &it[i], o->has_limit, o->limit, o->mrf);
+    }
+    tm_linecache_free(lc);
+    return 0;
+}

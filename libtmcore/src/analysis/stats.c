@@ -1,0 +1,431 @@
+/*
+ * Snapshot.statistics and Snapshot.compare_to.  The work per snapshot is:
+ * build the view (per frame / per stack node, thousands), decide per stack
+ * node which filters match, then one pass over the traces summing size and
+ * count per stack node, then spread the per-node sums over group keys
+ * (per node, or per logical frame when cumulative).  Groups are logical
+ * stack ids (an_ctx ln), so the old and new snapshot of a diff meet on the
+ * same integer keys.
+ */
+#include "an_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tm/diff.h"
+#include "tm_alloc.h"
+
+struct tm_stats {
+    an_ctx ctx;
+    tm_key_type key;
+    int cumulative, is_diff;
+    tm_statistic *items;
+    size_t n;
+    tm_stat_frame *frames;
+    uint64_t total_size, total_count, old_total_size, old_total_count;
+};
+
+typedef struct side {
+    an_view view;
+    uint64_t *node_size, *node_count;
+    uint32_t *lkey;           /* lnode -> group ln */
+    uint64_t *acc_size, *acc_count;   /* per ln, after accumulate() */
+    uint64_t total_size, total_count;
+} side;
+
+static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osnap,
+               const tm_stats_options *o, tm_error *err);
+
+int tm_stats_compute(tm_stats **out, const tm_snapshot *snap, const tm_stats_options *opts,
+                     tm_error *err)
+{
+    return run(out, snap, NULL, opts, err);
+}
+
+int tm_stats_compare(tm_stats **out, const tm_snapshot *new_snap, const tm_snapshot *old_snap,
+                     const tm_stats_options *opts, tm_error *err)
+{
+    return run(out, new_snap, old_snap, opts, err);
+}
+
+void tm_stats_free(tm_stats *st)
+{
+    if (!st)
+        return;
+    an_ctx_destroy(&st->ctx);
+    tm_free(st->items);
+    tm_free(st->frames);
+    tm_free(st);
+}
+
+size_t tm_stats_count(const tm_stats *st) { return st->n; }
+const tm_statistic *tm_stats_items(const tm_stats *st) { return st->items; }
+tm_key_type tm_stats_key(const tm_stats *st) { return st->key; }
+int tm_stats_cumulative(const tm_stats *st) { return st->cumulative; }
+int tm_stats_is_diff(const tm_stats *st) { return st->is_diff; }
+uint64_t tm_stats_total_size(const tm_stats *st) { return st->total_size; }
+uint64_t tm_stats_total_count(const tm_stats *st) { return st->total_count; }
+uint64_t tm_stats_old_total_size(const tm_stats *st) { return st->old_total_size; }
+uint64_t tm_stats_old_total_count(const tm_stats *st) { return st->old_total_count; }
+
+static const char *const key_names[] = { "lineno", "filename", "traceback", "function",
+                                         "module" };
+
+int tm_key_type_parse(const char *name, tm_key_type *out, tm_error *err)
+{
+    for (size_t i = 0; i < sizeof key_names / sizeof *key_names; i++) {
+        if (strcmp(name, key_names[i]) == 0) {
+            *out = (tm_key_type)i;
+            return TM_OK;
+        }
+    }
+    return tm_error_set(err, TM_EINVAL,
+                        "unknown key type '%s' (expected lineno, filename, traceback, "
+                        "function or module)", name);
+}
+
+const char *tm_key_type_name(tm_key_type key)
+{
+    return (unsigned)key < sizeof key_names / sizeof *key_names ? key_names[key] : "?";
+}
+
+/* --- implementation ------------------------------------------------------ */
+
+static int nomem(tm_error *err, const char *what)
+{
+    return tm_error_set(err, TM_ENOMEM, "analysis: out of memory (%s)", what);
+}
+
+static void side_destroy(side *sd)
+{
+    an_view_destroy(&sd->view);
+    tm_free(sd->node_size);
+    tm_free(sd->node_count);
+    tm_free(sd->lkey);
+    tm_free(sd->acc_size);
+    tm_free(sd->acc_count);
+    memset(sd, 0, sizeof *sd);
+}
+
+/* Per stack node: filter, sum the traces, and find every lnode's group. */
+static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *snap,
+                        const tm_stats_options *o, tm_error *err)
+{
+    int rc = an_view_build(&sd->view, c, snap, err);
+    if (rc != TM_OK)
+        return rc;
+    an_view *v = &sd->view;
+    size_t S = v->nstacks ? v->nstacks : 1, L = v->nlnodes;
+    uint64_t *node_mask = NULL;
+    uint8_t *node_keep = NULL;
+    uint32_t *frame_key = NULL, *path = NULL;
+    sd->node_size = tm_calloc(S, sizeof *sd->node_size);
+    sd->node_count = tm_calloc(S, sizeof *sd->node_count);
+    sd->lkey = tm_malloc(L * sizeof *sd->lkey);
+    if (!sd->node_size || !sd->node_count || !sd->lkey) {
+        rc = nomem(err, "statistics");
+        goto out;
+    }
+
+    if (fs->n && (rc = an_filters_nodes(fs, c, v, &node_mask, &node_keep, err)) != TM_OK)
+        goto out;
+
+    /* The one pass over all traces: locals so that the compiler keeps the
+     * totals in registers (the node arrays could alias *sd). */
+    const tm_trace *t = tm_snapshot_traces(snap);
+    size_t N = tm_snapshot_trace_count(snap);
+    uint64_t *node_size = sd->node_size, *node_count = sd->node_count;
+    uint64_t tot_size = 0, tot_count = 0;
+    const uint32_t nst = (uint32_t)v->nstacks;
+    for (size_t i = 0; i < N; i++) {
+        uint32_t s = t[i].stack;
+        if (s >= nst) {
+            rc = tm_error_set(err, TM_EFORMAT, "trace %zu: stack %u out of range", i, s);
+            goto out;
+        }
+        if (fs->n) {
+            int keep = fs->domain_dependent ? an_filters_keep(fs, node_mask[s], t[i].domain)
+                                            : node_keep[s];
+            if (!keep)
+                continue;
+        }
+        node_size[s] += t[i].size;
+        node_count[s]++;
+        tot_size += t[i].size;
+        tot_count++;
+    }
+    sd->total_size = tot_size;
+    sd->total_count = tot_count;
+
+    sd->lkey[0] = 0;
+    if (o->key != TM_KEY_TRACEBACK) {
+        /* single-frame keys depend on the frame only: one lookup per frame */
+        size_t F = v->nframes;
+        frame_key = tm_malloc((F + 1) * sizeof *frame_key);
+        if (!frame_key) {
+            rc = nomem(err, "statistics");
+            goto out;
+        }
+        memset(frame_key, 0xff, (F + 1) * sizeof *frame_key);
+        for (size_t l = 1; l < L; l++) {
+            uint32_t f = v->lnode_frame[l];
+            uint32_t *slot = &frame_key[f == TM_NONE ? F : f];
+            if (*slot == TM_NONE) {
+                uint32_t lf;
+                if ((rc = an_view_key_lf(v, c, (uint32_t)l, o->key, &lf, err)) != TM_OK ||
+                    (rc = an_ln_intern(c, lf, 0, slot, err)) != TM_OK)
+                    goto out;
+            }
+            sd->lkey[l] = *slot;
+        }
+    } else {
+        /* whole stacks: intern only the paths of stacks that hold traces */
+        for (size_t l = 1; l < L; l++)
+            sd->lkey[l] = TM_NONE;
+        path = tm_malloc(L * sizeof *path);
+        if (!path) {
+            rc = nomem(err, "statistics");
+            goto out;
+        }
+        for (size_t s = 0; s < v->nstacks; s++) {
+            if (!sd->node_count[s])
+                continue;
+            size_t depth = 0;
+            for (uint32_t l = v->node_lnode[s]; sd->lkey[l] == TM_NONE; l = v->lnode_parent[l])
+                path[depth++] = l;
+            while (depth-- > 0) {
+                uint32_t l = path[depth];
+                if ((rc = an_ln_intern(c, v->lnode_lf[l], sd->lkey[v->lnode_parent[l]],
+                                       &sd->lkey[l], err)) != TM_OK)
+                    goto out;
+            }
+        }
+    }
+out:
+    tm_free(frame_key);
+    tm_free(path);
+    tm_free(node_mask);
+    tm_free(node_keep);
+    return rc;
+}
+
+/* Spreads per-node sums over group keys; needs the final ctx size. */
+static int side_accumulate(side *sd, an_ctx *c, int cumulative, tm_error *err)
+{
+    sd->acc_size = tm_calloc(c->nln, sizeof *sd->acc_size);
+    sd->acc_count = tm_calloc(c->nln, sizeof *sd->acc_count);
+    if (!sd->acc_size || !sd->acc_count)
+        return nomem(err, "statistics");
+    const an_view *v = &sd->view;
+    for (size_t s = 0; s < v->nstacks; s++) {
+        uint64_t size = sd->node_size[s], count = sd->node_count[s];
+        if (!count)
+            continue;
+        uint32_t l = v->node_lnode[s];
+        if (!cumulative) {
+            sd->acc_size[sd->lkey[l]] += size;
+            sd->acc_count[sd->lkey[l]] += count;
+            continue;
+        }
+        for (; l != 0; l = v->lnode_parent[l]) {
+            sd->acc_size[sd->lkey[l]] += size;
+            sd->acc_count[sd->lkey[l]] += count;
+        }
+    }
+    return TM_OK;
+}
+
+/* --- ordering ---------------------------------------------------------- */
+
+typedef struct sort_ctx {
+    const an_ctx *c;
+    const uint32_t *rank;        /* pool id -> rank by content */
+    const tm_statistic *items;
+    const uint32_t *const *lfs;  /* per item: lf ids, oldest first */
+    int diff;
+} sort_ctx;
+
+static int cmp_u64(uint64_t a, uint64_t b) { return (a > b) - (a < b); }
+
+static uint64_t abs64(int64_t x) { return x < 0 ? 0 - (uint64_t)x : (uint64_t)x; }
+
+static int cmp_traceback(const sort_ctx *sc, size_t a, size_t b)
+{
+    const uint32_t *la = sc->lfs[a], *lb = sc->lfs[b];
+    size_t na = sc->items[a].nframes, nb = sc->items[b].nframes;
+    for (size_t i = 0; i < na && i < nb; i++) {
+        if (la[i] == lb[i])
+            continue;
+        uint32_t ra = sc->rank[sc->c->lf_name[la[i]]], rb = sc->rank[sc->c->lf_name[lb[i]]];
+        if (ra != rb)
+            return ra < rb ? -1 : 1;
+        int r = cmp_u64(sc->c->lf_line[la[i]], sc->c->lf_line[lb[i]]);
+        if (r)
+            return r;
+    }
+    return cmp_u64(na, nb);
+}
+
+/* Python sorts with reverse=True by the key tuple: descending. */
+static int cmp_items(const void *pa, const void *pb, void *arg)
+{
+    const sort_ctx *sc = arg;
+    size_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    const tm_statistic *x = &sc->items[a], *y = &sc->items[b];
+    int r;
+    if (sc->diff) {
+        if ((r = cmp_u64(abs64(x->size_diff), abs64(y->size_diff))) ||
+            (r = cmp_u64(x->size, y->size)) ||
+            (r = cmp_u64(abs64(x->count_diff), abs64(y->count_diff))) ||
+            (r = cmp_u64(x->count, y->count)))
+            return -r;
+    } else if ((r = cmp_u64(x->size, y->size)) || (r = cmp_u64(x->count, y->count))) {
+        return -r;
+    }
+    return -cmp_traceback(sc, a, b);
+}
+
+static int cmp_pool(const void *pa, const void *pb, void *arg)
+{
+    const an_ctx *rank_ctx = arg;
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    uint32_t la = rank_ctx->str_len[a], lb = rank_ctx->str_len[b];
+    int r = memcmp(rank_ctx->str[a], rank_ctx->str[b], la < lb ? la : lb);
+    return r ? r : cmp_u64(la, lb);
+}
+
+/* Builds the sorted result from per-ln sums (old may be NULL). */
+static int emit(tm_stats *st, const side *nw, const side *old, tm_error *err)
+{
+    an_ctx *c = &st->ctx;
+    size_t ngroups = 0, nframes = 0;
+    for (size_t id = 1; id < c->nln; id++) {
+        if (nw->acc_count[id] || (old && old->acc_count[id])) {
+            ngroups++;
+            nframes += c->ln_depth[id];
+        }
+    }
+    int rc = TM_OK;
+    uint32_t *order = NULL, *rank = NULL, *lfbuf = NULL, *perm = NULL;
+    uint32_t **lfs = NULL;
+    tm_statistic *items = tm_calloc(ngroups ? ngroups : 1, sizeof *items);
+    st->frames = tm_malloc((nframes ? nframes : 1) * sizeof *st->frames);
+    lfbuf = tm_malloc((nframes ? nframes : 1) * sizeof *lfbuf);
+    lfs = tm_malloc((ngroups ? ngroups : 1) * sizeof *lfs);
+    order = tm_malloc((ngroups ? ngroups : 1) * sizeof *order);
+    perm = tm_malloc((c->nstr ? c->nstr : 1) * sizeof *perm);
+    rank = tm_malloc((c->nstr ? c->nstr : 1) * sizeof *rank);
+    if (!items || !st->frames || !lfbuf || !lfs || !order || !perm || !rank) {
+        tm_free(items);
+        rc = nomem(err, "statistics");
+        goto out;
+    }
+    size_t g = 0, f = 0;
+    for (size_t id = 1; id < c->nln; id++) {
+        uint64_t ns = nw->acc_size[id], nc = nw->acc_count[id];
+        uint64_t os = old ? old->acc_size[id] : 0, oc = old ? old->acc_count[id] : 0;
+        if (!nc && !oc)
+            continue;
+        tm_statistic *it = &items[g];
+        size_t depth = c->ln_depth[id];
+        it->frames = &st->frames[f];
+        it->nframes = depth;
+        it->size = ns;
+        it->count = nc;
+        if (old) {
+            it->size_diff = (int64_t)(ns - os);
+            it->count_diff = (int64_t)(nc - oc);
+        }
+        lfs[g] = &lfbuf[f];
+        /* ln chains run most recent first; Traceback order is oldest first */
+        size_t k = depth;
+        for (uint32_t l = (uint32_t)id; l != 0; l = c->ln_parent[l]) {
+            uint32_t lf = c->ln_lf[l];
+            k--;
+            lfbuf[f + k] = lf;
+            st->frames[f + k].filename = c->str[c->lf_name[lf]];
+            st->frames[f + k].filename_len = c->str_len[c->lf_name[lf]];
+            st->frames[f + k].lineno = c->lf_line[lf];
+        }
+        order[g] = (uint32_t)g;
+        f += depth;
+        g++;
+    }
+    for (size_t i = 0; i < c->nstr; i++)
+        perm[i] = (uint32_t)i;
+    qsort_r(perm, c->nstr, sizeof *perm, cmp_pool, c);
+    for (size_t i = 0; i < c->nstr; i++)
+        rank[perm[i]] = (uint32_t)i;
+    sort_ctx sc = { c, rank, items, (const uint32_t *const *)lfs, old != NULL };
+    qsort_r(order, ngroups, sizeof *order, cmp_items, &sc);
+    st->items = tm_malloc((ngroups ? ngroups : 1) * sizeof *st->items);
+    if (!st->items) {
+        tm_free(items);
+        rc = nomem(err, "statistics");
+        goto out;
+    }
+    for (size_t i = 0; i < ngroups; i++)
+        st->items[i] = items[order[i]];
+    st->n = ngroups;
+    tm_free(items);
+out:
+    tm_free(order);
+    tm_free(rank);
+    tm_free(lfbuf);
+    tm_free(lfs);
+    tm_free(perm);
+    return rc;
+}
+
+static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osnap,
+               const tm_stats_options *o, tm_error *err)
+{
+    *out = NULL;
+    if (!o || o->version != TM_STATS_OPTIONS_VERSION)
+        return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected %u",
+                            o ? o->version : 0, TM_STATS_OPTIONS_VERSION);
+    if (o->nfilters && !o->filters)
+        return tm_error_set(err, TM_EINVAL, "statistics: %zu filters but no array", o->nfilters);
+    if (o->key > TM_KEY_MODULE)
+        return tm_error_set(err, TM_EINVAL, "statistics: unknown key type %d", (int)o->key);
+    if (o->cumulative && o->key == TM_KEY_TRACEBACK)
+        return tm_error_set(err, TM_EINVAL,
+                            "cumulative mode cannot be used with key type 'traceback'");
+    tm_stats *st = tm_calloc(1, sizeof *st);
+    if (!st)
+        return nomem(err, "statistics");
+    st->key = o->key;
+    st->cumulative = o->cumulative;
+    st->is_diff = osnap != NULL;
+    side nw = { 0 }, old = { 0 };
+    an_filters fs = { 0 };
+    int rc = an_ctx_init(&st->ctx, err);
+    if (rc != TM_OK) {
+        tm_free(st);
+        return rc;
+    }
+    if ((rc = an_filters_init(&fs, o->filters, o->nfilters, err)) != TM_OK)
+        goto out;
+    if ((rc = side_prepare(&nw, &st->ctx, &fs, nsnap, o, err)) != TM_OK)
+        goto out;
+    if (osnap && (rc = side_prepare(&old, &st->ctx, &fs, osnap, o, err)) != TM_OK)
+        goto out;
+    if ((rc = side_accumulate(&nw, &st->ctx, o->cumulative, err)) != TM_OK)
+        goto out;
+    if (osnap && (rc = side_accumulate(&old, &st->ctx, o->cumulative, err)) != TM_OK)
+        goto out;
+    st->total_size = nw.total_size;
+    st->total_count = nw.total_count;
+    st->old_total_size = old.total_size;
+    st->old_total_count = old.total_count;
+    rc = emit(st, &nw, osnap ? &old : NULL, err);
+out:
+    side_destroy(&nw);
+    side_destroy(&old);
+    an_filters_destroy(&fs);
+    if (rc != TM_OK)
+        tm_stats_free(st);
+    else
+        *out = st;
+    return rc;
+}

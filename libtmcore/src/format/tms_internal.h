@@ -1,0 +1,67 @@
+/*
+ * Private to libtmcore/src/format: container parsing shared by the reader,
+ * tm_tms_inspect() and the writer's tests.
+ */
+#ifndef TM_TMS_INTERNAL_H
+#define TM_TMS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tm/error.h"
+#include "tms_wire.h"
+
+/* A growing byte buffer (tm_alloc based). */
+typedef struct tms_buf {
+    uint8_t *data;
+    size_t len, cap;
+} tms_buf;
+
+/* Makes room for `extra` more bytes; 0 or -1 (out of memory / overflow). */
+int tms_buf_reserve(tms_buf *b, size_t extra);
+void tms_buf_free(tms_buf *b);
+
+/* Appends without checking capacity: reserve first. */
+static inline void tms_buf_varint(tms_buf *b, uint64_t v)
+{
+    b->len += tms_put_varint(b->data + b->len, v);
+}
+
+typedef struct tms_section {
+    uint32_t type;
+    int critical;
+    int codec;
+    uint64_t offset;       /* of the section header */
+    uint64_t stored_len;
+    uint64_t raw_len;
+} tms_section;
+
+typedef struct tms_container {
+    unsigned major, minor;
+    uint32_t nsections;
+    tms_section *sections;   /* tm_malloc'ed */
+} tms_container;
+
+/* "strings", "traces", ... or "unknown". */
+const char *tms_section_name(uint32_t type);
+
+/* Checks magic, versions, every header checksum, every length against the
+ * file and every payload checksum; unknown critical sections and
+ * duplicated known ones are errors.  Payloads are not decoded. */
+int tms_container_parse(tms_container *c, const uint8_t *data, size_t len,
+                        const char *name, tm_error *err);
+void tms_container_free(tms_container *c);
+
+/* The raw payload of a parsed section: either points into `data`
+ * (*owned = NULL) or is a tm_malloc'ed decompressed copy (*owned = it). */
+struct ZSTD_DCtx_s;
+int tms_section_payload(const uint8_t *data, const tms_section *s,
+                        struct ZSTD_DCtx_s *dctx, const char *name,
+                        const uint8_t **raw, uint8_t **owned, tm_error *err);
+
+/* XXH3-64 low 32 bits of a header whose checksum field (4 bytes at
+ * `hole`) is taken as zero. */
+uint32_t tms_header_checksum(const uint8_t *hdr, size_t len, size_t hole);
+uint64_t tms_payload_hash(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,610 @@
+/*
+ * .tms reader: container (tms_container.c) -> section payloads -> model.
+ * Every count is bounded by the bytes that remain before anything is
+ * allocated for it, every id is range-checked, and every error names the
+ * file, the section and the byte.
+ */
+#include "tm/tms.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "model/snapshot_internal.h"
+#include "tm_alloc.h"
+#include "tms_internal.h"
+
+typedef struct dec {
+    tm_snapshot *s;
+    const char *name;
+    const tms_section *sec;
+    const uint8_t *base;    /* raw payload of the current section */
+    tm_error *err;
+    uint32_t *fremap;       /* file frame id -> model frame id */
+    size_t nframes;
+    uint32_t *sremap;       /* file stack id -> model stack id */
+    uint32_t *sdepth;
+    size_t nstacks;         /* including node 0 */
+} dec;
+
+typedef struct col {
+    const uint8_t *p, *end;
+} col;
+
+static int bad(dec *d, const uint8_t *at, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int bad(dec *d, const uint8_t *at, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t rel = (size_t)(at - d->base);
+    unsigned long long hdr = (unsigned long long)d->sec->offset;
+    if (d->sec->codec == TMS_CODEC_RAW)
+        return tm_error_set(d->err, code, "%s: section '%s' at byte %llu: byte %llu: %s",
+                            d->name, tms_section_name(d->sec->type), hdr,
+                            hdr + TMS_SECTION_HEADER_LEN + rel, msg);
+    return tm_error_set(d->err, code,
+                        "%s: section '%s' at byte %llu: decompressed byte %zu: %s",
+                        d->name, tms_section_name(d->sec->type), hdr, rel, msg);
+}
+
+/* A builder call failed (limit or out of memory): keep its message, add where. */
+static int model_err(dec *d, const uint8_t *at, int rc)
+{
+    char msg[TM_ERROR_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%s", d->err ? d->err->message : "");
+    return bad(d, at, rc, "%s", msg);
+}
+
+static inline int rd(dec *d, const uint8_t **p, const uint8_t *end, uint64_t *v,
+                     const char *what)
+{
+    if (tms_get_varint(p, end, v) == 0)
+        return TM_OK;
+    *v = 0;
+    return bad(d, *p, TM_EFORMAT, "truncated or malformed varint (%s)", what);
+}
+
+static int rd32(dec *d, const uint8_t **p, const uint8_t *end, uint32_t *v,
+                const char *what)
+{
+    uint64_t x;
+    const uint8_t *at = *p;
+    int rc = rd(d, p, end, &x, what);
+    if (rc)
+        return rc;
+    if (x > UINT32_MAX)
+        return bad(d, at, TM_EFORMAT, "%s %llu does not fit in 32 bits", what,
+                   (unsigned long long)x);
+    *v = (uint32_t)x;
+    return TM_OK;
+}
+
+static int rd_string_id(dec *d, const uint8_t **p, const uint8_t *end, uint32_t *v,
+                        const char *what)
+{
+    const uint8_t *at = *p;
+    uint64_t x;
+    int rc = rd(d, p, end, &x, what);
+    if (rc)
+        return rc;
+    if (x >= d->s->nstr)
+        return bad(d, at, TM_EFORMAT, "%s: string id %llu out of range (%zu strings)",
+                   what, (unsigned long long)x, d->s->nstr);
+    *v = (uint32_t)x;
+    return TM_OK;
+}
+
+/* Reads a columnar block header; `k` columns are needed, more are skipped.
+ * Every row takes at least one byte in every column, which bounds n. */
+static int read_columns(dec *d, const uint8_t **p, const uint8_t *end, col *cols,
+                        unsigned k, uint64_t *n)
+{
+    uint64_t ncols;
+    int rc;
+    if ((rc = rd(d, p, end, n, "row count")) || (rc = rd(d, p, end, &ncols, "column count")))
+        return rc;
+    if (ncols < k)
+        return bad(d, *p, TM_EFORMAT, "%llu columns, at least %u expected",
+                   (unsigned long long)ncols, k);
+    for (uint64_t i = 0; i < ncols; i++) {
+        uint64_t len;
+        const uint8_t *at = *p;
+        if ((rc = rd(d, p, end, &len, "column length")))
+            return rc;
+        if (len > (uint64_t)(end - *p))
+            return bad(d, at, TM_EFORMAT, "column %llu of %llu bytes runs past the end "
+                       "of the section", (unsigned long long)i, (unsigned long long)len);
+        if (i < k) {
+            if (*n > len)
+                return bad(d, at, TM_EFORMAT, "%llu rows cannot fit in a column of %llu "
+                           "bytes", (unsigned long long)*n, (unsigned long long)len);
+            cols[i].p = *p;
+            cols[i].end = *p + len;
+        }
+        *p += len;
+    }
+    return TM_OK;
+}
+
+static int columns_done(dec *d, const col *cols, unsigned k)
+{
+    for (unsigned i = 0; i < k; i++)
+        if (cols[i].p != cols[i].end)
+            return bad(d, cols[i].p, TM_EFORMAT, "%zu unexpected bytes at the end of "
+                       "column %u", (size_t)(cols[i].end - cols[i].p), i);
+    return TM_OK;
+}
+
+/* --- sections -------------------------------------------------------- */
+
+static int decode_strings(dec *d, const uint8_t *p, const uint8_t *end)
+{
+    uint64_t n;
+    int rc = rd(d, &p, end, &n, "string count");
+    if (rc)
+        return rc;
+    if (n > (uint64_t)(end - p))
+        return bad(d, p, TM_EFORMAT, "%llu strings cannot fit in %zu bytes",
+                   (unsigned long long)n, (size_t)(end - p));
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t len;
+        const uint8_t *at = p;
+        if ((rc = rd(d, &p, end, &len, "string length")))
+            return rc;
+        if (len > (uint64_t)(end - p))
+            return bad(d, at, TM_EFORMAT, "string %llu of %llu bytes runs past the end",
+                       (unsigned long long)i + 1, (unsigned long long)len);
+        uint32_t id;
+        if ((rc = tm_snapshot_intern_string(d->s, (const char *)p, (size_t)len, &id, d->err)))
+            return model_err(d, at, rc);
+        /* Analysis groups by string id, so a repeated string would split groups. */
+        if (id != i + 1)
+            return bad(d, at, TM_EFORMAT, "string %llu duplicates string %u",
+                       (unsigned long long)i + 1, id);
+        p += len;
+    }
+    if (p != end)
+        return bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the strings",
+                   (size_t)(end - p));
+    return TM_OK;
+}
+
+static int meta_u64(dec *d, const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    int rc = rd(d, &p, end, v, "metadata value");
+    if (!rc && p != end)
+        rc = bad(d, p, TM_EFORMAT, "metadata value has trailing bytes");
+    return rc;
+}
+
+static int meta_argv(dec *d, const uint8_t *p, const uint8_t *end)
+{
+    uint64_t n;
+    int rc = rd(d, &p, end, &n, "argc");
+    if (rc)
+        return rc;
+    if (n > (uint64_t)(end - p))
+        return bad(d, p, TM_EFORMAT, "argc %llu cannot fit in %zu bytes",
+                   (unsigned long long)n, (size_t)(end - p));
+    uint32_t *ids = tm_malloc((n ? (size_t)n : 1) * sizeof *ids);
+    if (!ids)
+        return bad(d, p, TM_ENOMEM, "out of memory");
+    for (uint64_t i = 0; i < n && !rc; i++)
+        rc = rd_string_id(d, &p, end, &ids[i], "argv");
+    if (!rc && p != end)
+        rc = bad(d, p, TM_EFORMAT, "argv has trailing bytes");
+    if (!rc && (rc = tm_snapshot_set_argv_ids(d->s, ids, (size_t)n, d->err)))
+        rc = model_err(d, p, rc);
+    tm_free(ids);
+    return rc;
+}
+
+static int decode_metadata(dec *d, const uint8_t *p, const uint8_t *end)
+{
+    tm_metadata m = *tm_snapshot_metadata(d->s);
+    uint32_t seen = 0;
+    int rc;
+    while (p < end) {
+        uint64_t tag, len;
+        const uint8_t *at = p;
+        if ((rc = rd(d, &p, end, &tag, "metadata tag")) ||
+            (rc = rd(d, &p, end, &len, "metadata length")))
+            return rc;
+        if (len > (uint64_t)(end - p))
+            return bad(d, at, TM_EFORMAT, "metadata field %llu of %llu bytes runs past "
+                       "the end", (unsigned long long)tag, (unsigned long long)len);
+        const uint8_t *v = p, *vend = p + len;
+        p = vend;
+        if (tag == 0 || tag > TMS_META_ARGV)
+            continue;   /* a field from a later minor version */
+        if (seen & (1u << tag))
+            return bad(d, at, TM_EFORMAT, "metadata field %llu appears twice",
+                       (unsigned long long)tag);
+        seen |= 1u << tag;
+        if (tag == TMS_META_ARGV) {
+            if ((rc = meta_argv(d, v, vend)))
+                return rc;
+            continue;
+        }
+        uint64_t x;
+        if ((rc = meta_u64(d, v, vend, &x)))
+            return rc;
+        int is_string = tag <= TMS_META_TOOL_VERSION;
+        int is_signed = tag >= TMS_META_PID && tag <= TMS_META_SNAPSHOT_TIME_NS;
+        int is_u32 = is_string || tag == TMS_META_NFRAME_LIMIT || tag == TMS_META_SEQUENCE;
+        if (is_u32 && x > UINT32_MAX)
+            return bad(d, v, TM_EFORMAT, "metadata field %llu: %llu does not fit in 32 "
+                       "bits", (unsigned long long)tag, (unsigned long long)x);
+        if (is_string && x >= d->s->nstr)
+            return bad(d, v, TM_EFORMAT, "metadata field %llu: string id %llu out of "
+                       "range (%zu strings)", (unsigned long long)tag,
+                       (unsigned long long)x, d->s->nstr);
+        int64_t sx = is_signed ? tms_unzigzag(x) : 0;
+        switch (tag) {
+        case TMS_META_PROGRAM: m.program = (uint32_t)x; break;
+        case TMS_META_HOST: m.host = (uint32_t)x; break;
+        case TMS_META_TRIGGER: m.trigger = (uint32_t)x; break;
+        case TMS_META_TOOL_VERSION: m.tool_version = (uint32_t)x; break;
+        case TMS_META_PID: m.pid = sx; break;
+        case TMS_META_START_TIME_NS: m.start_time_ns = sx; break;
+        case TMS_META_SNAPSHOT_TIME_NS: m.snapshot_time_ns = sx; break;
+        case TMS_META_NFRAME_LIMIT: m.nframe_limit = (uint32_t)x; break;
+        case TMS_META_SEQUENCE: m.sequence = (uint32_t)x; break;
+        case TMS_META_TRACED_CURRENT: m.traced_current = x; break;
+        case TMS_META_TRACED_PEAK: m.traced_peak = x; break;
+        }
+    }
+    if ((rc = tm_snapshot_set_metadata(d->s, &m, d->err)))
+        return bad(d, end, TM_EFORMAT, "%s", d->err ? d->err->message : "bad metadata");
+    return TM_OK;
+}
+
+static int decode_modules(dec *d, const uint8_t *p, const uint8_t *end)
+{
+    uint64_t n;
+    int rc = rd(d, &p, end, &n, "module count");
+    if (rc)
+        return rc;
+    /* A module takes at least 5 bytes (five one-byte varints). */
+    if (n > (uint64_t)(end - p) / 5)
+        return bad(d, p, TM_EFORMAT, "%llu modules cannot fit in %zu bytes",
+                   (unsigned long long)n, (size_t)(end - p));
+    for (uint64_t i = 0; i < n; i++) {
+        tm_module m;
+        memset(&m, 0, sizeof m);
+        const uint8_t *at = p;
+        if ((rc = rd_string_id(d, &p, end, &m.path, "module path")) ||
+            (rc = rd32(d, &p, end, &m.build_id_len, "build-id length")))
+            return rc;
+        if (m.build_id_len > TM_BUILD_ID_MAX || m.build_id_len > (size_t)(end - p))
+            return bad(d, at, TM_EFORMAT, "module %llu: build-id of %u bytes is too long",
+                       (unsigned long long)i, m.build_id_len);
+        memcpy(m.build_id, p, m.build_id_len);
+        p += m.build_id_len;
+        if ((rc = rd(d, &p, end, &m.load_bias, "load bias")) ||
+            (rc = rd(d, &p, end, &m.start, "module start")) ||
+            (rc = rd(d, &p, end, &m.end, "module end")))
+            return rc;
+        uint32_t id;
+        if ((rc = tm_snapshot_add_module(d->s, &m, &id, d->err)))
+            return model_err(d, at, rc);
+    }
+    if (p != end)
+        return bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the modules",
+                   (size_t)(end - p));
+    return TM_OK;
+}
+
+static int decode_frames(dec *d, const uint8_t *p, const uint8_t *end)
+{
+    col c[6];
+    uint64_t n;
+    int rc = read_columns(d, &p, end, c, 6, &n);
+    if (rc)
+        return rc;
+    if (n > TM_MAX_FRAMES)
+        return bad(d, p, TM_ELIMIT, "%llu frames exceed the limit of %u",
+                   (unsigned long long)n, TM_MAX_FRAMES);
+    d->fremap = tm_malloc((n ? (size_t)n : 1) * sizeof *d->fremap);
+    uint16_t *idepth = tm_malloc((n ? (size_t)n : 1) * sizeof *idepth);
+    if (!d->fremap || !idepth) {
+        tm_free(idepth);
+        return bad(d, p, TM_ENOMEM, "out of memory");
+    }
+    uint64_t off = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        tm_frame f;
+        memset(&f, 0, sizeof f);
+        uint64_t mod, doff, inl;
+        const uint8_t *at = c[0].p;
+        if ((rc = rd(d, &c[0].p, c[0].end, &mod, "frame module")) ||
+            (rc = rd(d, &c[1].p, c[1].end, &doff, "frame offset")) ||
+            (rc = rd_string_id(d, &c[2].p, c[2].end, &f.function, "frame function")) ||
+            (rc = rd_string_id(d, &c[3].p, c[3].end, &f.file, "frame file")) ||
+            (rc = rd32(d, &c[4].p, c[4].end, &f.line, "frame line")))
+            goto out;
+        const uint8_t *iat = c[5].p;
+        if ((rc = rd(d, &c[5].p, c[5].end, &inl, "frame inlined_by")))
+            goto out;
+        if (mod > d->s->nmodules) {
+            rc = bad(d, at, TM_EFORMAT, "frame %llu: module %llu out of range (%zu "
+                     "modules)", (unsigned long long)i, (unsigned long long)mod - 1,
+                     d->s->nmodules);
+            goto out;
+        }
+        /* inlined_by is a backward distance, so chains cannot loop. */
+        if (inl > i) {
+            rc = bad(d, iat, TM_EFORMAT, "frame %llu: inlined_by distance %llu points "
+                     "before frame 0", (unsigned long long)i, (unsigned long long)inl);
+            goto out;
+        }
+        idepth[i] = inl ? idepth[i - inl] + 1 : 1;
+        if (idepth[i] > TMS_MAX_INLINE_DEPTH) {
+            rc = bad(d, iat, TM_ELIMIT, "frame %llu: inline chain longer than %u frames",
+                     (unsigned long long)i, TMS_MAX_INLINE_DEPTH);
+            goto out;
+        }
+        off += (uint64_t)tms_unzigzag(doff);
+        f.module = mod ? (uint32_t)(mod - 1) : TM_NONE;
+        f.offset = off;
+        f.inlined_by = inl ? d->fremap[i - inl] : TM_NONE;
+        if ((rc = tm_snapshot_intern_frame(d->s, &f, &d->fremap[i], d->err))) {
+            rc = model_err(d, at, rc);
+            goto out;
+        }
+    }
+    d->nframes = (size_t)n;
+    rc = columns_done(d, c, 6);
+    if (!rc && p != end)
+        rc = bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the frames",
+                 (size_t)(end - p));
+out:
+    tm_free(idepth);
+    return rc;
+}
+
+static int decode_stacks(dec *d, const uint8_t *p, const uint8_t *end)
+{
+    col c[2];
+    uint64_t n;
+    int rc = read_columns(d, &p, end, c, 2, &n);
+    if (rc)
+        return rc;
+    if (n >= TM_MAX_STACKS)
+        return bad(d, p, TM_ELIMIT, "%llu stack nodes exceed the limit of %u",
+                   (unsigned long long)n, TM_MAX_STACKS);
+    d->sremap = tm_malloc(((size_t)n + 1) * sizeof *d->sremap);
+    d->sdepth = tm_malloc(((size_t)n + 1) * sizeof *d->sdepth);
+    if (!d->sremap || !d->sdepth)
+        return bad(d, p, TM_ENOMEM, "out of memory");
+    d->sremap[0] = 0;
+    d->sdepth[0] = 0;
+    for (uint64_t k = 1; k <= n; k++) {
+        uint64_t f, delta;
+        const uint8_t *at = c[0].p, *dat = c[1].p;
+        if ((rc = rd(d, &c[0].p, c[0].end, &f, "stack frame")) ||
+            (rc = rd(d, &c[1].p, c[1].end, &delta, "stack parent")))
+            return rc;
+        if (f >= d->nframes)
+            return bad(d, at, TM_EFORMAT, "stack %llu: frame %llu out of range (%zu "
+                       "frames)", (unsigned long long)k, (unsigned long long)f, d->nframes);
+        /* The parent is stored as a backward distance: parent < id, no cycles. */
+        if (delta == 0 || delta > k)
+            return bad(d, dat, TM_EFORMAT, "stack %llu: parent distance %llu out of range",
+                       (unsigned long long)k, (unsigned long long)delta);
+        uint64_t parent = k - delta;
+        d->sdepth[k] = d->sdepth[parent] + 1;
+        if (d->sdepth[k] > TM_MAX_DEPTH)
+            return bad(d, at, TM_ELIMIT, "stack %llu is deeper than %u frames",
+                       (unsigned long long)k, TM_MAX_DEPTH);
+        if ((rc = tm_snapshot_intern_stack_node(d->s, d->sremap[parent], d->fremap[f],
+                                                &d->sremap[k], d->err)))
+            return model_err(d, at, rc);
+    }
+    d->nstacks = (size_t)n + 1;
+    rc = columns_done(d, c, 2);
+    if (!rc && p != end)
+        rc = bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the stacks",
+                 (size_t)(end - p));
+    return rc;
+}
+
+/* The hot loop: a million traces.  Decodes straight into the model's trace
+ * array (model/snapshot_internal.h) after one reserve. */
+static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
+{
+    col c[4];
+    uint64_t n;
+    int rc = read_columns(d, &p, end, c, 4, &n);
+    if (rc)
+        return rc;
+    if (n > TM_MAX_TRACES)
+        return bad(d, p, TM_ELIMIT, "%llu traces exceed the limit of %u",
+                   (unsigned long long)n, TM_MAX_TRACES);
+    tm_snapshot *s = d->s;
+    if ((rc = tm_snapshot_reserve_traces(s, s->ntraces + (size_t)n, d->err)))
+        return model_err(d, p, rc);
+    uint64_t stack = 0, size = 0;
+    uint32_t domain = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t ds, dom, sz, tz;
+        const uint8_t *at = c[0].p, *zat = c[2].p;
+        if (tms_get_varint(&c[0].p, c[0].end, &ds) || tms_get_varint(&c[1].p, c[1].end, &dom) ||
+            tms_get_varint(&c[2].p, c[2].end, &sz) || tms_get_varint(&c[3].p, c[3].end, &tz))
+            return bad(d, at, TM_EFORMAT, "trace %llu: truncated or malformed varint",
+                       (unsigned long long)i);
+        if (ds >= d->nstacks - stack)
+            return bad(d, at, TM_EFORMAT, "trace %llu: stack %llu+%llu out of range (%zu "
+                       "stacks)", (unsigned long long)i, (unsigned long long)stack,
+                       (unsigned long long)ds, d->nstacks);
+        if (dom > UINT32_MAX)
+            return bad(d, c[1].p, TM_EFORMAT, "trace %llu: domain does not fit in 32 bits",
+                       (unsigned long long)i);
+        /* Within one (stack, domain) run sizes are deltas from the previous. */
+        if (i > 0 && ds == 0 && dom == domain) {
+            if (sz > UINT64_MAX - size)
+                return bad(d, zat, TM_EFORMAT, "trace %llu: size overflows 64 bits",
+                           (unsigned long long)i);
+            size += sz;
+        } else {
+            size = sz;
+        }
+        stack += ds;
+        domain = (uint32_t)dom;
+        int64_t tnf = (int64_t)d->sdepth[stack] + tms_unzigzag(tz);
+        if (tnf < 0 || tnf > (int64_t)UINT32_MAX)
+            return bad(d, c[3].p, TM_EFORMAT, "trace %llu: total_nframe %lld out of range",
+                       (unsigned long long)i, (long long)tnf);
+        tm_trace *t = &s->traces[s->ntraces++];
+        t->size = size;
+        t->stack = d->sremap[stack];
+        t->domain = domain;
+        t->total_nframe = (uint32_t)tnf;
+        t->reserved = 0;
+    }
+    rc = columns_done(d, c, 4);
+    if (!rc && p != end)
+        rc = bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the traces",
+                 (size_t)(end - p));
+    return rc;
+}
+
+/* --- entry points ---------------------------------------------------- */
+
+typedef int (*section_decoder)(dec *, const uint8_t *, const uint8_t *);
+
+int tm_snapshot_decode(tm_snapshot **out, const void *data, size_t len,
+                       const char *name, tm_error *err)
+{
+    *out = NULL;
+    if (!name)
+        name = "<memory>";
+    tms_container c;
+    int rc = tms_container_parse(&c, data, len, name, err);
+    if (rc)
+        return rc;
+    /* Dependency order: ids must exist before they are referenced. */
+    static const uint32_t order[] = {TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_MODULES,
+                                     TMS_SEC_FRAMES, TMS_SEC_STACKS, TMS_SEC_TRACES};
+    static const section_decoder fns[] = {decode_strings, decode_metadata, decode_modules,
+                                          decode_frames, decode_stacks, decode_traces};
+    dec d;
+    memset(&d, 0, sizeof d);
+    d.name = name;
+    d.err = err;
+    d.nstacks = 1;
+    uint32_t root = 0, zero = 0;
+    d.sremap = &root;   /* a file without a stacks section still has stack 0 */
+    d.sdepth = &zero;
+    ZSTD_DCtx *dctx = NULL;
+    if ((rc = tm_snapshot_new(&d.s, err))) {
+        tm_error_prefix(err, "%s", name);
+        goto done;
+    }
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        const tms_section *sec = NULL;
+        for (uint32_t i = 0; i < c.nsections; i++)
+            if (c.sections[i].type == order[k])
+                sec = &c.sections[i];
+        if (!sec)
+            continue;
+        if (sec->codec == TMS_CODEC_ZSTD && !dctx && !(dctx = ZSTD_createDCtx())) {
+            rc = tm_error_set(err, TM_ENOMEM, "%s: out of memory", name);
+            goto done;
+        }
+        const uint8_t *raw;
+        uint8_t *owned;
+        if ((rc = tms_section_payload(data, sec, dctx, name, &raw, &owned, err)))
+            goto done;
+        d.sec = sec;
+        d.base = raw;
+        if (order[k] == TMS_SEC_STACKS) {
+            d.sremap = NULL;
+            d.sdepth = NULL;
+        }
+        rc = fns[k](&d, raw, raw + sec->raw_len);
+        tm_free(owned);
+        if (rc)
+            goto done;
+    }
+done:
+    if (d.sremap != &root) {
+        tm_free(d.sremap);
+        tm_free(d.sdepth);
+    }
+    tm_free(d.fremap);
+    ZSTD_freeDCtx(dctx);
+    tms_container_free(&c);
+    if (rc) {
+        tm_snapshot_free(d.s);
+        return rc;
+    }
+    *out = d.s;
+    return TM_OK;
+}
+
+int tm_snapshot_read(tm_snapshot **out, const char *path, tm_error *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tm_error_set(err, TM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return tm_error_set(err, TM_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return tm_error_set(err, TM_EIO, "%s: is a directory", path);
+    }
+    /* st_size is a hint (pipes report 0): read to EOF, growing as needed. */
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, len = 0;
+    uint8_t *buf = NULL;
+    int rc = TM_OK;
+    for (;;) {
+        if (len == cap || !buf) {
+            if ((uint64_t)len > TMS_MAX_FILE_SIZE) {
+                rc = tm_error_set(err, TM_ELIMIT, "%s: file is larger than the limit of "
+                                  "%llu bytes", path, (unsigned long long)TMS_MAX_FILE_SIZE);
+                break;
+            }
+            size_t ncap = buf ? cap * 2 : cap;
+            uint8_t *nb = tm_realloc(buf, ncap);
+            if (!nb) {
+                rc = tm_error_set(err, TM_ENOMEM, "%s: out of memory reading %zu bytes",
+                                  path, ncap);
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = tm_error_set(err, TM_EIO, "%s: read error: %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (rc == TM_OK)
+        rc = tm_snapshot_decode(out, buf, len, path, err);
+    tm_free(buf);
+    return rc;
+}

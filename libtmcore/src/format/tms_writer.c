@@ -1,0 +1,624 @@
+/*
+ * .tms writer: snapshot model -> section payloads -> container bytes, and
+ * the atomic file write (temp file + fsync + rename + fsync of the directory).
+ */
+#include "tm/tms.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "model/snapshot_internal.h"
+#include "tm_alloc.h"
+#include "tms_internal.h"
+
+#define DEFAULT_LEVEL 3
+#define NSEC 6
+
+static int nomem(tm_error *err)
+{
+    return tm_error_set(err, TM_ENOMEM, "out of memory while encoding a .tms file");
+}
+
+/* Capacity check kept inline: the trace loop calls it millions of times. */
+static inline int room(tms_buf *b, size_t n)
+{
+    return b->cap - b->len >= n ? 0 : tms_buf_reserve(b, n);
+}
+
+static int put_varint(tms_buf *b, uint64_t v)
+{
+    if (room(b, TMS_VARINT_MAX_LEN))
+        return -1;
+    tms_buf_varint(b, v);
+    return 0;
+}
+
+static int put_bytes(tms_buf *b, const void *p, size_t n)
+{
+    if (room(b, n))
+        return -1;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* A columnar block: row count, column count, then each column as
+ * (byte length, bytes).  The column count lets a later minor version append
+ * columns that older readers skip. */
+static int put_columns(tms_buf *out, uint64_t n, const tms_buf *cols, int k)
+{
+    if (put_varint(out, n) || put_varint(out, (uint64_t)k))
+        return -1;
+    for (int i = 0; i < k; i++)
+        if (put_varint(out, cols[i].len) || put_bytes(out, cols[i].data, cols[i].len))
+            return -1;
+    return 0;
+}
+
+static void free_cols(tms_buf *cols, int k)
+{
+    for (int i = 0; i < k; i++)
+        tms_buf_free(&cols[i]);
+}
+
+/* --- sections -------------------------------------------------------- */
+
+static int encode_strings(const tm_snapshot *s, tms_buf *b, tm_error *err)
+{
+    if (put_varint(b, s->nstr - 1))
+        return nomem(err);
+    for (size_t i = 1; i < s->nstr; i++)
+        if (put_varint(b, s->str_len[i]) || put_bytes(b, s->str[i], s->str_len[i]))
+            return nomem(err);
+    return TM_OK;
+}
+
+/* Zero fields are left out (a reader keeps the model's default, 0, for a
+ * missing tag), except nframe_limit whose default is not 0. */
+static int put_tag(tms_buf *b, unsigned tag, uint64_t v)
+{
+    if (v == 0 && tag != TMS_META_NFRAME_LIMIT)
+        return 0;
+    return put_varint(b, tag) || put_varint(b, tms_varint_len(v)) || put_varint(b, v);
+}
+
+static int encode_metadata(const tm_snapshot *s, tms_buf *b)
+{
+    const tm_metadata *m = &s->meta;
+    if (put_tag(b, TMS_META_PROGRAM, m->program) || put_tag(b, TMS_META_HOST, m->host) ||
+        put_tag(b, TMS_META_TRIGGER, m->trigger) ||
+        put_tag(b, TMS_META_TOOL_VERSION, m->tool_version) ||
+        put_tag(b, TMS_META_PID, tms_zigzag(m->pid)) ||
+        put_tag(b, TMS_META_START_TIME_NS, tms_zigzag(m->start_time_ns)) ||
+        put_tag(b, TMS_META_SNAPSHOT_TIME_NS, tms_zigzag(m->snapshot_time_ns)) ||
+        put_tag(b, TMS_META_NFRAME_LIMIT, m->nframe_limit) ||
+        put_tag(b, TMS_META_SEQUENCE, m->sequence) ||
+        put_tag(b, TMS_META_TRACED_CURRENT, m->traced_current) ||
+        put_tag(b, TMS_META_TRACED_PEAK, m->traced_peak))
+        return -1;
+    if (s->argc == 0)
+        return 0;
+    size_t len = tms_varint_len(s->argc);
+    for (size_t i = 0; i < s->argc; i++)
+        len += tms_varint_len(s->argv[i]);
+    if (put_varint(b, TMS_META_ARGV) || put_varint(b, len) || put_varint(b, s->argc))
+        return -1;
+    for (size_t i = 0; i < s->argc; i++)
+        if (put_varint(b, s->argv[i]))
+            return -1;
+    return 0;
+}
+
+static int encode_modules(const tm_snapshot *s, tms_buf *b)
+{
+    if (put_varint(b, s->nmodules))
+        return -1;
+    for (size_t i = 0; i < s->nmodules; i++) {
+        const tm_module *m = &s->modules[i];
+        if (put_varint(b, m->path) || put_varint(b, m->build_id_len) ||
+            put_bytes(b, m->build_id, m->build_id_len) || put_varint(b, m->load_bias) ||
+            put_varint(b, m->start) || put_varint(b, m->end))
+            return -1;
+    }
+    return 0;
+}
+
+/* The file lists frames so that a frame's inlined_by always precedes it
+ * (the reader relies on it for acyclicity), while the symbolizer may have
+ * linked a frame to a later one.  order[file id] = model id, remap the
+ * inverse. */
+static int order_frames(const tm_snapshot *s, uint32_t *order, uint32_t *remap,
+                        tm_error *err)
+{
+    size_t n = s->nframes;
+    uint32_t *chain = tm_malloc((n ? n : 1) * sizeof *chain);
+    uint16_t *idepth = tm_calloc(n ? n : 1, sizeof *idepth);
+    if (!chain || !idepth) {
+        tm_free(chain);
+        tm_free(idepth);
+        return nomem(err);
+    }
+    const uint32_t todo = TM_NONE, busy = TM_NONE - 1;
+    for (size_t i = 0; i < n; i++)
+        remap[i] = todo;
+    uint32_t next = 0;
+    int rc = TM_OK;
+    for (size_t i = 0; i < n && rc == TM_OK; i++) {
+        size_t len = 0;
+        uint32_t j = (uint32_t)i;
+        while (j != TM_NONE && remap[j] == todo) {
+            remap[j] = busy;
+            chain[len++] = j;
+            j = s->frames[j].inlined_by;
+            if (j != TM_NONE && j >= n) {
+                rc = tm_error_set(err, TM_EINVAL, "frame %u: inlined_by out of range",
+                                  chain[len - 1]);
+                break;
+            }
+        }
+        if (rc)
+            break;
+        if (j != TM_NONE && remap[j] == busy) {
+            rc = tm_error_set(err, TM_EINVAL, "frame %u: inlined_by chain forms a cycle", j);
+            break;
+        }
+        unsigned d = j == TM_NONE ? 0 : idepth[remap[j]];
+        while (len > 0) {
+            uint32_t f = chain[--len];
+            if (++d > TMS_MAX_INLINE_DEPTH) {
+                rc = tm_error_set(err, TM_ELIMIT, "frame %u: inline chain longer than "
+                                  "%u frames", f, TMS_MAX_INLINE_DEPTH);
+                break;
+            }
+            idepth[next] = (uint16_t)d;
+            order[next] = f;
+            remap[f] = next++;
+        }
+    }
+    tm_free(chain);
+    tm_free(idepth);
+    return rc;
+}
+
+static int encode_frames(const tm_snapshot *s, const uint32_t *order,
+                         const uint32_t *remap, tms_buf *b)
+{
+    tms_buf c[6] = {{0}};
+    uint64_t prev_off = 0;
+    int rc = 0;
+    for (size_t i = 0; i < s->nframes && !rc; i++) {
+        const tm_frame *f = &s->frames[order[i]];
+        uint64_t inl = f->inlined_by == TM_NONE ? 0 : i - remap[f->inlined_by];
+        rc = put_varint(&c[0], f->module == TM_NONE ? 0 : (uint64_t)f->module + 1) ||
+             put_varint(&c[1], tms_zigzag((int64_t)(f->offset - prev_off))) ||
+             put_varint(&c[2], f->function) || put_varint(&c[3], f->file) ||
+             put_varint(&c[4], f->line) || put_varint(&c[5], inl);
+        prev_off = f->offset;
+    }
+    if (!rc)
+        rc = put_columns(b, s->nframes, c, 6);
+    free_cols(c, 6);
+    return rc;
+}
+
+static int encode_stacks(const tm_snapshot *s, const uint32_t *remap, tms_buf *b,
+                         tm_error *err)
+{
+    tms_buf c[2] = {{0}};
+    int rc = 0;
+    for (size_t i = 1; i < s->nstacks && !rc; i++) {
+        const tm_stack_node *nd = &s->stacks[i];
+        if (nd->parent >= i || nd->frame >= s->nframes) {
+            free_cols(c, 2);
+            return tm_error_set(err, TM_EINVAL, "stack node %zu is inconsistent", i);
+        }
+        rc = put_varint(&c[0], remap[nd->frame]) || put_varint(&c[1], i - nd->parent);
+    }
+    if (!rc)
+        rc = put_columns(b, s->nstacks - 1, c, 2);
+    free_cols(c, 2);
+    return rc ? nomem(err) : TM_OK;
+}
+
+typedef struct srec {
+    uint64_t size;
+    uint32_t domain;
+    uint32_t tnf;
+} srec;
+
+static int srec_cmp(const void *a, const void *b)
+{
+    const srec *x = a, *y = b;
+    if (x->domain != y->domain)
+        return x->domain < y->domain ? -1 : 1;
+    if (x->size != y->size)
+        return x->size < y->size ? -1 : 1;
+    return (x->tnf > y->tnf) - (x->tnf < y->tnf);
+}
+
+static inline int srec_lt(const srec *a, const srec *b)
+{
+    if (a->domain != b->domain)
+        return a->domain < b->domain;
+    if (a->size != b->size)
+        return a->size < b->size;
+    return a->tnf < b->tnf;
+}
+
+static inline void srec_swap(srec *a, srec *b)
+{
+    srec t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* qsort() with its comparator call was half of encode time, so: an inlined
+ * quicksort with three-way partitioning (runs of equal sizes are the common
+ * case), insertion sort for short ranges, and qsort() as the fallback when
+ * recursion gets deep (introsort), so the worst case stays O(n log n). */
+static void srec_sort(srec *v, size_t n, int depth)
+{
+    while (n > 16) {
+        if (depth-- <= 0) {
+            qsort(v, n, sizeof *v, srec_cmp);
+            return;
+        }
+        srec a = v[0], b = v[n / 2], c = v[n - 1], p;
+        if (srec_lt(&a, &b))
+            p = srec_lt(&b, &c) ? b : srec_lt(&a, &c) ? c : a;
+        else
+            p = srec_lt(&a, &c) ? a : srec_lt(&b, &c) ? c : b;
+        size_t lt = 0, i = 0, gt = n;
+        while (i < gt) {
+            if (srec_lt(&v[i], &p))
+                srec_swap(&v[lt++], &v[i++]);
+            else if (srec_lt(&p, &v[i]))
+                srec_swap(&v[i], &v[--gt]);
+            else
+                i++;
+        }
+        /* Recurse into the smaller side, loop on the larger. */
+        if (lt < n - gt) {
+            srec_sort(v, lt, depth);
+            v += gt;
+            n -= gt;
+        } else {
+            srec_sort(v + gt, n - gt, depth);
+            n = lt;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        srec x = v[i];
+        size_t j = i;
+        for (; j > 0 && srec_lt(&x, &v[j - 1]); j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Trace order means nothing (tracemalloc's is a hash table's), so traces
+ * are sorted by (stack, domain, size): the stack column becomes mostly 0,
+ * the size column small deltas, and zstd folds the runs. */
+static int encode_traces(const tm_snapshot *s, tms_buf *b, tm_error *err)
+{
+    size_t n = s->ntraces, ns = s->nstacks;
+    size_t *start = tm_calloc(ns + 1, sizeof *start);
+    srec *rec = tm_malloc((n ? n : 1) * sizeof *rec);
+    tms_buf c[4] = {{0}};
+    int rc = TM_OK;
+    if (!start || !rec)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        if (s->traces[i].stack >= ns) {
+            rc = tm_error_set(err, TM_EINVAL, "trace %zu: stack %u out of range", i,
+                              s->traces[i].stack);
+            goto out;
+        }
+        start[s->traces[i].stack + 1]++;
+    }
+    for (size_t k = 0; k < ns; k++)
+        start[k + 1] += start[k];
+    for (size_t i = 0; i < n; i++) {
+        const tm_trace *t = &s->traces[i];
+        rec[start[t->stack]++] = (srec){t->size, t->domain, t->total_nframe};
+    }
+    /* start[k] is now the end of group k. */
+    if (tms_buf_reserve(&c[0], n + 16) || tms_buf_reserve(&c[1], n + 16) ||
+        tms_buf_reserve(&c[2], 2 * n + 16) || tms_buf_reserve(&c[3], n + 16))
+        goto oom;
+    size_t prev_stack = 0, lo = 0;
+    for (size_t k = 0; k < ns; k++) {
+        size_t hi = start[k];
+        if (hi - lo > 1)
+            srec_sort(rec + lo, hi - lo, 64);
+        int64_t depth = s->stacks[k].depth;
+        for (size_t i = lo; i < hi; i++) {
+            const srec *r = &rec[i];
+            int same = i > lo && r->domain == rec[i - 1].domain;
+            if (room(&c[0], TMS_VARINT_MAX_LEN) || room(&c[1], TMS_VARINT_MAX_LEN) ||
+                room(&c[2], TMS_VARINT_MAX_LEN) || room(&c[3], TMS_VARINT_MAX_LEN))
+                goto oom;
+            tms_buf_varint(&c[0], k - prev_stack);
+            tms_buf_varint(&c[1], r->domain);
+            tms_buf_varint(&c[2], same ? r->size - rec[i - 1].size : r->size);
+            tms_buf_varint(&c[3], tms_zigzag((int64_t)r->tnf - depth));
+            prev_stack = k;
+        }
+        lo = hi;
+    }
+    if (put_columns(b, n, c, 4))
+        goto oom;
+    goto out;
+oom:
+    rc = nomem(err);
+out:
+    tm_free(start);
+    tm_free(rec);
+    free_cols(c, 4);
+    return rc;
+}
+
+/* --- container ------------------------------------------------------- */
+
+typedef struct section_out {
+    uint16_t type;
+    uint8_t codec;
+    const uint8_t *stored;
+    size_t stored_len;
+    size_t raw_len;
+    uint8_t *owned;
+} section_out;
+
+static int compress_section(section_out *so, const tms_buf *raw, ZSTD_CCtx *cctx,
+                            int level, tm_error *err)
+{
+    so->codec = TMS_CODEC_RAW;
+    so->stored = raw->data;
+    so->stored_len = so->raw_len = raw->len;
+    if (level < 0 || raw->len == 0)
+        return TM_OK;
+    size_t bound = ZSTD_compressBound(raw->len);
+    uint8_t *z = tm_malloc(bound);
+    if (!z)
+        return nomem(err);
+    size_t zl = ZSTD_compressCCtx(cctx, z, bound, raw->data, raw->len, level);
+    if (ZSTD_isError(zl)) {
+        tm_free(z);
+        return tm_error_set(err, TM_EIO, "zstd compression failed: %s",
+                            ZSTD_getErrorName(zl));
+    }
+    if (zl >= raw->len) {   /* incompressible: store raw */
+        tm_free(z);
+        return TM_OK;
+    }
+    so->codec = TMS_CODEC_ZSTD;
+    so->stored = z;
+    so->stored_len = zl;
+    so->owned = z;
+    return TM_OK;
+}
+
+static void put_section_header(uint8_t *h, const section_out *so)
+{
+    memset(h, 0, TMS_SECTION_HEADER_LEN);
+    tms_put_le16(h + TMS_SH_TYPE, so->type);
+    h[TMS_SH_FLAGS] = TMS_FLAG_CRITICAL;   /* every v1.0 section is needed */
+    h[TMS_SH_CODEC] = so->codec;
+    tms_put_le64(h + TMS_SH_STORED_LEN, so->stored_len);
+    tms_put_le64(h + TMS_SH_RAW_LEN, so->raw_len);
+    tms_put_le64(h + TMS_SH_PAYLOAD_HASH, tms_payload_hash(so->stored, so->stored_len));
+    tms_put_le32(h + TMS_SH_CHECKSUM,
+                 tms_header_checksum(h, TMS_SECTION_HEADER_LEN, TMS_SH_CHECKSUM));
+}
+
+static int assemble(section_out *so, int nsec, void **out, size_t *out_len,
+                    tm_error *err)
+{
+    size_t total = TMS_FILE_HEADER_LEN;
+    for (int i = 0; i < nsec; i++)
+        total += TMS_SECTION_HEADER_LEN + so[i].stored_len;
+    uint8_t *buf = tm_malloc(total);
+    if (!buf)
+        return nomem(err);
+    memset(buf, 0, TMS_FILE_HEADER_LEN);
+    memcpy(buf, TMS_MAGIC, TMS_MAGIC_LEN);
+    tms_put_le16(buf + TMS_FH_MAJOR, TM_TMS_MAJOR);
+    tms_put_le16(buf + TMS_FH_MINOR, TM_TMS_MINOR);
+    tms_put_le32(buf + TMS_FH_NSECTIONS, (uint32_t)nsec);
+    tms_put_le32(buf + TMS_FH_CHECKSUM,
+                 tms_header_checksum(buf, TMS_FILE_HEADER_LEN, TMS_FH_CHECKSUM));
+    size_t pos = TMS_FILE_HEADER_LEN;
+    for (int i = 0; i < nsec; i++) {
+        put_section_header(buf + pos, &so[i]);
+        pos += TMS_SECTION_HEADER_LEN;
+        if (so[i].stored_len)
+            memcpy(buf + pos, so[i].stored, so[i].stored_len);
+        pos += so[i].stored_len;
+    }
+    *out = buf;
+    *out_len = total;
+    return TM_OK;
+}
+
+int tm_snapshot_encode(const tm_snapshot *s, const tm_write_options *opts,
+                       void **out, size_t *out_len, tm_error *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    int level = DEFAULT_LEVEL;
+    if (opts) {
+        if (opts->version != TM_WRITE_OPTIONS_VERSION)
+            return tm_error_set(err, TM_EINVAL, "tm_write_options version %u, expected %u",
+                                opts->version, TM_WRITE_OPTIONS_VERSION);
+        if (opts->compression_level != 0)
+            level = opts->compression_level < 0 ? -1 : opts->compression_level;
+        if (level > ZSTD_maxCLevel())
+            level = ZSTD_maxCLevel();
+    }
+    static const uint16_t types[NSEC] = {TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_MODULES,
+                                         TMS_SEC_FRAMES, TMS_SEC_STACKS, TMS_SEC_TRACES};
+    tms_buf raw[NSEC] = {{0}};
+    section_out so[NSEC] = {{0}};
+    size_t nf = s->nframes ? s->nframes : 1;
+    uint32_t *order = tm_malloc(nf * sizeof *order);
+    uint32_t *remap = tm_malloc(nf * sizeof *remap);
+    ZSTD_CCtx *cctx = NULL;
+    int rc;
+    if (!order || !remap) {
+        rc = nomem(err);
+        goto out;
+    }
+    if ((rc = order_frames(s, order, remap, err)))
+        goto out;
+    if ((rc = encode_strings(s, &raw[0], err)))
+        goto out;
+    if (encode_metadata(s, &raw[1]) ||
+        encode_modules(s, &raw[2]) || encode_frames(s, order, remap, &raw[3])) {
+        rc = nomem(err);
+        goto out;
+    }
+    if ((rc = encode_stacks(s, remap, &raw[4], err)) || (rc = encode_traces(s, &raw[5], err)))
+        goto out;
+    if (level >= 0 && !(cctx = ZSTD_createCCtx())) {
+        rc = nomem(err);
+        goto out;
+    }
+    for (int i = 0; i < NSEC; i++) {
+        so[i].type = types[i];
+        if ((rc = compress_section(&so[i], &raw[i], cctx, level, err)))
+            goto out;
+    }
+    rc = assemble(so, NSEC, out, out_len, err);
+out:
+    for (int i = 0; i < NSEC; i++) {
+        tm_free(so[i].owned);
+        tms_buf_free(&raw[i]);
+    }
+    ZSTD_freeCCtx(cctx);
+    tm_free(order);
+    tm_free(remap);
+    return rc;
+}
+
+/* --- atomic file write ----------------------------------------------- */
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int tm_snapshot_write(const tm_snapshot *s, const char *path,
+                      const tm_write_options *opts, tm_error *err)
+{
+    void *data;
+    size_t len;
+    int rc = tm_snapshot_encode(s, opts, &data, &len, err);
+    if (rc)
+        return tm_error_prefix(err, "%s", path);
+    int no_fsync = opts && opts->no_fsync;
+
+    /* The temp file must be in the target's directory so rename() is atomic. */
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) : 0;
+    const char *base = slash ? slash + 1 : path;
+    size_t tlen = dlen + strlen(base) + 64;
+    char *tmp = tm_malloc(tlen);
+    char *dir = tm_malloc(dlen + 2);
+    if (!tmp || !dir) {
+        tm_free(tmp);
+        tm_free(dir);
+        free(data);
+        return tm_error_set(err, TM_ENOMEM, "%s: out of memory", path);
+    }
+    if (slash) {
+        memcpy(dir, path, dlen);
+        dir[dlen] = '\0';
+        if (dlen == 0)
+            strcpy(dir, "/");
+    } else {
+        strcpy(dir, ".");
+    }
+    /* Not mkstemp(): it creates mode 0600, and fixing that needs umask(),
+     * which is process-wide and racy inside a traced multi-threaded program.
+     * O_EXCL with 0666 lets the kernel apply the umask. */
+    const char *what = "create";
+    int fd = -1;
+    static unsigned long counter;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        unsigned long salt = (unsigned long)ts.tv_nsec ^ (__atomic_add_fetch(&counter, 1,
+                             __ATOMIC_RELAXED) << 20);
+        snprintf(tmp, tlen, "%.*s%s.%s.tmp.%ld.%lx", (int)dlen, path, slash ? "/" : "", base,
+                 (long)getpid(), salt & 0xffffffffUL);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0)
+        goto fail_nofile;
+    what = "write";
+    if (write_all(fd, data, len) != 0)
+        goto fail;
+    what = "fsync";
+    if (!no_fsync && fsync(fd) != 0)
+        goto fail;
+    what = "close";
+    int cfd = fd;
+    fd = -1;
+    if (close(cfd) != 0)
+        goto fail;
+    what = "rename the temporary file over it";
+    if (rename(tmp, path) != 0)
+        goto fail;
+    if (!no_fsync && sync_dir(dir) != 0) {
+        /* The file is in place; only its durability is in doubt. */
+        rc = tm_error_set(err, TM_EIO, "%s: fsync of directory %s: %s", path, dir,
+                          strerror(errno));
+        goto done;
+    }
+    rc = TM_OK;
+    goto done;
+fail:;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    errno = e;
+fail_nofile:
+    rc = tm_error_set(err, TM_EIO, "%s: cannot %s (temporary file %s): %s", path,
+                      what, tmp, strerror(errno));
+done:
+    free(data);
+    tm_free(tmp);
+    tm_free(dir);
+    return rc;
+}

@@ -1,0 +1,385 @@
+/*
+ * The per-module address index: three flat sorted arrays, binary searched.
+ *   lines   [lo, hi) -> file:line, the row llvm-symbolizer would pick (the
+ *           last row of a sequence whose address is <= the looked-up one)
+ *   ranges  [lo, hi) -> the innermost subprogram / inlined subroutine; the
+ *           enclosing ones follow through sym_func.parent
+ *   syms    ELF symbols by address (the name of the outermost frame)
+ * Everything is built once, then read only: strings handed out by lookups
+ * stay valid as long as the index.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sym_internal.h"
+#include "tm_alloc.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+/* --- string pool ---------------------------------------------------------- */
+
+int sym_strpool_init(sym_strpool *p) {
+    memset(p, 0, sizeof *p);
+    p->data = tm_malloc(64);
+    if (!p->data) return TM_ENOMEM;
+    p->cap = 64;
+    p->data[0] = '\0';
+    p->len = 1;
+    return TM_OK;
+}
+
+void sym_strpool_free(sym_strpool *p) {
+    tm_free(p->data);
+    tm_free(p->slots);
+    memset(p, 0, sizeof *p);
+}
+
+static int pool_rehash(sym_strpool *p, size_t nslots) {
+    uint32_t *slots = tm_calloc(nslots, sizeof *slots);
+    if (!slots) return TM_ENOMEM;
+    for (size_t i = 0; i < p->nslots; i++) {
+        uint32_t v = p->slots[i];
+        if (!v) continue;
+        const char *s = p->data + v - 1;
+        size_t h = (size_t)XXH3_64bits(s, strlen(s)) & (nslots - 1);
+        while (slots[h]) h = (h + 1) & (nslots - 1);
+        slots[h] = v;
+    }
+    tm_free(p->slots);
+    p->slots = slots;
+    p->nslots = nslots;
+    return TM_OK;
+}
+
+int sym_strpool_intern(sym_strpool *p, const char *s, size_t len, uint32_t *out) {
+    if (len == 0) { *out = 0; return TM_OK; }
+    if ((p->count + 1) * 2 > p->nslots && pool_rehash(p, p->nslots ? p->nslots * 2 : 256) != TM_OK)
+        return TM_ENOMEM;
+    size_t mask = p->nslots - 1;
+    size_t h = (size_t)XXH3_64bits(s, len) & mask;
+    for (; p->slots[h]; h = (h + 1) & mask) {
+        const char *c = p->data + p->slots[h] - 1;
+        if (strncmp(c, s, len) == 0 && c[len] == '\0') { *out = p->slots[h] - 1; return TM_OK; }
+    }
+    if (p->len + len + 1 > UINT32_MAX - 1) return TM_ENOMEM;
+    if (tm_grow((void **)&p->data, &p->cap, p->len + len + 1, 1) != 0) return TM_ENOMEM;
+    uint32_t off = (uint32_t)p->len;
+    memcpy(p->data + off, s, len);
+    p->data[off + len] = '\0';
+    p->len += len + 1;
+    p->slots[h] = off + 1;
+    p->count++;
+    *out = off;
+    return TM_OK;
+}
+
+/* --- building --------------------------------------------------------------- */
+
+int sym_index_init(sym_index *ix) {
+    memset(ix, 0, sizeof *ix);
+    return sym_strpool_init(&ix->strings);
+}
+
+void sym_index_free(sym_index *ix) {
+    sym_strpool_free(&ix->strings);
+    tm_free(ix->lines);
+    tm_free(ix->funcs);
+    tm_free(ix->ranges);
+    tm_free(ix->syms);
+    tm_free(ix->demangle_cache);
+    tm_free(ix->line_accel.first);
+    tm_free(ix->range_accel.first);
+    tm_free(ix->sym_accel_.first);
+    memset(ix, 0, sizeof *ix);
+}
+
+size_t sym_index_memory(const sym_index *ix) {
+    return ix->strings.cap + ix->strings.nslots * sizeof(uint32_t) +
+           ix->caplines * sizeof(sym_line) + ix->capfuncs * sizeof(sym_func) +
+           ix->capranges * sizeof(sym_range) + ix->capsyms * sizeof(sym_symbol) +
+           ix->ndemangle_cache * sizeof(uint32_t) +
+           (ix->line_accel.nb + ix->range_accel.nb + ix->sym_accel_.nb + 3) * sizeof(uint32_t) +
+           sizeof *ix;
+}
+
+int sym_index_add_line(sym_index *ix, uint64_t lo, uint64_t hi, uint32_t file, uint32_t line) {
+    if (lo >= hi) return TM_OK;
+    if (tm_grow((void **)&ix->lines, &ix->caplines, ix->nlines + 1, sizeof *ix->lines) != 0)
+        return TM_ENOMEM;
+    ix->lines[ix->nlines++] = (sym_line){lo, hi, file, line};
+    return TM_OK;
+}
+
+int sym_index_add_func(sym_index *ix, const sym_func *f, uint32_t *out) {
+    if (ix->nfuncs >= UINT32_MAX - 1) return TM_ENOMEM;
+    if (tm_grow((void **)&ix->funcs, &ix->capfuncs, ix->nfuncs + 1, sizeof *ix->funcs) != 0)
+        return TM_ENOMEM;
+    ix->funcs[ix->nfuncs] = *f;
+    *out = (uint32_t)ix->nfuncs++;
+    return TM_OK;
+}
+
+int sym_index_add_range(sym_index *ix, uint64_t lo, uint64_t hi, uint32_t func, uint32_t depth) {
+    if (lo >= hi) return TM_OK;
+    if (tm_grow((void **)&ix->ranges, &ix->capranges, ix->nranges + 1, sizeof *ix->ranges) != 0)
+        return TM_ENOMEM;
+    ix->ranges[ix->nranges++] = (sym_range){lo, hi, func, depth};
+    return TM_OK;
+}
+
+/* Mangled names repeat (every inlined copy of a function names it again):
+ * cache raw pool offset -> demangled offset in a small open-addressing map
+ * stored as pairs. */
+static int demangled_lookup(sym_index *ix, uint32_t raw, uint32_t *out) {
+    if (!ix->ndemangle_cache) return 0;
+    size_t mask = ix->ndemangle_cache / 2 - 1;
+    for (size_t h = (raw * 2654435761u) & mask;; h = (h + 1) & mask) {
+        uint32_t k = ix->demangle_cache[2 * h];
+        if (k == 0) return 0;
+        if (k == raw + 1) { *out = ix->demangle_cache[2 * h + 1]; return 1; }
+    }
+}
+
+static int demangled_store(sym_index *ix, uint32_t raw, uint32_t val, size_t *used) {
+    size_t nslots = ix->ndemangle_cache / 2;
+    if ((*used + 1) * 2 > nslots) {
+        size_t nn = nslots ? nslots * 2 : 64;
+        uint32_t *t = tm_calloc(nn * 2, sizeof *t);
+        if (!t) return TM_ENOMEM;
+        for (size_t i = 0; i < nslots; i++) {
+            uint32_t k = ix->demangle_cache[2 * i];
+            if (!k) continue;
+            size_t h = ((k - 1) * 2654435761u) & (nn - 1);
+            while (t[2 * h]) h = (h + 1) & (nn - 1);
+            t[2 * h] = k;
+            t[2 * h + 1] = ix->demangle_cache[2 * i + 1];
+        }
+        tm_free(ix->demangle_cache);
+        ix->demangle_cache = t;
+        ix->ndemangle_cache = nn * 2;
+        nslots = nn;
+    }
+    size_t h = (raw * 2654435761u) & (nslots - 1);
+    while (ix->demangle_cache[2 * h]) h = (h + 1) & (nslots - 1);
+    ix->demangle_cache[2 * h] = raw + 1;
+    ix->demangle_cache[2 * h + 1] = val;
+    (*used)++;
+    return TM_OK;
+}
+
+int sym_index_intern_function(sym_index *ix, const char *name, uint32_t *out) {
+    size_t len = strlen(name);
+    if (len < 2 || name[0] != '_' || name[1] != 'Z')
+        return sym_strpool_intern(&ix->strings, name, len, out);
+    uint32_t raw;
+    if (sym_strpool_intern(&ix->strings, name, len, &raw) != TM_OK) return TM_ENOMEM;
+    if (demangled_lookup(ix, raw, out)) return TM_OK;
+    char *d = sym_demangle(name);
+    int rc = d ? sym_strpool_intern(&ix->strings, d, strlen(d), out) : TM_OK;
+    if (!d) *out = raw;
+    free(d);
+    if (rc != TM_OK) return rc;
+    return demangled_store(ix, raw, *out, &ix->ndemangle_used);
+}
+
+int sym_index_add_symbol(sym_index *ix, uint64_t addr, uint64_t size, const char *name,
+                         const char *file) {
+    uint32_t id, fid = 0;
+    int rc = sym_index_intern_function(ix, name, &id);
+    if (rc == TM_OK && file) rc = sym_strpool_intern(&ix->strings, file, strlen(file), &fid);
+    if (rc != TM_OK) return rc;
+    if (tm_grow((void **)&ix->syms, &ix->capsyms, ix->nsyms + 1, sizeof *ix->syms) != 0)
+        return TM_ENOMEM;
+    ix->syms[ix->nsyms] = (sym_symbol){addr, size, id, fid, (uint32_t)ix->nsyms};
+    ix->nsyms++;
+    return TM_OK;
+}
+
+/* --- finishing: sort and flatten --------------------------------------------- */
+
+static int cmp_line(const void *a, const void *b) {
+    const sym_line *x = a, *y = b;
+    if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
+    if (x->hi != y->hi) return x->hi < y->hi ? -1 : 1;
+    return 0;
+}
+
+static int cmp_range(const void *a, const void *b) {
+    const sym_range *x = a, *y = b;
+    if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
+    if (x->depth != y->depth) return x->depth < y->depth ? -1 : 1;
+    if (x->hi != y->hi) return x->hi > y->hi ? -1 : 1;
+    return x->func < y->func ? -1 : x->func > y->func;
+}
+
+static int cmp_sym(const void *a, const void *b) {
+    const sym_symbol *x = a, *y = b;
+    if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
+    if (x->size != y->size) return x->size < y->size ? -1 : 1;
+    /* aliases (same address and size): the lookup takes the last one, and
+     * llvm-symbolizer answers with the one that comes last in the table */
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int emit(sym_range *out, size_t *n, uint64_t lo, uint64_t hi, uint32_t func) {
+    if (lo >= hi) return 0;
+    if (*n && out[*n - 1].hi == lo && out[*n - 1].func == func) {
+        out[*n - 1].hi = hi;
+        return 0;
+    }
+    out[(*n)++] = (sym_range){lo, hi, func, 0};
+    return 0;
+}
+
+/* Nested ranges -> disjoint segments owned by the innermost (most recently
+ * opened) range, as llvm's address-to-DIE map resolves them. */
+static int flatten_ranges(sym_index *ix) {
+    size_t n = ix->nranges;
+    if (n == 0) return TM_OK;
+    qsort(ix->ranges, n, sizeof *ix->ranges, cmp_range);
+    /* every input range yields at most 2 segments (before and after children) */
+    sym_range *out = tm_malloc(sizeof *out * (2 * n + 1));
+    sym_range *stack = tm_malloc(sizeof *stack * n);
+    if (!out || !stack) { tm_free(out); tm_free(stack); return TM_ENOMEM; }
+    size_t nout = 0, top = 0;
+    uint64_t cur = 0;
+    for (size_t i = 0; i <= n; i++) {
+        uint64_t next = i < n ? ix->ranges[i].lo : UINT64_MAX;
+        while (top && stack[top - 1].hi <= next) {
+            sym_range t = stack[--top];
+            if (t.hi > cur) { emit(out, &nout, cur, t.hi, t.func); cur = t.hi; }
+        }
+        if (i == n) break;
+        if (top && next > cur) emit(out, &nout, cur, next, stack[top - 1].func);
+        if (next > cur || !top) cur = next > cur ? next : cur;
+        stack[top++] = ix->ranges[i];
+    }
+    tm_free(stack);
+    tm_free(ix->ranges);
+    ix->ranges = out;
+    ix->nranges = nout;
+    ix->capranges = 2 * n + 1;
+    return TM_OK;
+}
+
+static uint64_t key_at(const void *arr, size_t stride, size_t i) {
+    uint64_t k;
+    memcpy(&k, (const char *)arr + i * stride, sizeof k);
+    return k;
+}
+
+/* About one bucket per element: buckets of 2^shift bytes of address space. */
+static int accel_build(sym_accel *ac, const void *arr, size_t stride, size_t n) {
+    memset(ac, 0, sizeof *ac);
+    if (n < 64 || n >= UINT32_MAX) return TM_OK;   /* small: binary search is fine */
+    uint64_t base = key_at(arr, stride, 0), span = key_at(arr, stride, n - 1) - base;
+    unsigned shift = 0;
+    while (shift < 63 && (span >> shift) >= n) shift++;
+    size_t nb = (size_t)(span >> shift) + 1;
+    uint32_t *first = tm_malloc((nb + 1) * sizeof *first);
+    if (!first) return TM_ENOMEM;
+    size_t i = 0;
+    for (size_t b = 0; b < nb; b++) {
+        uint64_t start = base + ((uint64_t)b << shift);
+        while (i < n && key_at(arr, stride, i) < start) i++;
+        first[b] = (uint32_t)i;
+    }
+    first[nb] = (uint32_t)n;
+    ac->base = base;
+    ac->shift = shift;
+    ac->first = first;
+    ac->nb = nb;
+    return TM_OK;
+}
+
+/* Index of the first element whose key is > a (upper bound). */
+static size_t accel_upper(const sym_accel *ac, const void *arr, size_t stride, size_t n,
+                          uint64_t a) {
+    size_t lo = 0, hi = n;
+    if (ac->first) {
+        if (a < ac->base) return 0;
+        uint64_t b = (a - ac->base) >> ac->shift;
+        if (b >= ac->nb) return n;
+        lo = ac->first[b];
+        hi = ac->first[b + 1];
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (key_at(arr, stride, mid) <= a) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+int sym_index_finish(sym_index *ix) {
+    if (ix->finished) return TM_OK;
+    if (ix->nlines) qsort(ix->lines, ix->nlines, sizeof *ix->lines, cmp_line);
+    int rc = flatten_ranges(ix);
+    if (rc != TM_OK) return rc;
+    if (ix->nsyms) {
+        qsort(ix->syms, ix->nsyms, sizeof *ix->syms, cmp_sym);
+    }
+    if ((rc = accel_build(&ix->line_accel, ix->lines, sizeof *ix->lines, ix->nlines)) != TM_OK ||
+        (rc = accel_build(&ix->range_accel, ix->ranges, sizeof *ix->ranges, ix->nranges)) != TM_OK ||
+        (rc = accel_build(&ix->sym_accel_, ix->syms, sizeof *ix->syms, ix->nsyms)) != TM_OK)
+        return rc;
+    ix->finished = 1;
+    return TM_OK;
+}
+
+/* --- lookup ------------------------------------------------------------------ */
+
+static const sym_line *find_line(const sym_index *ix, uint64_t a) {
+    size_t i = accel_upper(&ix->line_accel, ix->lines, sizeof *ix->lines, ix->nlines, a);
+    if (i == 0) return NULL;
+    const sym_line *l = &ix->lines[i - 1];
+    return a < l->hi ? l : NULL;
+}
+
+static const sym_range *find_range(const sym_index *ix, uint64_t a) {
+    size_t i = accel_upper(&ix->range_accel, ix->ranges, sizeof *ix->ranges, ix->nranges, a);
+    if (i == 0) return NULL;
+    const sym_range *r = &ix->ranges[i - 1];
+    return a < r->hi ? r : NULL;
+}
+
+static const sym_symbol *find_symbol(const sym_index *ix, uint64_t a) {
+    size_t i = accel_upper(&ix->sym_accel_, ix->syms, sizeof *ix->syms, ix->nsyms, a);
+    if (i == 0) return NULL;
+    const sym_symbol *s = &ix->syms[i - 1];
+    if (s->size != 0 && a - s->addr >= s->size) return NULL;
+    return s;
+}
+
+void sym_index_lookup(const sym_index *ix, uint64_t a, tm_sym_result *out) {
+    const sym_strpool *p = &ix->strings;
+    out->nframes = 1;
+    out->frames[0] = (tm_sym_frame){"", "", 0};
+    const sym_line *l = find_line(ix, a);
+    if (l) { out->frames[0].file = sym_str(p, l->file); out->frames[0].line = l->line; }
+    const sym_range *r = find_range(ix, a);
+    if (r) {
+        uint32_t f = r->func, prev = SYM_NONE;
+        size_t n = 0;
+        while (f != SYM_NONE && f < ix->nfuncs && n < TM_SYM_MAX_INLINE) {
+            tm_sym_frame *fr = &out->frames[n];
+            fr->function = sym_str(p, ix->funcs[f].name);
+            if (n > 0) {
+                fr->file = sym_str(p, ix->funcs[prev].call_file);
+                fr->line = ix->funcs[prev].call_line;
+            }
+            prev = f;
+            f = ix->funcs[f].parent;
+            n++;
+        }
+        out->nframes = n ? n : 1;
+    }
+    const sym_symbol *s = find_symbol(ix, a);
+    if (s) {
+        /* llvm-symbolizer: the symbol table names the outermost function;
+         * a local symbol's STT_FILE names the file when DWARF did not. */
+        tm_sym_frame *outer = &out->frames[out->nframes - 1];
+        outer->function = sym_str(p, s->name);
+        if (!outer->file[0] && s->file) outer->file = sym_str(p, s->file);
+    }
+}

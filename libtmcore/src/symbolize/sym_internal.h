@@ -1,0 +1,260 @@
+/*
+ * Private to the symbolizer.  Layers, bottom up:
+ *   sym_strpool  interned strings (offsets into one buffer; 0 is "")
+ *   sym_elf      one ELF file through libelf: sections (decompressed on
+ *                demand), build-id, .gnu_debuglink, symbols   (elf.c)
+ *   sym_index    the flat sorted per-module index and its lookup  (index.c)
+ *   sym_dwarf    fills an index from DWARF: the only libdwarf user  (dwarf.c)
+ *   symbolizer   locating files, cache by build-id, snapshots (symbolizer.c)
+ */
+#ifndef TM_SYM_INTERNAL_H
+#define TM_SYM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tm/symbolize.h"
+
+#define SYM_NOTE_MAX 512
+#define SYM_NONE UINT32_MAX
+
+/* --- strings ----------------------------------------------------------- */
+
+typedef struct sym_strpool {
+    char *data;
+    size_t len, cap;
+    uint32_t *slots;      /* open addressing: offset+1, 0 = empty */
+    size_t nslots, count;
+} sym_strpool;
+
+int sym_strpool_init(sym_strpool *p);
+void sym_strpool_free(sym_strpool *p);
+/* Returns TM_OK or TM_ENOMEM; *out is the offset of the NUL-terminated copy. */
+int sym_strpool_intern(sym_strpool *p, const char *s, size_t len, uint32_t *out);
+static inline const char *sym_str(const sym_strpool *p, uint32_t off) {
+    return p->data ? p->data + off : "";
+}
+
+/* --- ELF ------------------------------------------------------------- */
+
+typedef struct sym_section {
+    const char *name;
+    uint64_t addr, size, type, flags, link, info, entsize;
+    uint64_t offset;         /* in the file */
+    const uint8_t *data;     /* after load: decompressed bytes */
+    uint8_t *owned;          /* heap copy when decompressed */
+    int state;               /* 0 not loaded, 1 loaded, -1 failed */
+} sym_section;
+
+typedef struct sym_elf {
+    int fd;
+    void *elf;               /* Elf * */
+    char *path;
+    int is64, msb;
+    unsigned machine, etype;
+    size_t nsections;
+    sym_section *sections;
+    uint8_t build_id[TM_BUILD_ID_MAX];
+    uint32_t build_id_len;
+    char *debuglink;         /* NULL if none */
+    uint32_t debuglink_crc;
+    int has_debug_info;      /* a .debug_info / .zdebug_info with bytes */
+    uint64_t first_exec_addr; /* lowest address of an executable PT_LOAD */
+} sym_elf;
+
+/* Opens path.  TM_OK, TM_ENOMEM, or another code with a note (not ELF,
+ * truncated, ...). */
+int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap);
+void sym_elf_close(sym_elf *e);
+/* Decompresses if needed.  TM_OK or an error code with a note. */
+int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap);
+/* Index of the section called name, or SIZE_MAX. */
+size_t sym_elf_find(const sym_elf *e, const char *name);
+
+/* --- index ------------------------------------------------------------ */
+
+typedef struct sym_line {      /* [lo, hi) -> file:line */
+    uint64_t lo, hi;
+    uint32_t file, line;
+} sym_line;
+
+typedef struct sym_func {      /* one subprogram or inlined subroutine */
+    uint32_t name;             /* demangled, pool offset */
+    uint32_t call_file;        /* where an inlined call was made */
+    uint32_t call_line;
+    uint32_t parent;           /* enclosing func (inlined_subroutine chain), or SYM_NONE */
+} sym_func;
+
+typedef struct sym_range {     /* [lo, hi) -> innermost func */
+    uint64_t lo, hi;
+    uint32_t func;
+    uint32_t depth;            /* nesting depth while building */
+} sym_range;
+
+typedef struct sym_symbol {
+    uint64_t addr, size;
+    uint32_t name;             /* demangled */
+    uint32_t file;             /* preceding STT_FILE of a local symbol, or 0 */
+    uint32_t seq;              /* position in the symbol table */
+} sym_symbol;
+
+/* Bucket table over a sorted array's 64-bit keys (the first field of each
+ * element): for key k, bucket (k - base) >> shift holds the index range in
+ * which the binary search ends, so a random lookup touches a few cache
+ * lines instead of ~17 levels of a cold binary search. */
+typedef struct sym_accel {
+    uint64_t base;
+    unsigned shift;
+    uint32_t *first;     /* nb + 1 entries; NULL: plain binary search */
+    size_t nb;
+} sym_accel;
+
+typedef struct sym_index {
+    sym_strpool strings;
+    sym_accel line_accel, range_accel, sym_accel_;
+    sym_line *lines; size_t nlines, caplines;
+    sym_func *funcs; size_t nfuncs, capfuncs;
+    sym_range *ranges; size_t nranges, capranges;
+    sym_symbol *syms; size_t nsyms, capsyms;
+    uint32_t *demangle_cache;  /* raw name offset -> demangled (lazy map) */
+    size_t ndemangle_cache;    /* array length (2 per slot) */
+    size_t ndemangle_used;
+    int finished;
+} sym_index;
+
+int sym_index_init(sym_index *ix);
+void sym_index_free(sym_index *ix);
+int sym_index_add_line(sym_index *ix, uint64_t lo, uint64_t hi, uint32_t file, uint32_t line);
+int sym_index_add_func(sym_index *ix, const sym_func *f, uint32_t *out);
+int sym_index_add_range(sym_index *ix, uint64_t lo, uint64_t hi, uint32_t func, uint32_t depth);
+int sym_index_add_symbol(sym_index *ix, uint64_t addr, uint64_t size, const char *name,
+                         const char *file);
+/* Interns name demangled (if it is a mangled C++ name). */
+int sym_index_intern_function(sym_index *ix, const char *name, uint32_t *out);
+/* Sorts and flattens; call once after adding everything. */
+int sym_index_finish(sym_index *ix);
+/* Fills out (statuses untouched). */
+void sym_index_lookup(const sym_index *ix, uint64_t addr, tm_sym_result *out);
+size_t sym_index_memory(const sym_index *ix);
+
+/* Symbols of e (.symtab, else .dynsym) into ix.  TM_OK or TM_ENOMEM
+ * (malformed tables are skipped with a note). */
+int sym_elf_add_symbols(sym_elf *e, sym_index *ix, char *note, size_t notecap);
+
+/* --- bounds-checked reading of DWARF bytes ------------------------------ */
+
+/* A cursor never reads outside [p, end): a read past the end sets bad,
+ * returns 0 and leaves the cursor at the end, so callers may check once
+ * after a group of reads. */
+typedef struct sym_cur {
+    const uint8_t *p, *end;
+    int msb;
+    int bad;
+} sym_cur;
+
+static inline size_t sym_cur_left(const sym_cur *c) { return (size_t)(c->end - c->p); }
+
+static inline uint64_t sym_cur_uint(sym_cur *c, size_t n) {
+    if (sym_cur_left(c) < n) { c->bad = 1; c->p = c->end; return 0; }
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v |= (uint64_t)c->p[c->msb ? n - 1 - i : i] << (8 * i);
+    c->p += n;
+    return v;
+}
+
+static inline uint8_t sym_cur_u8(sym_cur *c) {
+    if (c->p >= c->end) { c->bad = 1; return 0; }
+    return *c->p++;
+}
+
+static inline uint64_t sym_cur_uleb(sym_cur *c) {
+    uint64_t v = 0;
+    unsigned shift = 0;
+    while (c->p < c->end) {
+        uint8_t b = *c->p++;
+        if (shift < 64) v |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80)) return v;
+    }
+    c->bad = 1;
+    return 0;
+}
+
+static inline int64_t sym_cur_sleb(sym_cur *c) {
+    uint64_t v = 0;
+    unsigned shift = 0;
+    while (c->p < c->end) {
+        uint8_t b = *c->p++;
+        if (shift < 64) v |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80)) {
+            if (shift < 64 && (b & 0x40)) v |= ~0ull << shift;
+            return (int64_t)v;
+        }
+    }
+    c->bad = 1;
+    return 0;
+}
+
+static inline void sym_cur_skip(sym_cur *c, uint64_t n) {
+    if (sym_cur_left(c) < n) { c->bad = 1; c->p = c->end; return; }
+    c->p += n;
+}
+
+/* A NUL-terminated string inside the cursor's range, or NULL (bad set). */
+static inline const char *sym_cur_str(sym_cur *c) {
+    const uint8_t *z = c->p < c->end ? memchr(c->p, 0, sym_cur_left(c)) : NULL;
+    if (!z) { c->bad = 1; c->p = c->end; return NULL; }
+    const char *s = (const char *)c->p;
+    c->p = z + 1;
+    return s;
+}
+
+/* The string at offset off of a string section, or NULL. */
+static inline const char *sym_sec_str(const uint8_t *sec, size_t size, uint64_t off) {
+    if (!sec || off >= size || !memchr(sec + off, 0, size - off)) return NULL;
+    return (const char *)sec + off;
+}
+
+/* --- line programs (lines.c): .debug_line, DWARF 2-5 --------------------- */
+
+typedef struct sym_line_input {
+    const uint8_t *line; size_t line_size;          /* .debug_line */
+    const uint8_t *line_str; size_t line_str_size;  /* .debug_line_str (DWARF 5) */
+    const uint8_t *str; size_t str_size;            /* .debug_str */
+    int msb;
+    unsigned addr_size;       /* of the CU: 4 or 8 */
+    const char *comp_dir;     /* DW_AT_comp_dir of the CU, may be NULL */
+} sym_line_input;
+
+typedef struct sym_line_files {
+    unsigned version;
+    uint32_t *files;          /* DWARF file number -> pool offset (0: none) */
+    size_t nfiles;
+} sym_line_files;
+
+/* Decodes the line program at `offset`: every row becomes a [addr, next
+ * addr) line range of ix (the last of several rows at one address wins), and
+ * *files receives the file table (release files->files with tm_free).
+ * TM_OK, TM_ENOMEM, or TM_EFORMAT with a note saying what and where (rows
+ * read before the fault are kept). */
+int sym_lines_read(const sym_line_input *in, uint64_t offset, sym_index *ix,
+                   sym_line_files *files, char *note, size_t notecap);
+
+/* llvm::sys::path::append: one '/' between parts, none doubled at the seam. */
+void sym_path_append(char *buf, size_t cap, size_t *len, const char *part);
+
+/* --- DWARF (dwarf.c, the only file that includes libdwarf) ------------ */
+
+/* Adds lines and functions of e's DWARF to ix.  TM_OK when the DWARF was
+ * read (possibly partially: *note says what was skipped), TM_EFORMAT when
+ * nothing usable was found (note says why), TM_ENOMEM. */
+int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap);
+
+/* --- demangling ------------------------------------------------------- */
+
+/* malloc'ed demangled name, or NULL if not a mangled name / failure. */
+char *sym_demangle(const char *name);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * Process-level life cycle: configuration from the environment at load,
+ * fork handlers (no recorder lock is held across fork, so the child never
+ * inherits a locked shard), and the snapshot at exit.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rec_internal.h"
+#include "tm/error.h"
+#include "tm/snapshot.h"
+
+TM_HIDDEN void tm_hooks_resolve(void);
+TM_HIDDEN void tm_dump_set_stem(int child_pid);
+
+tm_rec_config tm_rec_cfg = {
+    .nframe = 1,
+    .unwinder = TM_UNWIND_EH,
+    .incremental = 1,
+    .peak_interval = 1.0,
+};
+_Atomic int tm_rec_tracing;
+_Atomic uint64_t tm_rec_current;
+_Atomic uint64_t tm_rec_peak;
+_Atomic int64_t tm_rec_start_time_ns;
+
+static _Atomic int inited;
+
+int64_t tm_rec_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+static int parse_signal(const char *v)
+{
+    if (!v || !*v)
+        return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*end)
+        return n > 0 && n < NSIG ? (int)n : 0;
+    if (strncasecmp(v, "SIG", 3) == 0)
+        v += 3;
+    static const struct { const char *name; int no; } names[] = {
+        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP }, { "PROF", SIGPROF },
+        { "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "TTIN", SIGTTIN },
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(v, names[i].name) == 0)
+            return names[i].no;
+    if (strncasecmp(v, "RTMIN+", 6) == 0)
+        return SIGRTMIN + atoi(v + 6);
+    return 0;
+}
+
+static void fork_prepare(void)
+{
+    tm_rec_guard++;
+    tm_stacks_lock();
+    tm_live_lock_all();
+}
+
+static void fork_parent(void)
+{
+    tm_live_unlock_all();
+    tm_stacks_unlock();
+    tm_rec_guard--;
+}
+
+static void fork_child(void)
+{
+    tm_live_unlock_all();
+    tm_stacks_unlock();
+    if (tm_rec_cfg.follow_fork) {
+        tm_dump_set_stem(getpid());
+        tm_dump_after_fork_child();
+        tm_triggers_after_fork_child();
+    } else {
+        atomic_store(&tm_rec_tracing, 0);
+        tm_rec_cfg.exit_dump = 0;
+        tm_live_clear();
+    }
+    tm_rec_guard--;
+}
+
+void tm_rec_init(void)
+{
+    if (atomic_exchange(&inited, 1))
+        return;
+    tm_rec_guard++;
+    tm_hooks_resolve();
+    tm_rec_config *c = &tm_rec_cfg;
+    const char *v;
+    if ((v = getenv("TM_UNWIND"))) {
+        if (strcmp(v, "fp") == 0)
+            c->unwinder = TM_UNWIND_FP;
+        else if (strcmp(v, "libgcc") == 0)
+            c->unwinder = TM_UNWIND_LIBGCC;
+        else if (strcmp(v, "eh-full") == 0)
+            c->incremental = 0;
+    }
+    c->unwind_check = env_flag("TM_UNWIND_CHECK");
+    int autostart = env_flag("TM_START");
+    if ((v = getenv("TM_NFRAME")) && *v) {
+        long n = atol(v);
+        if (n >= 1 && n <= (long)TM_MAX_NFRAME)
+            c->nframe = (unsigned)n;
+        autostart = 1;
+    }
+    if ((v = getenv("TM_OUTPUT")) && *v) {
+        snprintf(c->output, sizeof(c->output), "%s", v);
+        autostart = 1;
+    }
+    if ((v = getenv("TM_INTERVAL")) && *v)
+        c->interval = atof(v);
+    c->signo = parse_signal(getenv("TM_SIGNAL"));
+    c->peak = env_flag("TM_PEAK");
+    if ((v = getenv("TM_PEAK_INTERVAL")) && *v)
+        c->peak_interval = atof(v);
+    c->follow_fork = env_flag("TM_FOLLOW_FORK");
+
+    /* A process started by exec from a traced process shares its
+     * environment; TM_ROOT_PID tells it apart from the root. */
+    int child_pid = 0;
+    if (autostart) {
+        const char *root = getenv("TM_ROOT_PID");
+        if (root && *root) {
+            if (atol(root) != (long)getpid()) {
+                if (c->follow_fork)
+                    child_pid = getpid();
+                else
+                    autostart = 0;
+            }
+        } else {
+            char buf[32];
+            snprintf(buf, sizeof(buf), "%ld", (long)getpid());
+            setenv("TM_ROOT_PID", buf, 1);
+        }
+    }
+    tm_dump_set_stem(child_pid);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    if (autostart) {
+        atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
+        c->exit_dump = c->output[0] != 0;
+        atomic_store(&tm_rec_tracing, 1);
+        tm_triggers_start();
+    }
+    tm_rec_guard--;
+}
+
+__attribute__((constructor)) static void rec_ctor(void)
+{
+    tm_rec_init();
+}
+
+__attribute__((destructor)) static void rec_dtor(void)
+{
+    tm_rec_guard++;
+    if (tm_rec_cfg.exit_dump && atomic_load(&tm_rec_tracing)) {
+        char path[4200];
+        tm_dump_exit_path(path, sizeof(path));
+        tm_error err;
+        if (tm_dump_write(path, "exit", &err) != TM_OK)
+            fprintf(stderr, "tmrecorder: %s\n", err.message);
+    }
+    tm_unwind_report();
+    tm_rec_guard--;
+}

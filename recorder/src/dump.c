@@ -1,0 +1,459 @@
+/*
+ * Snapshots: the live table and the stack table become a tm_snapshot (frames
+ * as module + offset, no symbols) that tm_snapshot_write() stores
+ * atomically.  This code allocates, so it always runs with the re-entrancy
+ * guard held: its allocations go to the real malloc, untraced.
+ *
+ * Triggers other than exit and the API run on one background thread that
+ * sleeps on a semaphore: the signal handler and the new-peak check in the
+ * hooks only post it (async-signal-safe, no allocation).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rec_internal.h"
+#include "tm/error.h"
+#include "tm/snapshot.h"
+#include "tm/tms.h"
+
+static char stem[4200];            /* output without ".tms", with ".PID" in a child */
+static int is_child;
+static _Atomic uint32_t next_seq = 1;
+static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void tm_dump_set_stem(int child_pid);
+
+void tm_dump_set_stem(int child_pid)
+{
+    const char *out = tm_rec_cfg.output[0] ? tm_rec_cfg.output : "tmrecord.tms";
+    size_t len = strlen(out);
+    if (len > 4 && strcmp(out + len - 4, ".tms") == 0)
+        len -= 4;
+    if (child_pid)
+        snprintf(stem, sizeof(stem), "%.*s.%d", (int)len, out, child_pid);
+    else
+        snprintf(stem, sizeof(stem), "%.*s", (int)len, out);
+    is_child = child_pid != 0;
+}
+
+void tm_dump_exit_path(char *buf, size_t cap)
+{
+    if (!is_child && tm_rec_cfg.output[0])
+        snprintf(buf, cap, "%s", tm_rec_cfg.output);
+    else
+        snprintf(buf, cap, "%s.tms", stem);
+}
+
+int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq)
+{
+    uint32_t n = atomic_fetch_add(&next_seq, 1);
+    if (seq)
+        *seq = n;
+    return snprintf(buf, cap, "%s.%u.tms", stem, n) < (int)cap ? 0 : -1;
+}
+
+void tm_dump_after_fork_child(void)
+{
+    atomic_store(&next_seq, 1);
+    pthread_mutex_init(&dump_mutex, NULL);
+}
+
+/* --- building ------------------------------------------------------------ */
+
+typedef struct collect {
+    tm_live_entry *v;
+    size_t n, cap;
+    int oom;
+} collect;
+
+static void collect_one(const tm_live_entry *e, void *arg)
+{
+    collect *c = arg;
+    if (c->n == c->cap) {
+        c->oom = 1;   /* grew since counting: the next shard pass copes */
+        return;
+    }
+    c->v[c->n++] = *e;
+}
+
+static int read_cmdline(char **out, size_t *len)
+{
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        ssize_t k = read(fd, buf + n, cap - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    close(fd);
+    if (!buf)
+        return -1;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence, tm_error *err)
+{
+    tm_metadata md;
+    memset(&md, 0, sizeof(md));
+    char exe[4096], host[256];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[k > 0 ? k : 0] = 0;
+    if (gethostname(host, sizeof(host)) != 0)
+        host[0] = 0;
+    host[sizeof(host) - 1] = 0;
+    int rc;
+    if ((rc = tm_snapshot_intern_string(s, exe, strlen(exe), &md.program, err)) ||
+        (rc = tm_snapshot_intern_string(s, host, strlen(host), &md.host, err)) ||
+        (rc = tm_snapshot_intern_string(s, trigger, strlen(trigger), &md.trigger, err)) ||
+        (rc = tm_snapshot_intern_string(s, TM_VERSION_STRING, strlen(TM_VERSION_STRING),
+                                        &md.tool_version, err)))
+        return rc;
+    md.pid = getpid();
+    md.start_time_ns = atomic_load(&tm_rec_start_time_ns);
+    md.snapshot_time_ns = tm_rec_now_ns();
+    md.nframe_limit = tm_rec_cfg.nframe;
+    md.sequence = sequence;
+    md.traced_current = atomic_load(&tm_rec_current);
+    md.traced_peak = atomic_load(&tm_rec_peak);
+    if ((rc = tm_snapshot_set_metadata(s, &md, err)))
+        return rc;
+
+    char *cmd;
+    size_t len;
+    if (read_cmdline(&cmd, &len) == 0) {
+        size_t argc = 0;
+        for (size_t i = 0; i < len; i++)
+            argc += cmd[i] == 0;
+        const char **argv = calloc(argc + 1, sizeof(*argv));
+        if (!argv) {
+            free(cmd);
+            return tm_error_set(err, TM_ENOMEM, "argv: out of memory");
+        }
+        size_t a = 0;
+        for (size_t i = 0; i < len && a < argc; a++) {
+            argv[a] = cmd + i;
+            i += strlen(cmd + i) + 1;
+        }
+        rc = tm_snapshot_set_argv(s, argv, argc, err);
+        free(argv);
+        free(cmd);
+    }
+    return rc;
+}
+
+static int add_modules(tm_snapshot *s, uint32_t **out_map, uint32_t *out_n, tm_error *err)
+{
+    uint32_t n = tm_modules_count();
+    uint32_t *map = calloc(n ? n : 1, sizeof(uint32_t));
+    if (!map)
+        return tm_error_set(err, TM_ENOMEM, "modules: out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        const tm_rec_module *m = tm_modules_get(i);
+        tm_module mod;
+        memset(&mod, 0, sizeof(mod));
+        int rc = tm_snapshot_intern_string(s, m->path, strlen(m->path), &mod.path, err);
+        if (rc) {
+            free(map);
+            return rc;
+        }
+        mod.build_id_len = m->build_id_len;
+        memcpy(mod.build_id, m->build_id, m->build_id_len);
+        mod.load_bias = m->bias;
+        mod.start = m->exec_start;
+        mod.end = m->exec_end;
+        if ((rc = tm_snapshot_add_module(s, &mod, &map[i], err))) {
+            free(map);
+            return rc;
+        }
+    }
+    *out_map = map;
+    *out_n = n;
+    return TM_OK;
+}
+
+/* Snapshot stack id for a recorder stack id (memoized in smap, 0 = not yet). */
+static int map_stack(tm_snapshot *s, uint32_t id, uint32_t *smap, uint32_t nsmap,
+                     const uint32_t *modmap, uint32_t nmod, uint32_t *fids, uint32_t *out,
+                     tm_error *err)
+{
+    if (id >= nsmap) {
+        *out = 0;
+        return TM_OK;
+    }
+    if (smap[id]) {
+        *out = smap[id] - 1;
+        return TM_OK;
+    }
+    const tm_stack_rec *r = tm_stacks_get(id);
+    if (!r) {
+        *out = 0;
+        return TM_OK;
+    }
+    const uint32_t *mods = tm_stack_rec_mods(r);
+    for (uint32_t k = 0; k < r->nframes; k++) {
+        tm_frame f;
+        memset(&f, 0, sizeof(f));
+        f.inlined_by = TM_NONE;
+        uint32_t mi = mods[k];
+        const tm_rec_module *m = mi < nmod ? tm_modules_get(mi) : NULL;
+        if (m) {
+            f.module = modmap[mi];
+            f.offset = r->pcs[k] - m->bias;
+        } else {
+            f.module = TM_NONE;
+            f.offset = r->pcs[k];
+        }
+        int rc = tm_snapshot_intern_frame(s, &f, &fids[k], err);
+        if (rc)
+            return rc;
+    }
+    int rc = tm_snapshot_intern_stack(s, fids, r->nframes, out, err);
+    if (rc)
+        return rc;
+    smap[id] = *out + 1;
+    return TM_OK;
+}
+
+int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_error *err)
+{
+    tm_snapshot *s = NULL;
+    collect c = { 0 };
+    uint32_t *modmap = NULL, *smap = NULL, *fids = NULL, nmod = 0;
+    int rc = tm_snapshot_new(&s, err);
+    if (rc)
+        return rc;
+    if ((rc = add_metadata(s, trigger, sequence, err)))
+        goto fail;
+    /* Copy the table first so that no shard stays locked while the
+     * snapshot is built. */
+    for (int attempt = 0; attempt < 8; attempt++) {
+        c.cap = tm_live_count() + 1024 + (size_t)attempt * 65536;
+        c.n = 0;
+        c.oom = 0;
+        free(c.v);
+        c.v = malloc(c.cap * sizeof(*c.v));
+        if (!c.v) {
+            rc = tm_error_set(err, TM_ENOMEM, "traces: out of memory");
+            goto fail;
+        }
+        tm_live_foreach(collect_one, &c);
+        if (!c.oom)
+            break;
+    }
+    if ((rc = add_modules(s, &modmap, &nmod, err)))
+        goto fail;
+    uint32_t nsmap = tm_stacks_count();
+    smap = calloc(nsmap ? nsmap : 1, sizeof(uint32_t));
+    fids = malloc((size_t)(TM_MAX_NFRAME + 1) * sizeof(uint32_t));
+    if (!smap || !fids) {
+        rc = tm_error_set(err, TM_ENOMEM, "stacks: out of memory");
+        goto fail;
+    }
+    if ((rc = tm_snapshot_reserve_traces(s, c.n, err)))
+        goto fail;
+    for (size_t i = 0; i < c.n; i++) {
+        const tm_live_entry *e = &c.v[i];
+        tm_trace t;
+        memset(&t, 0, sizeof(t));
+        t.size = e->size;
+        t.domain = e->domain;
+        if ((rc = map_stack(s, e->stack, smap, nsmap, modmap, nmod, fids, &t.stack, err)))
+            goto fail;
+        const tm_stack_rec *r = tm_stacks_get(e->stack);
+        t.total_nframe = r ? r->total : 0;
+        if ((rc = tm_snapshot_add_trace(s, &t, err)))
+            goto fail;
+    }
+    free(c.v);
+    free(modmap);
+    free(smap);
+    free(fids);
+    *out = s;
+    return TM_OK;
+fail:
+    free(c.v);
+    free(modmap);
+    free(smap);
+    free(fids);
+    tm_snapshot_free(s);
+    return rc;
+}
+
+int tm_dump_write(const char *path, const char *trigger, tm_error *err)
+{
+    uint32_t seq = 0;
+    char numbered[4300];
+    tm_rec_guard++;
+    pthread_mutex_lock(&dump_mutex);
+    if (!path) {
+        tm_dump_numbered_path(numbered, sizeof(numbered), &seq);
+        path = numbered;
+        seq--;
+    } else {
+        seq = atomic_load(&next_seq) - 1;
+    }
+    tm_snapshot *s = NULL;
+    int rc = tm_dump_build(&s, trigger, seq, err);
+    if (rc == TM_OK) {
+        rc = tm_snapshot_write(s, path, NULL, err);
+        tm_snapshot_free(s);
+    }
+    pthread_mutex_unlock(&dump_mutex);
+    tm_rec_guard--;
+    return rc;
+}
+
+/* --- triggers -------------------------------------------------------------- */
+
+static sem_t wake;
+static _Atomic int thread_running;
+static _Atomic int sig_pending, peak_pending;
+static _Atomic uint64_t peak_armed_at;   /* next peak that posts */
+
+static void on_signal(int signo)
+{
+    (void)signo;
+    int saved = errno;
+    atomic_store(&sig_pending, 1);
+    sem_post(&wake);
+    errno = saved;
+}
+
+void tm_triggers_peak(uint64_t peak)
+{
+    uint64_t armed = atomic_load_explicit(&peak_armed_at, memory_order_relaxed);
+    if (peak < armed || !atomic_load_explicit(&thread_running, memory_order_relaxed))
+        return;
+    uint64_t next = peak + peak / 8;
+    if (next < peak + (1u << 20))
+        next = peak + (1u << 20);
+    if (atomic_compare_exchange_strong(&peak_armed_at, &armed, next)) {
+        atomic_store(&peak_pending, 1);
+        sem_post(&wake);
+    }
+}
+
+static void dump_numbered(const char *trigger)
+{
+    tm_error err;
+    if (tm_dump_write(NULL, trigger, &err) != TM_OK)
+        fprintf(stderr, "tmrecorder: %s\n", err.message);
+}
+
+static struct timespec ts_of(int64_t ns)
+{
+    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+    return ts;
+}
+
+/* One loop for every trigger: sleep until the next interval, a pending
+ * peak's rate limit, or a post from the signal handler / hooks. */
+static void *trigger_thread(void *arg)
+{
+    (void)arg;
+    tm_rec_guard++;   /* this thread's own allocations are never traced */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    int64_t iv = tm_rec_cfg.interval > 0 ? (int64_t)(tm_rec_cfg.interval * 1e9) : 0;
+    int64_t piv = (int64_t)(tm_rec_cfg.peak_interval * 1e9);
+    int64_t next_iv = iv ? tm_rec_now_ns() + iv : 0;
+    int64_t last_peak = 0;
+    int peak_waiting = 0;
+    for (;;) {
+        int64_t deadline = next_iv;
+        if (peak_waiting && (!deadline || last_peak + piv < deadline))
+            deadline = last_peak + piv;
+        if (deadline) {
+            struct timespec ts = ts_of(deadline);
+            while (sem_timedwait(&wake, &ts) != 0 && errno == EINTR)
+                ;
+        } else {
+            while (sem_wait(&wake) != 0)
+                ;
+        }
+        int64_t now = tm_rec_now_ns();
+        if (!atomic_load(&tm_rec_tracing))
+            continue;
+        if (iv && now >= next_iv) {
+            dump_numbered("interval");
+            next_iv += iv;
+            if (next_iv <= now)
+                next_iv = now + iv;   /* fell behind: skip, do not burst */
+        }
+        if (atomic_exchange(&sig_pending, 0))
+            dump_numbered("signal");
+        if (atomic_exchange(&peak_pending, 0))
+            peak_waiting = 1;
+        if (peak_waiting && now >= last_peak + piv) {
+            dump_numbered("peak");
+            last_peak = tm_rec_now_ns();
+            peak_waiting = 0;
+        }
+    }
+    return NULL;
+}
+
+static void start_thread(void)
+{
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &at, trigger_thread, NULL) == 0)
+        atomic_store(&thread_running, 1);
+    pthread_attr_destroy(&at);
+}
+
+void tm_triggers_start(void)
+{
+    const tm_rec_config *c = &tm_rec_cfg;
+    if (!(c->interval > 0) && !c->signo && !c->peak)
+        return;
+    sem_init(&wake, 0, 0);
+    atomic_store(&peak_armed_at, 1u << 20);
+    if (c->signo) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(c->signo, &sa, NULL);
+    }
+    start_thread();
+}
+
+void tm_triggers_after_fork_child(void)
+{
+    if (!atomic_load(&thread_running))
+        return;
+    atomic_store(&thread_running, 0);
+    sem_init(&wake, 0, 0);
+    start_thread();
+}

@@ -1,0 +1,428 @@
+/*
+ * The interposed allocation functions.  Each one forwards to the next
+ * definition in symbol lookup order (glibc, or a sanitizer runtime) found
+ * with dlsym(RTLD_NEXT); while dlsym itself allocates, requests are served
+ * from a small static arena.  A thread-local re-entrancy guard (initial-exec
+ * TLS: no allocation on first access) sends every allocation made while the
+ * recorder runs straight to the real allocator, untraced: this covers the
+ * recorder's own snapshot code, dlsym, libgcc, and signal handlers that
+ * interrupt a hook.
+ *
+ * Frees untrack *before* the block goes back to the allocator, and reallocs
+ * untrack the old block before calling the real realloc, so that another
+ * thread that receives the same address never has its entry removed.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rec_internal.h"
+
+#define TM_EXPORT __attribute__((visibility("default")))
+
+TM_TLS __thread int tm_rec_guard;
+
+typedef struct real_fns {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    void (*free)(void *);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+} real_fns;
+
+static real_fns real;
+static _Atomic int real_ready;
+static _Atomic int resolving;
+
+/* --- bootstrap arena ------------------------------------------------------ */
+
+#define ARENA_SIZE (256 * 1024)
+static char arena[ARENA_SIZE] __attribute__((aligned(64)));
+static _Atomic size_t arena_used;
+
+static inline int in_arena(const void *p)
+{
+    return (const char *)p >= arena && (const char *)p < arena + ARENA_SIZE;
+}
+
+static void *arena_alloc(size_t n, size_t align)
+{
+    if (align < 16)
+        align = 16;
+    size_t need = n + align + 16;
+    size_t off = atomic_fetch_add(&arena_used, need);
+    if (off + need > ARENA_SIZE) {
+        static const char msg[] = "tmrecorder: bootstrap arena exhausted\n";
+        if (write(2, msg, sizeof(msg) - 1) < 0) {
+            /* nothing to do */
+        }
+        abort();
+    }
+    uintptr_t p = ((uintptr_t)(arena + off + 16) + align - 1) & ~(uintptr_t)(align - 1);
+    ((size_t *)p)[-1] = n;
+    return (void *)p;   /* static storage: already zero */
+}
+
+static inline size_t arena_size(const void *p)
+{
+    return ((const size_t *)p)[-1];
+}
+
+static void resolve(void)
+{
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&resolving, &expect, 1)) {
+        /* Another thread resolves; wait for it (only at process start). */
+        while (!atomic_load(&real_ready))
+            ;
+        return;
+    }
+    tm_rec_guard++;
+    real_fns r;
+    r.malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+    r.calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+    r.realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+    r.reallocarray = (void *(*)(void *, size_t, size_t))dlsym(RTLD_NEXT, "reallocarray");
+    r.free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+    r.posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
+    r.memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
+    r.aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+    r.valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
+    r.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+    r.malloc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    if (!r.malloc || !r.calloc || !r.realloc || !r.free || !r.posix_memalign) {
+        static const char msg[] = "tmrecorder: cannot find the real malloc with dlsym\n";
+        if (write(2, msg, sizeof(msg) - 1) < 0) {
+            /* nothing to do */
+        }
+        abort();
+    }
+    real = r;
+    atomic_store(&real_ready, 1);
+    tm_rec_guard--;
+}
+
+static inline int ensure_real(void)
+{
+    if (TM_LIKELY(atomic_load_explicit(&real_ready, memory_order_acquire)))
+        return 1;
+    if (atomic_load(&resolving) && tm_rec_guard)
+        return 0;   /* dlsym is allocating: use the arena */
+    resolve();
+    return 1;
+}
+
+/* Tracing and not re-entered? */
+static inline int should_trace(void)
+{
+    return !tm_rec_guard && atomic_load_explicit(&tm_rec_tracing, memory_order_relaxed);
+}
+
+TM_HIDDEN void tm_hooks_resolve(void)
+{
+    ensure_real();
+}
+
+/* Real allocator entry points for the rest of the recorder. */
+TM_HIDDEN void tm_real_free(void *p)
+{
+    if (!p || in_arena(p))
+        return;
+    if (ensure_real())
+        real.free(p);
+}
+
+/* --- C allocation functions ------------------------------------------------ */
+
+#define TRACED_ALLOC(expr, size)                          \
+    do {                                                  \
+        tm_regs r_;                                       \
+        TM_CALLER_REGS(r_);                               \
+        tm_rec_guard++;                                   \
+        void *p_ = (expr);                                \
+        if (p_)                                           \
+            tm_record_alloc(p_, (size), 0, &r_);          \
+        tm_rec_guard--;                                   \
+        return p_;                                        \
+    } while (0)
+
+TM_EXPORT void *malloc(size_t n)
+{
+    if (TM_UNLIKELY(!ensure_real()))
+        return arena_alloc(n, 16);
+    if (!should_trace())
+        return real.malloc(n);
+    TRACED_ALLOC(real.malloc(n), n);
+}
+
+TM_EXPORT void *calloc(size_t nm, size_t sz)
+{
+    if (TM_UNLIKELY(!ensure_real())) {
+        size_t n;
+        if (__builtin_mul_overflow(nm, sz, &n))
+            return NULL;
+        return arena_alloc(n, 16);
+    }
+    if (!should_trace())
+        return real.calloc(nm, sz);
+    TRACED_ALLOC(real.calloc(nm, sz), nm * sz);
+}
+
+static void *realloc_traced(void *p, size_t n, const tm_regs *r, int is_array,
+                            size_t nm, size_t sz)
+{
+    tm_live_entry old;
+    int had = p ? tm_live_remove((uintptr_t)p, 0, &old) : 0;
+    void *q = is_array ? real.reallocarray(p, nm, sz) : real.realloc(p, n);
+    if (q)
+        tm_record_alloc(q, n, 0, r);
+    else if (had && n != 0)
+        tm_live_insert(old.ptr, 0, old.size, old.stack);   /* p is still valid */
+    return q;
+}
+
+static void *arena_realloc(void *p, size_t n)
+{
+    void *q = malloc(n);
+    if (q && p)
+        memcpy(q, p, arena_size(p) < n ? arena_size(p) : n);
+    return q;
+}
+
+TM_EXPORT void *realloc(void *p, size_t n)
+{
+    if (TM_UNLIKELY(!ensure_real()))
+        return arena_realloc(p, n);
+    if (TM_UNLIKELY(in_arena(p)))
+        return arena_realloc(p, n);
+    if (!should_trace())
+        return real.realloc(p, n);
+    tm_regs r;
+    TM_CALLER_REGS(r);
+    tm_rec_guard++;
+    void *q = realloc_traced(p, n, &r, 0, 0, 0);
+    tm_rec_guard--;
+    return q;
+}
+
+TM_EXPORT void *reallocarray(void *p, size_t nm, size_t sz)
+{
+    size_t n;
+    if (__builtin_mul_overflow(nm, sz, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (TM_UNLIKELY(!ensure_real() || in_arena(p) || !real.reallocarray))
+        return realloc(p, n);
+    if (!should_trace())
+        return real.reallocarray(p, nm, sz);
+    tm_regs r;
+    TM_CALLER_REGS(r);
+    tm_rec_guard++;
+    void *q = realloc_traced(p, n, &r, 1, nm, sz);
+    tm_rec_guard--;
+    return q;
+}
+
+TM_EXPORT void free(void *p)
+{
+    if (!p || TM_UNLIKELY(in_arena(p)))
+        return;
+    if (TM_UNLIKELY(!ensure_real()))
+        return;
+    if (should_trace()) {
+        /* The allocator will read the chunk header: start that miss now so
+         * it overlaps with the live-table lookup. */
+        __builtin_prefetch((const char *)p - 16, 1);
+        tm_rec_guard++;
+        tm_live_remove((uintptr_t)p, 0, NULL);
+        tm_rec_guard--;
+    }
+    real.free(p);
+}
+
+TM_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (TM_UNLIKELY(!ensure_real())) {
+        *out = arena_alloc(n, align);
+        return 0;
+    }
+    if (!should_trace())
+        return real.posix_memalign(out, align, n);
+    tm_regs r;
+    TM_CALLER_REGS(r);
+    tm_rec_guard++;
+    int rc = real.posix_memalign(out, align, n);
+    if (rc == 0 && *out)
+        tm_record_alloc(*out, n, 0, &r);
+    tm_rec_guard--;
+    return rc;
+}
+
+TM_EXPORT void *memalign(size_t align, size_t n)
+{
+    if (TM_UNLIKELY(!ensure_real()))
+        return arena_alloc(n, align);
+    if (!should_trace())
+        return real.memalign(align, n);
+    TRACED_ALLOC(real.memalign(align, n), n);
+}
+
+TM_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    if (TM_UNLIKELY(!ensure_real()))
+        return arena_alloc(n, align);
+    if (!should_trace())
+        return real.aligned_alloc(align, n);
+    TRACED_ALLOC(real.aligned_alloc(align, n), n);
+}
+
+TM_EXPORT void *valloc(size_t n)
+{
+    if (TM_UNLIKELY(!ensure_real()))
+        return arena_alloc(n, 4096);
+    if (!should_trace())
+        return real.valloc(n);
+    TRACED_ALLOC(real.valloc(n), n);
+}
+
+TM_EXPORT void *pvalloc(size_t n)
+{
+    if (TM_UNLIKELY(!ensure_real()))
+        return arena_alloc((n + 4095) & ~(size_t)4095, 4096);
+    if (!should_trace())
+        return real.pvalloc(n);
+    TRACED_ALLOC(real.pvalloc(n), n);
+}
+
+TM_EXPORT size_t malloc_usable_size(void *p)
+{
+    if (!p)
+        return 0;
+    if (in_arena(p))
+        return arena_size(p);
+    if (!ensure_real() || !real.malloc_usable_size)
+        return 0;
+    return real.malloc_usable_size(p);
+}
+
+/* --- C++ operator new / delete ---------------------------------------------
+ * Allocation goes straight to the real malloc (or posix_memalign for the
+ * aligned forms); only when that fails is libstdc++'s own operator called,
+ * outside the guard, so that its new_handler loop and bad_alloc work
+ * (an exception must not cross a hook with the guard set). */
+
+static void *cxx_fallback(const char *sym, size_t n, size_t al, int aligned)
+{
+    void *f = dlsym(RTLD_NEXT, sym);
+    if (!f) {
+        static const char msg[] = "tmrecorder: operator new failed and libstdc++ is not loaded\n";
+        if (write(2, msg, sizeof(msg) - 1) < 0) {
+            /* nothing to do */
+        }
+        abort();
+    }
+    if (aligned)
+        return ((void *(*)(size_t, size_t))f)(n, al);
+    return ((void *(*)(size_t))f)(n);
+}
+
+static inline void *cxx_alloc(size_t n, size_t al, const tm_regs *r)
+{
+    void *p = NULL;
+    tm_rec_guard++;
+    if (al) {
+        if (al < sizeof(void *))
+            al = sizeof(void *);
+        if (real.posix_memalign(&p, al, n ? n : 1) != 0)
+            p = NULL;
+    } else {
+        p = real.malloc(n ? n : 1);
+    }
+    if (p && r)
+        tm_record_alloc(p, n, 0, r);
+    tm_rec_guard--;
+    return p;
+}
+
+#define CXX_NEW(name, fallback_sym)                                      \
+    TM_EXPORT void *name(size_t n)                                       \
+    {                                                                    \
+        ensure_real();                                                   \
+        tm_regs r;                                                       \
+        TM_CALLER_REGS(r);                                               \
+        void *p = cxx_alloc(n, 0, should_trace() ? &r : NULL);           \
+        return p ? p : cxx_fallback(fallback_sym, n, 0, 0);              \
+    }
+#define CXX_NEW_NOTHROW(name)                                            \
+    TM_EXPORT void *name(size_t n, const void *nt)                       \
+    {                                                                    \
+        (void)nt;                                                        \
+        ensure_real();                                                   \
+        tm_regs r;                                                       \
+        TM_CALLER_REGS(r);                                               \
+        return cxx_alloc(n, 0, should_trace() ? &r : NULL);              \
+    }
+#define CXX_NEW_ALIGNED(name, fallback_sym)                              \
+    TM_EXPORT void *name(size_t n, size_t al)                            \
+    {                                                                    \
+        ensure_real();                                                   \
+        tm_regs r;                                                       \
+        TM_CALLER_REGS(r);                                               \
+        void *p = cxx_alloc(n, al, should_trace() ? &r : NULL);          \
+        return p ? p : cxx_fallback(fallback_sym, n, al, 1);             \
+    }
+#define CXX_NEW_ALIGNED_NOTHROW(name)                                    \
+    TM_EXPORT void *name(size_t n, size_t al, const void *nt)            \
+    {                                                                    \
+        (void)nt;                                                        \
+        ensure_real();                                                   \
+        tm_regs r;                                                       \
+        TM_CALLER_REGS(r);                                               \
+        return cxx_alloc(n, al, should_trace() ? &r : NULL);             \
+    }
+
+CXX_NEW(_Znwm, "_Znwm")
+CXX_NEW(_Znam, "_Znam")
+CXX_NEW_NOTHROW(_ZnwmRKSt9nothrow_t)
+CXX_NEW_NOTHROW(_ZnamRKSt9nothrow_t)
+CXX_NEW_ALIGNED(_ZnwmSt11align_val_t, "_ZnwmSt11align_val_t")
+CXX_NEW_ALIGNED(_ZnamSt11align_val_t, "_ZnamSt11align_val_t")
+CXX_NEW_ALIGNED_NOTHROW(_ZnwmSt11align_val_tRKSt9nothrow_t)
+CXX_NEW_ALIGNED_NOTHROW(_ZnamSt11align_val_tRKSt9nothrow_t)
+
+static inline void cxx_delete(void *p)
+{
+    free(p);
+}
+
+TM_EXPORT void _ZdlPv(void *p) { cxx_delete(p); }
+TM_EXPORT void _ZdaPv(void *p) { cxx_delete(p); }
+TM_EXPORT void _ZdlPvm(void *p, size_t n) { (void)n; cxx_delete(p); }
+TM_EXPORT void _ZdaPvm(void *p, size_t n) { (void)n; cxx_delete(p); }
+TM_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; cxx_delete(p); }
+TM_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; cxx_delete(p); }
+TM_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al) { (void)al; cxx_delete(p); }
+TM_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al) { (void)al; cxx_delete(p); }
+TM_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al) { (void)n; (void)al; cxx_delete(p); }
+TM_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al) { (void)n; (void)al; cxx_delete(p); }
+TM_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt)
+{
+    (void)al;
+    (void)nt;
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt)
+{
+    (void)al;
+    (void)nt;
+    cxx_delete(p);
+}

@@ -1,0 +1,172 @@
+/*
+ * Private to the recorder.  Everything here runs inside malloc hooks unless
+ * it says otherwise: no allocation through the traced malloc, no lock that a
+ * hook could wait on forever, memory from mmap only.
+ */
+#ifndef TM_REC_INTERNAL_H
+#define TM_REC_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TM_HIDDEN __attribute__((visibility("hidden")))
+#define TM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TM_TLS __attribute__((tls_model("initial-exec")))
+
+/* Register state of the frame that called a hook: the return address into
+ * it, its stack pointer after the call returns, and its rbp. */
+typedef struct tm_regs {
+    uintptr_t pc, sp, bp;
+} tm_regs;
+
+/* Valid in a function compiled with -fno-omit-frame-pointer (the recorder
+ * is): __builtin_frame_address(0) points to the saved rbp, above it the
+ * return address. */
+#define TM_CALLER_REGS(r)                                                  \
+    do {                                                                   \
+        uintptr_t *fa_ = (uintptr_t *)__builtin_frame_address(0);          \
+        (r).pc = fa_[1];                                                   \
+        (r).sp = (uintptr_t)(fa_ + 2);                                     \
+        (r).bp = fa_[0];                                                   \
+    } while (0)
+
+/* --- per-thread state (hooks.c) ---------------------------------------- */
+extern TM_TLS __thread int tm_rec_guard;    /* >0: inside the recorder */
+
+/* --- configuration and global state (config.c) ------------------------ */
+enum { TM_UNWIND_EH = 0, TM_UNWIND_FP = 1, TM_UNWIND_LIBGCC = 2 };
+
+typedef struct tm_rec_config {
+    unsigned nframe;          /* traceback limit */
+    int unwinder;             /* TM_UNWIND_* */
+    int unwind_check;         /* compare with libgcc on every stack */
+    int incremental;          /* reuse the previous stack's frames */
+    int follow_fork;
+    int peak;
+    double peak_interval;
+    double interval;
+    int signo;
+    int exit_dump;            /* write TM_OUTPUT at exit */
+    char output[4096];        /* TM_OUTPUT as given, or "" */
+} tm_rec_config;
+
+extern tm_rec_config tm_rec_cfg TM_HIDDEN;
+extern _Atomic int tm_rec_tracing TM_HIDDEN;
+extern _Atomic uint64_t tm_rec_current TM_HIDDEN;
+extern _Atomic uint64_t tm_rec_peak TM_HIDDEN;
+extern _Atomic int64_t tm_rec_start_time_ns TM_HIDDEN;
+
+TM_HIDDEN void tm_rec_init(void);      /* idempotent; called outside hooks */
+TM_HIDDEN int64_t tm_rec_now_ns(void);
+
+/* --- recorder memory (mem.c) --------------------------------------------- */
+TM_HIDDEN void *tm_rmem_map(size_t bytes);         /* zeroed, or NULL */
+TM_HIDDEN void tm_rmem_unmap(void *p, size_t bytes);
+TM_HIDDEN size_t tm_rmem_total(void);
+
+/* A spinlock that yields when the holder was preempted (2 cores). */
+typedef struct { _Atomic uint32_t v; } tm_spin;
+TM_HIDDEN void tm_spin_lock_slow(tm_spin *l);
+static inline void tm_spin_lock(tm_spin *l)
+{
+    if (TM_LIKELY(!atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
+        return;
+    tm_spin_lock_slow(l);
+}
+static inline void tm_spin_unlock(tm_spin *l)
+{
+    atomic_store_explicit(&l->v, 0, memory_order_release);
+}
+
+/* --- live table (live.c) ---------------------------------------------------- */
+typedef struct tm_live_entry {
+    uintptr_t ptr;
+    uint64_t size;
+    uint32_t stack;
+    uint32_t domain;
+} tm_live_entry;
+
+/* Inserts or replaces; updates current/peak.  Returns 0 or -1 (no memory). */
+TM_HIDDEN int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size,
+                             uint32_t stack);
+/* Removes; fills *old if given.  Returns 1 if it was there. */
+TM_HIDDEN int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old);
+TM_HIDDEN int tm_live_find(uintptr_t ptr, uint32_t domain, tm_live_entry *out);
+TM_HIDDEN void tm_live_clear(void);
+/* Calls fn for every entry, one shard at a time, with the shard locked:
+ * fn must not allocate through a hook (the caller sets the guard). */
+TM_HIDDEN void tm_live_foreach(void (*fn)(const tm_live_entry *, void *), void *arg);
+TM_HIDDEN size_t tm_live_count(void);
+TM_HIDDEN void tm_live_lock_all(void);
+TM_HIDDEN void tm_live_unlock_all(void);
+
+/* --- stacks and modules (stacks.c) --------------------------------------- */
+typedef struct tm_stack_rec {
+    uint64_t hash;
+    uint32_t nframes;
+    uint32_t total;
+    uintptr_t pcs[];          /* then uint32_t mods[nframes] */
+} tm_stack_rec;
+
+static inline const uint32_t *tm_stack_rec_mods(const tm_stack_rec *r)
+{
+    return (const uint32_t *)(r->pcs + r->nframes);
+}
+
+typedef struct tm_rec_module {
+    uintptr_t map_start, map_end;   /* whole mapping, for lookup */
+    uintptr_t exec_start, exec_end;
+    uintptr_t bias;
+    const void *link_map;
+    uint32_t build_id_len;
+    uint8_t build_id[20];
+    char path[256];
+} tm_rec_module;
+
+/* Returns the stack id (0.. ) or UINT32_MAX if out of memory. */
+TM_HIDDEN uint32_t tm_stacks_intern(const uintptr_t *pcs, uint32_t n, uint32_t total);
+TM_HIDDEN const tm_stack_rec *tm_stacks_get(uint32_t id);
+TM_HIDDEN uint32_t tm_stacks_count(void);
+TM_HIDDEN uint32_t tm_modules_count(void);
+TM_HIDDEN const tm_rec_module *tm_modules_get(uint32_t id);
+TM_HIDDEN void tm_stacks_lock(void);     /* fork */
+TM_HIDDEN void tm_stacks_unlock(void);
+
+/* --- unwinding (unwind.c, ehframe.c) ------------------------------------ */
+/* Fills pcs[0..max) most recent first; returns the number stored and sets
+ * *total to the full depth (capped at TM_MAX_NFRAME). */
+TM_HIDDEN uint32_t tm_unwind(const tm_regs *start, uintptr_t *pcs, uint32_t max,
+                             uint32_t *total);
+TM_HIDDEN uint32_t tm_unwind_eh_full(const tm_regs *start, uintptr_t *pcs,
+                                     uint32_t max, uint32_t *total);
+TM_HIDDEN uint32_t tm_unwind_libgcc(const tm_regs *start, uintptr_t *pcs,
+                                    uint32_t max, uint32_t *total);
+TM_HIDDEN void tm_unwind_report(void);
+
+/* Packed CFA rule for one PC (see ehframe.c for the bit layout). */
+TM_HIDDEN uint64_t tm_eh_rule(uintptr_t lookup_pc);
+TM_HIDDEN size_t tm_eh_cache_memory(void);
+
+/* --- the per-allocation path (record.c) --------------------------------- */
+TM_HIDDEN void tm_record_alloc(void *p, size_t size, uint32_t domain, const tm_regs *r);
+TM_HIDDEN void tm_record_free(void *p);
+TM_HIDDEN void tm_thread_buffers_release(void);
+
+/* --- snapshots (dump.c) ------------------------------------------------- */
+struct tm_snapshot;
+struct tm_error;
+/* Caller holds the guard. */
+TM_HIDDEN int tm_dump_build(struct tm_snapshot **out, const char *trigger,
+                            uint32_t sequence, struct tm_error *err);
+TM_HIDDEN int tm_dump_write(const char *path, const char *trigger, struct tm_error *err);
+/* Next numbered path; returns 0 or -1. */
+TM_HIDDEN int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq);
+TM_HIDDEN void tm_dump_exit_path(char *buf, size_t cap);
+TM_HIDDEN void tm_dump_after_fork_child(void);
+TM_HIDDEN void tm_triggers_start(void);   /* background thread, signals */
+TM_HIDDEN void tm_triggers_peak(uint64_t peak);
+TM_HIDDEN void tm_triggers_after_fork_child(void);
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * tmrun — run a program under the tmkit recorder.
+ *
+ *   tmrun [-n NFRAME] [-o FILE.tms] [--interval SEC] [--signal SIG] [--peak]
+ *         [--follow-fork] [--unwind eh|fp|libgcc] -- PROGRAM [ARGS...]
+ *
+ * Sets LD_PRELOAD (the libtmrecorder.so found next to this executable, or in
+ * ../lib in an install tree, or $TM_RECORDER_LIB) and the TM_* variables
+ * described in tm/recorder.h, then execs PROGRAM: its pid, exit status,
+ * standard streams and arguments are its own.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tmrun [-n NFRAME] [-o FILE.tms] [--interval SEC] [--signal SIG]\n"
+            "             [--peak] [--follow-fork] [--unwind eh|fp|libgcc] -- PROGRAM [ARGS...]\n"
+            "\n"
+            "Runs PROGRAM with every heap allocation traced and writes a snapshot at exit.\n"
+            "  -n NFRAME         frames kept per stack, 1..65535 (default 20)\n"
+            "  -o FILE.tms       snapshot written at exit (default PROGRAM.tms)\n"
+            "  --interval SEC    also write FILE-stem.N.tms every SEC seconds\n"
+            "  --signal SIG      also write one when SIG (e.g. USR2) is received\n"
+            "  --peak            also write one shortly after each new peak\n"
+            "  --follow-fork     trace child processes too, each to FILE-stem.PID.tms\n"
+            "  --unwind KIND     eh (default, exact), fp (frame pointers), libgcc (slow)\n");
+}
+
+static int find_library(char *out, size_t cap)
+{
+    const char *env = getenv("TM_RECORDER_LIB");
+    if (env && *env) {
+        if (access(env, R_OK) != 0) {
+            fprintf(stderr, "tmrun: TM_RECORDER_LIB=%s: %s\n", env, strerror(errno));
+            return -1;
+        }
+        snprintf(out, cap, "%s", env);
+        return 0;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        fprintf(stderr, "tmrun: cannot find my own executable: %s\n", strerror(errno));
+        return -1;
+    }
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = 0;
+    static const char *const rel[] = {
+        "libtmrecorder.so", "../lib/libtmrecorder.so", "../lib/tmkit/libtmrecorder.so",
+        "../lib/x86_64-linux-gnu/libtmrecorder.so", "../lib64/libtmrecorder.so",
+        "../recorder/libtmrecorder.so",
+    };
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        char cand[PATH_MAX + 64];
+        snprintf(cand, sizeof(cand), "%s/%s", exe, rel[i]);
+        char real[PATH_MAX];
+        if (access(cand, R_OK) == 0 && realpath(cand, real)) {
+            snprintf(out, cap, "%s", real);
+            return 0;
+        }
+    }
+    fprintf(stderr, "tmrun: libtmrecorder.so not found next to %s or in %s/../lib "
+                    "(set TM_RECORDER_LIB)\n", exe, exe);
+    return -1;
+}
+
+static int absolute_path(const char *path, char *out, size_t cap)
+{
+    if (path[0] == '/') {
+        snprintf(out, cap, "%s", path);
+        return 0;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd))) {
+        fprintf(stderr, "tmrun: getcwd: %s\n", strerror(errno));
+        return -1;
+    }
+    if ((size_t)snprintf(out, cap, "%s/%s", cwd, path) >= cap) {
+        fprintf(stderr, "tmrun: %s: path too long\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *nframe = "20", *output = NULL, *interval = NULL, *sig = NULL, *unwind = NULL;
+    int peak = 0, follow = 0, i;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_next = i + 1 < argc;
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if ((strcmp(a, "-n") == 0 || strcmp(a, "--nframe") == 0) && has_next) {
+            nframe = argv[++i];
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_next) {
+            output = argv[++i];
+        } else if (strcmp(a, "--interval") == 0 && has_next) {
+            interval = argv[++i];
+        } else if (strcmp(a, "--signal") == 0 && has_next) {
+            sig = argv[++i];
+        } else if (strcmp(a, "--unwind") == 0 && has_next) {
+            unwind = argv[++i];
+        } else if (strcmp(a, "--peak") == 0) {
+            peak = 1;
+        } else if (strcmp(a, "--follow-fork") == 0) {
+            follow = 1;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "tmrun: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        } else {
+            break;   /* PROGRAM without "--" */
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "tmrun: no PROGRAM given\n");
+        usage(stderr);
+        return 2;
+    }
+    char *end;
+    long nf = strtol(nframe, &end, 10);
+    if (*end || nf < 1 || nf > 65535) {
+        fprintf(stderr, "tmrun: -n %s: expected a number of frames from 1 to 65535\n", nframe);
+        return 2;
+    }
+    if (interval) {
+        double iv = strtod(interval, &end);
+        if (*end || !(iv > 0)) {
+            fprintf(stderr, "tmrun: --interval %s: expected a positive number of seconds\n",
+                    interval);
+            return 2;
+        }
+    }
+    if (unwind && strcmp(unwind, "eh") && strcmp(unwind, "fp") && strcmp(unwind, "libgcc")) {
+        fprintf(stderr, "tmrun: --unwind %s: expected eh, fp or libgcc\n", unwind);
+        return 2;
+    }
+    char lib[PATH_MAX], out[PATH_MAX + 64], def[PATH_MAX];
+    if (find_library(lib, sizeof(lib)) < 0)
+        return 2;
+    if (!output) {
+        const char *base = strrchr(argv[i], '/');
+        snprintf(def, sizeof(def), "%s.tms", base ? base + 1 : argv[i]);
+        output = def;
+    }
+    if (absolute_path(output, out, sizeof(out)) < 0)
+        return 2;
+
+    const char *old = getenv("LD_PRELOAD");
+    size_t plen = strlen(lib) + (old ? strlen(old) : 0) + 2;
+    char *preload = malloc(plen);
+    if (!preload) {
+        fprintf(stderr, "tmrun: out of memory\n");
+        return 2;
+    }
+    snprintf(preload, plen, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
+    char pid[32];
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("TM_OUTPUT", out, 1);
+    setenv("TM_NFRAME", nframe, 1);
+    setenv("TM_ROOT_PID", pid, 1);   /* exec keeps our pid */
+    unsetenv("TM_START");
+    if (interval)
+        setenv("TM_INTERVAL", interval, 1);
+    else
+        unsetenv("TM_INTERVAL");
+    if (sig)
+        setenv("TM_SIGNAL", sig, 1);
+    else
+        unsetenv("TM_SIGNAL");
+    if (peak)
+        setenv("TM_PEAK", "1", 1);
+    else
+        unsetenv("TM_PEAK");
+    if (follow)
+        setenv("TM_FOLLOW_FORK", "1", 1);
+    else
+        unsetenv("TM_FOLLOW_FORK");
+    if (unwind)
+        setenv("TM_UNWIND", unwind, 1);
+    execvp(argv[i], argv + i);
+    fprintf(stderr, "tmrun: %s: %s\n", argv[i], strerror(errno));
+    return errno == ENOENT ? 127 : 126;
+}

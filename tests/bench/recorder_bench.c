@@ -1,0 +1,291 @@
+/*
+ * recorder_bench: cost of the recorder per malloc/free pair.
+ *
+ *   recorder_bench [--smoke] [--pairs N] [--live N] [--depth N]
+ *
+ * For 1 and 2 threads, runs this program as a worker three ways in the same
+ * run: bare, under tmrun (-n 20), and under `heaptrack --raw` (skipped if
+ * heaptrack is missing or with --smoke).  Each worker thread descends
+ * `depth` frames, then does `pairs` free+malloc pairs (16..256 bytes) over
+ * its share of `live` blocks from four leaf functions, and reports the time
+ * of that loop; ratios are over the bare loop time.  Under tmrun the worker
+ * also reports the recorder's own memory (tm_get_tracemalloc_memory) before
+ * and after filling the live set, i.e. the cost per live block.
+ *
+ * Targets (DESIGN.md section 3): <= 6x bare with one and two threads,
+ * >= 4x faster than heaptrack, <= 48 bytes per live block.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long opt_pairs = 5000000, opt_live = 100000;
+static int opt_depth = 20;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* --- worker --------------------------------------------------------------- */
+
+static pthread_barrier_t barrier;
+static size_t (*rec_mem)(void);
+static size_t mem_before_fill, mem_after_fill;
+
+typedef struct work {
+    int index;
+    void **slots;
+    long nslots;
+    long pairs;
+    uint64_t rng;
+    double seconds;
+} work;
+
+static inline uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+#define LEAF(k)                                                          \
+    __attribute__((noinline)) static void leaf##k(work *w, long i)       \
+    {                                                                    \
+        uint64_t r = next_rand(&w->rng);                                 \
+        long slot = (long)(r % (uint64_t)w->nslots);                     \
+        free(w->slots[slot]);                                            \
+        w->slots[slot] = malloc(16 + (size_t)((r >> 32) % 241));         \
+        __asm__ volatile("" ::"r"(i) : "memory");                        \
+    }
+LEAF(0)
+LEAF(1)
+LEAF(2)
+LEAF(3)
+
+__attribute__((noinline)) static void fill(work *w)
+{
+    for (long i = 0; i < w->nslots; i++)
+        w->slots[i] = malloc(16 + (size_t)(next_rand(&w->rng) % 241));
+}
+
+__attribute__((noinline)) static void bottom(work *w)
+{
+    /* Warm up (first stacks, unwind cache, thread buffers), then measure the
+     * recorder's memory around filling the live set. */
+    free(malloc(1));
+    pthread_barrier_wait(&barrier);
+    if (w->index == 0 && rec_mem)
+        mem_before_fill = rec_mem();
+    pthread_barrier_wait(&barrier);
+    fill(w);
+    pthread_barrier_wait(&barrier);
+    if (w->index == 0 && rec_mem)
+        mem_after_fill = rec_mem();
+    pthread_barrier_wait(&barrier);
+    double t0 = now_s();
+    for (long i = 0; i < w->pairs; i++) {
+        switch (i & 3) {
+        case 0: leaf0(w, i); break;
+        case 1: leaf1(w, i); break;
+        case 2: leaf2(w, i); break;
+        default: leaf3(w, i); break;
+        }
+    }
+    w->seconds = now_s() - t0;
+}
+
+__attribute__((noinline)) static int descend(work *w, int d)
+{
+    if (d > 0)
+        return descend(w, d - 1) + 1;   /* not a tail call: keeps the frame */
+    bottom(w);
+    return 0;
+}
+
+static void *worker_thread(void *arg)
+{
+    work *w = arg;
+    descend(w, opt_depth - 4);   /* + bottom, leaf, thread start, clone */
+    return NULL;
+}
+
+static int worker(int nthreads)
+{
+    rec_mem = (size_t (*)(void))dlsym(RTLD_DEFAULT, "tm_get_tracemalloc_memory");
+    pthread_barrier_init(&barrier, NULL, (unsigned)nthreads);
+    work w[8];
+    pthread_t th[8];
+    for (int t = 0; t < nthreads; t++) {
+        w[t].index = t;
+        w[t].nslots = opt_live / nthreads;
+        w[t].slots = calloc((size_t)w[t].nslots, sizeof(void *));
+        w[t].pairs = opt_pairs;
+        w[t].rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(t + 1);
+        if (!w[t].slots)
+            return 1;
+    }
+    for (int t = 0; t < nthreads; t++)
+        pthread_create(&th[t], NULL, worker_thread, &w[t]);
+    double max = 0;
+    for (int t = 0; t < nthreads; t++) {
+        pthread_join(th[t], NULL);
+        if (w[t].seconds > max)
+            max = w[t].seconds;
+    }
+    printf("loop %.6f\n", max);
+    if (rec_mem)
+        printf("recorder_memory %zu %zu\n", mem_before_fill, mem_after_fill);
+    /* The live blocks stay allocated: the snapshot at exit sees them. */
+    return 0;
+}
+
+/* --- driver ------------------------------------------------------------------ */
+
+typedef struct result {
+    double loop, wall;
+    size_t mem0, mem1;
+    int ok;
+} result;
+
+static result run(char *const argv[])
+{
+    result r = { 0, 0, 0, 0, 0 };
+    int fds[2];
+    if (pipe(fds) != 0)
+        return r;
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        int devnull = open("/dev/null", 1);
+        if (devnull >= 0)
+            dup2(devnull, 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[4096];
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+        n += (size_t)k;
+    buf[n] = 0;
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    r.wall = now_s() - t0;
+    char *p = strstr(buf, "loop ");
+    if (p && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        r.loop = atof(p + 5);
+        r.ok = 1;
+    }
+    if ((p = strstr(buf, "recorder_memory ")))
+        sscanf(p, "recorder_memory %zu %zu", &r.mem0, &r.mem1);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    int smoke = 0, worker_threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--smoke") == 0)
+            smoke = 1;
+        else if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+            worker_threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--pairs") == 0 && i + 1 < argc)
+            opt_pairs = atol(argv[++i]);
+        else if (strcmp(argv[i], "--live") == 0 && i + 1 < argc)
+            opt_live = atol(argv[++i]);
+        else if (strcmp(argv[i], "--depth") == 0 && i + 1 < argc)
+            opt_depth = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: recorder_bench [--smoke] [--pairs N] [--live N] [--depth N]\n");
+            return 2;
+        }
+    }
+    if (opt_depth < 5 || opt_live < 8 || opt_pairs < 1) {
+        fprintf(stderr, "recorder_bench: --depth >= 5, --live >= 8, --pairs >= 1\n");
+        return 2;
+    }
+    if (worker_threads)
+        return worker(worker_threads > 8 ? 8 : worker_threads);
+    if (smoke) {
+        opt_pairs = 200000;
+        opt_live = 10000;
+    }
+
+    char self[4096], tmrun[4200], out[4200], hout[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return 2;
+    self[n] = 0;
+    const char *bdir = getenv("TM_BUILD_DIR");
+    if (bdir)
+        snprintf(tmrun, sizeof(tmrun), "%s/recorder/tmrun", bdir);
+    else
+        snprintf(tmrun, sizeof(tmrun), "%.*s/../../recorder/tmrun",
+                 (int)(strrchr(self, '/') - self), self);
+    snprintf(out, sizeof(out), "/tmp/recorder_bench.%ld.tms", (long)getpid());
+    snprintf(hout, sizeof(hout), "/tmp/recorder_bench.%ld.heaptrack", (long)getpid());
+    int have_heaptrack = !smoke && system("heaptrack --version >/dev/null 2>&1") == 0;
+
+    char pairs[32], live[32], depth[32], nt[8];
+    snprintf(pairs, sizeof(pairs), "%ld", opt_pairs);
+    snprintf(live, sizeof(live), "%ld", opt_live);
+    snprintf(depth, sizeof(depth), "%d", opt_depth);
+    printf("recorder_bench: %ld malloc/free pairs per thread over %ld live blocks, "
+           "%d-frame stacks%s\n", opt_pairs, opt_live, opt_depth, smoke ? " (smoke)" : "");
+    int fail = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        snprintf(nt, sizeof(nt), "%d", threads);
+        char *bare[] = { self, "--worker", nt, "--pairs", pairs, "--live", live, "--depth", depth, NULL };
+        char *rec[] = { tmrun, "-n", "20", "-o", out, "--", self, "--worker", nt, "--pairs", pairs,
+                        "--live", live, "--depth", depth, NULL };
+        char *ht[] = { "heaptrack", "--raw", "-o", hout, self, "--worker", nt, "--pairs", pairs,
+                       "--live", live, "--depth", depth, NULL };
+        result b = run(bare), r = run(rec), h = { 0, 0, 0, 0, 0 };
+        if (have_heaptrack)
+            h = run(ht);
+        if (!b.ok || !r.ok) {
+            printf("  %d thread(s): a run failed (bare %d, tmrun %d)\n", threads, b.ok, r.ok);
+            fail = 1;
+            continue;
+        }
+        double per = opt_pairs / 1e9;
+        printf("  %d thread(s): bare %.3f s (%.1f ns/pair)  tmrun %.3f s (%.1f ns/pair, %.2fx bare)",
+               threads, b.loop, b.loop / per, r.loop, r.loop / per, r.loop / b.loop);
+        if (h.ok)
+            printf("  heaptrack %.3f s (%.2fx bare; tmrun %.1fx faster)", h.loop, h.loop / b.loop,
+                   h.loop / r.loop);
+        else
+            printf("  heaptrack: %s", smoke ? "skipped (--smoke)" : "not available");
+        printf("\n    wall incl. start+snapshot: bare %.3f s, tmrun %.3f s", b.wall, r.wall);
+        if (h.ok)
+            printf(", heaptrack %.3f s", h.wall);
+        printf("\n");
+        if (r.mem1 > r.mem0)
+            printf("    recorder memory: %zu bytes before the live set, %zu after: %.1f bytes per "
+                   "live block\n", r.mem0, r.mem1, (double)(r.mem1 - r.mem0) / (double)opt_live);
+    }
+    unlink(out);
+    char cmd[4400];
+    snprintf(cmd, sizeof(cmd), "rm -f %s*", hout);
+    if (system(cmd) != 0) {
+        /* nothing to clean */
+    }
+    return fail;
+}

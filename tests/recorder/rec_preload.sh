@@ -1,0 +1,51 @@
+#!/bin/bash
+# Exact per-site expectations through LD_PRELOAD (tmrun), the forked child
+# traced to its own file (--follow-fork), and the unwinder compared with
+# libgcc's _Unwind_Backtrace and with the full (non-incremental) walk on
+# every allocation.
+set -u
+B=${TM_BUILD_DIR:?}
+if [ "${TM_SANITIZE:-0}" = 1 ]; then
+  echo "SKIP: LD_PRELOAD of the recorder into a sanitized process is not possible" \
+       "(the ASan runtime must come first and owns malloc); the linked-API test" \
+       "rec_sites_api still runs under TM_SANITIZE=1"
+  exit 0
+fi
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+fail=0
+cd "$W"
+TM_UNWIND_CHECK=1 "$B/recorder/tmrun" -n 32 --follow-fork -o "$W/sites.tms" -- \
+    "$B/tests/recorder/rec_sites_plain" "$W/expect" 2> "$W/stderr"
+rc=$?
+cat "$W/stderr"
+[ $rc -eq 0 ] || { echo "FAIL: rec_sites_plain exited with $rc"; fail=1; }
+"$B/tests/recorder/rec_check" "$W/expect" "$W/sites.tms" || fail=1
+cpid=$(sed -n 's/^pid //p' "$W/expect.child")
+"$B/tests/recorder/rec_check" "$W/expect.child" "$W/sites.$cpid.tms" || fail=1
+# The unwind check: every stack equal to libgcc's and to the full walk.
+n=$(grep -c "unwind check: [0-9]* stacks, 0 differ from libgcc, 0 differ from the full eh walk" "$W/stderr")
+[ "$n" = 2 ] || { echo "FAIL: unwind check (expected 2 clean reports, got $n)"; fail=1; }
+grep -q "differs" "$W/stderr" && { echo "FAIL: unwinder mismatch"; fail=1; }
+
+# dlopen/dlclose: frames of an unloaded plugin keep its path and build-id.
+"$B/recorder/tmrun" -n 8 -o "$W/dl.tms" -- "$B/tests/recorder/rec_dlopen" \
+    "$B/tests/recorder/librec_plugin.so" || { echo "FAIL: rec_dlopen"; fail=1; }
+"$B/tests/recorder/rec_check" --module "$W/dl.tms" 4242 /librec_plugin.so 6 || fail=1
+
+# Without tmrun: LD_PRELOAD + TM_OUTPUT + TM_NFRAME only.
+LD_PRELOAD="$B/recorder/libtmrecorder.so" TM_OUTPUT="$W/env.tms" TM_NFRAME=8 \
+    "$B/tests/recorder/rec_dlopen" "$B/tests/recorder/librec_plugin.so" || fail=1
+"$B/tests/recorder/rec_check" --module "$W/env.tms" 4242 /librec_plugin.so 6 || fail=1
+
+# An install tree (bin/tmrun + lib/libtmrecorder.so): tmrun finds the library.
+mkdir -p "$W/inst/bin" "$W/inst/lib"
+cp "$B/recorder/tmrun" "$W/inst/bin/" && cp "$B/recorder/libtmrecorder.so" "$W/inst/lib/"
+(cd "$W" && "$W/inst/bin/tmrun" -o inst.tms -- true) && [ -s "$W/inst.tms" ] \
+  || { echo "FAIL: tmrun from an install tree"; fail=1; }
+# Usage errors: exit status 2 with a message.
+"$B/recorder/tmrun" -n 0 -- true 2>/dev/null; [ $? = 2 ] || { echo "FAIL: tmrun -n 0"; fail=1; }
+"$B/recorder/tmrun" 2>/dev/null; [ $? = 2 ] || { echo "FAIL: tmrun without program"; fail=1; }
+"$B/recorder/tmrun" -- /nonexistent/prog 2>/dev/null; [ $? = 127 ] || { echo "FAIL: missing program"; fail=1; }
+exit $fail
+/root/.pyenv/libexec/pyenv-hooks: line 24: enable: cannot open shared object /root/.pyenv/libexec/pyenv-realpath.dylib: /root/.pyenv/libexec/pyenv-realpath.dylib: cannot open shared object file: No such file or directory

@@ -1,0 +1,52 @@
+#!/bin/bash
+# The stress program under tmrun with concurrent snapshots (signal and
+# interval triggers) and traced children; then real programs run unchanged
+# under tmrun: same exit status and output, and a valid .tms written.
+set -u
+B=${TM_BUILD_DIR:?}
+if [ "${TM_SANITIZE:-0}" = 1 ]; then
+  echo "SKIP: LD_PRELOAD of the recorder into a sanitized process is not possible" \
+       "(the ASan runtime must come first and owns malloc); stress.api still runs"
+  exit 0
+fi
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+cd "$W"
+fail=0
+TMRUN="$B/recorder/tmrun"
+INFO="$B/tests/recorder/rec_check"
+
+# 1. stress with snapshots every 50 ms, on SIGUSR2, at peaks, and children traced.
+"$TMRUN" -n 16 -o "$W/stress.tms" --interval 0.05 --signal USR2 --peak --follow-fork -- \
+    "$B/tests/stress/stress_rec" 100000 &
+pid=$!
+for i in 1 2 3 4 5; do sleep 0.1; kill -USR2 $pid 2>/dev/null; done
+wait $pid || { echo "FAIL: stress under tmrun exited with $?"; fail=1; }
+"$INFO" --info "$W/stress.tms" || fail=1
+nnum=$(ls "$W"/stress.[0-9]*.tms 2>/dev/null | grep -E 'stress\.[0-9]+\.tms$' | wc -l)
+echo "numbered snapshots written during the run: $nnum"
+[ "$nnum" -ge 2 ] || { echo "FAIL: expected numbered snapshots"; fail=1; }
+for f in "$W"/stress.*.tms; do "$INFO" --info "$f" >/dev/null || { echo "FAIL: $f"; fail=1; }; done
+
+# 2. real programs: identical exit status and output with and without tmrun.
+run_same() {
+  local name=$1; shift
+  local exp_out exp_rc got_out got_rc
+  exp_out=$("$@" 2>&1); exp_rc=$?
+  got_out=$("$TMRUN" -n 24 --follow-fork -o "$W/$name.tms" -- "$@" 2>&1); got_rc=$?
+  if [ "$exp_rc" != "$got_rc" ] || [ "$exp_out" != "$got_out" ]; then
+    echo "FAIL: $name: exit $exp_rc vs $got_rc, or output differs"
+    diff <(echo "$exp_out") <(echo "$got_out") | head -5
+    fail=1
+  fi
+  "$INFO" --info "$W/$name.tms" || { echo "FAIL: $name: no valid snapshot"; fail=1; }
+}
+run_same python3 python3 -c 'import json,sys; d=[{"k": i} for i in range(20000)]; print(len(json.dumps(d))); sys.exit(3)'
+printf 'int main(void){return 0;}\n' > "$W/t.c"
+run_same gcc gcc -O2 -c "$W/t.c" -o "$W/t.o"
+ls "$W"/gcc.*.tms >/dev/null 2>&1 && echo "gcc children traced: $(ls "$W"/gcc.*.tms | wc -l) files" \
+  || { echo "FAIL: gcc children (cc1, as) were not traced"; fail=1; }
+run_same cmake cmake --version
+run_same git git --version
+run_same false false
+exit $fail

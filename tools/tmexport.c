@@ -1,0 +1,187 @@
+/*
+ * tmexport — folded stacks, flame graphs and timelines from snapshots.
+ * The pictures themselves are made by tm/export.h; this is option parsing,
+ * loading and atomic output.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+#include "tm/export.h"
+#include "tm/version.h"
+
+static const char *const prog = "tmexport";
+
+static void usage(FILE *f)
+{
+    fputs("usage: tmexport folded SNAPSHOT [-o OUT] [--count]\n"
+          "       tmexport flamegraph SNAPSHOT -o OUT.html [--title T] [--count] [--min-width PCT]\n"
+          "       tmexport diff OLD NEW -o OUT.html [--title T] [--count] [--min-width PCT]\n"
+          "       tmexport timeline SNAPSHOT... -o OUT.svg [--title T]\n"
+          "\n"
+          "Export snapshots (.tms files or Python tracemalloc dumps) for other tools\n"
+          "and for people.\n"
+          "\n"
+          "commands:\n"
+          "  folded      one line per unique stack, 'root;caller;...;leaf WEIGHT', frames\n"
+          "              oldest first (input of flamegraph.pl, speedscope, inferno).\n"
+          "              Inlined calls are expanded; ';' '\\' and control characters in\n"
+          "              names are escaped as \\x3b, \\\\, \\n, \\xHH.\n"
+          "  flamegraph  a self-contained interactive HTML flame graph (no network):\n"
+          "              click to zoom, search box (or URL #search=TEXT), hover for sizes.\n"
+          "  diff        flame graph of NEW compared to OLD: widths from NEW, red = grew,\n"
+          "              blue = shrank; stacks only in OLD are drawn with their OLD width.\n"
+          "  timeline    SVG chart of traced current and peak memory over a series of\n"
+          "              snapshots (e.g. app.1.tms app.2.tms ... from an interval trigger),\n"
+          "              ordered by snapshot time.\n"
+          "\n"
+          "options:\n"
+          "  -o, --output FILE  write to FILE (atomically: temporary file + rename);\n"
+          "                     '-' or no -o writes to standard output\n"
+          "      --count        weigh stacks by number of allocations, not bytes\n"
+          "      --title TEXT   title of the page or picture\n"
+          "      --min-width PCT\n"
+          "                     flame graphs: leave out frames narrower than PCT percent\n"
+          "                     of the whole (default 0: keep all; 0.01 keeps pages of\n"
+          "                     millions of stacks small)\n"
+          "      --no-progress  never show progress (it is shown on stderr only when\n"
+          "                     stderr is a terminal and the work takes a while)\n"
+          "  -h, --help         show this help\n"
+          "      --version      show the tmkit version\n"
+          "\n"
+          "exit status: 0 success, 2 usage or input error (the message names the file).\n",
+          f);
+}
+
+static void free_all(tm_snapshot **snaps, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        tm_snapshot_free(snaps[i]);
+    free(snaps);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return tool_usage_error(prog, "missing command (folded, flamegraph, diff, timeline)");
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return TOOL_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("tmexport (tmkit) %s\n", tm_version_string());
+        return TOOL_EXIT_OK;
+    }
+    const char *cmd = argv[1];
+    int kind;
+    if (strcmp(cmd, "folded") == 0)
+        kind = 0;
+    else if (strcmp(cmd, "flamegraph") == 0)
+        kind = 1;
+    else if (strcmp(cmd, "diff") == 0)
+        kind = 2;
+    else if (strcmp(cmd, "timeline") == 0)
+        kind = 3;
+    else
+        return tool_usage_error(prog, "unknown command '%s' (folded, flamegraph, diff, timeline)",
+                                cmd);
+
+    enum { OPT_COUNT = 256, OPT_TITLE, OPT_NO_PROGRESS, OPT_VERSION, OPT_MIN_WIDTH };
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' },
+        { "count", no_argument, NULL, OPT_COUNT },
+        { "title", required_argument, NULL, OPT_TITLE },
+        { "min-width", required_argument, NULL, OPT_MIN_WIDTH },
+        { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    tm_export_options opts = TM_EXPORT_OPTIONS_INIT;
+    const char *output = "-";
+    int c;
+    opterr = 0;
+    /* argv[1] (the command) takes the place of the program name. */
+    while ((c = getopt_long(argc - 1, argv + 1, ":o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': output = optarg; break;
+        case OPT_COUNT: opts.weight = TM_EXPORT_WEIGHT_COUNT; break;
+        case OPT_TITLE: opts.title = optarg; break;
+        case OPT_MIN_WIDTH: {
+            char *end;
+            double pct = strtod(optarg, &end);
+            if (end == optarg || *end || !(pct >= 0 && pct <= 100))
+                return tool_usage_error(prog, "--min-width: '%s' is not a percentage (0..100)",
+                                        optarg);
+            opts.min_width = pct / 100;
+            break;
+        }
+        case OPT_NO_PROGRESS: opts.progress = TM_EXPORT_PROGRESS_OFF; break;
+        case 'h': usage(stdout); return TOOL_EXIT_OK;
+        case OPT_VERSION: printf("tmexport (tmkit) %s\n", tm_version_string()); return 0;
+        case ':': return tool_usage_error(prog, "option '%s' needs a value", argv[optind]);
+        default: return tool_usage_error(prog, "unknown option '%s'", argv[optind]);
+        }
+    }
+    char **files = argv + 1 + optind;
+    size_t nfiles = (size_t)(argc - 1 - optind);
+    if ((kind == 0 || kind == 1) && nfiles != 1)
+        return tool_usage_error(prog, "%s needs exactly one SNAPSHOT, got %zu", cmd, nfiles);
+    if (kind == 2 && nfiles != 2)
+        return tool_usage_error(prog, "diff needs OLD and NEW snapshots, got %zu", nfiles);
+    if (kind == 3 && nfiles < 1)
+        return tool_usage_error(prog, "timeline needs at least one SNAPSHOT");
+    if (kind == 3 && opts.weight == TM_EXPORT_WEIGHT_COUNT)
+        return tool_usage_error(prog, "--count does not apply to timeline");
+    if ((kind == 0 || kind == 3) && opts.min_width > 0)
+        return tool_usage_error(prog, "--min-width applies to flamegraph and diff only");
+
+    tm_error err = { 0 };
+    tm_snapshot **snaps = calloc(nfiles, sizeof *snaps);
+    if (!snaps) {
+        tm_error_set(&err, TM_ENOMEM, "out of memory");
+        return tool_fail(prog, &err);
+    }
+    for (size_t i = 0; i < nfiles; i++) {
+        if (tool_load_snapshot(files[i], &snaps[i], &err) != TM_OK) {
+            free_all(snaps, nfiles);
+            return tool_fail(prog, &err);
+        }
+    }
+
+    tm_output *o;
+    if (tm_output_open(&o, output, &err) != TM_OK) {
+        free_all(snaps, nfiles);
+        return tool_fail(prog, &err);
+    }
+    FILE *f = tm_output_stream(o);
+    int rc;
+    switch (kind) {
+    case 0: rc = tm_export_folded(snaps[0], &opts, f, &err); break;
+    case 1: rc = tm_export_flamegraph(snaps[0], &opts, f, &err); break;
+    case 2: rc = tm_export_diff_flamegraph(snaps[0], snaps[1], &opts, f, &err); break;
+    default:
+        rc = tm_export_timeline((const tm_snapshot *const *)snaps, (const char *const *)files,
+                                nfiles, &opts, f, &err);
+        break;
+    }
+    if (rc != TM_OK) {
+        tm_output_abort(o);
+        /* Write errors belong to the output, anything else to the input. */
+        if (rc == TM_EIO)
+            tm_error_prefix(&err, "%s", output);
+        else if (kind == 2)
+            tm_error_prefix(&err, "%s vs %s", files[0], files[1]);
+        else if (nfiles == 1)
+            tm_error_prefix(&err, "%s", files[0]);
+        free_all(snaps, nfiles);
+        return tool_fail(prog, &err);
+    }
+    free_all(snaps, nfiles);
+    if (tm_output_commit(o, &err) != TM_OK)
+        return tool_fail(prog, &err);
+    return TOOL_EXIT_OK;
+}

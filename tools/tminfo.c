@@ -1,0 +1,251 @@
+/*
+ * tminfo FILE... — what is inside a snapshot: the .tms container (header,
+ * sections with stored/raw sizes), metadata and counts; with --traces every
+ * trace and its frames as text.  Python tracemalloc dumps are accepted too
+ * (no container to show).  Exit 0, or 2 if any file could not be read.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tm/tms.h"
+#include "tool.h"
+
+static const char *prog = "tminfo";
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tminfo [--traces] FILE...\n"
+               "  Shows the .tms header, sections, metadata and counts of each FILE\n"
+               "  (a .tms snapshot or a Python tracemalloc dump).\n"
+               "  --traces   also print every trace with its frames\n");
+}
+
+/* Strings may hold any bytes; keep one item per line. */
+static void put_str(const tm_snapshot *s, uint32_t id)
+{
+    size_t len;
+    const char *p = tm_snapshot_string(s, id, &len);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            printf("\\x%02x", c);
+        else
+            putchar(c);
+    }
+}
+
+static void put_time(const char *label, int64_t ns)
+{
+    printf("  %-15s ", label);
+    if (ns == 0) {
+        printf("unknown\n");
+        return;
+    }
+    time_t t = (time_t)(ns / 1000000000);
+    struct tm tm;
+    char buf[64];
+    if (gmtime_r(&t, &tm) && strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm))
+        printf("%s.%09" PRId64 "Z (%" PRId64 " ns)\n", buf,
+               (ns % 1000000000 + 1000000000) % 1000000000, ns);
+    else
+        printf("%" PRId64 " ns\n", ns);
+}
+
+static void put_labeled(const tm_snapshot *s, const char *label, uint32_t id)
+{
+    printf("  %-15s ", label);
+    if (id)
+        put_str(s, id);
+    else
+        printf("unknown");
+    putchar('\n');
+}
+
+static void print_metadata(const tm_snapshot *s)
+{
+    const tm_metadata *m = tm_snapshot_metadata(s);
+    printf("metadata:\n");
+    put_labeled(s, "program", m->program);
+    printf("  %-15s", "argv");
+    if (tm_snapshot_argc(s) == 0)
+        printf(" unknown");
+    for (size_t i = 0; i < tm_snapshot_argc(s); i++) {
+        printf(" '");
+        put_str(s, tm_snapshot_argv(s)[i]);
+        putchar('\'');
+    }
+    putchar('\n');
+    if (m->pid)
+        printf("  %-15s %" PRId64 "\n", "pid", m->pid);
+    else
+        printf("  %-15s unknown\n", "pid");
+    put_labeled(s, "host", m->host);
+    put_labeled(s, "trigger", m->trigger);
+    put_labeled(s, "tool version", m->tool_version);
+    put_time("start time", m->start_time_ns);
+    put_time("snapshot time", m->snapshot_time_ns);
+    printf("  %-15s %" PRIu32 "\n", "nframe limit", m->nframe_limit);
+    printf("  %-15s %" PRIu32 "\n", "sequence", m->sequence);
+    printf("  %-15s %" PRIu64 " B\n", "traced current", m->traced_current);
+    printf("  %-15s %" PRIu64 " B\n", "traced peak", m->traced_peak);
+}
+
+static void print_counts(const tm_snapshot *s)
+{
+    size_t depth_max = 0, depth_sum = 0, n = tm_snapshot_trace_count(s);
+    const tm_trace *t = tm_snapshot_traces(s);
+    const tm_stack_node *st = tm_snapshot_stacks(s);
+    for (size_t i = 0; i < n; i++) {
+        size_t d = st[t[i].stack].depth;
+        depth_sum += d;
+        if (d > depth_max)
+            depth_max = d;
+    }
+    printf("counts:\n");
+    printf("  %-15s %zu (including the empty string)\n", "strings", tm_snapshot_string_count(s));
+    printf("  %-15s %zu\n", "modules", tm_snapshot_module_count(s));
+    printf("  %-15s %zu\n", "frames", tm_snapshot_frame_count(s));
+    printf("  %-15s %zu (including the empty stack)\n", "stack nodes", tm_snapshot_stack_count(s));
+    printf("  %-15s %zu\n", "traces", n);
+    printf("  %-15s %" PRIu64 " B\n", "total size", tm_snapshot_total_size(s));
+    printf("  %-15s max %zu, mean %.1f\n", "stack depth", depth_max,
+           n ? (double)depth_sum / (double)n : 0.0);
+}
+
+static void print_frame(const tm_snapshot *s, uint32_t id)
+{
+    const tm_frame *f = &tm_snapshot_frames(s)[id];
+    if (f->function) {
+        put_str(s, f->function);
+        printf(" ");
+    }
+    if (f->file || f->module == TM_NONE) {
+        printf(f->function ? "(" : "");
+        if (f->file)
+            put_str(s, f->file);
+        else
+            printf("<unknown>");
+        printf(":%" PRIu32 "%s", f->line, f->function ? ")" : "");
+    }
+    if (f->module != TM_NONE) {
+        const tm_module *m = &tm_snapshot_modules(s)[f->module];
+        size_t len;
+        const char *path = tm_snapshot_string(s, m->path, &len);
+        const char *base = strrchr(path, '/');
+        printf("%s[%s+0x%" PRIx64 "]", f->function || f->file ? " " : "", base ? base + 1 : path,
+               f->offset);
+    }
+}
+
+static void print_traces(const tm_snapshot *s)
+{
+    size_t n = tm_snapshot_trace_count(s);
+    const tm_trace *t = tm_snapshot_traces(s);
+    const tm_stack_node *st = tm_snapshot_stacks(s);
+    const tm_frame *fr = tm_snapshot_frames(s);
+    printf("traces:\n");
+    for (size_t i = 0; i < n; i++) {
+        printf("trace %zu: domain=%" PRIu32 " size=%" PRIu64 " total_nframe=%" PRIu32
+               " nframe=%" PRIu32 "\n", i, t[i].domain, t[i].size, t[i].total_nframe,
+               st[t[i].stack].depth);
+        size_t k = 0;
+        for (uint32_t node = t[i].stack; node != 0; node = st[node].parent, k++) {
+            printf("  #%zu ", k);
+            print_frame(s, st[node].frame);
+            putchar('\n');
+            for (uint32_t in = fr[st[node].frame].inlined_by; in != TM_NONE;
+                 in = fr[in].inlined_by) {
+                printf("     inlined into ");
+                print_frame(s, in);
+                putchar('\n');
+            }
+        }
+    }
+}
+
+static int print_container(const char *path, const void *data, size_t len)
+{
+    tm_tms_file_info *info;
+    tm_error err;
+    if (tm_tms_inspect(&info, data, len, path, &err))
+        return tool_fail(prog, &err);
+    printf("%s: .tms format version %u.%u, %" PRIu64 " bytes, %zu sections\n", path,
+           info->major, info->minor, info->file_size, info->nsections);
+    printf("  %-9s %-5s %-10s %-9s %-5s %12s %12s %8s\n", "offset", "type", "name", "flags",
+           "codec", "stored", "raw", "ratio");
+    for (size_t i = 0; i < info->nsections; i++) {
+        const tm_tms_section_info *si = &info->sections[i];
+        printf("  %-9" PRIu64 " %-5" PRIu32 " %-10s %-9s %-5s %12" PRIu64 " %12" PRIu64
+               " %7.2fx\n", si->offset, si->type, si->name,
+               si->critical ? "critical" : "optional",
+               si->codec == 0 ? "raw" : si->codec == 1 ? "zstd" : "?", si->stored_len,
+               si->raw_len, si->stored_len ? (double)si->raw_len / (double)si->stored_len : 1.0);
+    }
+    tm_tms_file_info_free(info);
+    return 0;
+}
+
+static int info_file(const char *path, int traces)
+{
+    void *data;
+    size_t len;
+    tm_error err;
+    if (tool_read_file(path, &data, &len, &err))
+        return tool_fail(prog, &err);
+    tm_snapshot *s = NULL;
+    int rc;
+    /* A damaged magic that still reads "?TMS" is a mangled .tms file: let
+     * the .tms reader explain what happened to it. */
+    if (tm_tms_is_tms(data, len) || (len >= 4 && memcmp((char *)data + 1, "TMS", 3) == 0)) {
+        if ((rc = print_container(path, data, len)) == 0 &&
+            tm_snapshot_decode(&s, data, len, path, &err))
+            rc = tool_fail(prog, &err);
+    } else {
+        rc = tool_load_snapshot(path, &s, &err) ? tool_fail(prog, &err) : 0;
+        if (!rc)
+            printf("%s: Python tracemalloc snapshot (pickle), %zu bytes\n", path, len);
+    }
+    free(data);
+    if (rc)
+        return rc;
+    print_metadata(s);
+    print_counts(s);
+    if (traces)
+        print_traces(s);
+    tm_snapshot_free(s);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int traces = 0, nfiles = 0, status = TOOL_EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--traces"))
+            traces = 1;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return TOOL_EXIT_OK;
+        } else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
+            return tool_usage_error(prog, "unknown option '%s'", argv[i]);
+    }
+    int files_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!files_only && !strcmp(argv[i], "--")) {
+            files_only = 1;
+            continue;
+        }
+        if (!files_only && argv[i][0] == '-' && argv[i][1])
+            continue;
+        if (nfiles++)
+            putchar('\n');
+        if (info_file(argv[i], traces))
+            status = TOOL_EXIT_ERROR;
+        fflush(stdout);
+    }
+    if (nfiles == 0)
+        return tool_usage_error(prog, "no FILE given (try --help)");
+    return status;
+}
