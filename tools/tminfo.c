@@ -204,7 +204,7 @@ static int info_file(const char *path, int traces)
             tm_snapshot_decode(&s, data, len, path, &err))
             rc = tool_fail(prog, &err);
     } else {
-        rc = tool_load_snapshot(path, &s, &err) ? tool_fail(prog, &err) : 0;
+        rc = tool_load_snapshot_raw(path, &s, &err) ? tool_fail(prog, &err) : 0;
         if (!rc)
             printf("%s: Python tracemalloc snapshot (pickle), %zu bytes\n", path, len);
     }

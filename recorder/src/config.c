@@ -92,6 +92,7 @@ static void fork_child(void)
     } else {
         atomic_store(&tm_rec_tracing, 0);
         tm_rec_cfg.exit_dump = 0;
+        tm_rec_cfg.unwind_check = 0;   /* the parent reports its own counts */
         tm_live_clear();
     }
     tm_rec_guard--;

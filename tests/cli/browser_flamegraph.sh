@@ -64,6 +64,11 @@ chrome a --screenshot="$WORK/plain.png" "$url" > /dev/null
 chrome b --screenshot="$WORK/search.png" "$url#search=needle" > /dev/null
 chrome c --dump-dom "$url#search=needle" > dom.html
 chrome d --dump-dom "$url" > dom-plain.html
+zoom=$(python3 -c '
+import flame_check as fc
+nodes = fc.decode(fc.parse_page("fg.html")[2])
+print([i for i, n in enumerate(nodes) if n["path"] == ("main", "load_Needle_table")][0])')
+chrome e --dump-dom "$url#search=needle&zoom=$zoom" > dom-zoom.html
 [ -s plain.png ] && [ -s search.png ] && [ -s dom.html ] || { tail -20 chrome.log >&2; echo "FAIL: chromium produced no output" >&2; exit 1; }
 
 check "screenshot: frames are drawn, nothing highlighted" python3 - <<'PY'
@@ -95,5 +100,22 @@ for name, want in (("dom.html", exp["matches"]), ("dom-plain.html", 0)):
 m = re.search(r'id="matched"[^>]*>([^<]*)<', open("dom.html", encoding="utf-8").read())
 print("  match summary: %r" % m.group(1))
 assert m.group(1).startswith("Matched: ")
+PY
+check "zoom from the URL (#zoom=$zoom): the frame fills the width, only its subtree and ancestors drawn" \
+    python3 - "$zoom" <<'PY'
+import re, sys, xml.etree.ElementTree as ET
+NS = "{http://www.w3.org/2000/svg}"
+z = sys.argv[1]
+svg = ET.fromstring(re.search(r"<svg\b.*?</svg>", open("dom-zoom.html", encoding="utf-8").read(), re.S).group(0))
+width = float(svg.get("width"))
+gs = {g.get("data-i"): g for g in svg.iter(NS + "g")}
+cls = lambda g: g.get("class", "").split()
+texts = sorted("".join(g.itertext()) for g in gs.values())
+print("  drawn: %s" % texts)
+assert len(gs) == 6, len(gs)                                   # all, main, the frame, 3 leaves
+r = gs[z].find(NS + "rect")
+assert float(r.get("x")) == 0 and float(r.get("width")) >= width - 1
+assert sum("anc" in cls(g) for g in gs.values()) == 2
+assert [g.get("data-i") for g in gs.values() if "match" in cls(g)] == [z]
 PY
 finish

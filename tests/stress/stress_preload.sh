@@ -49,4 +49,13 @@ ls "$W"/gcc.*.tms >/dev/null 2>&1 && echo "gcc children traced: $(ls "$W"/gcc.*.
 run_same cmake cmake --version
 run_same git git --version
 run_same false false
+
+# 3. the unwinder against libgcc and against the full walk on every
+#    allocation of a real program (python3: C, deep interpreter stacks).
+TM_UNWIND_CHECK=1 "$TMRUN" -n 64 -o "$W/check.tms" -- python3 -c \
+  'import json, re; print(len(json.dumps([{"a": str(i)} for i in range(5000)])), bool(re.match("a+", "aaa")))' \
+  > /dev/null 2> "$W/check.err"
+cat "$W/check.err"
+grep -q "unwind check: [1-9][0-9]* stacks, 0 differ from libgcc, 0 differ from the full eh walk" "$W/check.err" \
+  || { echo "FAIL: unwinder differs on python3"; fail=1; }
 exit $fail

@@ -527,6 +527,85 @@ static void test_out_of_memory(void **state)
     tm_snapshot_free(nw);
 }
 
+/* filter_traces then statistics == statistics with the filters, for random
+ * snapshots and filters; and the copy keeps model and metadata. */
+static void test_filter_traces(void **state)
+{
+    (void)state;
+    tmtest_rng rng;
+    tmtest_rng_seed(&rng, 1234);
+    static const char *const names[] = { "a.c", "b.c", "lib/x.c", "lib/y.py", "<unknown>" };
+    static const char *const pats[] = { "*.c", "lib/*", "?.c", "[ab].c", "*y.pyc", "nothing" };
+    for (int round = 0; round < 60; round++) {
+        tm_snapshot *s = new_snap();
+        tm_error err;
+        tm_metadata md = { 0 };
+        md.program = str_id(s, "/bin/prog");
+        md.pid = 42;
+        md.nframe_limit = 8;
+        tmtest_ok(tm_snapshot_set_metadata(s, &md, &err), &err);
+        const char *argv[] = { "prog", "--flag" };
+        tmtest_ok(tm_snapshot_set_argv(s, argv, 2, &err), &err);
+        size_t ntraces = tmtest_rng_below(&rng, 40);
+        for (size_t i = 0; i < ntraces; i++) {
+            uint32_t fr[6];
+            size_t depth = 1 + tmtest_rng_below(&rng, 6);
+            for (size_t k = 0; k < depth; k++)
+                fr[k] = py_frame(s, names[tmtest_rng_below(&rng, 5)],
+                                 (uint32_t)tmtest_rng_below(&rng, 3));
+            add_trace(s, fr, depth, tmtest_rng_below(&rng, 3) * 8,
+                      (uint32_t)tmtest_rng_below(&rng, 3));
+        }
+        tm_filter f[3];
+        memset(f, 0, sizeof f);
+        size_t nf = tmtest_rng_below(&rng, 4);
+        for (size_t k = 0; k < nf; k++) {
+            f[k].kind = tmtest_rng_below(&rng, 4) == 0 ? TM_FILTER_DOMAIN : TM_FILTER_FRAME;
+            f[k].inclusive = (int)tmtest_rng_below(&rng, 2);
+            f[k].pattern = pats[tmtest_rng_below(&rng, 6)];
+            f[k].all_frames = (int)tmtest_rng_below(&rng, 2);
+            f[k].has_lineno = tmtest_rng_below(&rng, 3) == 0;
+            f[k].lineno = (uint32_t)tmtest_rng_below(&rng, 3);
+            f[k].has_domain = tmtest_rng_below(&rng, 3) == 0;
+            f[k].domain = (uint32_t)tmtest_rng_below(&rng, 3);
+        }
+        tm_snapshot *fsnap;
+        tmtest_ok(tm_snapshot_filter_traces(&fsnap, s, f, nf, &err), &err);
+        for (int key = TM_KEY_LINENO; key <= TM_KEY_TRACEBACK; key++) {
+            char *want = stats_text(s, (tm_key_type)key, 0, f, nf);
+            char *got = stats_text(fsnap, (tm_key_type)key, 0, NULL, 0);
+            assert_string_equal(got, want);
+            free(want);
+            free(got);
+        }
+        assert_int_equal(tm_snapshot_metadata(fsnap)->pid, 42);
+        assert_string_equal(tm_snapshot_string(fsnap, tm_snapshot_metadata(fsnap)->program, NULL),
+                            "/bin/prog");
+        assert_int_equal(tm_snapshot_argc(fsnap), 2);
+        assert_string_equal(tm_snapshot_string(fsnap, tm_snapshot_argv(fsnap)[1], NULL), "--flag");
+        if (nf == 0)
+            assert_int_equal(tm_snapshot_trace_count(fsnap), ntraces);
+        tm_snapshot_free(fsnap);
+        if (round == 0) {
+            /* every allocation point fails cleanly */
+            tm_alloc_fail_after(0);
+            tmtest_ok(tm_snapshot_filter_traces(&fsnap, s, f, nf, &err), &err);
+            tm_snapshot_free(fsnap);
+            unsigned long points = tm_alloc_fail_after(0);
+            for (unsigned long n = 1; n <= points; n++) {
+                tm_alloc_fail_after(n);
+                int rc = tm_snapshot_filter_traces(&fsnap, s, f, nf, &err);
+                tm_alloc_fail_after(0);
+                if (rc == TM_OK)
+                    tm_snapshot_free(fsnap);
+                else
+                    assert_int_equal(rc, TM_ENOMEM);
+            }
+        }
+        tm_snapshot_free(s);
+    }
+}
+
 static void test_linecache(void **state)
 {
     (void)state;
@@ -563,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_native_frames),
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_filter_traces),
         cmocka_unit_test(test_linecache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "symbolize/sym_internal.h"
 #include "tm/snapshot.h"
 #include "tm/symbolize.h"
 #include "tm_alloc.h"
@@ -282,6 +283,187 @@ static void test_corrupt_files(void **state)
     free(orig);
 }
 
+/* --- .debug_line decoder ------------------------------------------------- */
+
+typedef struct bytes { unsigned char b[512]; size_t n; } bytes;
+static void put(bytes *o, const void *p, size_t n) { memcpy(o->b + o->n, p, n); o->n += n; }
+static void put1(bytes *o, unsigned v) { o->b[o->n++] = (unsigned char)v; }
+static void put_le(bytes *o, uint64_t v, int n) { for (int i = 0; i < n; i++) put1(o, (unsigned)(v >> (8 * i)) & 0xff); }
+static void put_str(bytes *o, const char *s) { put(o, s, strlen(s) + 1); }
+
+static const unsigned char std_lens[12] = {0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1};
+
+/* unit_length and header_length are patched in at the marks */
+static void finish_unit(bytes *o, size_t hdr_len_at, size_t prog_at) {
+    uint32_t unit = (uint32_t)(o->n - 4), hdr = (uint32_t)(prog_at - hdr_len_at - 4);
+    memcpy(o->b, &unit, 4);
+    memcpy(o->b + hdr_len_at, &hdr, 4);
+}
+
+static void common_params(bytes *o) {
+    put1(o, 1); put1(o, 1); put1(o, 1);      /* min_inst, max_ops, default_is_stmt */
+    put1(o, (unsigned char)-5); put1(o, 14); put1(o, 13);
+    put(o, std_lens, sizeof std_lens);
+}
+
+/* DWARF 4: include dirs, files in three kinds of directories, a same-address
+ * row that must win, a special opcode, and end_sequence. */
+static void make_v4(bytes *o) {
+    o->n = 0;
+    put_le(o, 0, 4);
+    put_le(o, 4, 2);
+    size_t hl = o->n;
+    put_le(o, 0, 4);
+    common_params(o);
+    put_str(o, "inc"); put_str(o, "/abs"); put1(o, 0);
+    put_str(o, "a.c"); put1(o, 0); put1(o, 0); put1(o, 0);
+    put_str(o, "b.h"); put1(o, 1); put1(o, 0); put1(o, 0);
+    put_str(o, "c.h"); put1(o, 2); put1(o, 0); put1(o, 0);
+    put_str(o, "/x/d.c"); put1(o, 1); put1(o, 0); put1(o, 0);
+    put1(o, 0);
+    size_t prog = o->n;
+    put1(o, 0); put1(o, 9); put1(o, 2); put_le(o, 0x1000, 8);   /* set_address */
+    put1(o, 1);                                                 /* copy: a.c:1 */
+    put1(o, 2); put1(o, 4); put1(o, 3); put1(o, 9); put1(o, 1); /* 0x1004 a.c:10 */
+    put1(o, 4); put1(o, 2); put1(o, 1);                         /* same address: b.h:10 */
+    put1(o, 47);                                                /* +2, +1: 0x1006 b.h:11 */
+    put1(o, 4); put1(o, 4); put1(o, 2); put1(o, 2); put1(o, 1); /* 0x1008 d.c:11 */
+    put1(o, 2); put1(o, 4); put1(o, 0); put1(o, 1); put1(o, 1); /* end at 0x100c */
+    finish_unit(o, hl, prog);
+}
+
+/* DWARF 5: directories through .debug_line_str, file 0 in directory 0 (the
+ * compilation directory itself), the initial file register (1). */
+static void make_v5(bytes *o) {
+    o->n = 0;
+    put_le(o, 0, 4);
+    put_le(o, 5, 2);
+    put1(o, 8); put1(o, 0);
+    size_t hl = o->n;
+    put_le(o, 0, 4);
+    common_params(o);
+    put1(o, 1); put1(o, 1); put1(o, 0x1f);                      /* path: line_strp */
+    put1(o, 2); put_le(o, 0, 4); put_le(o, 7, 4);
+    put1(o, 2); put1(o, 1); put1(o, 0x08); put1(o, 2); put1(o, 0x0f);
+    put1(o, 2); put_str(o, "m.c"); put1(o, 0); put_str(o, "h.h"); put1(o, 1);
+    size_t prog = o->n;
+    put1(o, 0); put1(o, 9); put1(o, 2); put_le(o, 0x2000, 8);
+    put1(o, 1);                                                 /* h.h:1 */
+    put1(o, 4); put1(o, 0); put1(o, 2); put1(o, 3); put1(o, 1); /* 0x2003 m.c:1 */
+    put1(o, 2); put1(o, 1); put1(o, 0); put1(o, 1); put1(o, 1); /* end at 0x2004 */
+    finish_unit(o, hl, prog);
+}
+
+static const char line_str[] = "/comp5\0sub";
+
+static int decode(const unsigned char *p, size_t n, sym_index *ix, char *note, size_t notecap) {
+    sym_line_input in = {p, n, (const uint8_t *)line_str, sizeof line_str, NULL, 0, 0, 8, "/cu"};
+    sym_line_files f;
+    int rc = sym_lines_read(&in, 0, ix, &f, note, notecap);
+    for (size_t i = 0; i < f.nfiles; i++)
+        assert_true(f.files[i] < ix->strings.len);
+    tm_free(f.files);
+    return rc;
+}
+
+static void expect(const sym_index *ix, uint64_t a, const char *file, uint32_t line) {
+    tm_sym_result r;
+    sym_index_lookup(ix, a, &r);
+    assert_string_equal(r.frames[0].file, file);
+    assert_int_equal(r.frames[0].line, line);
+}
+
+static void test_line_program(void **state)
+{
+    (void)state;
+    bytes b;
+    char note[SYM_NOTE_MAX];
+    sym_index ix;
+    make_v4(&b);
+    assert_int_equal(sym_index_init(&ix), TM_OK);
+    assert_int_equal(decode(b.b, b.n, &ix, note, sizeof note), TM_OK);
+    assert_int_equal(ix.nlines, 4);
+    assert_int_equal(sym_index_finish(&ix), TM_OK);
+    expect(&ix, 0x1000, "/cu/a.c", 1);
+    expect(&ix, 0x1003, "/cu/a.c", 1);
+    expect(&ix, 0x1004, "/cu/inc/b.h", 10);
+    expect(&ix, 0x1006, "/cu/inc/b.h", 11);
+    expect(&ix, 0x100b, "/x/d.c", 11);
+    expect(&ix, 0x100c, "", 0);
+    sym_index_free(&ix);
+
+    make_v5(&b);
+    assert_int_equal(sym_index_init(&ix), TM_OK);
+    assert_int_equal(decode(b.b, b.n, &ix, note, sizeof note), TM_OK);
+    assert_int_equal(sym_index_finish(&ix), TM_OK);
+    expect(&ix, 0x2000, "/cu/sub/h.h", 1);
+    expect(&ix, 0x2003, "/comp5/m.c", 1);
+    expect(&ix, 0x2004, "", 0);
+    sym_index_free(&ix);
+}
+
+/* Decodes p[0..n) copied into a buffer of exactly n bytes. */
+static int decode_exact(const unsigned char *p, size_t n, char *note) {
+    unsigned char *copy = malloc(n ? n : 1);
+    assert_non_null(copy);
+    memcpy(copy, p, n);
+    sym_index ix;
+    assert_int_equal(sym_index_init(&ix), TM_OK);
+    note[0] = '\0';
+    int rc = decode(copy, n, &ix, note, SYM_NOTE_MAX);
+    assert_true(rc == TM_OK || rc == TM_EFORMAT);
+    if (rc == TM_EFORMAT) assert_non_null(strstr(note, ".debug_line at offset"));
+    sym_index_free(&ix);
+    free(copy);
+    return rc;
+}
+
+static void torture(const unsigned char *p, size_t n, int flips) {
+    char note[SYM_NOTE_MAX];
+    int bad = 0;
+    for (size_t cut = 0; cut < n; cut++) bad += decode_exact(p, cut, note) == TM_EFORMAT;
+    assert_true(bad > 0);
+    assert_int_equal(decode_exact(p, n, note), TM_OK);
+    unsigned char *buf = malloc(n);
+    assert_non_null(buf);
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < flips; i++) {
+        memcpy(buf, p, n);
+        for (int k = 0; k < 1 + i % 3; k++) {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            buf[rng % n] = (unsigned char)(rng >> 32);
+        }
+        decode_exact(buf, n, note);
+    }
+    free(buf);
+}
+
+static void test_line_program_malformed(void **state)
+{
+    (void)state;
+    bytes b;
+    make_v4(&b);
+    torture(b.b, b.n, 3000);
+    make_v5(&b);
+    torture(b.b, b.n, 3000);
+    /* this executable's own first line program (gcc or clang output) */
+    sym_elf *e;
+    char note[SYM_NOTE_MAX];
+    assert_int_equal(sym_elf_open(self_path, &e, note, sizeof note), TM_OK);
+    size_t idx = sym_elf_find(e, ".debug_line");
+    assert_true(idx != SIZE_MAX);
+    assert_int_equal(sym_elf_load(e, idx, note, sizeof note), TM_OK);
+    const unsigned char *p = e->sections[idx].data;
+    size_t n = e->sections[idx].size;
+    assert_true(n > 4);
+    uint32_t unit;
+    memcpy(&unit, p, 4);
+    size_t first = unit + 4u < n ? unit + 4u : n;
+    if (first > 4096) first = 4096;   /* truncations beyond the tables are all alike */
+    torture(p, first, 500);
+    sym_elf_close(e);
+}
+
 int main(void)
 {
     ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
@@ -294,6 +476,8 @@ int main(void)
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_corrupt_files),
+        cmocka_unit_test(test_line_program),
+        cmocka_unit_test(test_line_program_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

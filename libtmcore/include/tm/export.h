@@ -7,7 +7,8 @@
  *   flamegraph  one self-contained HTML file (inline SVG + JS + CSS, no network
  *               fetches): click a frame to zoom, search box highlighting the
  *               frames whose label contains the text (also `#search=TEXT` in
- *               the URL), size / count / percentage on hover.
+ *               the URL; `#search=TEXT&zoom=N` restores a view), size /
+ *               count / percentage on hover.
  *   diff        the same page for NEW compared to OLD: widths from NEW, colour
  *               by growth (red) or shrink (blue).  Stacks found only in OLD are
  *               drawn too, with their OLD weight as width and their negative

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "tm/error.h"
+#include "tm/snapshot.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,6 +62,13 @@ typedef struct tm_filter {
  * followed by digits; ":LINE" alone is a pattern).  f->pattern points into
  * `spec` (f->pattern_len set), so spec must outlive f. */
 int tm_filter_parse(tm_filter *f, const char *spec, int inclusive, tm_error *err);
+
+/* Snapshot.filter_traces(filters): a new snapshot (owned by the caller)
+ * holding the traces the filters keep, with the same strings, modules,
+ * frames, stacks and metadata.  No filters: a copy of every trace. */
+int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap,
+                              const tm_filter *filters, size_t nfilters,
+                              tm_error *err);
 
 /* --- patterns ------------------------------------------------------- */
 
