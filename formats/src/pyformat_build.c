@@ -156,6 +156,18 @@ static int stack_of(pdec *d, size_t ti, uint64_t v, uint32_t *id, uint32_t *dept
 static int trace_add(pdec *d, size_t ti, uint64_t v)
 {
     pnode *n = pk_node_of(d, v);
+    tm_trace t = { 0, 0, 0, 0, 0 };
+    uint32_t depth = 0;
+    int rc;
+    if (n && n->kind == N_TRACE) {
+        t.size = n->b;
+        t.domain = n->cache;
+        if ((rc = stack_of(d, ti, PV_MKNODE(n->a & UINT32_MAX), &t.stack, &depth)))
+            return rc;
+        t.total_nframe = n->flags ? depth : (uint32_t)(n->a >> 32);
+        return tm_snapshot_add_trace(d->snap, &t, d->err);
+    }
+    /* The general case: what did not fit N_TRACE (big ints, wrong types). */
     if (!n || n->kind != N_TUPLE || (n->b != 3 && n->b != 4))
         return bad_obj(d, "trace %zu is a %s, not a (domain, size, frames[, total_nframe]) tuple",
                        ti, n && n->kind == N_TUPLE ? "tuple of another length" : pk_kind_name(d, v));
@@ -166,10 +178,9 @@ static int trace_add(pdec *d, size_t ti, uint64_t v)
                        PV_TAG(k[0]) == PV_INT ? "is too large" : why_not_uint(d, k[0]));
     if (get_u64(d, k[1], &size))
         return bad_obj(d, "trace %zu: size %s (sizes must fit 0..2^64-1)", ti, why_not_uint(d, k[1]));
-    tm_trace t = { size, 0, (uint32_t)domain, 0, 0 };
-    uint32_t depth = 0;
-    int rc = stack_of(d, ti, k[2], &t.stack, &depth);
-    if (rc)
+    t.size = size;
+    t.domain = (uint32_t)domain;
+    if ((rc = stack_of(d, ti, k[2], &t.stack, &depth)))
         return rc;
     t.total_nframe = depth;
     if (n->b == 4 && k[3] != PV_NONE) {

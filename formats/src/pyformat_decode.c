@@ -135,7 +135,8 @@ static int is_kind(pdec *d, uint64_t v, uint8_t kind)
 
 const char *pk_kind_name(pdec *d, uint64_t v)
 {
-    static const char *const names[] = { "str", "int", "tuple", "list", "dict", "class", "object" };
+    static const char *const names[] = { "str", "int", "tuple", "list", "dict", "class", "object",
+                                         "tuple" };
     switch (PV_TAG(v)) {
     case PV_INT: return "int";
     case PV_NODE: return names[pk_node_of(d, v)->kind];
@@ -205,15 +206,47 @@ static int make_long(pdec *d, const uint8_t *b, size_t n, uint64_t *out)
     return TM_OK;
 }
 
+/* The N_TRACE fast path; returns 1 if stack[start..sp) was one. */
+static int make_trace(pdec *d, size_t start, size_t n, int *rc)
+{
+    const uint64_t *k = d->stack + start;
+    if ((n != 3 && n != 4) || PV_TAG(k[0]) != PV_INT || PV_PAYLOAD(k[0]) > UINT32_MAX ||
+        PV_TAG(k[1]) != PV_INT || PV_TAG(k[2]) != PV_NODE || PV_PAYLOAD(k[2]) > UINT32_MAX)
+        return 0;
+    uint64_t total = 0;
+    uint8_t flags = 0;
+    if (n == 3)
+        flags = TRACE_3;
+    else if (k[3] == PV_NONE)
+        flags = TRACE_NONE;
+    else if (PV_TAG(k[3]) == PV_INT && PV_PAYLOAD(k[3]) <= UINT32_MAX)
+        total = PV_PAYLOAD(k[3]);
+    else
+        return 0;
+    uint64_t v;
+    *rc = new_node(d, N_TRACE, total << 32 | PV_PAYLOAD(k[2]), PV_PAYLOAD(k[1]), &v);
+    if (*rc)
+        return 1;
+    pnode *node = &d->nodes[d->nnodes - 1];
+    node->flags = flags;
+    node->cache = (uint32_t)PV_PAYLOAD(k[0]);
+    d->sp = start;
+    *rc = push(d, v);
+    return 1;
+}
+
 static int make_tuple(pdec *d, size_t start)
 {
     size_t n = d->sp - start;
+    int rc;
+    if (make_trace(d, start, n, &rc))
+        return rc;
     if (tm_grow((void **)&d->kids, &d->kids_cap, d->nkids + n, sizeof *d->kids))
         return pk_nomem(d);
     if (n)
         memcpy(d->kids + d->nkids, d->stack + start, n * sizeof *d->kids);
     uint64_t v;
-    int rc = new_node(d, N_TUPLE, d->nkids, n, &v);
+    rc = new_node(d, N_TUPLE, d->nkids, n, &v);
     if (rc)
         return rc;
     d->nkids += n;
@@ -489,7 +522,7 @@ static int decode_run(pdec *d, uint64_t *result)
                 return rc;
             if (!is_kind(d, v, N_CLASS))
                 return bad(d, "expects a class, got a %s", pk_kind_name(d, v));
-            if (!is_kind(d, w, N_TUPLE))
+            if (!is_kind(d, w, N_TUPLE) && !is_kind(d, w, N_TRACE))
                 return bad(d, "expects an argument tuple, got a %s", pk_kind_name(d, w));
             /* Both classes take their state from BUILD; __new__ ignores args. */
             uint64_t obj;

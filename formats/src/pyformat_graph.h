@@ -23,13 +23,19 @@ enum { PV_SPECIAL = 0, PV_INT = 1, PV_NODE = 2 };
 #define PV_MKINT(x) (((uint64_t)(x) << 2) | PV_INT)
 #define PV_MKNODE(i) (((uint64_t)(i) << 2) | PV_NODE)
 
-enum { N_STR, N_INT, N_TUPLE, N_LIST, N_DICT, N_CLASS, N_OBJ };
+enum { N_STR, N_INT, N_TUPLE, N_LIST, N_DICT, N_CLASS, N_OBJ, N_TRACE };
 enum { CLS_SNAPSHOT, CLS_TRACES };
 enum { INT_NEG = 1, INT_HUGE = 2 };   /* flags of N_INT */
 /* flags of N_TUPLE: which kind of id `cache` holds.  A hostile pickle can
  * use one tuple both as a frame and as a traceback; each role is checked
  * on its own and a cached id of the other role is never reused. */
 enum { TUPLE_AS_FRAME = 1, TUPLE_AS_STACK = 2 };
+/* N_TRACE is a tuple that has exactly a trace's shape -- (small int, small
+ * int, node[, small int or None]) -- stored without kids because a dump has
+ * a million of them: cache = domain, a = total_nframe << 32 | frames node,
+ * b = size.  Anywhere else a tuple is expected it is refused, which is
+ * right because no other place of a dump holds such a tuple. */
+enum { TRACE_3 = 1, TRACE_NONE = 2 };   /* flags of N_TRACE */
 
 typedef struct pnode {
     uint8_t kind;

@@ -106,13 +106,16 @@ void tm_rec_init(void)
     tm_hooks_resolve();
     tm_rec_config *c = &tm_rec_cfg;
     const char *v;
-    if ((v = getenv("TM_UNWIND"))) {
+    if ((v = getenv("TM_UNWIND")) && *v) {
         if (strcmp(v, "fp") == 0)
             c->unwinder = TM_UNWIND_FP;
         else if (strcmp(v, "libgcc") == 0)
             c->unwinder = TM_UNWIND_LIBGCC;
         else if (strcmp(v, "eh-full") == 0)
             c->incremental = 0;
+        else if (strcmp(v, "eh") != 0)
+            fprintf(stderr, "tmrecorder: TM_UNWIND=%s: expected eh, eh-full, fp or libgcc; "
+                            "using eh\n", v);
     }
     c->unwind_check = env_flag("TM_UNWIND_CHECK");
     int autostart = env_flag("TM_START");
@@ -120,6 +123,9 @@ void tm_rec_init(void)
         long n = atol(v);
         if (n >= 1 && n <= (long)TM_MAX_NFRAME)
             c->nframe = (unsigned)n;
+        else
+            fprintf(stderr, "tmrecorder: TM_NFRAME=%s: expected 1..%u, using %u\n", v,
+                    TM_MAX_NFRAME, c->nframe);
         autostart = 1;
     }
     if ((v = getenv("TM_OUTPUT")) && *v) {
@@ -129,6 +135,8 @@ void tm_rec_init(void)
     if ((v = getenv("TM_INTERVAL")) && *v)
         c->interval = atof(v);
     c->signo = parse_signal(getenv("TM_SIGNAL"));
+    if (!c->signo && (v = getenv("TM_SIGNAL")) && *v)
+        fprintf(stderr, "tmrecorder: TM_SIGNAL=%s: unknown signal, ignored\n", v);
     c->peak = env_flag("TM_PEAK");
     if ((v = getenv("TM_PEAK_INTERVAL")) && *v)
         c->peak_interval = atof(v);

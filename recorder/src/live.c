@@ -92,9 +92,11 @@ static int shard_grow(shard *s)
         set_dist(&e, 0);
         place(ns, ncap, home_of(hash_key(e.ptr, e.domain), ncap), e);
     }
-    tm_rmem_unmap(s->slots, s->bytes);
-    s->slots = ns;
-    s->cap = ncap;
+    tm_live_entry *old = s->slots;
+    __atomic_store_n(&s->cap, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->slots, ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->cap, ncap, __ATOMIC_RELAXED);
+    tm_rmem_unmap(old, s->bytes);
     s->bytes = bytes;
     return 0;
 }
@@ -132,6 +134,18 @@ static inline size_t find_slot(const shard *s, uint64_t h, uintptr_t ptr, uint32
             return i;
         i = i + 1 == cap ? 0 : i + 1;
     }
+}
+
+void tm_live_prefetch(uintptr_t ptr, uint32_t domain)
+{
+    uint64_t h = hash_key(ptr, domain);
+    shard *s = &shards[h >> 56];
+    /* Unlocked reads, only to choose an address to prefetch: a stale value
+     * costs a useless prefetch, nothing else. */
+    tm_live_entry *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
+    size_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
+    if (slots && cap)
+        __builtin_prefetch(&slots[home_of(h, cap)], 1);
 }
 
 int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack)
@@ -217,8 +231,9 @@ void tm_live_clear(void)
         shard *s = &shards[k];
         tm_spin_lock(&s->lock);
         tm_rmem_unmap(s->slots, s->bytes);
-        s->slots = NULL;
-        s->cap = s->count = s->bytes = 0;
+        __atomic_store_n(&s->cap, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->slots, NULL, __ATOMIC_RELAXED);
+        s->count = s->bytes = 0;
         tm_spin_unlock(&s->lock);
     }
     atomic_store(&tm_rec_current, 0);

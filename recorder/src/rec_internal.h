@@ -93,6 +93,8 @@ TM_HIDDEN int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size,
                              uint32_t stack);
 /* Removes; fills *old if given.  Returns 1 if it was there. */
 TM_HIDDEN int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old);
+/* Starts loading the cache line where (ptr, domain) would be inserted. */
+TM_HIDDEN void tm_live_prefetch(uintptr_t ptr, uint32_t domain);
 TM_HIDDEN int tm_live_find(uintptr_t ptr, uint32_t domain, tm_live_entry *out);
 TM_HIDDEN void tm_live_clear(void);
 /* Calls fn for every entry, one shard at a time, with the shard locked:

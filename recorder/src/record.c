@@ -6,6 +6,9 @@ TM_HIDDEN uintptr_t *tm_unwind_buffer(uint32_t max);
 
 void tm_record_alloc(void *p, size_t size, uint32_t domain, const tm_regs *r)
 {
+    /* The insert below misses the cache; start that load now so that it
+     * overlaps with the unwinding. */
+    tm_live_prefetch((uintptr_t)p, domain);
     uint32_t limit = tm_rec_cfg.nframe;
     uintptr_t *buf = tm_unwind_buffer(limit);
     uint32_t sid = UINT32_MAX;

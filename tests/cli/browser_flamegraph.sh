@@ -47,7 +47,11 @@ for size, _, frames in s.traces:
 expected = sum(1 for p in paths if "needle" in p[-1].lower())
 json.dump({"frames": len(paths) + 1, "matches": expected}, open("exp.json", "w"))
 s.write(sys.argv[1], "b.tms")
+# a later snapshot: the first half of the stacks grew, the others are gone
+s.traces = [(size * 3, d, f) for size, d, f in s.traces[:len(s.traces) // 2]]
+s.write(sys.argv[1], "b2.tms")
 PY
+"$TMEXPORT" diff b.tms b2.tms -o diff.html
 "$TMEXPORT" flamegraph b.tms -o fg.html --title "browser test"
 
 export HOME=$WORK   # keep Chromium's crash and config files in the scratch dir
@@ -56,7 +60,7 @@ chrome() {   # chrome PROFILE ARGS...  (fresh profile each run, bounded time)
     shift
     timeout -k 5 90 "$CHROME" --headless --no-sandbox --disable-gpu --disable-quic \
         --no-first-run --disable-background-networking --disable-component-update \
-        --disable-sync --disable-dev-shm-usage --user-data-dir="$profile" \
+        --disable-sync --disable-dev-shm-usage --enable-logging=stderr --user-data-dir="$profile" \
         --window-size=1200,800 "$@" 2>> chrome.log
 }
 url="file://$WORK/fg.html"
@@ -69,7 +73,8 @@ import flame_check as fc
 nodes = fc.decode(fc.parse_page("fg.html")[2])
 print([i for i, n in enumerate(nodes) if n["path"] == ("main", "load_Needle_table")][0])')
 chrome e --dump-dom "$url#search=needle&zoom=$zoom" > dom-zoom.html
-[ -s plain.png ] && [ -s search.png ] && [ -s dom.html ] || { tail -20 chrome.log >&2; echo "FAIL: chromium produced no output" >&2; exit 1; }
+chrome f --screenshot="$WORK/diff.png" "file://$WORK/diff.html" > /dev/null
+[ -s diff.png ] && [ -s plain.png ] && [ -s search.png ] && [ -s dom.html ] || { tail -20 chrome.log >&2; echo "FAIL: chromium produced no output" >&2; exit 1; }
 
 check "screenshot: frames are drawn, nothing highlighted" python3 - <<'PY'
 import png_stats
@@ -101,6 +106,16 @@ m = re.search(r'id="matched"[^>]*>([^<]*)<', open("dom.html", encoding="utf-8").
 print("  match summary: %r" % m.group(1))
 assert m.group(1).startswith("Matched: ")
 PY
+check "diff page: growth drawn red, shrink blue" python3 - <<'PY'
+import png_stats
+red = blue = 0
+for _, _, (r, g, b) in png_stats.pixels("diff.png"):
+    red += r == 255 and g == b and g < 200
+    blue += b == 255 and r == g and r < 200
+print("  diff.png: %d red pixels, %d blue pixels" % (red, blue))
+assert red > 2000 and blue > 2000
+PY
+check "no JavaScript errors in the console" bash -c '! grep -i "uncaught\|CONSOLE.*error" chrome.log'
 check "zoom from the URL (#zoom=$zoom): the frame fills the width, only its subtree and ancestors drawn" \
     python3 - "$zoom" <<'PY'
 import re, sys, xml.etree.ElementTree as ET

@@ -96,5 +96,27 @@ expect_in growth-trips "$tmp/err" "grew by 4760 bytes"
 check growth-ok 0 "$tmdiff" "$tmp/old.dump" "$tmp/new.dump" --fail-on-growth 5K
 check growth-bad 2 "$tmdiff" "$tmp/old.dump" "$tmp/new.dump" --fail-on-growth lots
 
+# names that need quoting / escaping survive JSON and CSV
+python3 - "$tmp" <<'PY'
+import sys, tracemalloc as t
+d = sys.argv[1]
+odd = 'we,ird "name"\tü\x01.c'
+t.Snapshot([(0, 10, ((odd, 7), ("plain.c", 1)), 2)], 5).dump(d + "/odd.dump")
+PY
+check odd-json 0 "$tmstat" "$tmp/odd.dump" --format json --by traceback
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+s = d["statistics"][0]
+assert s["traceback"][1] == {"filename": "we,ird \"name\"\tü\x01.c", "lineno": 7}, s
+assert s["text"] == "plain.c:1: size=10 B, count=1, average=10 B", s' "$tmp/out" \
+    || { echo "FAIL json escaping"; cat "$tmp/out"; fails=$((fails + 1)); }
+check odd-csv 0 "$tmstat" "$tmp/odd.dump" --format csv
+python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")))
+assert rows[0]["filename"] == "we,ird \"name\"\tü\x01.c" and rows[0]["lineno"] == "7", rows' "$tmp/out" \
+    || { echo "FAIL csv quoting"; cat "$tmp/out"; fails=$((fails + 1)); }
+
 if [ $fails -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "tmstat/tmdiff CLI: all checks passed"

@@ -418,12 +418,12 @@ static int decode_exact(const unsigned char *p, size_t n, char *note) {
     return rc;
 }
 
-static void torture(const unsigned char *p, size_t n, int flips) {
+static void torture(const unsigned char *p, size_t n, int flips, int whole) {
     char note[SYM_NOTE_MAX];
     int bad = 0;
     for (size_t cut = 0; cut < n; cut++) bad += decode_exact(p, cut, note) == TM_EFORMAT;
     assert_true(bad > 0);
-    assert_int_equal(decode_exact(p, n, note), TM_OK);
+    if (whole) assert_int_equal(decode_exact(p, n, note), TM_OK);
     unsigned char *buf = malloc(n);
     assert_non_null(buf);
     uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -443,9 +443,9 @@ static void test_line_program_malformed(void **state)
     (void)state;
     bytes b;
     make_v4(&b);
-    torture(b.b, b.n, 3000);
+    torture(b.b, b.n, 3000, 1);
     make_v5(&b);
-    torture(b.b, b.n, 3000);
+    torture(b.b, b.n, 3000, 1);
     /* this executable's own first line program (gcc or clang output) */
     sym_elf *e;
     char note[SYM_NOTE_MAX];
@@ -459,8 +459,8 @@ static void test_line_program_malformed(void **state)
     uint32_t unit;
     memcpy(&unit, p, 4);
     size_t first = unit + 4u < n ? unit + 4u : n;
-    if (first > 4096) first = 4096;   /* truncations beyond the tables are all alike */
-    torture(p, first, 500);
+    /* truncations far into the program are all alike */
+    torture(p, first > 4096 ? 4096 : first, 500, first <= 4096);
     sym_elf_close(e);
 }
 

@@ -27,9 +27,10 @@
  *                        at most one per TM_PEAK_INTERVAL seconds, default 1).
  *   TM_FOLLOW_FORK=1     children (fork, fork+exec) are traced too, each to
  *                        its own file; otherwise children are not traced.
- *   TM_UNWIND=eh|fp|libgcc   unwinder: eh (default) = .eh_frame CFA rules
- *                        cached per PC with incremental reuse of the previous
- *                        stack; fp = frame pointers (fast, WRONG through code
+ *   TM_UNWIND=eh|eh-full|fp|libgcc   unwinder: eh (default) = .eh_frame CFA
+ *                        rules cached per PC with incremental reuse of the
+ *                        previous stack; eh-full = the same without reuse;
+ *                        fp = frame pointers (fast, WRONG through code
  *                        without frame pointers such as Debian's glibc);
  *                        libgcc = _Unwind_Backtrace (slow, reference).
  *   TM_UNWIND_CHECK=1    debugging: compare every stack with libgcc and
@@ -40,7 +41,10 @@
  *   numbered (interval, signal, peak, tm_dump_snapshot(NULL)) STEM.1.tms,
  *                                STEM.2.tms, ...
  *   a traced child process       STEM.PID.tms and STEM.PID.N.tms
- * Every file is written atomically (temporary file + rename).
+ * Every file is written atomically (temporary file + rename).  There is no
+ * exit snapshot when the process ends by _exit(), abort(), a fatal signal,
+ * or exec (the new image writes its own).  Snapshots taken while other
+ * threads allocate are consistent per live-table shard, not globally.
  *
  * Frames are stored as (module, return address - load bias): the PC of each
  * return address as is; symbolizers look up PC - 1.  Unwinding is x86-64

@@ -313,7 +313,11 @@ static size_t accel_upper(const sym_accel *ac, const void *arr, size_t stride, s
 
 int sym_index_finish(sym_index *ix) {
     if (ix->finished) return TM_OK;
-    if (ix->nlines) qsort(ix->lines, ix->nlines, sizeof *ix->lines, cmp_line);
+    /* line programs are mostly emitted in address order: skip the sort then */
+    size_t unsorted = 0;
+    for (size_t i = 1; i < ix->nlines && !unsorted; i++)
+        unsorted = cmp_line(&ix->lines[i - 1], &ix->lines[i]) > 0;
+    if (unsorted) qsort(ix->lines, ix->nlines, sizeof *ix->lines, cmp_line);
     int rc = flatten_ranges(ix);
     if (rc != TM_OK) return rc;
     if (ix->nsyms) {

@@ -109,9 +109,12 @@ static int read_form(sym_cur *c, const sym_line_input *in, unsigned offsize, uin
     *num = 0;
     switch (form) {
     case 0x08: *str = sym_cur_str(c); return 0;                           /* string */
-    case 0x1f: *str = sym_sec_str(in->line_str, in->line_str_size,        /* line_strp */
-                                  sym_cur_uint(c, offsize)); return 0;
-    case 0x0e: *str = sym_sec_str(in->str, in->str_size, sym_cur_uint(c, offsize)); return 0;
+    case 0x1f:                                                            /* line_strp */
+        *str = sym_sec_str(in->line_str, in->line_str_size, sym_cur_uint(c, offsize));
+        return *str || c->bad ? 0 : -2;
+    case 0x0e:                                                            /* strp */
+        *str = sym_sec_str(in->str, in->str_size, sym_cur_uint(c, offsize));
+        return *str || c->bad ? 0 : -2;
     case 0x1d: sym_cur_skip(c, offsize); return 0;          /* strp_sup: not available */
     case 0x1a: sym_cur_uleb(c); return 0;                    /* strx: no str_offsets_base here */
     case 0x25: case 0x26: case 0x27: case 0x28: sym_cur_skip(c, 1u << (form - 0x25)); return 0;
@@ -160,7 +163,14 @@ static int read_v5_list(sym_cur *c, const sym_line_input *in, unsigned offsize, 
         for (unsigned i = 0; i < nfmt; i++) {
             const char *s;
             uint64_t v;
-            if (read_form(c, in, offsize, fmt[2 * i + 1], &s, &v) != 0) {
+            int bad = read_form(c, in, offsize, fmt[2 * i + 1], &s, &v);
+            if (bad == -2) {
+                snprintf(what, whatcap, "%s entry %llu: string offset outside %s",
+                         is_files ? "file" : "directory", (unsigned long long)k,
+                         fmt[2 * i + 1] == 0x1f ? ".debug_line_str" : ".debug_str");
+                return TM_EFORMAT;
+            }
+            if (bad) {
                 snprintf(what, whatcap, "unsupported form 0x%llx in %s entry",
                          (unsigned long long)fmt[2 * i + 1], is_files ? "file" : "directory");
                 return TM_EFORMAT;
