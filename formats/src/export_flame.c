@@ -104,9 +104,11 @@ static int flame_data(const ex_tree *t, int diff, int by_count, double min_width
     if (!width)
         return tm_error_set(err, TM_ENOMEM, "out of memory for %zu flame graph frames", t->nnodes);
     for (size_t i = 0; i < t->nnodes; i++) {
-        const ex_node *nd = &t->nodes[i];
-        int side = (!diff || nd->self_count[1] > 0) ? 1 : 0;
-        width[i] = by_count ? nd->self_count[side] : nd->self_size[side];
+        uint64_t size, count;
+        ex_node_self(t, (uint32_t)i, 1, &size, &count);
+        if (diff && count == 0)
+            ex_node_self(t, (uint32_t)i, 0, &size, &count);
+        width[i] = by_count ? count : size;
     }
     for (size_t i = t->nnodes; i-- > 1;)
         width[t->nodes[i].parent] += width[i];

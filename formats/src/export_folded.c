@@ -38,7 +38,9 @@ int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts_in,
             const ex_node *nd = &t.nodes[n];
             tm_progress_tick(&p, ++done);
             path[nd->depth] = nd->label;
-            if (nd->self_count[0] > 0) {
+            uint64_t self_size, self_count;
+            ex_node_self(&t, n, 0, &self_size, &self_count);
+            if (self_count > 0) {
                 for (uint32_t d = 1; d <= nd->depth; d++) {
                     size_t len;
                     const char *s = ex_label(&t, path[d], &len);
@@ -47,9 +49,8 @@ int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts_in,
                     ex_put_folded_label(out, s, len);
                 }
                 fprintf(out, " %llu\n",
-                        (unsigned long long)(opts.weight == TM_EXPORT_WEIGHT_COUNT
-                                                 ? nd->self_count[0]
-                                                 : nd->self_size[0]));
+                        (unsigned long long)(opts.weight == TM_EXPORT_WEIGHT_COUNT ? self_count
+                                                                                  : self_size));
             }
             if (nd->first_child != TM_NONE) {
                 n = nd->first_child;

@@ -28,8 +28,9 @@ typedef struct ex_node {
     uint32_t next_sibling;    /* TM_NONE if last (after finish) */
     uint32_t nchildren;       /* after finish */
     uint32_t depth;           /* root 0 */
-    uint64_t self_size[2], self_count[2];
-    uint64_t size[2], count[2];   /* inclusive, after finish */
+    /* While adding: what ends exactly here ("self").  After finish:
+     * inclusive of all descendants; ex_node_self() gives the self part. */
+    uint64_t size[2], count[2];
 } ex_node;
 
 typedef struct ex_tree {
@@ -67,6 +68,20 @@ static inline const char *ex_label(const ex_tree *t, uint32_t id, size_t *len)
     if (len)
         *len = t->label_len[id];
     return t->label_bytes + t->label_off[id];
+}
+
+/* The part of a finished node's values that ends at the node itself. */
+static inline void ex_node_self(const ex_tree *t, uint32_t n, int side, uint64_t *size,
+                                uint64_t *count)
+{
+    const ex_node *nd = &t->nodes[n];
+    uint64_t s = nd->size[side], c = nd->count[side];
+    for (uint32_t k = nd->first_child; k != TM_NONE; k = t->nodes[k].next_sibling) {
+        s -= t->nodes[k].size[side];
+        c -= t->nodes[k].count[side];
+    }
+    *size = s;
+    *count = c;
 }
 
 /* Options with defaults filled in and the version checked. */

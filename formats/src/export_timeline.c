@@ -145,6 +145,21 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
     fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", TL_W,
             TL_H);
     tl_text(out, TL_W / 2, 26, "middle", "h1", title);
+    {
+        /* One line of context: what ran, and where the highest point is. */
+        size_t top = 0;
+        for (size_t i = 1; i < n; i++)
+            if (pt[i].peak > pt[top].peak)
+                top = i;
+        const tm_metadata *md = tm_snapshot_metadata(snaps[pt[0].index]);
+        const char *prog = tm_snapshot_string(snaps[pt[0].index], md->program, NULL);
+        char peak[32], sub[512];
+        ex_format_size(peak, sizeof peak, pt[top].peak);
+        snprintf(sub, sizeof sub, "%zu snapshot%s%s%s; highest peak %s at %s %g%s", n,
+                 n == 1 ? "" : "s", *prog ? " of " : "", prog, peak,
+                 all_times ? "t =" : "snapshot", pt[top].x, all_times ? " s" : "");
+        tl_text(out, TL_W / 2, 44, "middle", "lbl", sub);
+    }
 
     char buf[128];
     for (double v = 0; v <= ymax + ystep / 2; v += ystep) {

@@ -321,8 +321,8 @@ int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
             if (rc)
                 goto out;
         }
-        t->nodes[node].self_size[side] += traces[i].size;
-        t->nodes[node].self_count[side] += 1;
+        t->nodes[node].size[side] += traces[i].size;
+        t->nodes[node].count[side] += 1;
     }
 out:
     tm_free(a.frame_label);
@@ -382,10 +382,6 @@ int ex_tree_finish(ex_tree *t, tm_error *err)
         ex_node *nd = &t->nodes[i];
         nd->first_child = nd->next_sibling = TM_NONE;
         nd->nchildren = 0;
-        for (int s = 0; s < 2; s++) {
-            nd->size[s] = nd->self_size[s];
-            nd->count[s] = nd->self_count[s];
-        }
         last[i] = TM_NONE;
     }
     for (size_t r = 0; r < t->nlabels; r++) {
@@ -399,7 +395,8 @@ int ex_tree_finish(ex_tree *t, tm_error *err)
             t->nodes[p].nchildren++;
         }
     }
-    /* Children always have larger ids than their parent. */
+    /* Children always have larger ids than their parent, so a node is
+     * complete (self + all descendants) before it is added upward. */
     for (size_t i = t->nnodes; i-- > 1;) {
         ex_node *nd = &t->nodes[i];
         for (int s = 0; s < 2; s++) {

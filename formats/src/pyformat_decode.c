@@ -209,8 +209,10 @@ static int make_long(pdec *d, const uint8_t *b, size_t n, uint64_t *out)
 /* The N_TRACE fast path; returns 1 if stack[start..sp) was one. */
 static int make_trace(pdec *d, size_t start, size_t n, int *rc)
 {
+    if (n != 3 && n != 4)
+        return 0;
     const uint64_t *k = d->stack + start;
-    if ((n != 3 && n != 4) || PV_TAG(k[0]) != PV_INT || PV_PAYLOAD(k[0]) > UINT32_MAX ||
+    if (PV_TAG(k[0]) != PV_INT || PV_PAYLOAD(k[0]) > UINT32_MAX ||
         PV_TAG(k[1]) != PV_INT || PV_TAG(k[2]) != PV_NODE || PV_PAYLOAD(k[2]) > UINT32_MAX)
         return 0;
     uint64_t total = 0;

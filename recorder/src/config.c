@@ -26,8 +26,11 @@ tm_rec_config tm_rec_cfg = {
     .peak_interval = 1.0,
 };
 _Atomic int tm_rec_tracing;
-_Atomic uint64_t tm_rec_current;
-_Atomic uint64_t tm_rec_peak;
+/* Separate cache lines: every hook writes current, but peak is mostly only
+ * read, so it can stay shared between cores. */
+_Atomic uint64_t tm_rec_current __attribute__((aligned(64)));
+_Atomic uint64_t tm_rec_peak __attribute__((aligned(64)));
+static char counters_pad[64] __attribute__((aligned(64), used));
 _Atomic int64_t tm_rec_start_time_ns;
 
 static _Atomic int inited;

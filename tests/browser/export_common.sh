@@ -12,12 +12,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tmexport-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 [ -x "$TMEXPORT" ] || { echo "FAIL: $TMEXPORT not built" >&2; exit 1; }
 
+# The build's own compiler: sanitizer runtimes of gcc and clang do not mix.
+CC=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$TM_BUILD_DIR/CMakeCache.txt" 2>/dev/null | head -1)
+CC=${CC:-cc}
 san_flags=()
 if [ "$TM_SANITIZE" = 1 ]; then
     san_flags=(-fsanitize=address,undefined)
 fi
 GEN=$WORK/export_gen
-cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "${san_flags[@]}" \
+"$CC" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "${san_flags[@]}" \
    -I"$TM_SOURCE_DIR/libtmcore/include" "$BROWSER_DIR/export_gen.c" \
    "$TM_BUILD_DIR/libtmcore/libtmcore_model.a" -lzstd -o "$GEN"
 

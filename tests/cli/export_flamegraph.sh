@@ -108,6 +108,14 @@ print("  %d of %d frames kept" % (len(pruned), len(full)))
 PY
 rc=0; "$TMEXPORT" flamegraph new.tms -o x.html --min-width 200 2> err.txt || rc=$?
 check "--min-width out of range: exit 2" test "$rc" = 2
+echo | "$GEN" empty.tms
+"$TMEXPORT" flamegraph empty.tms -o empty.html
+"$TMEXPORT" diff empty.tms empty.tms -o emptydiff.html
+check "empty snapshot: valid pages with a zero-width root" python3 -c '
+import flame_check as fc
+for p in ("empty.html", "emptydiff.html"):
+    n = fc.decode(fc.parse_page(p)[2])
+    assert len(n) == 1 and n[0]["w"] == 0, n'
 check "a broken page is caught by the checker" python3 -c '
 import flame_check as fc, sys
 t = open("fg.html").read().replace("</h1>", "", 1)

@@ -102,6 +102,9 @@ PY
 check "Python dump: folded equals Python's tracebacks (size)" cmp_folded py.folded size
 check "Python dump: folded equals Python's tracebacks (count)" cmp_folded py.count count
 
+echo | "$GEN" empty.tms
+check "empty snapshot: no lines, exit 0" bash -c 'test -z "$("$0" folded empty.tms)"' "$TMEXPORT"
+
 # --- errors, exit codes, atomic output ---------------------------------------
 expect_fail() {   # expect_fail NEEDLE COMMAND...
     local needle=$1

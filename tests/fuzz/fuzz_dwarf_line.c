@@ -32,11 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rc == TM_EFORMAT && !note[0]) abort();
             for (size_t i = 0; i < f.nfiles; i++)
                 if (f.files[i] >= ix.strings.len) abort();
+            for (size_t i = 0; i < ix.nlines; i++)
+                if (ix.lines[i].lo >= ix.lines[i].hi) abort();
             if (rc == TM_OK && sym_index_finish(&ix) == TM_OK) {
                 tm_sym_result r;
                 sym_index_lookup(&ix, 0x1000, &r);
-                for (size_t i = 0; i < ix.nlines; i++)
-                    if (ix.lines[i].lo >= ix.lines[i].hi) abort();
             }
             tm_free(f.files);
             sym_index_free(&ix);

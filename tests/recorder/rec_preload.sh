@@ -43,6 +43,13 @@ mkdir -p "$W/inst/bin" "$W/inst/lib"
 cp "$B/recorder/tmrun" "$W/inst/bin/" && cp "$B/recorder/libtmrecorder.so" "$W/inst/lib/"
 (cd "$W" && "$W/inst/bin/tmrun" -o inst.tms -- true) && [ -s "$W/inst.tms" ] \
   || { echo "FAIL: tmrun from an install tree"; fail=1; }
+# C++: bad_alloc from operator new is thrown through the hook and caught.
+TM_UNWIND_CHECK=1 "$B/recorder/tmrun" -n 32 -o "$W/cxx.tms" -- "$B/tests/recorder/rec_cxx_throw" \
+    2> "$W/cxx.err" || { echo "FAIL: rec_cxx_throw"; fail=1; }
+cat "$W/cxx.err"
+grep -q "stacks, 0 differ from libgcc, 0 differ from the full eh walk" "$W/cxx.err" \
+  || { echo "FAIL: unwinder differs on rec_cxx_throw"; fail=1; }
+"$B/tests/recorder/rec_check" --info "$W/cxx.tms" || fail=1
 # Usage errors: exit status 2 with a message.
 "$B/recorder/tmrun" -n 0 -- true 2>/dev/null; [ $? = 2 ] || { echo "FAIL: tmrun -n 0"; fail=1; }
 "$B/recorder/tmrun" 2>/dev/null; [ $? = 2 ] || { echo "FAIL: tmrun without program"; fail=1; }

@@ -21,7 +21,8 @@
  *   TM_START=1           start tracing at load even without TM_OUTPUT.
  *   TM_INTERVAL=SEC      also write a numbered snapshot every SEC seconds.
  *   TM_SIGNAL=SIG        also write one when SIG (name like USR2 or number)
- *                        arrives.  No default: nothing is installed unless set.
+ *                        arrives.  No default: nothing is installed unless set;
+ *                        a handler the program installs later for SIG wins.
  *   TM_PEAK=1            also write one shortly after each new peak of traced
  *                        memory (>= 12.5% and >= 1 MiB above the last one,
  *                        at most one per TM_PEAK_INTERVAL seconds, default 1).

@@ -26,11 +26,11 @@
  *     or through `.gnu_debuglink` (next to the binary, in its .debug/
  *     subdirectory, and in DEBUG_DIR + the binary's directory).  zlib and
  *     zstd compressed debug sections (SHF_COMPRESSED, and legacy .zdebug_*)
- *     are decompressed before libdwarf sees them.
+ *     are decompressed before they are read.
  *   - Each module is indexed once (flat sorted arrays: line ranges and
  *     inlined-subroutine ranges) and cached by build-id inside a
- *     tm_symbolizer.  A symbolizer is NOT thread-safe (libdwarf is not): use
- *     one per thread, or one thread.
+ *     tm_symbolizer.  A symbolizer is NOT thread-safe (its caches have no
+ *     locks): use one per thread, or one thread.
  *   - Malformed, truncated or missing files never fail a snapshot: they
  *     produce a note in the report and the frames fall back to the symbol
  *     table or stay raw.

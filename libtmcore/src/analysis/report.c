@@ -13,6 +13,7 @@
 #include "tm/filter.h"
 #include "tm/render.h"
 #include "tm/stats.h"
+#include "report_internal.h"
 
 enum { EXIT_GATE = 1, EXIT_ERR = 2 };
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
@@ -42,17 +43,29 @@ static const char usage_opts[] =
     "  --format F           text (default), json, csv\n"
     "  --no-header          text: no \"[ Top N KEY ]\" line\n"
     "  --timing             print load / statistics / output times on stderr\n"
-    "  --fail-on-growth SZ  tmdiff: exit 1 if the total grew by more than SZ bytes\n"
-    "                       (suffix K, M, G, T for KiB, MiB, GiB, TiB)\n"
+    "gates (for CI; see 'exit status'):\n"
+    "  --fail-on-growth SZ  tmdiff: fail if the total grew by more than SZ\n"
+    "  --fail-above SZ      tmstat: fail if the total size is above SZ\n"
+    "  --per-group          apply the gate to every group of --by KEY instead\n"
+    "  --min-growth SZ      tmdiff: growth of SZ or less never fails (useful with %)\n"
+    "    SZ: bytes, with an optional unit B, KiB, MiB, GiB, TiB (or K, M, G, T;\n"
+    "    all 1024-based; kB/MB/GB are refused as ambiguous), decimals allowed\n"
+    "    (1.5MiB); tmdiff also takes N% = growth relative to the old size (a\n"
+    "    group absent from OLD has old size 0, so any growth of it fails N%).\n"
+    "    The gate sees every group after filters, not only the --top printed.\n"
     "  -h, --help           this text\n"
     "text: one line per statistic, exactly Python's str(stat); traceback lines\n"
     "  follow each statistic with --by traceback.\n"
     "json: {tool, key, cumulative, total_size, total_count, [old_total_size,\n"
     "  old_total_count,] groups, statistics: [{text, traceback: [{filename,\n"
-    "  lineno}] oldest first, size, count, [average,] [size_diff, count_diff]}]}\n"
+    "  lineno}] oldest first, size, count, [average,] [size_diff, count_diff]}],\n"
+    "  [gate: {option, spec, scope, mode, limit_bytes, limit_percent, min_growth,\n"
+    "  measured_bytes, measured_percent, passed, failing_groups, failing}]}\n"
+    "  (JSON Schema: doc/report-schema.json)\n"
     "csv: rank,filename,lineno,size,count,average[,size_diff,count_diff],traceback\n"
     "  (traceback = FILE:LINE frames oldest first joined by ';')\n"
-    "exit status: 0 ok, 1 --fail-on-growth tripped, 2 usage or input error.\n";
+    "exit status: 0 ok (a gate holds: one note on stderr), 1 a gate failed (normal\n"
+    "  output on stdout, a short report on stderr), 2 usage or input error.\n";
 
 typedef struct opts {
     const char *files[2];
@@ -62,14 +75,13 @@ typedef struct opts {
     uint32_t fdomain;
     long limit;
     unsigned long long top;
-    int has_growth;
-    unsigned long long growth;
+    rp_gate gate;
     tm_filter filters[TM_FILTER_MAX];
     size_t nfilters;
 } opts;
 
 static int parse_args(opts *o, int argc, char **argv, int diff);
-static void write_json(FILE *out, const tm_stats *st, size_t shown, int diff);
+static void write_json(FILE *out, const tm_stats *st, const opts *o, size_t shown, int diff);
 static void write_csv(FILE *out, const tm_stats *st, size_t shown, int diff);
 static int write_text(FILE *out, const tm_stats *st, const opts *o, size_t shown, int diff);
 
@@ -115,8 +127,12 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     double t2 = now_ms();
     size_t n = tm_stats_count(st);
     size_t shown = o.top == 0 || o.top > n ? n : (size_t)o.top;
+    if (o.gate.set && rp_gate_eval(&o.gate, st) != 0) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto out;
+    }
     if (o.format == FMT_JSON)
-        write_json(stdout, st, shown, diff);
+        write_json(stdout, st, &o, shown, diff);
     else if (o.format == FMT_CSV)
         write_csv(stdout, st, shown, diff);
     else if (write_text(stdout, st, &o, shown, diff) != 0) {
@@ -131,15 +147,13 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
         fprintf(stderr, "%s: timing: load %.1f ms, statistics %.1f ms, output %.1f ms\n", prog,
                 t1 - t0, t2 - t1, now_ms() - t2);
     exit_code = 0;
-    if (diff && o.has_growth) {
-        uint64_t nw = tm_stats_total_size(st), old = tm_stats_old_total_size(st);
-        if (nw > old && nw - old > o.growth) {
-            fprintf(stderr, "%s: total size grew by %" PRIu64 " bytes (limit %llu)\n", prog,
-                    nw - old, o.growth);
+    if (o.gate.set) {
+        rp_gate_report(stderr, prog, &o.gate, st);
+        if (!o.gate.passed)
             exit_code = EXIT_GATE;
-        }
     }
 out:
+    rp_gate_free(&o.gate);
     tm_stats_free(st);
     tm_snapshot_free(snaps[0]);
     tm_snapshot_free(snaps[1]);
@@ -177,35 +191,6 @@ static int parse_long(const char *s, long *out)
     errno = 0;
     *out = strtol(s, &end, 10);
     return errno || *end ? -1 : 0;
-}
-
-static int parse_size(const char *s, unsigned long long *out)
-{
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    int shift = 0;
-    if (*end) {
-        const char *u = "KMGT", *p = strchr(u, end[0] & ~0x20);
-        if (!p || !end[0])
-            return -1;
-        shift = 10 * (int)(p - u + 1);
-        end++;
-        if (*end == 'i' || *end == 'I')
-            end++;
-        if (*end == 'B' || *end == 'b')
-            end++;
-        if (*end)
-            return -1;
-    }
-    if (shift && v > (UINT64_MAX >> shift))
-        return -1;
-    *out = v << shift;
-    return 0;
 }
 
 static int add_filter(opts *o, const char *prog, tm_filter *f)
@@ -251,7 +236,8 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
         memcpy(name, a, nlen);
         name[nlen] = 0;
         static const char *const flags[] = { "--cumulative", "--all-frames", "--no-header",
-                                             "--most-recent-first", "--timing" };
+                                             "--most-recent-first", "--timing",
+                                             "--per-group" };
         int is_flag = 0;
         for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
             is_flag |= strcmp(name, flags[k]) == 0;
@@ -317,10 +303,30 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
                 o->format = FMT_CSV;
             else
                 return usage_error(prog, "--format: '%s' is not text, json or csv", val);
-        } else if (diff && strcmp(name, "--fail-on-growth") == 0) {
-            if (parse_size(val, &o->growth) != 0)
-                return usage_error(prog, "--fail-on-growth: '%s' is not a size", val);
-            o->has_growth = 1;
+        } else if (strcmp(name, "--per-group") == 0) {
+            o->gate.per_group = 1;
+        } else if (strcmp(name, "--fail-on-growth") == 0 || strcmp(name, "--fail-above") == 0) {
+            const char *want = diff ? "--fail-on-growth" : "--fail-above";
+            if (strcmp(name, want) != 0)
+                return usage_error(prog, "%s is %s's gate; %s takes %s", name,
+                                   diff ? "tmstat" : "tmdiff", prog, want);
+            if (o->gate.set)
+                return usage_error(prog, "%s given twice", name);
+            char msg[256];
+            if (rp_size_parse(val, diff, &o->gate.limit, msg, sizeof msg) != 0)
+                return usage_error(prog, "%s: %s", name, msg);
+            o->gate.set = 1;
+            o->gate.option = want;
+            o->gate.spec = val;
+        } else if (strcmp(name, "--min-growth") == 0) {
+            rp_size sz;
+            char msg[256];
+            if (!diff)
+                return usage_error(prog, "--min-growth is for tmdiff --fail-on-growth");
+            if (rp_size_parse(val, 0, &sz, msg, sizeof msg) != 0)
+                return usage_error(prog, "--min-growth: %s", msg);
+            o->gate.min_spec = val;
+            o->gate.min_growth = sz.bytes;
         } else {
             return usage_error(prog, "unknown option '%s'", name);
         }
@@ -328,6 +334,11 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
     if (o->nfiles != (size_t)(diff ? 2 : 1))
         return usage_error(prog, diff ? "expected OLD and NEW snapshot files"
                                       : "expected one SNAPSHOT file");
+    if (!o->gate.set && (o->gate.per_group || o->gate.min_spec))
+        return usage_error(prog, "%s needs a gate (%s SIZE)",
+                           o->gate.per_group ? "--per-group" : "--min-growth",
+                           diff ? "--fail-on-growth" : "--fail-above");
+    o->gate.diff = diff;
     if (o->cumulative && o->key == TM_KEY_TRACEBACK)
         return usage_error(prog, "--cumulative cannot be used with --by traceback");
     for (size_t k = 0; k < o->nfilters; k++) {
@@ -342,7 +353,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
 
 /* --- JSON / CSV -------------------------------------------------------- */
 
-static void json_str(FILE *out, const char *s, size_t n)
+void rp_json_str(FILE *out, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     fputc('"', out);
@@ -394,7 +405,34 @@ static void csv_field(FILE *out, const char *s, size_t n)
 
 static int single_key(tm_key_type k) { return k == TM_KEY_FUNCTION || k == TM_KEY_MODULE; }
 
-static void write_json(FILE *out, const tm_stats *st, size_t shown, int diff)
+void rp_json_stat(FILE *out, const tm_stats *st, const tm_statistic *s, int diff)
+{
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *mem = open_memstream(&text, &tlen);
+    if (mem) {
+        tm_render_stat(mem, st, s);
+        fclose(mem);
+    }
+    fputs("{\"text\": ", out);
+    rp_json_str(out, text ? text : "", text ? tlen : 0);
+    free(text);
+    fputs(", \"traceback\": [", out);
+    for (size_t k = 0; k < s->nframes; k++) {
+        fprintf(out, "%s{\"filename\": ", k ? ", " : "");
+        rp_json_str(out, s->frames[k].filename, s->frames[k].filename_len);
+        fprintf(out, ", \"lineno\": %" PRIu32 "}", s->frames[k].lineno);
+    }
+    fprintf(out, "], \"size\": %" PRIu64 ", \"count\": %" PRIu64, s->size, s->count);
+    if (s->count)
+        fprintf(out, ", \"average\": %.17g", tm_stat_average(s->size, s->count));
+    if (diff)
+        fprintf(out, ", \"size_diff\": %" PRId64 ", \"count_diff\": %" PRId64, s->size_diff,
+                s->count_diff);
+    fputc('}', out);
+}
+
+static void write_json(FILE *out, const tm_stats *st, const opts *o, size_t shown, int diff)
 {
     const tm_statistic *it = tm_stats_items(st);
     fprintf(out, "{\"tool\": \"%s\", \"key\": \"%s\", \"cumulative\": %s, ",
@@ -407,32 +445,13 @@ static void write_json(FILE *out, const tm_stats *st, size_t shown, int diff)
                 tm_stats_old_total_size(st), tm_stats_old_total_count(st));
     fprintf(out, "\"groups\": %zu, \"statistics\": [", tm_stats_count(st));
     for (size_t i = 0; i < shown; i++) {
-        const tm_statistic *s = &it[i];
-        char *text = NULL;
-        size_t tlen = 0;
-        FILE *mem = open_memstream(&text, &tlen);
-        if (mem) {
-            tm_render_stat(mem, st, s);
-            fclose(mem);
-        }
-        fprintf(out, "%s\n  {\"text\": ", i ? "," : "");
-        json_str(out, text ? text : "", text ? tlen : 0);
-        free(text);
-        fputs(", \"traceback\": [", out);
-        for (size_t k = 0; k < s->nframes; k++) {
-            fprintf(out, "%s{\"filename\": ", k ? ", " : "");
-            json_str(out, s->frames[k].filename, s->frames[k].filename_len);
-            fprintf(out, ", \"lineno\": %" PRIu32 "}", s->frames[k].lineno);
-        }
-        fprintf(out, "], \"size\": %" PRIu64 ", \"count\": %" PRIu64, s->size, s->count);
-        if (s->count)
-            fprintf(out, ", \"average\": %.17g", tm_stat_average(s->size, s->count));
-        if (diff)
-            fprintf(out, ", \"size_diff\": %" PRId64 ", \"count_diff\": %" PRId64, s->size_diff,
-                    s->count_diff);
-        fputc('}', out);
+        fputs(i ? ",\n  " : "\n  ", out);
+        rp_json_stat(out, st, &it[i], diff);
     }
-    fputs(shown ? "\n]}\n" : "]}\n", out);
+    fputs(shown ? "\n]" : "]", out);
+    if (o->gate.set)
+        rp_gate_json(out, &o->gate, st, (size_t)(o->top > SIZE_MAX ? 0 : o->top));
+    fputs("}\n", out);
 }
 
 static void write_csv(FILE *out, const tm_stats *st, size_t shown, int diff)

@@ -4,8 +4,10 @@
  */
 #include "tm/tms.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,6 +537,75 @@ static int sync_dir(const char *dir)
     return rc;
 }
 
+static int write_special(const char *path, const uint8_t *data, size_t len, tm_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return tm_error_set(err, TM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int rc = write_all(fd, data, len);
+    int e = errno;
+    if (close(fd) != 0 && rc == 0) {
+        rc = -1;
+        e = errno;
+    }
+    if (rc != 0)
+        return tm_error_set(err, TM_EIO, "%s: cannot write: %s", path, strerror(e));
+    return TM_OK;
+}
+
+/* Seconds a dead writer's temporary file must have been left alone before
+ * another writer removes it (see clean_stale_temps). */
+#define STALE_TEMP_AGE 60
+
+/* Parses "<pid>.<hex>" (the part after ".NAME.tmp."); 0 if malformed. */
+static long temp_owner(const char *p)
+{
+    long pid = 0;
+    const char *q = p;
+    for (; *q >= '0' && *q <= '9' && q - p < 10; q++)
+        pid = pid * 10 + (*q - '0');
+    if (q == p || *q != '.' || pid <= 0)
+        return 0;
+    const char *h = ++q;
+    for (; (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f'); q++)
+        ;
+    return q > h && q - h <= 8 && *q == '\0' ? pid : 0;
+}
+
+/* A writer killed between creating its temporary file and the rename leaves
+ * ".NAME.tmp.PID.HEX" behind.  Each write to NAME removes such files of
+ * NAME in the same directory when their writer is gone (kill(PID, 0) says
+ * ESRCH) and they have not been modified for STALE_TEMP_AGE seconds: the age
+ * protects a live writer whose PID we cannot see (another PID namespace or
+ * host sharing the directory) — its write() calls keep the mtime fresh.
+ * Best effort: errors are ignored, other files are never touched. */
+static void clean_stale_temps(const char *dir, const char *base)
+{
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (n[0] != '.' || strncmp(n + 1, base, blen) != 0 ||
+            strncmp(n + 1 + blen, ".tmp.", 5) != 0)
+            continue;
+        long pid = temp_owner(n + 1 + blen + 5);
+        if (pid == 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            now - st.st_mtime < STALE_TEMP_AGE)
+            continue;
+        unlinkat(dirfd(d), n, 0);
+    }
+    closedir(d);
+}
+
 int tm_snapshot_write(const tm_snapshot *s, const char *path,
                       const tm_write_options *opts, tm_error *err)
 {
@@ -544,6 +615,18 @@ int tm_snapshot_write(const tm_snapshot *s, const char *path,
     if (rc)
         return tm_error_prefix(err, "%s", path);
     int no_fsync = opts && opts->no_fsync;
+
+    /* rename() would replace a device, FIFO or socket node with a regular
+     * file (as root, `-o /dev/full` would destroy /dev/full): such targets
+     * are written in place, which cannot be atomic and needs none. */
+    struct stat dst;
+    if (stat(path, &dst) == 0 && !S_ISREG(dst.st_mode)) {
+        rc = S_ISDIR(dst.st_mode)
+                 ? tm_error_set(err, TM_EIO, "%s: cannot write: is a directory", path)
+                 : write_special(path, data, len, err);
+        free(data);
+        return rc;
+    }
 
     /* The temp file must be in the target's directory so rename() is atomic. */
     const char *slash = strrchr(path, '/');
@@ -585,6 +668,8 @@ int tm_snapshot_write(const tm_snapshot *s, const char *path,
     }
     if (fd < 0)
         goto fail_nofile;
+    if (*base)
+        clean_stale_temps(dir, base);
     what = "write";
     if (write_all(fd, data, len) != 0)
         goto fail;

@@ -162,7 +162,7 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap) {
         sym_elf_close(e);
         return TM_EFORMAT;
     }
-    if (nsec > 65535) nsec = 65535;   /* libdwarf indexes sections with 16 bits */
+    if (nsec > 65535) nsec = 65535;   /* no real file has more; bounds the work */
     e->sections = tm_calloc(nsec ? nsec : 1, sizeof *e->sections);
     if (!e->sections) { sym_elf_close(e); return TM_ENOMEM; }
     e->nsections = nsec;

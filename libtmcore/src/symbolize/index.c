@@ -88,9 +88,8 @@ void sym_index_free(sym_index *ix) {
     tm_free(ix->ranges);
     tm_free(ix->syms);
     tm_free(ix->demangle_cache);
-    tm_free(ix->line_accel.first);
-    tm_free(ix->range_accel.first);
-    tm_free(ix->sym_accel_.first);
+    tm_free(ix->segs);
+    tm_free(ix->seg_accel.first);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -99,7 +98,7 @@ size_t sym_index_memory(const sym_index *ix) {
            ix->caplines * sizeof(sym_line) + ix->capfuncs * sizeof(sym_func) +
            ix->capranges * sizeof(sym_range) + ix->capsyms * sizeof(sym_symbol) +
            ix->ndemangle_cache * sizeof(uint32_t) +
-           (ix->line_accel.nb + ix->range_accel.nb + ix->sym_accel_.nb + 3) * sizeof(uint32_t) +
+           ix->nsegs * sizeof(sym_seg) + (ix->seg_accel.nb + 1) * sizeof(uint32_t) +
            sizeof *ix;
 }
 
@@ -311,6 +310,75 @@ static size_t accel_upper(const sym_accel *ac, const void *arr, size_t stride, s
     return lo;
 }
 
+/* LSD radix sort of n keys (16-bit digits; digits equal in every key are
+ * skipped, so addresses cost 2 or 3 passes).  tmp has room for n keys. */
+static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n) {
+    static size_t count[65536];   /* not reentrant: the symbolizer is single-threaded */
+    uint64_t all_or = 0, all_and = ~0ull;
+    for (size_t i = 0; i < n; i++) { all_or |= a[i]; all_and &= a[i]; }
+    for (unsigned shift = 0; shift < 64; shift += 16) {
+        if ((((all_or ^ all_and) >> shift) & 0xffff) == 0) continue;
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++) count[(a[i] >> shift) & 0xffff]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) { size_t c = count[d]; count[d] = sum; sum += c; }
+        for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & 0xffff]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
+}
+
+/* Cuts the address space at every boundary and stores, per segment, what
+ * the lookup of any of its addresses answers: the line with the greatest
+ * start <= a (if a is before its end), the same for function ranges, and
+ * the symbol with the greatest address <= a (if a is inside it or it has
+ * no size).  Each answer changes only at a boundary, so computing it at
+ * the segment start is exact. */
+static int build_segments(sym_index *ix) {
+    size_t np = 2 * (ix->nlines + ix->nranges + ix->nsyms);
+    if (np == 0) return TM_OK;
+    uint64_t *pt = tm_malloc(np * sizeof *pt), *tmp = tm_malloc(np * sizeof *tmp);
+    if (!pt || !tmp) { tm_free(pt); tm_free(tmp); return TM_ENOMEM; }
+    size_t n = 0;
+    for (size_t i = 0; i < ix->nlines; i++) { pt[n++] = ix->lines[i].lo; pt[n++] = ix->lines[i].hi; }
+    for (size_t i = 0; i < ix->nranges; i++) { pt[n++] = ix->ranges[i].lo; pt[n++] = ix->ranges[i].hi; }
+    for (size_t i = 0; i < ix->nsyms; i++) {
+        pt[n++] = ix->syms[i].addr;
+        if (ix->syms[i].size && ix->syms[i].addr + ix->syms[i].size > ix->syms[i].addr)
+            pt[n++] = ix->syms[i].addr + ix->syms[i].size;
+    }
+    radix_sort(pt, tmp, n);
+    tm_free(tmp);
+    sym_seg *segs = tm_malloc(n * sizeof *segs);
+    if (!segs) { tm_free(pt); return TM_ENOMEM; }
+    size_t ns = 0, il = 0, ir = 0, is = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t p = pt[k];
+        if (k && p == pt[k - 1]) continue;
+        while (il < ix->nlines && ix->lines[il].lo <= p) il++;
+        while (ir < ix->nranges && ix->ranges[ir].lo <= p) ir++;
+        while (is < ix->nsyms && ix->syms[is].addr <= p) is++;
+        sym_seg s = {p, 0, 0, SYM_NONE, SYM_NONE};
+        if (il && p < ix->lines[il - 1].hi) {
+            s.file = ix->lines[il - 1].file;
+            s.line = ix->lines[il - 1].line;
+        }
+        if (ir && p < ix->ranges[ir - 1].hi) s.func = ix->ranges[ir - 1].func;
+        if (is) {
+            const sym_symbol *y = &ix->syms[is - 1];
+            if (y->size == 0 || p - y->addr < y->size) s.sym = (uint32_t)(is - 1);
+        }
+        if (ns && segs[ns - 1].file == s.file && segs[ns - 1].line == s.line &&
+            segs[ns - 1].func == s.func && segs[ns - 1].sym == s.sym)
+            continue;   /* same answer as the segment before: extend it */
+        segs[ns++] = s;
+    }
+    tm_free(pt);
+    sym_seg *fit = ns ? tm_realloc(segs, ns * sizeof *segs) : NULL;
+    ix->segs = fit ? fit : segs;   /* a failed shrink keeps the larger block */
+    ix->nsegs = ns;
+    return TM_OK;
+}
+
 int sym_index_finish(sym_index *ix) {
     if (ix->finished) return TM_OK;
     /* line programs are mostly emitted in address order: skip the sort then */
@@ -323,47 +391,31 @@ int sym_index_finish(sym_index *ix) {
     if (ix->nsyms) {
         qsort(ix->syms, ix->nsyms, sizeof *ix->syms, cmp_sym);
     }
-    if ((rc = accel_build(&ix->line_accel, ix->lines, sizeof *ix->lines, ix->nlines)) != TM_OK ||
-        (rc = accel_build(&ix->range_accel, ix->ranges, sizeof *ix->ranges, ix->nranges)) != TM_OK ||
-        (rc = accel_build(&ix->sym_accel_, ix->syms, sizeof *ix->syms, ix->nsyms)) != TM_OK)
-        return rc;
+    if (ix->nsyms >= UINT32_MAX || (rc = build_segments(ix)) != TM_OK ||
+        (rc = accel_build(&ix->seg_accel, ix->segs, sizeof *ix->segs, ix->nsegs)) != TM_OK)
+        return rc == TM_OK ? TM_ENOMEM : rc;
+    tm_free(ix->lines);
+    tm_free(ix->ranges);
+    ix->lines = NULL;
+    ix->ranges = NULL;
+    ix->caplines = ix->capranges = 0;
     ix->finished = 1;
     return TM_OK;
 }
 
 /* --- lookup ------------------------------------------------------------------ */
 
-static const sym_line *find_line(const sym_index *ix, uint64_t a) {
-    size_t i = accel_upper(&ix->line_accel, ix->lines, sizeof *ix->lines, ix->nlines, a);
-    if (i == 0) return NULL;
-    const sym_line *l = &ix->lines[i - 1];
-    return a < l->hi ? l : NULL;
-}
-
-static const sym_range *find_range(const sym_index *ix, uint64_t a) {
-    size_t i = accel_upper(&ix->range_accel, ix->ranges, sizeof *ix->ranges, ix->nranges, a);
-    if (i == 0) return NULL;
-    const sym_range *r = &ix->ranges[i - 1];
-    return a < r->hi ? r : NULL;
-}
-
-static const sym_symbol *find_symbol(const sym_index *ix, uint64_t a) {
-    size_t i = accel_upper(&ix->sym_accel_, ix->syms, sizeof *ix->syms, ix->nsyms, a);
-    if (i == 0) return NULL;
-    const sym_symbol *s = &ix->syms[i - 1];
-    if (s->size != 0 && a - s->addr >= s->size) return NULL;
-    return s;
-}
-
 void sym_index_lookup(const sym_index *ix, uint64_t a, tm_sym_result *out) {
     const sym_strpool *p = &ix->strings;
     out->nframes = 1;
     out->frames[0] = (tm_sym_frame){"", "", 0};
-    const sym_line *l = find_line(ix, a);
-    if (l) { out->frames[0].file = sym_str(p, l->file); out->frames[0].line = l->line; }
-    const sym_range *r = find_range(ix, a);
-    if (r) {
-        uint32_t f = r->func, prev = SYM_NONE;
+    size_t i = accel_upper(&ix->seg_accel, ix->segs, sizeof *ix->segs, ix->nsegs, a);
+    if (i == 0) return;
+    const sym_seg *g = &ix->segs[i - 1];
+    out->frames[0].file = sym_str(p, g->file);
+    out->frames[0].line = g->line;
+    if (g->func != SYM_NONE) {
+        uint32_t f = g->func, prev = SYM_NONE;
         size_t n = 0;
         while (f != SYM_NONE && f < ix->nfuncs && n < TM_SYM_MAX_INLINE) {
             tm_sym_frame *fr = &out->frames[n];
@@ -378,10 +430,10 @@ void sym_index_lookup(const sym_index *ix, uint64_t a, tm_sym_result *out) {
         }
         out->nframes = n ? n : 1;
     }
-    const sym_symbol *s = find_symbol(ix, a);
-    if (s) {
+    if (g->sym != SYM_NONE) {
         /* llvm-symbolizer: the symbol table names the outermost function;
          * a local symbol's STT_FILE names the file when DWARF did not. */
+        const sym_symbol *s = &ix->syms[g->sym];
         tm_sym_frame *outer = &out->frames[out->nframes - 1];
         outer->function = sym_str(p, s->name);
         if (!outer->file[0] && s->file) outer->file = sym_str(p, s->file);

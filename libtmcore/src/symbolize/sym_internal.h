@@ -4,7 +4,9 @@
  *   sym_elf      one ELF file through libelf: sections (decompressed on
  *                demand), build-id, .gnu_debuglink, symbols   (elf.c)
  *   sym_index    the flat sorted per-module index and its lookup  (index.c)
- *   sym_dwarf    fills an index from DWARF: the only libdwarf user  (dwarf.c)
+ *   sym_lines    decodes .debug_line programs into the index  (lines.c)
+ *   dw_reader    reads .debug_info & co, bounds-checked  (info.c, dwarf_reader.h)
+ *   sym_dwarf    fills an index from DWARF  (dwarf.c)
  *   symbolizer   locating files, cache by build-id, snapshots (symbolizer.c)
  */
 #ifndef TM_SYM_INTERNAL_H
@@ -99,10 +101,19 @@ typedef struct sym_symbol {
     uint32_t seq;              /* position in the symbol table */
 } sym_symbol;
 
-/* Bucket table over a sorted array's 64-bit keys (the first field of each
- * element): for key k, bucket (k - base) >> shift holds the index range in
- * which the binary search ends, so a random lookup touches a few cache
- * lines instead of ~17 levels of a cold binary search. */
+/* The finished index answers from one array: the address space cut at
+ * every boundary of a line, function range or symbol, each segment holding
+ * the complete answer for its addresses. */
+typedef struct sym_seg {
+    uint64_t lo;               /* the segment runs to the next one's lo */
+    uint32_t file, line;       /* 0, 0: no line */
+    uint32_t func;             /* innermost function, or SYM_NONE */
+    uint32_t sym;              /* index in syms, or SYM_NONE */
+} sym_seg;
+
+/* Bucket table over the segments: for address a, bucket (a - base) >> shift
+ * holds the index range in which the binary search ends, so a random lookup
+ * touches a few cache lines instead of ~17 levels of a cold binary search. */
 typedef struct sym_accel {
     uint64_t base;
     unsigned shift;
@@ -112,7 +123,10 @@ typedef struct sym_accel {
 
 typedef struct sym_index {
     sym_strpool strings;
-    sym_accel line_accel, range_accel, sym_accel_;
+    sym_seg *segs; size_t nsegs;
+    sym_accel seg_accel;
+    /* lines and ranges are freed by sym_index_finish (the segments replace
+     * them); nlines / nranges keep their counts for statistics */
     sym_line *lines; size_t nlines, caplines;
     sym_func *funcs; size_t nfuncs, capfuncs;
     sym_range *ranges; size_t nranges, capranges;
@@ -245,7 +259,7 @@ int sym_lines_read(const sym_line_input *in, uint64_t offset, sym_index *ix,
 /* llvm::sys::path::append: one '/' between parts, none doubled at the seam. */
 void sym_path_append(char *buf, size_t cap, size_t *len, const char *part);
 
-/* --- DWARF (dwarf.c, the only file that includes libdwarf) ------------ */
+/* --- DWARF (dwarf.c) ------------------------------------------------- */
 
 /* Adds lines and functions of e's DWARF to ix.  TM_OK when the DWARF was
  * read (possibly partially: *note says what was skipped), TM_EFORMAT when

@@ -1,0 +1,74 @@
+# Sourced by tests/cli/fault_*.sh: paths, failure counting, visible skips,
+# and the fault_writer helper (built by tests/fault/CMakeLists.txt when that
+# directory is part of the build, else compiled here against the build's
+# libtmcore_model.a with the build's compiler and sanitizer flags).
+set -u
+B=${TM_BUILD_DIR:-$PWD}
+S=${TM_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SAN=${TM_SANITIZE:-0}
+W=$(mktemp -d /tmp/tmfault.XXXXXX)
+MOUNTS=()
+cleanup() {
+    local m
+    for m in "${MOUNTS[@]}"; do umount -l "$m" 2>/dev/null; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+failures=0
+checks=0
+skipped=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pass() { checks=$((checks + 1)); }
+skip() { echo "SKIP: $*" >&2; skipped=$((skipped + 1)); }
+
+# expect_exit2 NAME CMD... : exit status 2 with a non-empty message on stderr
+# that names $NEEDLE (default: nothing required beyond non-empty).
+expect_exit2() {
+    local name=$1; shift
+    "$@" >"$W/out" 2>"$W/err" </dev/null
+    local rc=$?
+    if [ $rc -ne 2 ]; then
+        fail "$name: exit $rc, expected 2 (stderr: $(head -c 300 "$W/err"))"
+    elif [ ! -s "$W/err" ]; then
+        fail "$name: exit 2 without a message"
+    elif [ -n "${NEEDLE:-}" ] && ! grep -qF -- "$NEEDLE" "$W/err"; then
+        fail "$name: message does not name '$NEEDLE': $(head -c 300 "$W/err")"
+    elif grep -qE "AddressSanitizer|runtime error|Segmentation" "$W/err"; then
+        fail "$name: sanitizer report: $(head -c 300 "$W/err")"
+    else
+        pass
+    fi
+}
+
+# mount_tmpfs DIR OPTIONS : returns 1 (and the caller skips) if mounting fails
+mount_tmpfs() {
+    mkdir -p "$1"
+    if mount -t tmpfs -o "$2" tmpfs "$1" 2>"$W/mount.err"; then
+        MOUNTS+=("$1")
+        return 0
+    fi
+    return 1
+}
+
+fault_writer_bin() {
+    local bin=$B/tests/fault/fault_writer
+    if [ -x "$bin" ]; then
+        echo "$bin"
+        return 0
+    fi
+    local cc flags=()
+    cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$B/CMakeCache.txt" 2>/dev/null)
+    [ -n "$cc" ] || cc=cc
+    [ "$SAN" = 1 ] && flags=(-fsanitize=address,undefined -fno-omit-frame-pointer)
+    bin=$W/fault_writer
+    "$cc" -std=c11 -O1 -D_GNU_SOURCE "${flags[@]}" -I"$S/libtmcore/include" \
+        "$S/tests/fault/fault_writer.c" "$B/libtmcore/libtmcore_model.a" -lzstd \
+        -o "$bin" >&2 || return 1
+    echo "$bin"
+}
+
+finish() {
+    echo "$(basename "$0" .sh): $checks passed, $failures failed, $skipped skipped"
+    [ $failures -eq 0 ]
+    exit $?
+}
