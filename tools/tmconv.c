@@ -3,13 +3,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tm/output.h"
 #include "tm/pyformat.h"
 #include "tm/tms.h"
 #include "tool.h"
@@ -36,65 +36,6 @@ static void usage(FILE *f)
             "same directory, fsync, rename).\n"
             "\n"
             "Exit status: 0 success, 2 usage or input error.\n");
-}
-
-/* Writes buf to path via a temporary file in the same directory. */
-static int write_atomic(const char *path, const void *buf, size_t len, tm_error *err)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return tm_error_set(err, TM_ENOMEM, "%s: out of memory", path);
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return tm_error_set(err, TM_EIO, "%s: cannot create a temporary file: %s", path,
-                            strerror(e));
-    }
-    const char *p = buf;
-    size_t left = len;
-    int e = 0;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            e = errno;
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    /* mkstemp creates 0600; give the file the mode open() would have. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (!e && fchmod(fd, 0666 & ~mask) != 0)
-        e = errno;
-    if (!e && fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e)
-        e = errno;
-    if (!e && rename(tmp, path) != 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        free(tmp);
-        return tm_error_set(err, TM_EIO, "%s: cannot write: %s", path, strerror(e));
-    }
-    /* Make the rename itself durable. */
-    char *dir = strdup(path);
-    if (dir) {
-        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
-    }
-    free(tmp);
-    return TM_OK;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -162,7 +103,7 @@ int main(int argc, char **argv)
         if (rc)
             tm_error_prefix(&err, "%s", out);
         else
-            rc = write_atomic(out, buf, len, &err);
+            rc = tm_output_write_file(out, buf, len, 0, &err);
         free(buf);
     }
     tm_snapshot_free(snap);

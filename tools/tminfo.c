@@ -149,7 +149,8 @@ static void print_traces(const tm_snapshot *s)
     printf("traces:\n");
     for (size_t i = 0; i < n; i++) {
         printf("trace %zu: domain=%" PRIu32 " size=%" PRIu64 " total_nframe=%" PRIu32
-               " nframe=%" PRIu32 "\n", i, t[i].domain, t[i].size, t[i].total_nframe,
+               " nframe=%" PRIu32 "\n", i, t[i].domain, t[i].size,
+               tm_snapshot_trace_total_nframe(s, i),
                st[t[i].stack].depth);
         size_t k = 0;
         for (uint32_t node = t[i].stack; node != 0; node = st[node].parent, k++) {
@@ -204,7 +205,7 @@ static int info_file(const char *path, int traces)
             tm_snapshot_decode(&s, data, len, path, &err))
             rc = tool_fail(prog, &err);
     } else {
-        rc = tool_load_snapshot_raw(path, &s, &err) ? tool_fail(prog, &err) : 0;
+        rc = tool_decode_snapshot(path, data, len, &s, &err) ? tool_fail(prog, &err) : 0;
         if (!rc)
             printf("%s: Python tracemalloc snapshot (pickle), %zu bytes\n", path, len);
     }

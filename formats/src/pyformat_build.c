@@ -156,7 +156,7 @@ static int stack_of(pdec *d, size_t ti, uint64_t v, uint32_t *id, uint32_t *dept
 static int trace_add(pdec *d, size_t ti, uint64_t v)
 {
     pnode *n = pk_node_of(d, v);
-    tm_trace t = { 0, 0, 0, 0, 0 };
+    tm_trace t = { 0, 0, 0 };
     uint32_t depth = 0;
     int rc;
     if (n && n->kind == N_TRACE) {
@@ -164,8 +164,8 @@ static int trace_add(pdec *d, size_t ti, uint64_t v)
         t.domain = n->cache;
         if ((rc = stack_of(d, ti, PV_MKNODE(n->a & UINT32_MAX), &t.stack, &depth)))
             return rc;
-        t.total_nframe = n->flags ? depth : (uint32_t)(n->a >> 32);
-        return tm_snapshot_add_trace(d->snap, &t, d->err);
+        uint32_t tnf = n->flags ? depth : (uint32_t)(n->a >> 32);
+        return tm_snapshot_add_trace(d->snap, &t, tnf, d->err);
     }
     /* The general case: what did not fit N_TRACE (big ints, wrong types). */
     if (!n || n->kind != N_TUPLE || (n->b != 3 && n->b != 4))
@@ -182,14 +182,14 @@ static int trace_add(pdec *d, size_t ti, uint64_t v)
     t.domain = (uint32_t)domain;
     if ((rc = stack_of(d, ti, k[2], &t.stack, &depth)))
         return rc;
-    t.total_nframe = depth;
+    uint32_t tnf = depth;
     if (n->b == 4 && k[3] != PV_NONE) {
         if (get_u64(d, k[3], &total) || total > UINT32_MAX)
             return bad_obj(d, "trace %zu: total_nframe %s", ti,
                            PV_TAG(k[3]) == PV_INT ? "is too large" : why_not_uint(d, k[3]));
-        t.total_nframe = (uint32_t)total;
+        tnf = (uint32_t)total;
     }
-    return tm_snapshot_add_trace(d->snap, &t, d->err);
+    return tm_snapshot_add_trace(d->snap, &t, tnf, d->err);
 }
 
 int pk_snapshot_build(pdec *d, uint64_t root)

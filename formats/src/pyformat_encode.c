@@ -394,7 +394,8 @@ static int encode_pass(penc *e, tm_error *err)
             return rc;
         /* Inline expansion adds frames the recorder counted as one. */
         size_t depth = tm_snapshot_stacks(s)[t->stack].depth;
-        uint64_t total = t->total_nframe >= depth ? (uint64_t)t->total_nframe + (n - depth) : n;
+        uint32_t tnf = tm_snapshot_trace_total_nframe(s, i);
+        uint64_t total = tnf >= depth ? (uint64_t)tnf + (n - depth) : n;
         put_int(e, total);
         put_byte(e, PK_TUPLE);
         if (i % TM_PICKLE_BATCH == TM_PICKLE_BATCH - 1 || i + 1 == ntraces)

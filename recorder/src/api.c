@@ -35,19 +35,16 @@ TM_EXPORT int tm_is_tracing(void)
 
 TM_EXPORT void tm_get_traced_memory(size_t *current, size_t *peak)
 {
-    /* Read peak after current, so a concurrent update never shows
-     * current > peak. */
-    uint64_t c = atomic_load(&tm_rec_current);
-    uint64_t p = atomic_load(&tm_rec_peak);
+    uint64_t c = tm_counters_current();
     if (current)
         *current = (size_t)c;
     if (peak)
-        *peak = (size_t)(p < c ? c : p);
+        *peak = (size_t)tm_counters_peak(c);
 }
 
 TM_EXPORT void tm_reset_peak(void)
 {
-    atomic_store(&tm_rec_peak, atomic_load(&tm_rec_current));
+    tm_counters_reset_peak();
 }
 
 TM_EXPORT void tm_clear_traces(void)

@@ -26,11 +26,6 @@ tm_rec_config tm_rec_cfg = {
     .peak_interval = 1.0,
 };
 _Atomic int tm_rec_tracing;
-/* Separate cache lines: every hook writes current, but peak is mostly only
- * read, so it can stay shared between cores. */
-_Atomic uint64_t tm_rec_current __attribute__((aligned(64)));
-_Atomic uint64_t tm_rec_peak __attribute__((aligned(64)));
-static char counters_pad[64] __attribute__((aligned(64), used));
 _Atomic int64_t tm_rec_start_time_ns;
 
 static _Atomic int inited;
@@ -89,6 +84,7 @@ static void fork_child(void)
     tm_live_unlock_all();
     tm_stacks_unlock();
     if (tm_rec_cfg.follow_fork) {
+        tm_counters_fork_child();
         tm_dump_set_stem(getpid());
         tm_dump_after_fork_child();
         tm_triggers_after_fork_child();

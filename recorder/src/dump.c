@@ -71,6 +71,7 @@ void tm_dump_after_fork_child(void)
 typedef struct collect {
     tm_live_entry *v;
     size_t n, cap;
+    uint64_t bytes;
     int oom;
 } collect;
 
@@ -82,6 +83,7 @@ static void collect_one(const tm_live_entry *e, void *arg)
         return;
     }
     c->v[c->n++] = *e;
+    c->bytes += e->size;
 }
 
 static int read_cmdline(char **out, size_t *len)
@@ -117,7 +119,8 @@ static int read_cmdline(char **out, size_t *len)
     return 0;
 }
 
-static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence, tm_error *err)
+static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence,
+                        uint64_t current, tm_error *err)
 {
     tm_metadata md;
     memset(&md, 0, sizeof(md));
@@ -139,8 +142,10 @@ static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence, 
     md.snapshot_time_ns = tm_rec_now_ns();
     md.nframe_limit = tm_rec_cfg.nframe;
     md.sequence = sequence;
-    md.traced_current = atomic_load(&tm_rec_current);
-    md.traced_peak = atomic_load(&tm_rec_peak);
+    /* The traces' own total: equal to the snapshot's even while other
+     * threads allocate. */
+    md.traced_current = current;
+    md.traced_peak = tm_counters_peak(current);
     if ((rc = tm_snapshot_set_metadata(s, &md, err)))
         return rc;
 
@@ -248,13 +253,12 @@ int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_
     int rc = tm_snapshot_new(&s, err);
     if (rc)
         return rc;
-    if ((rc = add_metadata(s, trigger, sequence, err)))
-        goto fail;
     /* Copy the table first so that no shard stays locked while the
      * snapshot is built. */
     for (int attempt = 0; attempt < 8; attempt++) {
         c.cap = tm_live_count() + 1024 + (size_t)attempt * 65536;
         c.n = 0;
+        c.bytes = 0;
         c.oom = 0;
         free(c.v);
         c.v = malloc(c.cap * sizeof(*c.v));
@@ -266,6 +270,8 @@ int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_
         if (!c.oom)
             break;
     }
+    if ((rc = add_metadata(s, trigger, sequence, c.bytes, err)))
+        goto fail;
     if ((rc = add_modules(s, &modmap, &nmod, err)))
         goto fail;
     uint32_t nsmap = tm_stacks_count();
@@ -286,8 +292,7 @@ int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_
         if ((rc = map_stack(s, e->stack, smap, nsmap, modmap, nmod, fids, &t.stack, err)))
             goto fail;
         const tm_stack_rec *r = tm_stacks_get(e->stack);
-        t.total_nframe = r ? r->total : 0;
-        if ((rc = tm_snapshot_add_trace(s, &t, err)))
+        if ((rc = tm_snapshot_add_trace(s, &t, r ? r->total : 0, err)))
             goto fail;
     }
     free(c.v);

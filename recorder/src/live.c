@@ -1,11 +1,22 @@
 /*
- * The live table: (domain, ptr) -> (size, stack).  256 shards chosen by a
- * hash of the pointer, each an open-addressing table (linear probing,
- * backward-shift deletion, no tombstones) behind its own spinlock, so that a
- * free on another thread only contends on one shard.  Entries are 24 bytes
- * (sizes up to 2^48 - 1, the top 16 bits hold the Robin Hood distance);
- * a shard grows by 1.5x when it is 80% full, so the table costs 30-45 bytes
- * per live block.
+ * The live table: (domain, ptr) -> (size, stack).  A hook's lookup costs
+ * one cache line: 256 shards chosen by a hash of the pointer, each an array
+ * of 64-byte buckets of four 16-byte entries behind its own lock.  A key
+ * lives in its home bucket or, when that is full, in the next bucket with
+ * room; each bucket counts the entries that passed it (a byte, saturating),
+ * so a lookup stops at the first bucket no entry passed, and a removal only
+ * clears its slot and decrements the counts on its path: no tombstones, no
+ * shifting.  A shard grows by 1.5x at 80% of its slots, so the table costs
+ * 20-31 bytes per live block (16-byte entries, +1/64 for the counts).
+ *
+ * Entry: key = ptr | domain << 48; value = size | stack << 38 (stack ids
+ * below 2^26 - 1, the top value meaning "no stack").  Blocks that do not
+ * fit (domains >= 65536, addresses >= 2^48, sizes >= 256 GiB) go to the
+ * wide side table of live_wide.c, which lookups consult only when it holds
+ * something.
+ *
+ * Each shard also keeps the byte total of its blocks: their sum is the
+ * exact traced current (counters.c batches the peak bookkeeping).
  */
 #include <stdint.h>
 #include <string.h>
@@ -13,24 +24,36 @@
 #include "rec_internal.h"
 
 #define NSHARD 256
-#define MAX_LOAD_NUM 4   /* 80% */
+#define SLOTS 4
+#define MAX_LOAD_NUM 4   /* 80% of the slots */
 #define MAX_LOAD_DEN 5
+#define PTR_BITS 48
+#define SIZE_BITS 38
+#define STACK_NONE ((UINT64_C(1) << 26) - 1)
+#define SIZE_MASK ((UINT64_C(1) << SIZE_BITS) - 1)
+#define OVF_SAT 255
+
+typedef struct bucket {
+    uint64_t key[SLOTS];
+    uint64_t val[SLOTS];
+} bucket;
 
 typedef struct shard {
     tm_spin lock;
     uint32_t pad;
-    tm_live_entry *slots;
-    size_t cap;
+    bucket *b;
+    uint8_t *ovf;         /* per bucket: entries stored past it */
+    size_t nb;            /* buckets */
     size_t count;
-    size_t bytes;
-    char pad2[64 - 40];
+    size_t limit;         /* grow when count reaches it */
+    uint64_t bytes;       /* sum of the sizes */
+    size_t map_bytes;
 } shard;
 
 static shard shards[NSHARD] __attribute__((aligned(64)));
 
-static inline uint64_t hash_key(uintptr_t ptr, uint32_t domain)
+static inline uint64_t mix(uint64_t h)
 {
-    uint64_t h = (uint64_t)ptr ^ ((uint64_t)domain << 48);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
@@ -39,227 +62,305 @@ static inline uint64_t hash_key(uintptr_t ptr, uint32_t domain)
     return h;
 }
 
-static inline size_t home_of(uint64_t h, size_t cap)
+static inline int key_fits(uintptr_t ptr, uint32_t domain)
 {
-    return (size_t)(((unsigned __int128)(uint32_t)h * cap) >> 32);
+    return (ptr >> PTR_BITS) == 0 && domain < (1u << (64 - PTR_BITS));
 }
 
-/* Robin Hood linear probing: each entry keeps its distance from its home
- * slot in the top 16 bits of the size word, so lookups stop at the first
- * entry that is closer to home than the key would be, and deletion shifts
- * the rest of the cluster back by one without rehashing anything. */
-#define SIZE_MASK ((UINT64_C(1) << 48) - 1)
-static inline unsigned dist_of(const tm_live_entry *e) { return (unsigned)(e->size >> 48); }
-static inline void set_dist(tm_live_entry *e, unsigned d)
+static inline uint64_t make_key(uintptr_t ptr, uint32_t domain)
 {
-    e->size = (e->size & SIZE_MASK) | ((uint64_t)d << 48);
+    return (uint64_t)ptr | ((uint64_t)domain << PTR_BITS);
 }
 
-static void place(tm_live_entry *slots, size_t cap, size_t i, tm_live_entry e)
+static inline size_t home_of(uint64_t h, size_t nb)
 {
-    unsigned d = dist_of(&e);
+    return (size_t)(((uint64_t)(uint32_t)h * nb) >> 32);
+}
+
+static inline size_t next_of(size_t i, size_t nb)
+{
+    return i + 1 == nb ? 0 : i + 1;
+}
+
+static inline tm_live_entry decode(uint64_t key, uint64_t val)
+{
+    tm_live_entry e;
+    e.ptr = (uintptr_t)(key & ((UINT64_C(1) << PTR_BITS) - 1));
+    e.domain = (uint32_t)(key >> PTR_BITS);
+    e.size = val & SIZE_MASK;
+    uint64_t st = val >> SIZE_BITS;
+    e.stack = st == STACK_NONE ? UINT32_MAX : (uint32_t)st;
+    return e;
+}
+
+/* Stores a key known to be absent.  Shard locked, a free slot exists. */
+static void place(bucket *b, uint8_t *ovf, size_t nb, size_t i, uint64_t key, uint64_t val)
+{
     for (;;) {
-        tm_live_entry *cur = &slots[i];
-        if (!cur->ptr) {
-            *cur = e;
-            set_dist(cur, d);
-            return;
-        }
-        if (dist_of(cur) < d) {
-            tm_live_entry tmp = *cur;
-            *cur = e;
-            set_dist(cur, d);
-            e = tmp;
-            d = dist_of(&tmp);
-        }
-        i = i + 1 == cap ? 0 : i + 1;
-        d++;
+        bucket *bk = &b[i];
+        for (int k = 0; k < SLOTS; k++)
+            if (!bk->key[k]) {
+                bk->key[k] = key;
+                bk->val[k] = val;
+                return;
+            }
+        if (ovf[i] != OVF_SAT)
+            ovf[i]++;
+        i = next_of(i, nb);
     }
 }
 
 static int shard_grow(shard *s)
 {
-    size_t ncap = s->cap ? s->cap + s->cap / 2 : 64;
-    size_t bytes = (ncap * sizeof(tm_live_entry) + 4095) & ~(size_t)4095;
-    ncap = bytes / sizeof(tm_live_entry);    /* use the whole mapping */
-    tm_live_entry *ns = tm_rmem_map(bytes);
-    if (!ns)
+    size_t nnb = s->nb ? s->nb + s->nb / 2 : 16;
+    size_t bytes = (nnb * (sizeof(bucket) + 1) + 4095) & ~(size_t)4095;
+    nnb = bytes / (sizeof(bucket) + 1);   /* use the whole mapping */
+    bucket *nbk = tm_rmem_map(bytes);
+    if (!nbk)
         return -1;
-    for (size_t i = 0; i < s->cap; i++) {
-        tm_live_entry e = s->slots[i];
-        if (!e.ptr)
-            continue;
-        set_dist(&e, 0);
-        place(ns, ncap, home_of(hash_key(e.ptr, e.domain), ncap), e);
-    }
-    tm_live_entry *old = s->slots;
-    __atomic_store_n(&s->cap, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->slots, ns, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->cap, ncap, __ATOMIC_RELAXED);
-    tm_rmem_unmap(old, s->bytes);
-    s->bytes = bytes;
+    uint8_t *novf = (uint8_t *)(nbk + nnb);
+    for (size_t i = 0; i < s->nb; i++)
+        for (int k = 0; k < SLOTS; k++) {
+            uint64_t key = s->b[i].key[k];
+            if (key)
+                place(nbk, novf, nnb, home_of(mix(key), nnb), key, s->b[i].val[k]);
+        }
+    bucket *old = s->b;
+    size_t old_bytes = s->map_bytes;
+    /* Unlocked prefetchers read (b, nb): never let them pair a new array
+     * with an old count that is larger. */
+    __atomic_store_n(&s->nb, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->b, nbk, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->nb, nnb, __ATOMIC_RELAXED);
+    s->ovf = novf;
+    s->map_bytes = bytes;
+    s->limit = nnb * SLOTS * MAX_LOAD_NUM / MAX_LOAD_DEN;
+    tm_rmem_unmap(old, old_bytes);
     return 0;
 }
 
-static void account_add(int64_t delta)
+/* (bucket, slot) of key, or 0 with *bi untouched.  Shard locked. */
+static inline int find_slot(const shard *s, uint64_t h, uint64_t key, size_t *bi, int *slot)
 {
-    if (delta >= 0) {
-        uint64_t cur = atomic_fetch_add_explicit(&tm_rec_current, (uint64_t)delta,
-                                                 memory_order_relaxed) + (uint64_t)delta;
-        uint64_t pk = atomic_load_explicit(&tm_rec_peak, memory_order_relaxed);
-        while (cur > pk) {
-            if (atomic_compare_exchange_weak_explicit(&tm_rec_peak, &pk, cur,
-                                                      memory_order_relaxed,
-                                                      memory_order_relaxed)) {
-                if (tm_rec_cfg.peak)
-                    tm_triggers_peak(cur);
-                break;
+    if (!s->count)
+        return 0;
+    size_t nb = s->nb;
+    size_t i = home_of(h, nb);
+    for (;;) {
+        const bucket *bk = &s->b[i];
+        for (int k = 0; k < SLOTS; k++)
+            if (bk->key[k] == key) {
+                *bi = i;
+                *slot = k;
+                return 1;
             }
-        }
-    } else {
-        atomic_fetch_sub_explicit(&tm_rec_current, (uint64_t)-delta, memory_order_relaxed);
+        if (!s->ovf[i])
+            return 0;
+        i = next_of(i, nb);
     }
 }
 
-/* Index of the key's entry, or SIZE_MAX.  Shard locked, cap > 0. */
-static inline size_t find_slot(const shard *s, uint64_t h, uintptr_t ptr, uint32_t domain)
+static inline void shard_bytes_set(shard *s, uint64_t v)
 {
-    size_t cap = s->cap;
-    size_t i = home_of(h, cap);
-    for (unsigned d = 0;; d++) {
-        const tm_live_entry *e = &s->slots[i];
-        if (!e->ptr || dist_of(e) < d)
-            return SIZE_MAX;
-        if (e->ptr == ptr && e->domain == domain)
-            return i;
-        i = i + 1 == cap ? 0 : i + 1;
-    }
+    __atomic_store_n(&s->bytes, v, __ATOMIC_RELAXED);   /* read unlocked by tm_live_bytes */
+}
+
+/* Removes (bucket i, slot k) whose key hashes to h.  Shard locked. */
+static uint64_t erase(shard *s, uint64_t h, size_t i, int k)
+{
+    uint64_t size = s->b[i].val[k] & SIZE_MASK;
+    s->b[i].key[k] = 0;
+    for (size_t j = home_of(h, s->nb); j != i; j = next_of(j, s->nb))
+        if (s->ovf[j] != OVF_SAT)
+            s->ovf[j]--;
+    s->count--;
+    shard_bytes_set(s, s->bytes - size);
+    return size;
 }
 
 void tm_live_prefetch(uintptr_t ptr, uint32_t domain)
 {
-    uint64_t h = hash_key(ptr, domain);
+    uint64_t h = mix(make_key(ptr, domain));
     shard *s = &shards[h >> 56];
     /* Unlocked reads, only to choose an address to prefetch: a stale value
      * costs a useless prefetch, nothing else. */
-    tm_live_entry *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
-    size_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
-    if (slots && cap)
-        __builtin_prefetch(&slots[home_of(h, cap)], 1);
+    bucket *b = __atomic_load_n(&s->b, __ATOMIC_RELAXED);
+    size_t nb = __atomic_load_n(&s->nb, __ATOMIC_RELAXED);
+    if (b && nb) {
+        size_t i = home_of(h, nb);
+        __builtin_prefetch(&b[i], 1);
+        __builtin_prefetch((const uint8_t *)(b + nb) + i, 1);   /* its overflow count */
+    }
+}
+
+static int insert_wide(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack)
+{
+    /* A narrow entry for the same key (say, the block grew past 256 GiB)
+     * is replaced: removing it updates the counters. */
+    if (key_fits(ptr, domain))
+        tm_live_remove(ptr, domain, NULL);
+    int64_t delta;
+    if (tm_wide_insert(ptr, domain, size, stack, &delta) < 0)
+        return -1;
+    tm_counters_add(delta);
+    return 0;
 }
 
 int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack)
 {
-    uint64_t h = hash_key(ptr, domain);
+    if (TM_UNLIKELY(!key_fits(ptr, domain) || size > SIZE_MASK ||
+                    (stack >= STACK_NONE && stack != UINT32_MAX)))
+        return insert_wide(ptr, domain, size, stack);
+    uint64_t key = make_key(ptr, domain);
+    uint64_t val = size | ((stack == UINT32_MAX ? STACK_NONE : (uint64_t)stack) << SIZE_BITS);
+    uint64_t h = mix(key);
     shard *s = &shards[h >> 56];
-    if (size > SIZE_MASK)
-        size = SIZE_MASK;   /* 256 TiB: no real block is larger */
     int64_t delta = (int64_t)size;
     tm_spin_lock(&s->lock);
-    size_t i = s->count ? find_slot(s, h, ptr, domain) : SIZE_MAX;
-    if (i != SIZE_MAX) {
-        tm_live_entry *e = &s->slots[i];
-        delta -= (int64_t)(e->size & SIZE_MASK);
-        e->size = (e->size & ~SIZE_MASK) | size;
-        e->stack = stack;
-    } else {
-        if ((s->count + 1) * MAX_LOAD_DEN > s->cap * MAX_LOAD_NUM && shard_grow(s) < 0) {
-            tm_spin_unlock(&s->lock);
-            return -1;
-        }
-        tm_live_entry e = { ptr, size, stack, domain };
-        place(s->slots, s->cap, home_of(h, s->cap), e);
-        s->count++;
+    if (TM_UNLIKELY(s->count >= s->limit) && shard_grow(s) < 0) {
+        tm_spin_unlock(&s->lock);
+        return -1;
     }
+    /* One pass: look for the key along its chain and remember the first
+     * free slot on it. */
+    size_t nb = s->nb, home = home_of(h, nb), i = home, free_b = SIZE_MAX;
+    int free_k = 0;
+    for (;;) {
+        bucket *bk = &s->b[i];
+        for (int k = 0; k < SLOTS; k++) {
+            if (bk->key[k] == key) {
+                delta -= (int64_t)(bk->val[k] & SIZE_MASK);
+                bk->val[k] = val;
+                goto done;
+            }
+            if (!bk->key[k] && free_b == SIZE_MAX) {
+                free_b = i;
+                free_k = k;
+            }
+        }
+        if (!s->ovf[i])
+            break;
+        i = next_of(i, nb);
+    }
+    if (TM_UNLIKELY(atomic_load_explicit(&tm_wide_total, memory_order_relaxed))) {
+        /* Replacing a block that was wide (say, a huge size). */
+        tm_live_entry old;
+        if (tm_wide_remove(ptr, domain, &old))
+            delta -= (int64_t)old.size;
+    }
+    if (free_b != SIZE_MAX) {
+        for (size_t j = home; j != free_b; j = next_of(j, nb))
+            if (s->ovf[j] != OVF_SAT)
+                s->ovf[j]++;
+        s->b[free_b].key[free_k] = key;
+        s->b[free_b].val[free_k] = val;
+    } else {
+        place(s->b, s->ovf, nb, home, key, val);
+    }
+    s->count++;
+done:
+    shard_bytes_set(s, s->bytes + (uint64_t)delta);
     tm_spin_unlock(&s->lock);
-    account_add(delta);
+    tm_counters_add(delta);
     return 0;
 }
 
 int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
 {
-    uint64_t h = hash_key(ptr, domain);
-    shard *s = &shards[h >> 56];
-    tm_spin_lock(&s->lock);
-    size_t i = s->count ? find_slot(s, h, ptr, domain) : SIZE_MAX;
-    if (i == SIZE_MAX) {
+    if (TM_LIKELY(key_fits(ptr, domain))) {
+        uint64_t key = make_key(ptr, domain);
+        uint64_t h = mix(key);
+        shard *s = &shards[h >> 56];
+        tm_spin_lock(&s->lock);
+        size_t i;
+        int k;
+        if (find_slot(s, h, key, &i, &k)) {
+            uint64_t val = s->b[i].val[k];
+            uint64_t size = erase(s, h, i, k);
+            tm_spin_unlock(&s->lock);
+            tm_counters_add(-(int64_t)size);
+            if (old)
+                *old = decode(key, val);
+            return 1;
+        }
         tm_spin_unlock(&s->lock);
-        return 0;
     }
-    size_t cap = s->cap;
-    uint64_t size = s->slots[i].size & SIZE_MASK;
-    if (old) {
-        *old = s->slots[i];
-        old->size = size;
+    if (TM_UNLIKELY(atomic_load_explicit(&tm_wide_total, memory_order_relaxed))) {
+        tm_live_entry e;
+        if (tm_wide_remove(ptr, domain, &e)) {
+            tm_counters_add(-(int64_t)e.size);
+            if (old)
+                *old = e;
+            return 1;
+        }
     }
-    for (;;) {
-        size_t j = i + 1 == cap ? 0 : i + 1;
-        tm_live_entry *n = &s->slots[j];
-        if (!n->ptr || dist_of(n) == 0)
-            break;
-        s->slots[i] = *n;
-        set_dist(&s->slots[i], dist_of(n) - 1);
-        i = j;
-    }
-    s->slots[i].ptr = 0;
-    s->slots[i].size = 0;
-    s->count--;
-    tm_spin_unlock(&s->lock);
-    account_add(-(int64_t)size);
-    return 1;
+    return 0;
 }
 
 int tm_live_find(uintptr_t ptr, uint32_t domain, tm_live_entry *out)
 {
-    uint64_t h = hash_key(ptr, domain);
-    shard *s = &shards[h >> 56];
-    int found = 0;
-    tm_spin_lock(&s->lock);
-    size_t i = s->count ? find_slot(s, h, ptr, domain) : SIZE_MAX;
-    if (i != SIZE_MAX) {
-        *out = s->slots[i];
-        out->size &= SIZE_MASK;
-        found = 1;
+    if (key_fits(ptr, domain)) {
+        uint64_t key = make_key(ptr, domain);
+        uint64_t h = mix(key);
+        shard *s = &shards[h >> 56];
+        tm_spin_lock(&s->lock);
+        size_t i;
+        int k, found = find_slot(s, h, key, &i, &k);
+        if (found)
+            *out = decode(key, s->b[i].val[k]);
+        tm_spin_unlock(&s->lock);
+        if (found)
+            return 1;
     }
-    tm_spin_unlock(&s->lock);
-    return found;
+    return atomic_load(&tm_wide_total) ? tm_wide_find(ptr, domain, out) : 0;
 }
 
 void tm_live_clear(void)
 {
-    for (int k = 0; k < NSHARD; k++) {
-        shard *s = &shards[k];
+    for (int n = 0; n < NSHARD; n++) {
+        shard *s = &shards[n];
         tm_spin_lock(&s->lock);
-        tm_rmem_unmap(s->slots, s->bytes);
-        __atomic_store_n(&s->cap, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&s->slots, NULL, __ATOMIC_RELAXED);
-        s->count = s->bytes = 0;
+        tm_rmem_unmap(s->b, s->map_bytes);
+        __atomic_store_n(&s->nb, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->b, NULL, __ATOMIC_RELAXED);
+        s->ovf = NULL;
+        s->count = s->map_bytes = s->limit = 0;
+        shard_bytes_set(s, 0);
         tm_spin_unlock(&s->lock);
     }
-    atomic_store(&tm_rec_current, 0);
-    atomic_store(&tm_rec_peak, 0);
+    tm_wide_clear();
+    tm_counters_clear();
 }
 
 void tm_live_foreach(void (*fn)(const tm_live_entry *, void *), void *arg)
 {
-    for (int k = 0; k < NSHARD; k++) {
-        shard *s = &shards[k];
+    for (int n = 0; n < NSHARD; n++) {
+        shard *s = &shards[n];
         tm_spin_lock(&s->lock);
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->slots[i].ptr) {
-                tm_live_entry e = s->slots[i];
-                e.size &= SIZE_MASK;
-                fn(&e, arg);
-            }
+        for (size_t i = 0; i < s->nb; i++)
+            for (int k = 0; k < SLOTS; k++)
+                if (s->b[i].key[k]) {
+                    tm_live_entry e = decode(s->b[i].key[k], s->b[i].val[k]);
+                    fn(&e, arg);
+                }
         tm_spin_unlock(&s->lock);
     }
+    tm_wide_foreach(fn, arg);
 }
 
 size_t tm_live_count(void)
 {
-    size_t n = 0;
+    size_t n = atomic_load_explicit(&tm_wide_total, memory_order_relaxed);
     for (int k = 0; k < NSHARD; k++)
         n += __atomic_load_n(&shards[k].count, __ATOMIC_RELAXED);
+    return n;
+}
+
+uint64_t tm_live_bytes(void)
+{
+    uint64_t n = tm_wide_bytes();
+    for (int k = 0; k < NSHARD; k++)
+        n += __atomic_load_n(&shards[k].bytes, __ATOMIC_RELAXED);
     return n;
 }
 
@@ -267,10 +368,12 @@ void tm_live_lock_all(void)
 {
     for (int k = 0; k < NSHARD; k++)
         tm_spin_lock(&shards[k].lock);
+    tm_wide_lock_all();
 }
 
 void tm_live_unlock_all(void)
 {
+    tm_wide_unlock_all();
     for (int k = 0; k < NSHARD; k++)
         tm_spin_unlock(&shards[k].lock);
 }

@@ -1,7 +1,9 @@
 /* Recorder memory: every table lives in anonymous mappings, never in the
  * heap being traced, and the total is what tm_get_tracemalloc_memory()
  * reports. */
-#include <sched.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include "rec_internal.h"
@@ -33,15 +35,27 @@ size_t tm_rmem_total(void)
 
 void tm_spin_lock_slow(tm_spin *l)
 {
-    unsigned spins = 0;
-    for (;;) {
-        while (atomic_load_explicit(&l->v, memory_order_relaxed)) {
-            if (++spins < 64)
-                __builtin_ia32_pause();
-            else
-                sched_yield();   /* the holder may be preempted: 2 cores */
+    /* A short spin covers a holder that is running on the other core (the
+     * critical sections are tens of ns); past that the holder is probably
+     * preempted, and yielding in a loop would only burn the time slice. */
+    for (unsigned spins = 0; spins < 100; spins++) {
+        uint32_t v = atomic_load_explicit(&l->v, memory_order_relaxed);
+        if (v == 0) {
+            uint32_t expect = 0;
+            if (atomic_compare_exchange_weak_explicit(&l->v, &expect, 1, memory_order_acquire,
+                                                      memory_order_relaxed))
+                return;
+        } else if (v == 2) {
+            break;   /* others already sleep: queue behind them */
         }
-        if (!atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
-            return;
+        __builtin_ia32_pause();
     }
+    /* Mark "held with sleepers" and sleep until an unlock sees the mark. */
+    while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
+        syscall(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void tm_spin_wake(tm_spin *l)
+{
+    syscall(SYS_futex, &l->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }

@@ -54,8 +54,6 @@ typedef struct tm_rec_config {
 
 extern tm_rec_config tm_rec_cfg TM_HIDDEN;
 extern _Atomic int tm_rec_tracing TM_HIDDEN;
-extern _Atomic uint64_t tm_rec_current TM_HIDDEN;
-extern _Atomic uint64_t tm_rec_peak TM_HIDDEN;
 extern _Atomic int64_t tm_rec_start_time_ns TM_HIDDEN;
 
 TM_HIDDEN void tm_rec_init(void);      /* idempotent; called outside hooks */
@@ -66,18 +64,25 @@ TM_HIDDEN void *tm_rmem_map(size_t bytes);         /* zeroed, or NULL */
 TM_HIDDEN void tm_rmem_unmap(void *p, size_t bytes);
 TM_HIDDEN size_t tm_rmem_total(void);
 
-/* A spinlock that yields when the holder was preempted (2 cores). */
-typedef struct { _Atomic uint32_t v; } tm_spin;
+/* A lock for short critical sections: one atomic exchange when free; a
+ * contended locker spins briefly, then sleeps on a futex (the holder may
+ * have been preempted: 2 cores shared with other work), and unlock wakes
+ * one sleeper only when there is one (v == 2).  Never allocates. */
+typedef struct { _Atomic uint32_t v; } tm_spin;   /* 0 free, 1 held, 2 held + sleepers */
 TM_HIDDEN void tm_spin_lock_slow(tm_spin *l);
+TM_HIDDEN void tm_spin_wake(tm_spin *l);
 static inline void tm_spin_lock(tm_spin *l)
 {
-    if (TM_LIKELY(!atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
+    uint32_t expect = 0;
+    if (TM_LIKELY(atomic_compare_exchange_strong_explicit(&l->v, &expect, 1, memory_order_acquire,
+                                                          memory_order_relaxed)))
         return;
     tm_spin_lock_slow(l);
 }
 static inline void tm_spin_unlock(tm_spin *l)
 {
-    atomic_store_explicit(&l->v, 0, memory_order_release);
+    if (TM_UNLIKELY(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2))
+        tm_spin_wake(l);
 }
 
 /* --- live table (live.c) ---------------------------------------------------- */
@@ -88,7 +93,7 @@ typedef struct tm_live_entry {
     uint32_t domain;
 } tm_live_entry;
 
-/* Inserts or replaces; updates current/peak.  Returns 0 or -1 (no memory). */
+/* Inserts or replaces; updates the counters.  Returns 0 or -1 (no memory). */
 TM_HIDDEN int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size,
                              uint32_t stack);
 /* Removes; fills *old if given.  Returns 1 if it was there. */
@@ -101,8 +106,63 @@ TM_HIDDEN void tm_live_clear(void);
  * fn must not allocate through a hook (the caller sets the guard). */
 TM_HIDDEN void tm_live_foreach(void (*fn)(const tm_live_entry *, void *), void *arg);
 TM_HIDDEN size_t tm_live_count(void);
+/* Sum of the sizes of the live blocks: exact when no hook runs meanwhile
+ * (each shard's total is updated under its lock). */
+TM_HIDDEN uint64_t tm_live_bytes(void);
 TM_HIDDEN void tm_live_lock_all(void);
 TM_HIDDEN void tm_live_unlock_all(void);
+
+/* The wide side table (live_wide.c), same contracts, no counter updates. */
+extern _Atomic size_t tm_wide_total TM_HIDDEN;    /* entries in it */
+TM_HIDDEN int tm_wide_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack,
+                             int64_t *delta);
+TM_HIDDEN int tm_wide_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old);
+TM_HIDDEN int tm_wide_find(uintptr_t ptr, uint32_t domain, tm_live_entry *out);
+TM_HIDDEN void tm_wide_clear(void);
+TM_HIDDEN void tm_wide_foreach(void (*fn)(const tm_live_entry *, void *), void *arg);
+TM_HIDDEN uint64_t tm_wide_bytes(void);
+TM_HIDDEN void tm_wide_lock_all(void);
+TM_HIDDEN void tm_wide_unlock_all(void);
+
+/* --- traced current and peak (counters.c) --------------------------------
+ * The exact current is tm_live_bytes().  For the peak, each thread batches
+ * its deltas in TLS and adds them to the shared `flushed` only when they
+ * exceed TM_CNT_BATCH bytes, or when flushed + its own delta would pass the
+ * peak (then the peak is raised to the new flushed value).  So the shared
+ * cache line is written only at batch boundaries and at new peaks, and
+ * flushed + the deltas of all threads is always the exact current: with one
+ * thread holding deltas (a single-threaded program) the peak is exact;
+ * otherwise it may miss or overstate the true peak by less than
+ * TM_CNT_BATCH per other thread with a pending delta.  Readers never report
+ * a peak below the current. */
+#define TM_CNT_BATCH 16384
+typedef struct tm_counters {
+    _Atomic int64_t flushed;
+    _Atomic uint64_t peak;
+    _Atomic uint32_t epoch;     /* bumped by clear: older TLS deltas are dropped */
+} tm_counters;
+extern tm_counters tm_rec_cnt TM_HIDDEN;
+extern TM_TLS __thread int64_t tm_cnt_delta TM_HIDDEN;
+extern TM_TLS __thread uint32_t tm_cnt_epoch TM_HIDDEN;
+TM_HIDDEN void tm_counters_slow(int64_t d);
+static inline void tm_counters_add(int64_t d)
+{
+    int64_t nd = tm_cnt_delta + d;
+    if (TM_LIKELY(tm_cnt_epoch == atomic_load_explicit(&tm_rec_cnt.epoch, memory_order_relaxed) &&
+                  nd <= TM_CNT_BATCH && nd >= -TM_CNT_BATCH &&
+                  (d <= 0 || atomic_load_explicit(&tm_rec_cnt.flushed, memory_order_relaxed) + nd <=
+                                 (int64_t)atomic_load_explicit(&tm_rec_cnt.peak,
+                                                               memory_order_relaxed)))) {
+        tm_cnt_delta = nd;
+        return;
+    }
+    tm_counters_slow(d);
+}
+TM_HIDDEN uint64_t tm_counters_current(void);
+TM_HIDDEN uint64_t tm_counters_peak(uint64_t current);   /* never below current */
+TM_HIDDEN void tm_counters_reset_peak(void);
+TM_HIDDEN void tm_counters_clear(void);       /* with the table: current 0, peak 0 */
+TM_HIDDEN void tm_counters_fork_child(void);  /* the other threads' deltas are gone */
 
 /* --- stacks and modules (stacks.c) --------------------------------------- */
 typedef struct tm_stack_rec {

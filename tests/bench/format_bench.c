@@ -125,8 +125,8 @@ static tm_snapshot *build(size_t ntraces, size_t nleaf, int random_sizes)
         t.size = pick < 70 ? typical : pick < 95 ? common[below(12)] : 1 + below(1u << 20);
         if (random_sizes)   /* worst case: no size repeats */
             t.size = 1 + below(1u << 20);
-        t.total_nframe = st[t.stack].depth + (below(50) ? 0 : (uint32_t)below(40));
-        check(tm_snapshot_add_trace(s, &t, &err), &err);
+        uint32_t tnf = st[t.stack].depth + (below(50) ? 0 : (uint32_t)below(40));
+        check(tm_snapshot_add_trace(s, &t, tnf, &err), &err);
     }
     tm_metadata md = *tm_snapshot_metadata(s);
     md.program = intern(s, "/usr/bin/bench-program");

@@ -3,15 +3,30 @@
  *
  *   recorder_bench [--smoke] [--pairs N] [--live N] [--depth N]
  *
- * For 1 and 2 threads, runs this program as a worker three ways in the same
- * run: bare, under tmrun (-n 20), and under `heaptrack --raw` (skipped if
- * heaptrack is missing or with --smoke).  Each worker thread descends
- * `depth` frames, then does `pairs` free+malloc pairs (16..256 bytes) over
- * its share of `live` blocks from four leaf functions, and reports the time
- * of that loop (best of 3 runs for bare and tmrun, 1 with --smoke); ratios
- * are over the bare loop time.  Under tmrun the worker
- * also reports the recorder's own memory (tm_get_tracemalloc_memory) before
- * and after filling the live set, i.e. the cost per live block.
+ * For 1 and 2 threads, runs this program as a worker in the same run: bare,
+ * under tmrun (-n 20), and under heaptrack twice (skipped if heaptrack is
+ * missing or with --smoke).  Each worker thread descends `depth` frames,
+ * then does `pairs` free+malloc pairs (16..256 bytes) over its share of
+ * `live` blocks from four leaf functions, and reports the time of that loop
+ * (best of 3 runs for bare and tmrun, 1 with --smoke); ratios are over the
+ * bare loop time.  Under tmrun the worker also reports the recorder's own
+ * memory (tm_get_tracemalloc_memory) before and after filling the live set,
+ * i.e. the cost per live block.
+ *
+ * heaptrack (1.4.0 here): its preload library unwinds every allocation with
+ * libunwind, deduplicates the trace in a per-process tree and writes one
+ * text line per malloc and per free into a pipe.  `heaptrack --raw` sends
+ * that pipe to `zstd` only; the default mode sends it through
+ * `heaptrack_interpret` (symbolizes, builds the allocation index) while the
+ * program runs.  Both consumers run concurrently on the second core, and a
+ * full pipe stalls the program.  What is timed is the same worker loop as
+ * for bare and tmrun: heaptrack's in-process cost plus any stall on the
+ * pipe; not its start-up, nor the work after exit.  Each heaptrack run is
+ * guarded by `ulimit -v` (16 GiB) and a 600 s timeout: a run that hits
+ * either is reported as failed, not timed.
+ *
+ * Then it runs recorder_parts (next to this program): the breakdown of one
+ * pair into the recorder's steps, and the full vs incremental unwind.
  *
  * Targets (DESIGN.md section 3): <= 6x bare with one and two threads,
  * >= 4x faster than heaptrack, <= 48 bytes per live block.
@@ -68,7 +83,9 @@ static inline uint64_t next_rand(uint64_t *s)
         long slot = (long)(r % (uint64_t)w->nslots);                     \
         free(w->slots[slot]);                                            \
         w->slots[slot] = malloc(16 + (size_t)((r >> 32) % 241));         \
-        __asm__ volatile("" ::"r"(i) : "memory");                        \
+        /* k in a register: four different bodies, which the linker's    \
+         * identical code folding would otherwise merge into one leaf. */ \
+        __asm__ volatile("" ::"r"(i), "r"((long)k) : "memory");          \
     }
 LEAF(0)
 LEAF(1)
@@ -109,10 +126,15 @@ __attribute__((noinline)) static void bottom(work *w)
 
 __attribute__((noinline)) static int descend(work *w, int d)
 {
+    int r = 0;
     if (d > 0)
-        return descend(w, d - 1) + 1;   /* not a tail call: keeps the frame */
-    bottom(w);
-    return 0;
+        r = descend(w, d - 1);
+    else
+        bottom(w);
+    /* Keeps one frame per level: without it gcc turns the recursion into
+     * a loop (accumulator), and the stacks would be 6 frames deep. */
+    __asm__ volatile("" : "+r"(r)::"memory");
+    return r + 1;
 }
 
 static void *worker_thread(void *arg)
@@ -158,11 +180,13 @@ typedef struct result {
     double loop, wall;
     size_t mem0, mem1;
     int ok;
+    char text[4096];
 } result;
 
 static result run(char *const argv[])
 {
-    result r = { 0, 0, 0, 0, 0 };
+    result r;
+    memset(&r, 0, sizeof(r));
     int fds[2];
     if (pipe(fds) != 0)
         return r;
@@ -189,14 +213,62 @@ static result run(char *const argv[])
     int st;
     waitpid(pid, &st, 0);
     r.wall = now_s() - t0;
+    memcpy(r.text, buf, n + 1);
     char *p = strstr(buf, "loop ");
-    if (p && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-        r.loop = atof(p + 5);
+    if ((p || strstr(buf, "parts ")) && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        r.loop = p ? atof(p + 5) : 0;
         r.ok = 1;
     }
     if ((p = strstr(buf, "recorder_memory ")))
         sscanf(p, "recorder_memory %zu %zu", &r.mem0, &r.mem1);
     return r;
+}
+
+/* Runs recorder_parts and prints where one pair's nanoseconds go. */
+static int print_parts(const char *self, long pairs, const char *live, const char *depth,
+                       double bare_ns, double rec_ns)
+{
+    char parts[4200], np[32];
+    snprintf(parts, sizeof(parts), "%.*s/recorder_parts", (int)(strrchr(self, '/') - self), self);
+    snprintf(np, sizeof(np), "%ld", pairs);
+    char *argv[] = { parts, "--pairs", np, "--live", (char *)live, "--depth", (char *)depth, NULL };
+    result r = run(argv);
+    if (!r.ok && access(parts, X_OK) != 0) {
+        printf("  breakdown: %s not built (TM_SANITIZE)\n", parts);
+        return 0;
+    }
+    static const char *keys[] = { "malloc+free", "live", "counters", "intern", "unwind_inc",
+                                  "unwind_full" };
+    double v[6];
+    unsigned frames = 0;
+    if (!strstr(r.text, "parts frames ") ||
+        sscanf(strstr(r.text, "parts frames "), "parts frames %u", &frames) != 1)
+        r.ok = 0;
+    for (int k = 0; k < 6 && r.ok; k++) {
+        char key[64];
+        snprintf(key, sizeof(key), "parts %s ", keys[k]);
+        const char *p = strstr(r.text, key);
+        if (!p)
+            r.ok = 0;
+        else
+            v[k] = atof(p + strlen(key));
+    }
+    if (!r.ok) {
+        printf("  breakdown: recorder_parts failed\n");
+        return 1;
+    }
+    double live_ns = v[1] - v[0];
+    printf("  breakdown of one traced pair, %u-frame stacks (recorder_parts, %ld pairs, "
+           "best of 3, ns):\n", frames, pairs);
+    printf("    real malloc+free (hooks in, not tracing) %7.1f   bare run: %.1f\n", v[0], bare_ns);
+    printf("    live table remove+insert, incl. counters %7.1f   (counters alone %.1f)\n",
+           live_ns, v[2]);
+    printf("    stack hash + dedup (known stack)          %7.1f\n", v[3]);
+    printf("    unwind, incremental (reuses last walk)    %7.1f   full walk: %.1f\n", v[4], v[5]);
+    double sum = v[0] + live_ns + v[3] + v[4];
+    printf("    sum of the steps                          %7.1f   tmrun 1 thread: %.1f "
+           "(rest: hooks, guard, cache interference)\n", sum, rec_ns);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -251,16 +323,24 @@ int main(int argc, char **argv)
     printf("recorder_bench: %ld malloc/free pairs per thread over %ld live blocks, "
            "%d-frame stacks%s\n", opt_pairs, opt_live, opt_depth, smoke ? " (smoke)" : "");
     int fail = 0;
+    double bare1_ns = 0, rec1_ns = 0;
     for (int threads = 1; threads <= 2; threads++) {
         snprintf(nt, sizeof(nt), "%d", threads);
         char *bare[] = { self, "--worker", nt, "--pairs", pairs, "--live", live, "--depth", depth, NULL };
         char *rec[] = { tmrun, "-n", "20", "-o", out, "--", self, "--worker", nt, "--pairs", pairs,
                         "--live", live, "--depth", depth, NULL };
-        char *ht[] = { "heaptrack", "--raw", "-o", hout, self, "--worker", nt, "--pairs", pairs,
-                       "--live", live, "--depth", depth, NULL };
+        /* ulimit/timeout guard: heaptrack_interpret has been seen to need
+         * more than 18 GB on runs like this one (DESIGN.md section 3). */
+        static const char guard[] = "ulimit -v 16777216; exec timeout 600 heaptrack \"$@\"";
+        char *ht[] = { "bash", "-c", (char *)guard, "heaptrack", "--raw", "-o", hout, self,
+                       "--worker", nt, "--pairs", pairs, "--live", live, "--depth", depth, NULL };
+        char *hti[] = { "bash", "-c", (char *)guard, "heaptrack", "-o", hout, self,
+                        "--worker", nt, "--pairs", pairs, "--live", live, "--depth", depth, NULL };
         /* Best of `reps` for bare and tmrun: the machine is shared. */
         int reps = smoke ? 1 : 3;
-        result b = run(bare), r = run(rec), h = { 0, 0, 0, 0, 0 };
+        result b = run(bare), r = run(rec), h, hi;
+        memset(&h, 0, sizeof(h));
+        memset(&hi, 0, sizeof(hi));
         for (int k = 1; k < reps; k++) {
             result b2 = run(bare), r2 = run(rec);
             if (b2.ok && (!b.ok || b2.loop < b.loop))
@@ -268,29 +348,45 @@ int main(int argc, char **argv)
             if (r2.ok && (!r.ok || r2.loop < r.loop))
                 r = r2;
         }
-        if (have_heaptrack)
+        if (have_heaptrack) {
             h = run(ht);
+            hi = run(hti);
+        }
         if (!b.ok || !r.ok) {
             printf("  %d thread(s): a run failed (bare %d, tmrun %d)\n", threads, b.ok, r.ok);
             fail = 1;
             continue;
         }
         double per = opt_pairs / 1e9;
+        if (threads == 1) {
+            bare1_ns = b.loop / per;
+            rec1_ns = r.loop / per;
+        }
         printf("  %d thread(s): bare %.3f s (%.1f ns/pair)  tmrun %.3f s (%.1f ns/pair, %.2fx bare)",
                threads, b.loop, b.loop / per, r.loop, r.loop / per, r.loop / b.loop);
-        if (h.ok)
-            printf("  heaptrack %.3f s (%.2fx bare; tmrun %.1fx faster)", h.loop, h.loop / b.loop,
-                   h.loop / r.loop);
-        else
-            printf("  heaptrack: %s", smoke ? "skipped (--smoke)" : "not available");
-        printf("\n    wall incl. start+snapshot: bare %.3f s, tmrun %.3f s", b.wall, r.wall);
-        if (h.ok)
-            printf(", heaptrack %.3f s", h.wall);
+        printf("\n");
+        if (!have_heaptrack)
+            printf("    heaptrack: %s\n", smoke ? "skipped (--smoke)" : "not available");
+        const char *hname[2] = { "heaptrack --raw", "heaptrack (interpreting)" };
+        const result *hr[2] = { &h, &hi };
+        for (int k = 0; k < 2 && have_heaptrack; k++) {
+            if (hr[k]->ok)
+                printf("    %s %.3f s (%.1f ns/pair, %.2fx bare; tmrun %.1fx faster)\n", hname[k],
+                       hr[k]->loop, hr[k]->loop / per, hr[k]->loop / b.loop, hr[k]->loop / r.loop);
+            else
+                printf("    %s: failed (memory limit 16 GiB, 600 s, or error)\n", hname[k]);
+        }
+        printf("    wall incl. start+snapshot: bare %.3f s, tmrun %.3f s", b.wall, r.wall);
+        for (int k = 0; k < 2 && have_heaptrack; k++)
+            if (hr[k]->ok)
+                printf(", %s %.3f s", hname[k], hr[k]->wall);
         printf("\n");
         if (r.mem1 > r.mem0)
             printf("    recorder memory: %zu bytes before the live set, %zu after: %.1f bytes per "
                    "live block\n", r.mem0, r.mem1, (double)(r.mem1 - r.mem0) / (double)opt_live);
     }
+    if (!fail)
+        fail = print_parts(self, smoke ? opt_pairs : 2000000, live, depth, bare1_ns, rec1_ns);
     unlink(out);
     char cmd[4400];
     snprintf(cmd, sizeof(cmd), "rm -f %s*", hout);

@@ -90,10 +90,9 @@ int main(int argc, char **argv)
                 frames[nf++] = ids[strtoul(tok, NULL, 10)];
             if (nf > md.nframe_limit)
                 md.nframe_limit = (uint32_t)nf;
-            t.total_nframe = (uint32_t)nf;
             if (tm_snapshot_intern_stack(s, frames, nf, &t.stack, &err))
                 die("stack", &err);
-            if (tm_snapshot_add_trace(s, &t, &err))
+            if (tm_snapshot_add_trace(s, &t, (uint32_t)nf, &err))
                 die("trace", &err);
         } else {
             fprintf(stderr, "export_gen: unknown line '%s'\n", tok);

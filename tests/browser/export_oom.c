@@ -28,9 +28,9 @@ static tm_snapshot *make(int variant)
     }
     for (int i = 0; i < 200; i++) {
         uint32_t st[4] = { fr[(i + variant) % 6], fr[(i / 6) % 6], fr[2], fr[0] };
-        tm_trace t = { (uint64_t)(i * 8 + variant), 0, 0, 4, 0 };
+        tm_trace t = { (uint64_t)(i * 8 + variant), 0, 0 };
         if (tm_snapshot_intern_stack(s, st, (size_t)(i % 5), &t.stack, &err) ||
-            tm_snapshot_add_trace(s, &t, &err))
+            tm_snapshot_add_trace(s, &t, 4, &err))
             exit(3);
     }
     tm_metadata md = { 0 };

@@ -81,9 +81,9 @@ int main(int argc, char **argv)
     f.offset = 0x20;
     tm_snapshot_intern_frame(s, &f, &frames[0], &err);
     tm_snapshot_intern_stack(s, frames, 2, &stack, &err);
-    tm_trace t = { 4096, stack, 0, 2, 0 };
-    tm_snapshot_add_trace(s, &t, &err);
-    tm_snapshot_add_trace(s, &t, &err);
+    tm_trace t = { 4096, stack, 0 };
+    tm_snapshot_add_trace(s, &t, 2, &err);
+    tm_snapshot_add_trace(s, &t, 2, &err);
     if (tm_snapshot_write(s, argv[1], NULL, &err) || tm_snapshot_read(&back, argv[1], &err)) {
         fprintf(stderr, "%s\n", err.message);
         return 4;

@@ -72,3 +72,16 @@ finish() {
     [ $failures -eq 0 ]
     exit $?
 }
+
+# The program tmrun runs in tests/cli/fault_recorder.sh (never sanitized:
+# the recorder is LD_PRELOADed into it).
+fault_victim_bin() {
+    local bin=$B/tests/fault/fault_victim
+    if [ -x "$bin" ] && [ "$SAN" != 1 ]; then
+        echo "$bin"
+        return 0
+    fi
+    bin=$W/fault_victim
+    cc -std=c11 -O1 -D_GNU_SOURCE -pthread "$S/tests/fault/fault_victim.c" -o "$bin" >&2 || return 1
+    echo "$bin"
+}

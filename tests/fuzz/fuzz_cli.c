@@ -78,8 +78,7 @@ static tm_snapshot *make_fixture(int scale, int ntraces)
             abort();
         tr.size = (uint64_t)(t * 37 % 500) * (uint64_t)scale + (uint64_t)(t % 3) * 100000u;
         tr.domain = (uint32_t)(t % 7 == 0 ? 5 : t % 4 == 0);
-        tr.total_nframe = (uint32_t)depth + (uint32_t)(t % 2);
-        if (tm_snapshot_add_trace(s, &tr, NULL) != TM_OK)
+        if (tm_snapshot_add_trace(s, &tr, (uint32_t)depth + (uint32_t)(t % 2), NULL) != TM_OK)
             abort();
     }
     return s;

@@ -49,10 +49,10 @@ static tm_snapshot *tiny(void)
     ok(tm_snapshot_intern_frame(s, &f0, &fr[0], &err));
     ok(tm_snapshot_intern_frame(s, &f1, &fr[1], &err));
     ok(tm_snapshot_intern_stack(s, fr, 2, &st, &err));
-    tm_trace t1 = {.size = 48, .stack = st, .total_nframe = 2};
-    tm_trace t2 = {.size = 32, .stack = st, .total_nframe = 2};
-    ok(tm_snapshot_add_trace(s, &t1, &err));
-    ok(tm_snapshot_add_trace(s, &t2, &err));
+    tm_trace t1 = {.size = 48, .stack = st};
+    tm_trace t2 = {.size = 32, .stack = st};
+    ok(tm_snapshot_add_trace(s, &t1, 2, &err));
+    ok(tm_snapshot_add_trace(s, &t2, 2, &err));
     tm_metadata md = *tm_snapshot_metadata(s);
     md.nframe_limit = 2;
     ok(tm_snapshot_set_metadata(s, &md, &err));
@@ -86,8 +86,8 @@ static tm_snapshot *inlined(void)
     ok(tm_snapshot_intern_frame(s, &fr, &raw, &err));
     uint32_t frames[2] = {inner, raw};
     ok(tm_snapshot_intern_stack(s, frames, 2, &st, &err));
-    tm_trace t = {.size = 4096, .stack = st, .domain = 7, .total_nframe = 40};
-    ok(tm_snapshot_add_trace(s, &t, &err));
+    tm_trace t = {.size = 4096, .stack = st, .domain = 7};
+    ok(tm_snapshot_add_trace(s, &t, 40, &err));
     const char *argv[] = {"app", "--x"};
     ok(tm_snapshot_set_argv(s, argv, 2, &err));
     tm_metadata md = *tm_snapshot_metadata(s);
@@ -118,8 +118,8 @@ static tm_snapshot *mixed(void)
         uint32_t st;
         ok(tm_snapshot_intern_stack(s, frames + i % 5, 1 + (size_t)(i % 4), &st, &err));
         tm_trace t = {.size = (uint64_t)(i % 9) * 16 + (i % 50 == 0 ? UINT64_MAX / 2 : 0),
-                      .stack = st, .domain = i % 17 == 0, .total_nframe = 1 + (uint32_t)(i % 4)};
-        ok(tm_snapshot_add_trace(s, &t, &err));
+                      .stack = st, .domain = i % 17 == 0};
+        ok(tm_snapshot_add_trace(s, &t, 1 + (uint32_t)(i % 4), &err));
     }
     return s;
 }

@@ -52,8 +52,8 @@ static int make(const char *prog, const char *out) {
         /* alternate one-frame stacks and stacks that extend the previous */
         if (tm_snapshot_intern_stack_node(s, i % 2 ? prev_stack : 0, fid, &sid, &err)) return die("stack", &err);
         prev_stack = sid;
-        tm_trace t = {(uint64_t)(i + 1) * 16, sid, 0, i % 2 ? 2u : 1u, 0};
-        if (tm_snapshot_add_trace(s, &t, &err)) return die("trace", &err);
+        tm_trace t = {(uint64_t)(i + 1) * 16, sid, 0};
+        if (tm_snapshot_add_trace(s, &t, i % 2 ? 2u : 1u, &err)) return die("trace", &err);
     }
     if (tm_snapshot_write(s, out, NULL, &err)) return die("write", &err);
     printf("%d frames\n", NADDR);

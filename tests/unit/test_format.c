@@ -47,7 +47,7 @@ static void test_one_trace(void **state)
     assert_int_equal(tm_snapshot_module_count(b), 2);
     const tm_trace *t = tm_snapshot_traces(b);
     assert_int_equal(t->size, 1234);
-    assert_int_equal(t->total_nframe, 1);
+    assert_int_equal(tm_snapshot_trace_total_nframe(b, 0), 1);
     uint32_t fr;
     assert_int_equal(tm_snapshot_stack_frames(b, t->stack, &fr, 1), 1);
     assert_string_equal(tm_snapshot_string(b, tm_snapshot_frames(b)[fr].file, NULL), "a.py");
@@ -305,7 +305,7 @@ static void test_duplicate_frames_merge(void **state)
     assert_int_equal(tm_snapshot_trace_count(s), 2);
     assert_int_equal(tm_snapshot_traces(s)[0].stack, 1);
     assert_int_equal(tm_snapshot_traces(s)[1].stack, 1);
-    assert_int_equal(tm_snapshot_traces(s)[1].total_nframe, 1);
+    assert_int_equal(tm_snapshot_trace_total_nframe(s, 1), 1);
     tm_snapshot_free(s);
     free(f);
 }

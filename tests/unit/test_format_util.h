@@ -45,9 +45,9 @@ static inline uint32_t tf_frame(tm_snapshot *s, uint32_t module, uint64_t offset
 static inline void tf_trace(tm_snapshot *s, uint32_t domain, uint64_t size,
                             uint32_t stack, uint32_t tnf)
 {
-    tm_trace t = {.size = size, .stack = stack, .domain = domain, .total_nframe = tnf};
+    tm_trace t = {.size = size, .stack = stack, .domain = domain};
     tm_error err;
-    tmtest_ok(tm_snapshot_add_trace(s, &t, &err), &err);
+    tmtest_ok(tm_snapshot_add_trace(s, &t, tnf, &err), &err);
 }
 
 static inline uint32_t tf_module(tm_snapshot *s, const char *path, uint64_t bias)
@@ -187,7 +187,8 @@ static inline uint64_t tf_trace_key(const tm_snapshot *s, const tm_trace *t)
 {
     XXH3_state_t h;
     XXH3_64bits_reset(&h);
-    uint64_t v[3] = {t->size, t->domain, t->total_nframe};
+    uint64_t v[3] = {t->size, t->domain,
+                     tm_snapshot_trace_total_nframe(s, (size_t)(t - tm_snapshot_traces(s)))};
     XXH3_64bits_update(&h, v, sizeof v);
     for (uint32_t n = t->stack; n != 0; n = tm_snapshot_stacks(s)[n].parent)
         tf_hash_frame(&h, s, tm_snapshot_stacks(s)[n].frame);

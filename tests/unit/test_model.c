@@ -104,7 +104,7 @@ static void test_invalid_references_are_refused(void **state)
     assert_int_equal(tm_snapshot_intern_frame(s, &bad, &id, &err), TM_EINVAL);
     assert_int_equal(tm_snapshot_intern_stack_node(s, 5, 0, &id, &err), TM_EINVAL);
     tm_trace t = { .size = 1, .stack = 9 };
-    assert_int_equal(tm_snapshot_add_trace(s, &t, &err), TM_EINVAL);
+    assert_int_equal(tm_snapshot_add_trace(s, &t, 0, &err), TM_EINVAL);
     tm_metadata md = { .nframe_limit = 0 };
     assert_int_equal(tm_snapshot_set_metadata(s, &md, &err), TM_EINVAL);
     md.nframe_limit = 65536;
@@ -145,11 +145,20 @@ static void test_traces_and_metadata(void **state)
     tmtest_ok(tm_snapshot_new(&s, &err), &err);
     uint32_t fr = pyframe(s, "x.c", 3), st;
     tmtest_ok(tm_snapshot_intern_stack(s, &fr, 1, &st, &err), &err);
-    tm_trace t = { .size = UINT64_MAX - 5, .stack = st, .domain = 7, .total_nframe = 9 };
-    tmtest_ok(tm_snapshot_add_trace(s, &t, &err), &err);
+    tm_trace t = { .size = UINT64_MAX - 10, .stack = st, .domain = 7 };
+    tmtest_ok(tm_snapshot_add_trace(s, &t, 1, &err), &err);
     t.size = 5;
-    tmtest_ok(tm_snapshot_add_trace(s, &t, &err), &err);
-    assert_int_equal(tm_snapshot_trace_count(s), 2);
+    tmtest_ok(tm_snapshot_add_trace(s, &t, 1, &err), &err);
+    /* total_nframe equal to the depth needs no side column ... */
+    assert_null(((const struct tm_snapshot *)s)->tnf);
+    tmtest_ok(tm_snapshot_add_trace(s, &t, 9, &err), &err);
+    /* ... and once one differs, every trace keeps its own. */
+    assert_non_null(((const struct tm_snapshot *)s)->tnf);
+    assert_int_equal(tm_snapshot_trace_total_nframe(s, 0), 1);
+    assert_int_equal(tm_snapshot_trace_total_nframe(s, 1), 1);
+    assert_int_equal(tm_snapshot_trace_total_nframe(s, 2), 9);
+    assert_int_equal(tm_snapshot_trace_total_nframe(s, 3), 0);
+    assert_int_equal(tm_snapshot_trace_count(s), 3);
     assert_true(tm_snapshot_total_size(s) == UINT64_MAX);
     const char *argv[] = { "prog", "--flag", "\xe2\x82\xac" };
     tmtest_ok(tm_snapshot_set_argv(s, argv, 3, &err), &err);
@@ -184,7 +193,7 @@ static int build_small(void)
             rc = tm_snapshot_intern_stack_node(s, prev % 7, fid, &prev, &err);
         tm_trace t = { .size = (uint64_t)i, .stack = prev };
         if (!rc)
-            rc = tm_snapshot_add_trace(s, &t, &err);
+            rc = tm_snapshot_add_trace(s, &t, (uint32_t)(i % 3), &err);
     }
     const char *argv[] = { "a", "b" };
     if (!rc)

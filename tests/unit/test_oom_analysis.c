@@ -82,8 +82,7 @@ static tm_snapshot *make_snapshot(unsigned salt, unsigned ntraces)
         tmtest_ok(tm_snapshot_intern_stack(s, st, depth, &tr.stack, &err), &err);
         tr.size = 16u * ((t * 13 + salt) % 29) + 1;
         tr.domain = t % 5 == 0 ? 2 : 0;
-        tr.total_nframe = (uint32_t)depth + t % 2;
-        tmtest_ok(tm_snapshot_add_trace(s, &tr, &err), &err);
+        tmtest_ok(tm_snapshot_add_trace(s, &tr, (uint32_t)depth + t % 2, &err), &err);
     }
     return s;
 }

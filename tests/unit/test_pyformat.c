@@ -77,7 +77,8 @@ static char *listing(const tm_snapshot *s, size_t *len)
     const tm_frame *fr = tm_snapshot_frames(s);
     uint32_t ids[256];
     for (size_t i = 0; i < tm_snapshot_trace_count(s); i++) {
-        fprintf(f, "%u %llu %u ", t[i].domain, (unsigned long long)t[i].size, t[i].total_nframe);
+        fprintf(f, "%u %llu %u ", t[i].domain, (unsigned long long)t[i].size,
+                tm_snapshot_trace_total_nframe(s, i));
         size_t depth = tm_snapshot_stack_frames(s, t[i].stack, ids, 256);
         assert_true(depth <= 256);
         for (size_t k = 0; k < depth; k++) {
@@ -329,11 +330,12 @@ static tm_snapshot *native_snapshot(void)
     uint32_t a3[] = { fr[0] };
     tmtest_ok(tm_snapshot_intern_stack(s, a3, 1, &st3, &err), &err);
     tm_trace t[] = {
-        { 64, st1, 0, 3, 0 }, { 32, st1, 0, 3, 0 }, { 1ull << 40, st2, 5, 10, 0 },
-        { UINT64_MAX, st3, UINT32_MAX, 1, 0 }, { 0, 0, 0, 0, 0 },
+        { 64, st1, 0 }, { 32, st1, 0 }, { 1ull << 40, st2, 5 },
+        { UINT64_MAX, st3, UINT32_MAX }, { 0, 0, 0 },
     };
+    uint32_t tnf[] = { 3, 3, 10, 1, 0 };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-        tmtest_ok(tm_snapshot_add_trace(s, &t[i], &err), &err);
+        tmtest_ok(tm_snapshot_add_trace(s, &t[i], tnf[i], &err), &err);
     tm_metadata md;
     memset(&md, 0, sizeof md);
     md.nframe_limit = 16;

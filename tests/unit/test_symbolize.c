@@ -120,8 +120,8 @@ static tm_snapshot *make_snapshot(int with_bad_modules)
         uint32_t fid, sid;
         assert_int_equal(tm_snapshot_intern_frame(snap, &f, &fid, &err), TM_OK);
         assert_int_equal(tm_snapshot_intern_stack(snap, &fid, 1, &sid, &err), TM_OK);
-        tm_trace t = {100, sid, 0, 1, 0};
-        assert_int_equal(tm_snapshot_add_trace(snap, &t, &err), TM_OK);
+        tm_trace t = {100, sid, 0};
+        assert_int_equal(tm_snapshot_add_trace(snap, &t, 1, &err), TM_OK);
     }
     return snap;
 }
@@ -356,8 +356,13 @@ static void make_v5(bytes *o) {
 
 static const char line_str[] = "/comp5\0sub";
 
+/* string sections for decode(): the hand-made programs' by default */
+static sym_line_input strs = {NULL, 0, (const uint8_t *)line_str, sizeof line_str, NULL, 0, 0, 8, "/cu"};
+
 static int decode(const unsigned char *p, size_t n, sym_index *ix, char *note, size_t notecap) {
-    sym_line_input in = {p, n, (const uint8_t *)line_str, sizeof line_str, NULL, 0, 0, 8, "/cu"};
+    sym_line_input in = strs;
+    in.line = p;
+    in.line_size = n;
     sym_line_files f;
     int rc = sym_lines_read(&in, 0, ix, &f, note, notecap);
     for (size_t i = 0; i < f.nfiles; i++)
@@ -455,6 +460,14 @@ static void test_line_program_malformed(void **state)
     assert_int_equal(sym_elf_load(e, idx, note, sizeof note), TM_OK);
     const unsigned char *p = e->sections[idx].data;
     size_t n = e->sections[idx].size;
+    const char *secs[2] = {".debug_line_str", ".debug_str"};
+    for (int i = 0; i < 2; i++) {
+        size_t k = sym_elf_find(e, secs[i]);
+        if (k == SIZE_MAX) continue;
+        assert_int_equal(sym_elf_load(e, k, note, sizeof note), TM_OK);
+        if (i == 0) { strs.line_str = e->sections[k].data; strs.line_str_size = e->sections[k].size; }
+        else { strs.str = e->sections[k].data; strs.str_size = e->sections[k].size; }
+    }
     assert_true(n > 4);
     uint32_t unit;
     memcpy(&unit, p, 4);
@@ -462,6 +475,7 @@ static void test_line_program_malformed(void **state)
     /* truncations far into the program are all alike */
     torture(p, first > 4096 ? 4096 : first, 500, first <= 4096);
     sym_elf_close(e);
+    strs = (sym_line_input){NULL, 0, (const uint8_t *)line_str, sizeof line_str, NULL, 0, 0, 8, "/cu"};
 }
 
 int main(void)

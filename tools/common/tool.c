@@ -1,6 +1,7 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,9 @@
 #include "tm/pyformat.h"
 #include "tm/symbolize.h"
 #include "tm/tms.h"
+
+/* TMS-FORMAT.md §8: 64 GiB; Python dumps are held to the same bound. */
+#define TOOL_MAX_INPUT (UINT64_C(1) << 36)
 
 int tool_read_file(const char *path, void **data, size_t *len, tm_error *err)
 {
@@ -28,6 +32,13 @@ int tool_read_file(const char *path, void **data, size_t *len, tm_error *err)
         close(fd);
         return tm_error_set(err, TM_EIO, "%s: is a directory", path);
     }
+    /* Readers hold a snapshot in memory; past the documented limit we say so
+     * instead of letting malloc or the OOM killer answer. */
+    if ((uint64_t)st.st_size > TOOL_MAX_INPUT) {
+        close(fd);
+        return tm_error_set(err, TM_ELIMIT, "%s: file of %llu bytes exceeds the 64 GiB limit "
+                            "for snapshots", path, (unsigned long long)st.st_size);
+    }
     /* Size from fstat is only a hint (pipes, /proc): read until EOF. */
     size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
     char *buf = malloc(cap);
@@ -36,6 +47,12 @@ int tool_read_file(const char *path, void **data, size_t *len, tm_error *err)
         return tm_error_set(err, TM_ENOMEM, "%s: out of memory reading %zu bytes", path, cap);
     }
     for (;;) {
+        if (n > TOOL_MAX_INPUT) {
+            free(buf);
+            close(fd);
+            return tm_error_set(err, TM_ELIMIT, "%s: input exceeds the 64 GiB limit for "
+                                "snapshots", path);
+        }
         if (n == cap) {
             char *nb = cap > ((size_t)-1) / 2 ? NULL : realloc(buf, cap * 2);
             if (!nb) {
@@ -124,6 +141,20 @@ int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
     return TM_OK;
 }
 
+int tool_decode_snapshot(const char *path, const void *data, size_t len, tm_snapshot **out,
+                         tm_error *err)
+{
+    if (tm_tms_is_tms(data, len))
+        return tm_snapshot_decode(out, data, len, path, err);
+    if (tm_pyformat_is_pickle(data, len))
+        return tm_pyformat_decode(out, data, len, path, err);
+    if (len == 0)
+        return tm_error_set(err, TM_EFORMAT, "%s: empty file, not a snapshot", path);
+    return tm_error_set(err, TM_EFORMAT,
+                        "%s: not a snapshot: neither a .tms file nor a Python tracemalloc dump",
+                        path);
+}
+
 int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err)
 {
     void *data;
@@ -131,16 +162,7 @@ int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err)
     int rc = tool_read_file(path, &data, &len, err);
     if (rc)
         return rc;
-    if (tm_tms_is_tms(data, len))
-        rc = tm_snapshot_decode(out, data, len, path, err);
-    else if (tm_pyformat_is_pickle(data, len))
-        rc = tm_pyformat_decode(out, data, len, path, err);
-    else if (len == 0)
-        rc = tm_error_set(err, TM_EFORMAT, "%s: empty file, not a snapshot", path);
-    else
-        rc = tm_error_set(err, TM_EFORMAT,
-                          "%s: not a snapshot: neither a .tms file nor a Python tracemalloc dump",
-                          path);
+    rc = tool_decode_snapshot(path, data, len, out, err);
     free(data);
     return rc;
 }

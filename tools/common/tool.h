@@ -27,6 +27,10 @@ int tool_load_snapshot(const char *path, tm_snapshot **out, tm_error *err);
 /* The same without symbolizing: the file's content as it is (tminfo). */
 int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err);
 
+/* Decodes a snapshot already read into memory (a FIFO can be read once). */
+int tool_decode_snapshot(const char *path, const void *data, size_t len, tm_snapshot **out,
+                         tm_error *err);
+
 /* Symbolizes snap in place when it has unsymbolized native frames, unless
  * the environment says TM_SYMBOLIZE=0.  Modules whose binary is missing or
  * has another build-id are notes on stderr ("note: ..."), not errors: their

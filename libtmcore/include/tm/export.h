@@ -42,6 +42,7 @@
 #include <stdio.h>
 
 #include "tm/error.h"
+#include "tm/output.h"   /* tm_output_open() for atomic export files */
 #include "tm/snapshot.h"
 
 #ifdef __cplusplus
@@ -95,17 +96,6 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
                        size_t n, const tm_export_options *opts, FILE *out,
                        tm_error *err);
 
-/* --- atomic output files ---------------------------------------------- */
-
-typedef struct tm_output tm_output;
-
-/* Opens a temporary file next to `path` ("-" means stdout, written directly).
- * Write to tm_output_stream(), then commit (flush, fsync, rename over path)
- * or abort (remove the temporary file).  Both free the tm_output. */
-int tm_output_open(tm_output **out, const char *path, tm_error *err);
-FILE *tm_output_stream(tm_output *o);
-int tm_output_commit(tm_output *o, tm_error *err);
-void tm_output_abort(tm_output *o);
 
 #ifdef __cplusplus
 }

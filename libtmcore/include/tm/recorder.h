@@ -76,7 +76,13 @@ void tm_stop(void);
 
 int tm_is_tracing(void);
 
-/* Sum of the sizes of the traced live blocks, and its peak; O(1). */
+/* Sum of the sizes of the traced live blocks, and its peak (O(1): a sum
+ * over 272 table shards).  current is exact.  peak is exact while at most
+ * one thread has allocated or freed since the others last synchronized
+ * their counts (always, in a single-threaded program; and after the other
+ * threads exit); otherwise each other thread can make it miss, or
+ * overstate, the true peak by less than 16 KiB, its unsynchronized net
+ * allocation.  Never below current. */
 void tm_get_traced_memory(size_t *current, size_t *peak);
 
 /* peak := current. */

@@ -23,8 +23,30 @@
  *   --format F        text (default) | json | csv
  *   --no-header       text: omit the "[ Top N KEY ]" line
  *   --timing          print load / statistics / output times on stderr
- *   --fail-on-growth SIZE  (tmdiff) exit 1 if the filtered total grew by
- *                     more than SIZE bytes (suffix K, M, G, T = KiB ...)
+ *
+ * Gates (for CI; doc/gates.md has examples):
+ *   --fail-on-growth SIZE  (tmdiff) fail if the total after filters grew
+ *                     (NEW - OLD) by more than SIZE
+ *   --fail-above SIZE (tmstat) fail if the total size after filters is
+ *                     above SIZE
+ *   --per-group       test every group of --by KEY instead of the total:
+ *                     tmdiff its size_diff, tmstat its size; all groups
+ *                     count, not only the --top printed
+ *   --min-growth SIZE (tmdiff) a growth of SIZE or less never fails; with a
+ *                     percentage it is the noise floor (default 0)
+ *   SIZE: a decimal number (up to 6 decimals) with an optional unit B, K or
+ *   KiB, M or MiB, G or GiB, T or TiB (case-insensitive, 1024-based, one
+ *   space allowed before it), rounded to the nearest byte; kB, MB, GB, TB
+ *   are refused as ambiguous.  tmdiff also takes "N%": growth relative to
+ *   the OLD size (of the total, or per group of that group: a group absent
+ *   from OLD has old size 0, so any growth of it beyond --min-growth fails
+ *   a relative per-group gate).  Equality holds: growth == limit passes.
+ *   Report: when a gate fails, stdout still carries the normal output and
+ *   stderr gets "PROG: gate failed: ..." (the measured value, the limit and
+ *   the options) followed by the offending groups as Python prints them
+ *   (--per-group: the failing ones, largest growth first, at most 10; total:
+ *   the 5 largest growing groups).  When it holds, one line "PROG: gate
+ *   passed: ..." on stderr.
  *
  * Text output: an optional header line "[ Top N KEY ]" (N = statistics
  * printed; KEY followed by " cumulative" when set; tmdiff: "[ Top N
@@ -40,16 +62,26 @@
  *    "statistics": [ {"text": str(stat), "traceback": [{"filename": S,
  *        "lineno": N}, ...oldest first], "size": N, "count": N,
  *        "average": X (absent when count is 0), "size_diff": N,
- *        "count_diff": N (tmdiff only)} ... ]}
+ *        "count_diff": N (tmdiff only)} ... ],
+ *    "gate": {...} (only with a gate option)}
+ *   gate: {"option": "--fail-on-growth"|"--fail-above", "spec": SIZE as
+ *     given, "scope": "total"|"per_group", "mode": "absolute"|"relative",
+ *     "limit_bytes": N|null, "limit_percent": X|null, "min_growth": N,
+ *     "measured_bytes": N (total: growth / size; per group: the largest),
+ *     "measured_percent": X|null, "passed": BOOL, "failing_groups": N,
+ *     "failing": [statistic objects, largest first, at most --top]}
  *   Strings are UTF-8; bytes that are not valid UTF-8 become \u00XX.
+ *   The JSON Schema (draft 2020-12) of the whole object, every member
+ *   described, is doc/report-schema.json.
  * CSV output (RFC 4180, header row first):
  *   rank,filename,lineno,size,count,average[,size_diff,count_diff],traceback
  *   filename/lineno are str(traceback)'s frame (for function/module keys
  *   the name, lineno empty), average is empty when count is 0, traceback
  *   is the frames "FILE:LINE" oldest first joined by ";".
  *
- * Exit codes: 0 success, 1 --fail-on-growth tripped, 2 usage or input
- * error with a message on stderr naming the file.
+ * Exit codes: 0 success (a gate, if given, holds), 1 a gate failed, 2 usage
+ * or input error (including a malformed SIZE) with a message on stderr
+ * naming the file or option; an error wins over a gate.
  */
 #ifndef TM_REPORT_H
 #define TM_REPORT_H

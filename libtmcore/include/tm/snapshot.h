@@ -18,7 +18,7 @@
  *   stacks   a prefix-sharing tree.  Node 0 is the empty stack; node k > 0 is
  *            (frame, parent) where frame is the *most recent* call and parent
  *            (< k) is the stack of its callers.  A trace points to a node.
- *   traces   (domain, size, stack, total_nframe).  total_nframe is how deep
+ *   traces   (domain, size, stack) plus total_nframe: how deep
  *            the real stack was before truncation to nframe_limit.
  *
  * Ownership: a tm_snapshot owns everything reachable from it; pointers
@@ -68,12 +68,13 @@ typedef struct tm_stack_node {
     uint32_t depth;   /* number of frames; node 0 has depth 0 */
 } tm_stack_node;
 
+/* 16 bytes: a million traces are 16 MB.  total_nframe is kept apart (see
+ * tm_snapshot_trace_total_nframe) because it almost always equals the
+ * stack's depth and then costs nothing. */
 typedef struct tm_trace {
     uint64_t size;
     uint32_t stack;
     uint32_t domain;
-    uint32_t total_nframe;
-    uint32_t reserved;    /* must be 0 */
 } tm_trace;
 
 /* Process-level facts.  String fields are string ids (0 = unknown). */
@@ -114,7 +115,10 @@ int tm_snapshot_intern_stack_node(tm_snapshot *snap, uint32_t parent,
 int tm_snapshot_intern_stack(tm_snapshot *snap, const uint32_t *frames,
                              size_t nframes, uint32_t *out_id, tm_error *err);
 int tm_snapshot_reserve_traces(tm_snapshot *snap, size_t n, tm_error *err);
-int tm_snapshot_add_trace(tm_snapshot *snap, const tm_trace *t, tm_error *err);
+/* total_nframe: how deep the real stack was (>= the stored depth when the
+ * stack was truncated to nframe_limit). */
+int tm_snapshot_add_trace(tm_snapshot *snap, const tm_trace *t, uint32_t total_nframe,
+                          tm_error *err);
 
 int tm_snapshot_set_metadata(tm_snapshot *snap, const tm_metadata *md,
                              tm_error *err);
@@ -145,6 +149,8 @@ const tm_stack_node *tm_snapshot_stacks(const tm_snapshot *snap);
 
 size_t tm_snapshot_trace_count(const tm_snapshot *snap);
 const tm_trace *tm_snapshot_traces(const tm_snapshot *snap);
+/* total_nframe of trace i (i < trace count). */
+uint32_t tm_snapshot_trace_total_nframe(const tm_snapshot *snap, size_t i);
 
 const tm_metadata *tm_snapshot_metadata(const tm_snapshot *snap);
 size_t tm_snapshot_argc(const tm_snapshot *snap);

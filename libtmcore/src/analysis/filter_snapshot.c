@@ -67,7 +67,8 @@ int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap,
             continue;
         tm_trace copy = t[i];
         copy.stack = stmap[s];
-        if ((rc = tm_snapshot_add_trace(ns, &copy, err)) != TM_OK)
+        if ((rc = tm_snapshot_add_trace(ns, &copy, tm_snapshot_trace_total_nframe(snap, i),
+                                        err)) != TM_OK)
             goto out;
     }
 out:

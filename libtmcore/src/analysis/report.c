@@ -46,7 +46,7 @@ static const char usage_opts[] =
     "gates (for CI; see 'exit status'):\n"
     "  --fail-on-growth SZ  tmdiff: fail if the total grew by more than SZ\n"
     "  --fail-above SZ      tmstat: fail if the total size is above SZ\n"
-    "  --per-group          apply the gate to every group of --by KEY instead\n"
+    "  --per-group          apply the gate to each group of --by KEY, not the total\n"
     "  --min-growth SZ      tmdiff: growth of SZ or less never fails (useful with %)\n"
     "    SZ: bytes, with an optional unit B, KiB, MiB, GiB, TiB (or K, M, G, T;\n"
     "    all 1024-based; kB/MB/GB are refused as ambiguous), decimals allowed\n"

@@ -122,7 +122,8 @@ static int64_t clamp_i64(uint64_t v) { return v > (uint64_t)INT64_MAX ? INT64_MA
 /* growth (tmdiff) or size (tmstat) of one group, and its old size */
 static int64_t group_value(const rp_gate *g, const tm_statistic *s, uint64_t *base)
 {
-    *base = g->diff ? (uint64_t)((int64_t)s->size - s->size_diff) : 0;
+    /* old size = size - size_diff, exact in modulo-2^64 arithmetic */
+    *base = g->diff ? s->size - (uint64_t)s->size_diff : 0;
     return g->diff ? s->size_diff : clamp_i64(s->size);
 }
 

@@ -466,12 +466,15 @@ static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
         if (tnf < 0 || tnf > (int64_t)UINT32_MAX)
             return bad(d, c[3].p, TM_EFORMAT, "trace %llu: total_nframe %lld out of range",
                        (unsigned long long)i, (long long)tnf);
-        tm_trace *t = &s->traces[s->ntraces++];
+        tm_trace *t = &s->traces[s->ntraces];
         t->size = size;
         t->stack = d->sremap[stack];
         t->domain = domain;
-        t->total_nframe = (uint32_t)tnf;
-        t->reserved = 0;
+        /* The side column exists only once some trace was truncated. */
+        if ((tz != 0 || s->tnf) &&
+            (rc = tm_snapshot_note_total_nframe(s, s->ntraces, (uint32_t)tnf, d->err)))
+            return model_err(d, at, rc);
+        s->ntraces++;
     }
     rc = columns_done(d, c, 4);
     if (!rc && p != end)

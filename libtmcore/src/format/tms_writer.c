@@ -330,7 +330,7 @@ static int encode_traces(const tm_snapshot *s, tms_buf *b, tm_error *err)
         start[k + 1] += start[k];
     for (size_t i = 0; i < n; i++) {
         const tm_trace *t = &s->traces[i];
-        rec[start[t->stack]++] = (srec){t->size, t->domain, t->total_nframe};
+        rec[start[t->stack]++] = (srec){t->size, t->domain, tm_snapshot_trace_total_nframe(s, i)};
     }
     /* start[k] is now the end of group k. */
     if (tms_buf_reserve(&c[0], n + 16) || tms_buf_reserve(&c[1], n + 16) ||

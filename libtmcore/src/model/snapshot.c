@@ -162,6 +162,7 @@ void tm_snapshot_free(tm_snapshot *s)
     tm_free(s->stacks);
     index_free(&s->stack_index);
     tm_free(s->traces);
+    tm_free(s->tnf);
     tm_free(s->argv);
     tm_free(s);
 }
@@ -372,18 +373,40 @@ int tm_snapshot_reserve_traces(tm_snapshot *s, size_t n, tm_error *err)
     return TM_OK;
 }
 
-int tm_snapshot_add_trace(tm_snapshot *s, const tm_trace *t, tm_error *err)
+int tm_snapshot_note_total_nframe(tm_snapshot *s, size_t i, uint32_t total_nframe,
+                                  tm_error *err)
+{
+    if (!s->tnf) {
+        if (total_nframe == s->stacks[s->traces[i].stack].depth)
+            return TM_OK;
+        if (tm_grow((void **)&s->tnf, &s->tnf_cap, s->trace_cap, sizeof *s->tnf))
+            return nomem(err, "total_nframe");
+        for (size_t k = 0; k < i; k++)
+            s->tnf[k] = s->stacks[s->traces[k].stack].depth;
+    } else if (tm_grow((void **)&s->tnf, &s->tnf_cap, i + 1, sizeof *s->tnf)) {
+        return nomem(err, "total_nframe");
+    }
+    s->tnf[i] = total_nframe;
+    return TM_OK;
+}
+
+int tm_snapshot_add_trace(tm_snapshot *s, const tm_trace *t, uint32_t total_nframe,
+                          tm_error *err)
 {
     if (t->stack >= s->nstacks)
         return tm_error_set(err, TM_EINVAL, "trace stack %u out of range", t->stack);
-    if (t->reserved != 0)
-        return tm_error_set(err, TM_EINVAL, "trace reserved field is not zero");
     if (s->ntraces >= TM_MAX_TRACES)
         return tm_error_set(err, TM_ELIMIT, "more than %u traces", TM_MAX_TRACES);
     if (s->ntraces == s->trace_cap &&
         tm_grow((void **)&s->traces, &s->trace_cap, s->ntraces + 1, sizeof *s->traces))
         return nomem(err, "a trace");
-    s->traces[s->ntraces++] = *t;
+    s->traces[s->ntraces] = *t;
+    /* Only on success does the trace count grow, so a failure leaves the
+     * snapshot as it was. */
+    int rc = tm_snapshot_note_total_nframe(s, s->ntraces, total_nframe, err);
+    if (rc)
+        return rc;
+    s->ntraces++;
     return TM_OK;
 }
 
@@ -461,6 +484,13 @@ size_t tm_snapshot_stack_count(const tm_snapshot *s) { return s->nstacks; }
 const tm_stack_node *tm_snapshot_stacks(const tm_snapshot *s) { return s->stacks; }
 size_t tm_snapshot_trace_count(const tm_snapshot *s) { return s->ntraces; }
 const tm_trace *tm_snapshot_traces(const tm_snapshot *s) { return s->traces; }
+
+uint32_t tm_snapshot_trace_total_nframe(const tm_snapshot *s, size_t i)
+{
+    if (i >= s->ntraces)
+        return 0;
+    return s->tnf ? s->tnf[i] : s->stacks[s->traces[i].stack].depth;
+}
 const tm_metadata *tm_snapshot_metadata(const tm_snapshot *s) { return &s->meta; }
 size_t tm_snapshot_argc(const tm_snapshot *s) { return s->argc; }
 const uint32_t *tm_snapshot_argv(const tm_snapshot *s) { return s->argv; }
@@ -492,6 +522,7 @@ size_t tm_snapshot_memory_usage(const tm_snapshot *s)
     n += s->str_cap * sizeof *s->str + s->str_len_cap * sizeof *s->str_len;
     n += s->module_cap * sizeof *s->modules + s->frame_cap * sizeof *s->frames;
     n += s->stack_cap * sizeof *s->stacks + s->trace_cap * sizeof *s->traces;
+    n += s->tnf_cap * sizeof *s->tnf;
     const tm_index *ix[] = { &s->str_index, &s->frame_index, &s->stack_index };
     for (size_t i = 0; i < 3; i++)
         n += ix[i]->nbuckets * sizeof(uint32_t) + ix[i]->next_cap * sizeof(uint32_t);

@@ -53,11 +53,20 @@ struct tm_snapshot {
 
     tm_trace *traces;
     size_t ntraces, trace_cap;
+    /* total_nframe per trace, allocated only once some trace's differs from
+     * its stack's depth; NULL means "equal to the depth" for every trace. */
+    uint32_t *tnf;
+    size_t tnf_cap;
 
     tm_metadata meta;
     uint32_t *argv;
     size_t argc;
 };
+
+/* Records total_nframe for trace i (already in traces[]), allocating the
+ * side column the first time it differs from the depth. */
+int tm_snapshot_note_total_nframe(tm_snapshot *snap, size_t i, uint32_t total_nframe,
+                                  tm_error *err);
 
 /* argv by string ids (the reader has ids, not C strings). */
 int tm_snapshot_set_argv_ids(tm_snapshot *snap, const uint32_t *ids, size_t argc,

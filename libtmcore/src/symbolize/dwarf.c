@@ -113,7 +113,7 @@ static int key_of(unsigned name) {
 static int read_attrs(walker *w, const dw_unit *u, sym_cur *c, const dw_abbrev *a,
                       die_attrs *out) {
     out->have = 0;
-    const dw_attrspec *sp = &u->ab->specs[a->first];
+    const dw_attrspec *sp = a->nattr ? &u->ab->specs[a->first] : NULL;   /* specs may be NULL */
     for (uint32_t i = 0; i < a->nattr; i++) {
         dw_val v;
         if (dw_read_val(&w->r, u, c, &sp[i], &v) != 0) {
@@ -411,6 +411,7 @@ static int process_unit(walker *w, dw_unit *u) {
         rc = sym_lines_read(&w->line_in, sl->u, w->ix, &w->lf, note, sizeof note);
         if (rc == TM_ENOMEM) return rc;
         if (rc != TM_OK) walker_error(w, "%s", note);
+        rc = TM_OK;   /* a broken line table still leaves the functions */
     }
     if (a->children) rc = walk_unit(w, u, &c);
     tm_free(w->lf.files);
@@ -438,6 +439,8 @@ static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note
     return TM_OK;
 }
 
+static int index_sections(walker *w, const dw_sections *sec, char *note, size_t notecap);
+
 int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap) {
     walker *w = tm_calloc(1, sizeof *w);
     if (!w) return TM_ENOMEM;
@@ -464,6 +467,25 @@ int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap) {
             walker_error(w, "%s", snote);
         }
     }
+    rc = index_sections(w, &sec, note, notecap);
+out:
+    tm_free(w);
+    return rc;
+}
+
+int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note,
+                             size_t notecap) {
+    walker *w = tm_calloc(1, sizeof *w);
+    if (!w) return TM_ENOMEM;
+    w->ix = ix;
+    int rc = index_sections(w, sec, note, notecap);
+    tm_free(w);
+    return rc;
+}
+
+static int index_sections(walker *w, const dw_sections *secp, char *note, size_t notecap) {
+    dw_sections sec = *secp;
+    int rc = TM_OK;
     if (!sec.info.n) {
         snprintf(note, notecap, "no usable DWARF: no debug sections");
         rc = TM_EFORMAT;
@@ -482,7 +504,9 @@ int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap) {
     size_t ncu = 0;
     for (size_t i = 0; rc == TM_OK && i < w->r.nunits; i++) {
         dw_unit *u = &w->r.units[i];
-        if (u->unit_type != 1 && u->unit_type != 3) continue;   /* type and split units */
+        /* compile, partial and skeleton units (a skeleton has the line
+         * table of a split-DWARF unit); type units hold no code */
+        if (u->unit_type != 1 && u->unit_type != 3 && u->unit_type != 4) continue;
         ncu++;
         rc = process_unit(w, u);
     }
@@ -490,7 +514,8 @@ int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap) {
         snprintf(note, notecap, "DWARF partly unreadable (%d errors), first: %s", w->errors,
                  w->note);
     if (rc == TM_OK && ncu == 0) {
-        snprintf(note, notecap, "no usable DWARF: no compilation units");
+        snprintf(note, notecap, "no usable DWARF: %s",
+                 w->note[0] ? w->note : "no compilation units");
         rc = TM_EFORMAT;
     }
 out:
@@ -498,6 +523,5 @@ out:
     tm_free(w->lf.files);
     tm_free(w->origin_keys);
     tm_free(w->origin_names);
-    tm_free(w);
     return rc;
 }

@@ -46,6 +46,7 @@ typedef struct dw_unit {
     unsigned version, addr_size, offsize, unit_type;
     uint64_t abbrev_off;
     dw_abbrevs *ab;            /* NULL until needed */
+    int ab_bad;                /* its table failed to parse: do not retry */
     int bases_read;
     uint64_t str_offsets_base, addr_base, rnglists_base, base_addr;
     int has_str_offsets_base, has_addr_base, has_rnglists_base;
@@ -101,5 +102,10 @@ int dw_val_is_constant(const dw_val *v);
 int dw_ranges(const dw_reader *r, const dw_unit *u, const dw_val *v,
               void (*add)(void *ctx, uint64_t lo, uint64_t hi), void *ctx,
               char *note, size_t notecap);
+
+/* sym_dwarf_index() on sections already in memory (tests, fuzzing): the
+ * same results, notes and errors. */
+int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note,
+                             size_t notecap);
 
 #endif

@@ -103,6 +103,7 @@ static void read_build_id(sym_elf *e, const uint8_t *p, size_t n) {
 }
 
 static int read_debuglink(sym_elf *e, const uint8_t *p, size_t n) {
+    if (!p || n == 0) return TM_OK;   /* an empty section has no data buffer */
     size_t len = strnlen((const char *)p, n);
     if (len == 0 || len == n) return TM_OK;
     size_t crc_off = (len + 4) & ~(size_t)3;

@@ -310,19 +310,20 @@ static size_t accel_upper(const sym_accel *ac, const void *arr, size_t stride, s
     return lo;
 }
 
-/* LSD radix sort of n keys (16-bit digits; digits equal in every key are
+/* LSD radix sort of n keys (11-bit digits; digits equal in every key are
  * skipped, so addresses cost 2 or 3 passes).  tmp has room for n keys. */
 static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n) {
-    static size_t count[65536];   /* not reentrant: the symbolizer is single-threaded */
+    enum { BITS = 11, DIGITS = 1 << BITS };
+    size_t count[DIGITS];
     uint64_t all_or = 0, all_and = ~0ull;
     for (size_t i = 0; i < n; i++) { all_or |= a[i]; all_and &= a[i]; }
-    for (unsigned shift = 0; shift < 64; shift += 16) {
-        if ((((all_or ^ all_and) >> shift) & 0xffff) == 0) continue;
+    for (unsigned shift = 0; shift < 64; shift += BITS) {
+        if ((((all_or ^ all_and) >> shift) & (DIGITS - 1)) == 0) continue;
         memset(count, 0, sizeof count);
-        for (size_t i = 0; i < n; i++) count[(a[i] >> shift) & 0xffff]++;
+        for (size_t i = 0; i < n; i++) count[(a[i] >> shift) & (DIGITS - 1)]++;
         size_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) { size_t c = count[d]; count[d] = sum; sum += c; }
-        for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & 0xffff]++] = a[i];
+        for (size_t d = 0; d < DIGITS; d++) { size_t c = count[d]; count[d] = sum; sum += c; }
+        for (size_t i = 0; i < n; i++) tmp[count[(a[i] >> shift) & (DIGITS - 1)]++] = a[i];
         memcpy(a, tmp, n * sizeof *a);
     }
 }

@@ -14,6 +14,7 @@
 #define MAX_UNITS 10000000u
 #define MAX_INDIRECT 4
 #define DIRECT_CODES 4096u
+#define MAX_ATTRS 256u
 
 enum {
     F_addr = 0x01, F_block2 = 0x03, F_block4 = 0x04, F_data2 = 0x05, F_data4 = 0x06,
@@ -139,6 +140,14 @@ static int parse_abbrevs(const dw_reader *r, uint64_t off, dw_abbrevs *t, char *
             dw_attrspec sp = {name > 0xffff ? 0xffff : (uint16_t)name,
                               form > 0xffff ? 0xffff : (uint16_t)form, 0};
             if (form == F_implicit_const) sp.implicit = sym_cur_sleb(&c);
+            if (a.nattr >= MAX_ATTRS) {
+                /* real producers use a few dozen; thousands of zero-size
+                 * attributes per DIE would make reading quadratic */
+                snprintf(note, notecap, ".debug_abbrev at offset %llu: abbreviation %llu has "
+                         "more than %u attributes", (unsigned long long)off,
+                         (unsigned long long)code, MAX_ATTRS);
+                return TM_EFORMAT;
+            }
             if (t->nspecs >= UINT32_MAX - 1 ||
                 tm_grow((void **)&t->specs, &caps, t->nspecs + 1, sizeof *t->specs) != 0)
                 return TM_ENOMEM;
@@ -165,6 +174,11 @@ static int parse_abbrevs(const dw_reader *r, uint64_t off, dw_abbrevs *t, char *
 
 int dw_unit_abbrevs(dw_reader *r, dw_unit *u, char *note, size_t notecap) {
     if (u->ab) return TM_OK;
+    if (u->ab_bad) {
+        snprintf(note, notecap, "abbreviations at offset %llu are unreadable",
+                 (unsigned long long)u->abbrev_off);
+        return TM_EFORMAT;
+    }
     for (size_t i = 0; i < r->ntables; i++)
         if (r->tables[i]->offset == u->abbrev_off) { u->ab = r->tables[i]; return TM_OK; }
     dw_abbrevs *t = tm_calloc(1, sizeof *t);
@@ -179,6 +193,7 @@ int dw_unit_abbrevs(dw_reader *r, dw_unit *u, char *note, size_t notecap) {
         tm_free(t->specs);
         tm_free(t->direct);
         tm_free(t);
+        u->ab_bad = rc == TM_EFORMAT;
         return rc;
     }
     r->tables[r->ntables++] = t;
@@ -267,7 +282,7 @@ int dw_read_val(const dw_reader *r, const dw_unit *u, sym_cur *c, const dw_attrs
 }
 
 int dw_skip_attrs(const dw_reader *r, const dw_unit *u, sym_cur *c, const dw_abbrev *a) {
-    const dw_attrspec *sp = &u->ab->specs[a->first];
+    const dw_attrspec *sp = a->nattr ? &u->ab->specs[a->first] : NULL;   /* specs may be NULL */
     for (uint32_t i = 0; i < a->nattr; i++) {
         unsigned f = sp[i].form;
         /* the common fixed-size forms without a call */
