@@ -19,7 +19,7 @@
 #include "tm/export.h"
 #include "tm/snapshot.h"
 
-#include "export_progress.h"
+#include "tm_progress.h"
 
 typedef struct ex_node {
     uint32_t parent;          /* TM_NONE for the root */

@@ -13,6 +13,10 @@
 #include "tm/pyformat.h"
 #include "tm/symbolize.h"
 #include "tm/tms.h"
+#include "tm_progress.h"
+
+/* Inputs from this size on show progress while loading (on a terminal). */
+#define TOOL_PROGRESS_BYTES (16u << 20)
 
 /* TMS-FORMAT.md §8: 64 GiB; Python dumps are held to the same bound. */
 #define TOOL_MAX_INPUT (UINT64_C(1) << 36)
@@ -41,6 +45,11 @@ int tool_read_file(const char *path, void **data, size_t *len, tm_error *err)
     }
     /* Size from fstat is only a hint (pipes, /proc): read until EOF. */
     size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
+    tm_progress progress;
+    char what[512];
+    snprintf(what, sizeof what, "reading %s", path);
+    tm_progress_begin(&progress, (uint64_t)st.st_size >= TOOL_PROGRESS_BYTES, what,
+                      (uint64_t)st.st_size);
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
@@ -75,7 +84,9 @@ int tool_read_file(const char *path, void **data, size_t *len, tm_error *err)
         if (r == 0)
             break;
         n += (size_t)r;
+        tm_progress_tick(&progress, n);
     }
+    tm_progress_end(&progress);
     close(fd);
     *data = buf;
     *len = n;
@@ -125,7 +136,13 @@ int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
     opts.debug_dirs = dirs;
     opts.ndebug_dirs = ndirs;
     tm_symbolize_report *report = NULL;
+    tm_progress progress;
+    char what[512];
+    snprintf(what, sizeof what, "symbolizing %s (%zu frames)", path,
+             tm_snapshot_frame_count(snap));
+    tm_progress_phase(&progress, 1, what);
     int rc = tm_symbolize_snapshot(snap, &opts, &report, err);
+    tm_progress_end(&progress);
     free(dirs_buf);
     if (rc)
         return tm_error_prefix(err, "%s: symbolizing", path);
@@ -162,7 +179,12 @@ int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err)
     int rc = tool_read_file(path, &data, &len, err);
     if (rc)
         return rc;
+    tm_progress progress;
+    char what[512];
+    snprintf(what, sizeof what, "decoding %s", path);
+    tm_progress_phase(&progress, len >= TOOL_PROGRESS_BYTES, what);
     rc = tool_decode_snapshot(path, data, len, out, err);
+    tm_progress_end(&progress);
     free(data);
     return rc;
 }

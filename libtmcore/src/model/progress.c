@@ -1,4 +1,4 @@
-#include "export_progress.h"
+#include "tm_progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +36,18 @@ void tm_progress_begin(tm_progress *p, int allow, const char *what, uint64_t tot
     p->last_ns = 0;
     if (p->delay_ns == 0)
         tm_progress_update(p, 0);
+}
+
+void tm_progress_phase(tm_progress *p, int allow, const char *what)
+{
+    memset(p, 0, sizeof *p);
+    p->enabled = allow && isatty(STDERR_FILENO);
+    if (!p->enabled)
+        return;
+    p->what = what;
+    p->shown = 1;
+    fprintf(stderr, "\r%s...\033[K", what);
+    fflush(stderr);
 }
 
 void tm_progress_update(tm_progress *p, uint64_t done)

@@ -9,8 +9,8 @@
  *     for (i = 0; i < n; i++) { tm_progress_tick(&p, i); ... }
  *     tm_progress_end(&p);
  */
-#ifndef TM_EXPORT_PROGRESS_H
-#define TM_EXPORT_PROGRESS_H
+#ifndef TM_PROGRESS_H
+#define TM_PROGRESS_H
 
 #include <stdint.h>
 
@@ -26,6 +26,9 @@ typedef struct tm_progress {
 
 /* allow = 0 disables it whatever the terminal. */
 void tm_progress_begin(tm_progress *p, int allow, const char *what, uint64_t total);
+/* A step that cannot count its work (one library call): shows "what..."
+ * at once when stderr is a terminal and allow is set; erase with _end. */
+void tm_progress_phase(tm_progress *p, int allow, const char *what);
 void tm_progress_update(tm_progress *p, uint64_t done);
 void tm_progress_end(tm_progress *p);
 
