@@ -138,8 +138,9 @@ int main(int argc, char **argv) {
         tcomp = now() - t0;
         if (cached_bin[0]) {
             /* copy, then publish the time file last: it marks the entry complete */
-            snprintf(cmd, sizeof cmd, "cp '%s' '%s.tmp' && mv '%s.tmp' '%s'", bin, cached_bin,
-                     cached_bin, cached_bin);
+            int n = snprintf(cmd, sizeof cmd, "cp '%s' '%s.tmp' && mv '%s.tmp' '%s'", bin,
+                             cached_bin, cached_bin, cached_bin);
+            if (n < 0 || (size_t)n >= sizeof cmd) { fprintf(stderr, "cache path too long\n"); return 2; }
             tf = system(cmd) == 0 ? fopen(cached_time, "w") : NULL;
             if (tf) { fprintf(tf, "%.3f\n", tcomp); fclose(tf); }
         }

@@ -242,7 +242,14 @@ static void run_sites(void)
     s_calloc();
     s_realloc_chain();
     s_aligned();
-#ifdef __SANITIZE_ADDRESS__
+#if defined(__SANITIZE_ADDRESS__)   /* gcc */
+#define REC_ASAN 1
+#elif defined(__has_feature)        /* clang */
+#if __has_feature(address_sanitizer)
+#define REC_ASAN 1
+#endif
+#endif
+#ifdef REC_ASAN
     /* ASan's strdup interceptor allocates from ASan's heap without calling
      * malloc, so no malloc hook can see it: the site is left out. */
     fprintf(stderr, "rec_sites: strdup site skipped under AddressSanitizer\n");
