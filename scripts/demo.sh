@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/deps.sh
-b=build/release
+b=build/demo
 mkdir -p build
 echo "=== tmkit: build ($b)"
 cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$b.configure.log" 2>&1 || { cat "$b.configure.log"; exit 1; }
