@@ -33,7 +33,7 @@ install(EXPORT tmkitTargets NAMESPACE tmkit:: DESTINATION ${TM_INSTALL_CMAKEDIR}
 set(TM_PC_DWARF_LIBS "")
 if(TM_WITH_DWARF)
   set(TM_CONFIG_WITH_DWARF ON)
-  set(TM_PC_DWARF_LIBS "-ldwarf -lelf -lz")
+  set(TM_PC_DWARF_LIBS "-lelf -lz")
 else()
   set(TM_CONFIG_WITH_DWARF OFF)
 endif()

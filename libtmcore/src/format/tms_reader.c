@@ -384,6 +384,8 @@ static int decode_stacks(dec *d, const uint8_t *p, const uint8_t *end)
     if (n >= TM_MAX_STACKS)
         return bad(d, p, TM_ELIMIT, "%llu stack nodes exceed the limit of %u",
                    (unsigned long long)n, TM_MAX_STACKS);
+    if ((rc = tm_snapshot_reserve_stacks(d->s, d->s->nstacks + (size_t)n, d->err)))
+        return model_err(d, p, rc);
     d->sremap = tm_malloc(((size_t)n + 1) * sizeof *d->sremap);
     d->sdepth = tm_malloc(((size_t)n + 1) * sizeof *d->sdepth);
     if (!d->sremap || !d->sdepth)

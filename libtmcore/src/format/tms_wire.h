@@ -147,19 +147,13 @@ static inline size_t tms_varint_len(uint64_t v)
     return n;
 }
 
-/* Reads a varint from [*p, end).  Returns 0 and advances *p, or -1 if the
- * input ends inside the varint, it is longer than 10 bytes, it does not fit
- * in 64 bits, or it is not minimal (a trailing 0x00 continuation byte), so
- * that every value has exactly one encoding. */
-static inline int tms_get_varint(const uint8_t **p, const uint8_t *end,
-                                 uint64_t *out)
+/* The multi-byte case of tms_get_varint, kept out of line so that the
+ * one-byte case (most values in a delta column) inlines into decode loops. */
+__attribute__((noinline, unused)) static int tms_get_varint_slow(const uint8_t **p,
+                                                                 const uint8_t *end,
+                                                                 uint64_t *out)
 {
     const uint8_t *q = *p;
-    if (q < end && *q < 0x80) {   /* the common one-byte case */
-        *out = *q;
-        *p = q + 1;
-        return 0;
-    }
     uint64_t v = 0;
     for (unsigned shift = 0; q < end; shift += 7) {
         uint8_t b = *q++;
@@ -177,6 +171,23 @@ static inline int tms_get_varint(const uint8_t **p, const uint8_t *end,
             return -1;
     }
     return -1;
+}
+
+/* Reads a varint from [*p, end).  Returns 0 and advances *p, or -1 if the
+ * input ends inside the varint, it is longer than 10 bytes, it does not fit
+ * in 64 bits, or it is not minimal (a trailing 0x00 continuation byte), so
+ * that every value has exactly one encoding. */
+__attribute__((always_inline, unused)) static inline int tms_get_varint(const uint8_t **p,
+                                                                        const uint8_t *end,
+                                                                        uint64_t *out)
+{
+    const uint8_t *q = *p;
+    if (q < end && *q < 0x80) {
+        *out = *q;
+        *p = q + 1;
+        return 0;
+    }
+    return tms_get_varint_slow(p, end, out);
 }
 
 #endif

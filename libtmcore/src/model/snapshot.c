@@ -26,11 +26,12 @@ static int nomem(tm_error *err, const char *what)
 
 /* --- chained hash index --------------------------------------------- */
 
-static int index_grow(tm_index *ix, size_t count, uint32_t (*hash_of)(const tm_snapshot *, uint32_t),
-                      const tm_snapshot *snap)
+/* Rehashes the `count` linked elements into a table sized for `want`. */
+static int index_grow(tm_index *ix, size_t count, size_t want,
+                      uint32_t (*hash_of)(const tm_snapshot *, uint32_t), const tm_snapshot *snap)
 {
     size_t nb = ix->nbuckets ? ix->nbuckets * 2 : 256;
-    while (nb < count * 2)
+    while (nb < want * 2)
         nb *= 2;
     uint32_t *b = tm_malloc(nb * sizeof *b);
     if (!b)
@@ -55,7 +56,7 @@ static int index_add(tm_index *ix, uint32_t id, uint32_t hash,
     if (tm_grow((void **)&ix->next, &ix->next_cap, (size_t)id + 1, sizeof *ix->next))
         return -1;
     if ((size_t)id + 1 > ix->nbuckets / 2) {
-        if (index_grow(ix, id, hash_of, snap))
+        if (index_grow(ix, id, id + 1, hash_of, snap))
             return -1;
     }
     uint32_t h = hash & (uint32_t)(ix->nbuckets - 1);
@@ -363,6 +364,21 @@ int tm_snapshot_intern_stack(tm_snapshot *s, const uint32_t *frames, size_t n,
 }
 
 /* --- traces and metadata --------------------------------------------- */
+
+int tm_snapshot_reserve_stacks(tm_snapshot *s, size_t n, tm_error *err)
+{
+    if (n > TM_MAX_STACKS)
+        return tm_error_set(err, TM_ELIMIT, "more than %u stack nodes", TM_MAX_STACKS);
+    /* One rehash up front instead of one per doubling while a reader adds
+     * tens of thousands of nodes. */
+    if (tm_grow((void **)&s->stacks, &s->stack_cap, n, sizeof *s->stacks) ||
+        tm_grow((void **)&s->stack_index.next, &s->stack_index.next_cap, n,
+                sizeof *s->stack_index.next) ||
+        (n > s->stack_index.nbuckets / 2 &&
+         index_grow(&s->stack_index, s->nstacks, n, stack_hash, s)))
+        return nomem(err, "stacks");
+    return TM_OK;
+}
 
 int tm_snapshot_reserve_traces(tm_snapshot *s, size_t n, tm_error *err)
 {

@@ -63,6 +63,9 @@ struct tm_snapshot {
     size_t argc;
 };
 
+/* Makes room for n stack nodes in all, sizing the de-duplication index once. */
+int tm_snapshot_reserve_stacks(tm_snapshot *snap, size_t n, tm_error *err);
+
 /* Records total_nframe for trace i (already in traces[]), allocating the
  * side column the first time it differs from the depth. */
 int tm_snapshot_note_total_nframe(tm_snapshot *snap, size_t i, uint32_t total_nframe,

@@ -1,215 +1,196 @@
 /*
- * DWARF -> sym_index.  The only file that includes libdwarf (20210528).
+ * DWARF -> sym_index, with our own readers (info.c for .debug_info and the
+ * sections it points into, lines.c for .debug_line).  libdwarf did this
+ * before; its per-DIE and per-row allocations were ~90% of index building.
  *
- * libdwarf reads sections through our own object-access interface, so it
- * sees sections that elf.c already decompressed (zlib and zstd; this
- * libdwarf knows neither reliably).  Line programs are decoded by lines.c,
- * not by dwarf_srclines_b(): libdwarf's line tables cost 0.47 s and 47 MiB
- * on the benchmark binary (most of the index build) and mis-read DWARF 5's
- * file index 0.  What we take from libdwarf:
- *   - compile units, their DW_AT_stmt_list and comp_dir (for lines.c);
+ * What we take:
+ *   - each compilation unit's line program (lines.c);
  *   - every DW_TAG_subprogram / DW_TAG_inlined_subroutine with addresses:
  *     its ranges, its name (linkage name first, following abstract_origin
- *     and specification), and for inlined calls DW_AT_call_file/call_line.
- * Every libdwarf call gets an error pointer
- * (a NULL one makes it abort).  Errors stop the CU they happen in; what was
- * read so far stays usable and the note says what was skipped.
+ *     and specification as llvm's findRecursively does), and for inlined
+ *     calls DW_AT_call_file/call_line.
+ * DIEs are read in one linear pass per unit; subtrees that cannot hold
+ * code (types, parameters, variables, call sites) are skipped, through
+ * DW_AT_sibling when present.  An error stops the unit it happens in; what
+ * was read so far stays usable and the note says what was skipped.
+ * Sections come from elf.c, already decompressed (zlib, zstd).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <libdwarf/dwarf.h>
-#include <libdwarf/libdwarf.h>
-
+#include "dwarf_reader.h"
 #include "sym_internal.h"
 #include "tm_alloc.h"
 
 #define MAX_DIE_DEPTH 200
 #define MAX_NAME_HOPS 16
-#define MAX_CUS 10000000
+#define MAX_RANGES 64
 
-typedef struct obj_ctx {
-    sym_elf *e;
-    char **names;            /* ".debug_x" for ".zdebug_x" sections */
-    int enomem;
-    char note[SYM_NOTE_MAX];
-} obj_ctx;
+enum {
+    TAG_array_type = 0x01, TAG_enumeration_type = 0x04, TAG_formal_parameter = 0x05,
+    TAG_member = 0x0d, TAG_pointer_type = 0x0f, TAG_subroutine_type = 0x15, TAG_typedef = 0x16,
+    TAG_inlined_subroutine = 0x1d, TAG_base_type = 0x24, TAG_const_type = 0x26,
+    TAG_subprogram = 0x2e, TAG_template_type_parameter = 0x2f,
+    TAG_template_value_parameter = 0x30, TAG_variable = 0x34, TAG_call_site = 0x48,
+    TAG_GNU_call_site = 0x4109
+};
+
+enum {
+    AT_sibling = 0x01, AT_name = 0x03, AT_stmt_list = 0x10, AT_low_pc = 0x11, AT_high_pc = 0x12,
+    AT_comp_dir = 0x1b, AT_abstract_origin = 0x31, AT_specification = 0x47, AT_ranges = 0x55,
+    AT_call_file = 0x58, AT_call_line = 0x59, AT_linkage_name = 0x6e,
+    AT_MIPS_linkage_name = 0x2007
+};
+
+/* The attributes a subroutine DIE is read for. */
+enum { K_low, K_high, K_ranges, K_origin, K_spec, K_name, K_linkage, K_mips, K_call_file,
+       K_call_line, K_sibling, K_comp_dir, K_stmt_list, NK };
+
+typedef struct die_attrs {
+    unsigned have;             /* bit per K_* */
+    dw_val v[NK];
+} die_attrs;
 
 typedef struct walk_item {
-    Dwarf_Die die;
-    uint32_t func;           /* SYM_NONE until needed */
+    die_attrs at;
+    uint32_t func;             /* SYM_NONE until needed */
     int inlined;
+    unsigned level;
 } walk_item;
 
 typedef struct walker {
-    Dwarf_Debug dbg;
+    dw_reader r;
     sym_index *ix;
-    obj_ctx *oc;
-    /* current CU */
-    Dwarf_Half cu_version;
-    Dwarf_Addr cu_base;
-    Dwarf_Half cu_addr_size;
-    sym_line_input line_in;  /* sections for lines.c; comp_dir set per CU */
-    sym_line_files lf;       /* the current CU's file table */
+    dw_unit *u;                /* current unit */
+    sym_line_input line_in;
+    sym_line_files lf;         /* the current unit's file table */
     walk_item stack[MAX_DIE_DEPTH + 1];
     size_t depth;
     int enomem;
     int errors;
     char note[SYM_NOTE_MAX];
     /* abstract origin offset -> name: inlined copies repeat their origin */
-    Dwarf_Off *origin_keys;
+    uint64_t *origin_keys;
     uint32_t *origin_names;
     size_t norigin, caporigin;
 } walker;
 
-/* --- object access ---------------------------------------------------------- */
+typedef struct range_buf { uint64_t lo[MAX_RANGES], hi[MAX_RANGES]; int n; } range_buf;
 
-static int oa_section_info(void *obj, Dwarf_Half idx, Dwarf_Obj_Access_Section *out, int *error) {
-    obj_ctx *c = obj;
-    (void)error;
-    if (idx >= c->e->nsections) return DW_DLV_NO_ENTRY;
-    const sym_section *s = &c->e->sections[idx];
-    out->addr = s->addr;
-    out->type = s->type;
-    out->size = s->size;
-    out->name = c->names && c->names[idx] ? c->names[idx] : s->name;
-    out->link = s->link;
-    out->info = s->info;
-    out->entrysize = s->entsize;
-    return DW_DLV_OK;
-}
-
-static Dwarf_Endianness oa_byte_order(void *obj) {
-    return ((obj_ctx *)obj)->e->msb ? DW_OBJECT_MSB : DW_OBJECT_LSB;
-}
-
-static Dwarf_Small oa_length_size(void *obj) { (void)obj; return 4; }
-
-static Dwarf_Small oa_pointer_size(void *obj) { return ((obj_ctx *)obj)->e->is64 ? 8 : 4; }
-
-static Dwarf_Unsigned oa_section_count(void *obj) { return ((obj_ctx *)obj)->e->nsections; }
-
-static int oa_load_section(void *obj, Dwarf_Half idx, Dwarf_Small **data, int *error) {
-    obj_ctx *c = obj;
-    static Dwarf_Small empty[8];
-    if (idx == 0 || idx >= c->e->nsections) return DW_DLV_NO_ENTRY;
-    int rc = sym_elf_load(c->e, idx, c->note, sizeof c->note);
-    if (rc != TM_OK) {
-        if (rc == TM_ENOMEM) c->enomem = 1;
-        *error = DW_DLE_SECTION_SIZE_OR_OFFSET_LARGE;
-        return DW_DLV_ERROR;
-    }
-    const sym_section *s = &c->e->sections[idx];
-    /* libdwarf wants writable-looking pointers; it never writes through them. */
-    *data = s->data ? (Dwarf_Small *)(uintptr_t)s->data : empty;
-    return DW_DLV_OK;
-}
-
-static const Dwarf_Obj_Access_Methods oa_methods = {
-    oa_section_info, oa_byte_order, oa_length_size, oa_pointer_size,
-    oa_section_count, oa_load_section, NULL};
-
-/* --- helpers ---------------------------------------------------------------- */
-
-static void walker_error(walker *w, Dwarf_Error *derr, const char *what) {
+static void walker_error(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void walker_error(walker *w, const char *fmt, ...) {
     w->errors++;
-    if (!w->note[0])
-        snprintf(w->note, sizeof w->note, "%s: %s", what,
-                 *derr ? dwarf_errmsg(*derr) : "error");
-    if (*derr) dwarf_dealloc_error(w->dbg, *derr);
-    *derr = NULL;
+    if (w->note[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->note, sizeof w->note, fmt, ap);
+    va_end(ap);
 }
 
-static int form_unsigned(walker *w, Dwarf_Die die, Dwarf_Half at, Dwarf_Unsigned *out) {
-    Dwarf_Error derr = NULL;
-    Dwarf_Attribute attr;
-    int res = dwarf_attr(die, at, &attr, &derr);
-    if (res != DW_DLV_OK) {
-        if (res == DW_DLV_ERROR) walker_error(w, &derr, "attribute");
-        return 0;
+/* --- attributes -------------------------------------------------------------- */
+
+static int key_of(unsigned name) {
+    switch (name) {
+    case AT_low_pc: return K_low;
+    case AT_high_pc: return K_high;
+    case AT_ranges: return K_ranges;
+    case AT_abstract_origin: return K_origin;
+    case AT_specification: return K_spec;
+    case AT_name: return K_name;
+    case AT_linkage_name: return K_linkage;
+    case AT_MIPS_linkage_name: return K_mips;
+    case AT_call_file: return K_call_file;
+    case AT_call_line: return K_call_line;
+    case AT_sibling: return K_sibling;
+    case AT_comp_dir: return K_comp_dir;
+    case AT_stmt_list: return K_stmt_list;
+    default: return -1;
     }
-    Dwarf_Half form = 0;
-    int ok = 0;
-    if (dwarf_whatform(attr, &form, &derr) == DW_DLV_OK) {
-        if (form == DW_FORM_implicit_const) {
-            Dwarf_Signed sv;
-            if (dwarf_formsdata(attr, &sv, &derr) == DW_DLV_OK && sv >= 0) {
-                *out = (Dwarf_Unsigned)sv;
-                ok = 1;
-            }
-        } else if (dwarf_formudata(attr, out, &derr) == DW_DLV_OK) {
-            ok = 1;
+}
+
+/* Reads every attribute of a at *c; keeps those we use.  -1 on error. */
+static int read_attrs(walker *w, const dw_unit *u, sym_cur *c, const dw_abbrev *a,
+                      die_attrs *out) {
+    out->have = 0;
+    const dw_attrspec *sp = a->nattr ? &u->ab->specs[a->first] : NULL;   /* specs may be NULL */
+    for (uint32_t i = 0; i < a->nattr; i++) {
+        dw_val v;
+        if (dw_read_val(&w->r, u, c, &sp[i], &v) != 0) {
+            walker_error(w, ".debug_info at offset %llu: unsupported form 0x%x",
+                         (unsigned long long)(c->p - w->r.sec.info.p), sp[i].form);
+            return -1;
+        }
+        int k = key_of(v.name);
+        if (k >= 0 && !(out->have & (1u << k))) {   /* the first of duplicates wins */
+            out->have |= 1u << k;
+            out->v[k] = v;
         }
     }
-    if (derr) dwarf_dealloc_error(w->dbg, derr);
-    dwarf_dealloc_attribute(attr);
-    return ok;
+    if (c->bad) {
+        walker_error(w, ".debug_info: DIE runs past its unit at offset %llu",
+                     (unsigned long long)u->off);
+        return -1;
+    }
+    return 0;
 }
+
+/* The attributes of the DIE at global offset off; its unit in *uo. */
+static int die_at(walker *w, uint64_t off, dw_unit **uo, die_attrs *out) {
+    dw_unit *u = dw_unit_of(&w->r, off);
+    if (!u) return -1;
+    char note[SYM_NOTE_MAX];
+    int rc = dw_unit_abbrevs(&w->r, u, note, sizeof note);
+    if (rc == TM_ENOMEM) w->enomem = 1;
+    if (rc != TM_OK) return -1;
+    dw_unit_bases(&w->r, u);
+    sym_cur c = dw_cursor(&w->r, u, off);
+    uint64_t code;
+    const dw_abbrev *a = dw_die_begin(u, &c, &code);
+    if (!a) return -1;
+    *uo = u;
+    return read_attrs(w, u, &c, a, out);
+}
+
+static int has(const die_attrs *d, int k) { return (d->have >> k) & 1; }
+
+/* --- names ---------------------------------------------------------------------- */
 
 /* llvm's findRecursively: the DIE's own attributes, then the DIEs named by
  * DW_AT_specification and DW_AT_abstract_origin, depth first. */
-static const char *find_string(walker *w, Dwarf_Die die, const Dwarf_Half *ats, int nats) {
-    Dwarf_Die todo[MAX_NAME_HOPS];
-    int owned[MAX_NAME_HOPS];
-    Dwarf_Off seen[MAX_NAME_HOPS];
-    int ntodo = 0, nseen = 0, hops = 0;
-    const char *found = NULL;
-    todo[ntodo] = die;
-    owned[ntodo++] = 0;
-    while (ntodo > 0 && !found) {
-        Dwarf_Die d = todo[--ntodo];
-        int own = owned[ntodo];
-        Dwarf_Error derr = NULL;
-        for (int i = 0; i < nats && !found; i++) {
-            Dwarf_Attribute attr;
-            if (dwarf_attr(d, ats[i], &attr, &derr) == DW_DLV_OK) {
-                char *s = NULL;
-                if (dwarf_formstring(attr, &s, &derr) == DW_DLV_OK && s) found = s;
-                dwarf_dealloc_attribute(attr);
-            }
-            if (derr) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
+static const char *find_string(walker *w, const die_attrs *die, const int *keys, int nkeys) {
+    uint64_t todo[MAX_NAME_HOPS], seen[MAX_NAME_HOPS];
+    int ntodo = 0, nseen = 0, hops = 0, first = 1;
+    while (first || ntodo > 0) {
+        die_attrs buf;
+        const die_attrs *d = die;
+        dw_unit *u = w->u;
+        if (!first && die_at(w, todo[--ntodo], &u, &buf) != 0) continue;
+        if (!first) d = &buf;
+        first = 0;
+        for (int i = 0; i < nkeys; i++) {
+            const char *s;
+            if (has(d, keys[i]) && dw_val_string(&w->r, u, &d->v[keys[i]], &s)) return s;
         }
-        static const Dwarf_Half refs[2] = {DW_AT_abstract_origin, DW_AT_specification};
-        for (int i = 0; i < 2 && !found && hops < MAX_NAME_HOPS; i++) {
-            Dwarf_Attribute attr;
-            Dwarf_Off off;
-            if (dwarf_attr(d, refs[i], &attr, &derr) != DW_DLV_OK) {
-                if (derr) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
-                continue;
-            }
-            int res = dwarf_global_formref(attr, &off, &derr);
-            dwarf_dealloc_attribute(attr);
-            if (res != DW_DLV_OK) {
-                if (derr) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
-                continue;
-            }
+        static const int refs[2] = {K_origin, K_spec};
+        for (int i = 0; i < 2 && hops < MAX_NAME_HOPS; i++) {
+            uint64_t off;
+            if (!has(d, refs[i]) || !dw_val_ref(&d->v[refs[i]], &off)) continue;
             int dup = 0;
             for (int k = 0; k < nseen; k++) dup |= seen[k] == off;
             if (dup || nseen >= MAX_NAME_HOPS || ntodo >= MAX_NAME_HOPS) continue;
             seen[nseen++] = off;
-            Dwarf_Die t;
-            if (dwarf_offdie_b(w->dbg, off, 1, &t, &derr) == DW_DLV_OK) {
-                todo[ntodo] = t;
-                owned[ntodo++] = 1;
-                hops++;
-            } else if (derr) {
-                dwarf_dealloc_error(w->dbg, derr);
-                derr = NULL;
-            }
+            todo[ntodo++] = off;
+            hops++;
         }
-        if (own) dwarf_dealloc_die(d);
     }
-    while (ntodo > 0) {
-        ntodo--;
-        if (owned[ntodo]) dwarf_dealloc_die(todo[ntodo]);
-    }
-    return found;
+    return NULL;
 }
 
-static int origin_lookup(walker *w, Dwarf_Off key, uint32_t **slot) {
+static int origin_lookup(walker *w, uint64_t key, uint32_t **slot) {
     if ((w->norigin + 1) * 2 > w->caporigin) {
         size_t nc = w->caporigin ? w->caporigin * 2 : 1024;
-        Dwarf_Off *k = tm_calloc(nc, sizeof *k);
+        uint64_t *k = tm_calloc(nc, sizeof *k);
         uint32_t *v = tm_calloc(nc, sizeof *v);
         if (!k || !v) { tm_free(k); tm_free(v); return -1; }
         for (size_t i = 0; i < w->caporigin; i++) {
@@ -234,198 +215,57 @@ static int origin_lookup(walker *w, Dwarf_Off key, uint32_t **slot) {
     return 0;
 }
 
-static int subroutine_name(walker *w, Dwarf_Die die, uint32_t *out) {
-    static const Dwarf_Half linkage[2] = {DW_AT_MIPS_linkage_name, DW_AT_linkage_name};
-    static const Dwarf_Half plain[1] = {DW_AT_name};
+static int subroutine_name(walker *w, const die_attrs *die, uint32_t *out) {
+    static const int linkage[2] = {K_mips, K_linkage};
+    static const int plain[1] = {K_name};
     *out = 0;
     /* A DIE whose only naming is its abstract origin (the usual inlined
      * copy) has the origin's name: resolve each origin once. */
-    Dwarf_Error derr = NULL;
-    Dwarf_Attribute attr;
     uint32_t *slot = NULL;
-    Dwarf_Bool has_own = 0;
-    static const Dwarf_Half own[3] = {DW_AT_name, DW_AT_linkage_name, DW_AT_MIPS_linkage_name};
-    for (int i = 0; i < 3 && !has_own; i++) {
-        if (dwarf_hasattr(die, own[i], &has_own, &derr) != DW_DLV_OK) has_own = 1;
-        if (derr) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
+    uint64_t off = 0;
+    if (!has(die, K_name) && !has(die, K_linkage) && !has(die, K_mips) && has(die, K_origin) &&
+        dw_val_ref(&die->v[K_origin], &off) && off) {
+        int hit = origin_lookup(w, off, &slot);
+        if (hit < 0) return TM_ENOMEM;
+        if (hit == 1) { *out = *slot; return TM_OK; }
     }
-    if (!has_own && dwarf_attr(die, DW_AT_abstract_origin, &attr, &derr) == DW_DLV_OK) {
-        Dwarf_Off off = 0;
-        int res = dwarf_global_formref(attr, &off, &derr);
-        dwarf_dealloc_attribute(attr);
-        if (res == DW_DLV_OK && off) {
-            int hit = origin_lookup(w, off, &slot);
-            if (hit < 0) return TM_ENOMEM;
-            if (hit == 1) { *out = *slot; return TM_OK; }
-        }
-    }
-    if (derr) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
     const char *s = find_string(w, die, linkage, 2);
     if (!s) s = find_string(w, die, plain, 1);
+    if (w->enomem) return TM_ENOMEM;
     int rc = s ? sym_index_intern_function(w->ix, s, out) : TM_OK;
     if (rc == TM_OK && slot) *slot = *out;
     return rc;
 }
 
-static int file_name(walker *w, Dwarf_Unsigned idx, uint32_t *out) {
+static void file_name(walker *w, uint64_t idx, uint32_t *out) {
     /* numbered as the DWARF version does: lines.c keeps that numbering */
-    if (idx >= w->lf.nfiles) { *out = 0; return 0; }
-    *out = w->lf.files[idx];
-    return 1;
+    *out = idx < w->lf.nfiles ? w->lf.files[idx] : 0;
 }
 
-/* --- line tables -------------------------------------------------------------- */
+/* --- ranges and the DIE walk ---------------------------------------------------------- */
 
-/* Section bytes by name (or its .zdebug_ form), loaded; NULL if absent. */
-static const uint8_t *section_bytes(walker *w, const char *name, size_t *size) {
-    sym_elf *e = w->oc->e;
-    size_t idx = sym_elf_find(e, name);
-    if (idx == SIZE_MAX) {
-        char z[64];
-        snprintf(z, sizeof z, ".z%s", name + 1);
-        idx = sym_elf_find(e, z);
-    }
-    *size = 0;
-    if (idx == SIZE_MAX) return NULL;
-    char note[SYM_NOTE_MAX];
-    int rc = sym_elf_load(e, idx, note, sizeof note);
-    if (rc != TM_OK) {
-        if (rc == TM_ENOMEM) w->enomem = 1;
-        else {
-            w->errors++;
-            if (!w->note[0]) snprintf(w->note, sizeof w->note, "%s", note);
-        }
-        return NULL;
-    }
-    *size = e->sections[idx].data ? e->sections[idx].size : 0;
-    return e->sections[idx].data;
+static void ranges_add(void *ctx, uint64_t lo, uint64_t hi) {
+    range_buf *rb = ctx;
+    if (lo < hi && rb->n < MAX_RANGES) { rb->lo[rb->n] = lo; rb->hi[rb->n++] = hi; }
 }
 
-static int load_lines(walker *w, Dwarf_Die cu, const char *comp_dir) {
-    Dwarf_Error derr = NULL;
-    Dwarf_Attribute attr;
-    int res = dwarf_attr(cu, DW_AT_stmt_list, &attr, &derr);
-    if (res != DW_DLV_OK) {
-        if (res == DW_DLV_ERROR) walker_error(w, &derr, "DW_AT_stmt_list");
-        return TM_OK;
-    }
-    Dwarf_Off off = 0;
-    res = dwarf_global_formref(attr, &off, &derr);
-    if (res != DW_DLV_OK) {
-        Dwarf_Unsigned u = 0;
-        if (derr) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
-        res = dwarf_formudata(attr, &u, &derr);
-        off = u;
-    }
-    dwarf_dealloc_attribute(attr);
-    if (res != DW_DLV_OK) {
-        if (res == DW_DLV_ERROR) walker_error(w, &derr, "DW_AT_stmt_list");
-        return TM_OK;
-    }
-    w->line_in.comp_dir = comp_dir;
-    w->line_in.addr_size = w->cu_addr_size;
-    char note[SYM_NOTE_MAX] = "";
-    int rc = sym_lines_read(&w->line_in, off, w->ix, &w->lf, note, sizeof note);
-    if (rc == TM_EFORMAT) {
-        w->errors++;
-        if (!w->note[0]) snprintf(w->note, sizeof w->note, "%s", note);
-        rc = TM_OK;
-    }
-    return rc;
-}
-
-/* --- DIE walk ------------------------------------------------------------------- */
-
-typedef struct range_buf { Dwarf_Addr lo[64], hi[64]; int n; } range_buf;
-
-static void ranges_add(range_buf *rb, Dwarf_Addr lo, Dwarf_Addr hi) {
-    if (lo < hi && rb->n < 64) { rb->lo[rb->n] = lo; rb->hi[rb->n++] = hi; }
-}
-
-static void die_ranges(walker *w, Dwarf_Die die, range_buf *rb) {
-    Dwarf_Error derr = NULL;
-    Dwarf_Addr lo, hi;
-    Dwarf_Half form;
-    enum Dwarf_Form_Class cls;
+static void die_ranges(walker *w, const die_attrs *d, range_buf *rb) {
     rb->n = 0;
-    int res = dwarf_lowpc(die, &lo, &derr);
-    if (res == DW_DLV_OK) {
-        res = dwarf_highpc_b(die, &hi, &form, &cls, &derr);
-        if (res == DW_DLV_OK) {
-            if (cls == DW_FORM_CLASS_CONSTANT) hi = lo + hi;
+    uint64_t lo, hi;
+    if (has(d, K_low) && has(d, K_high) && dw_val_address(&w->r, w->u, &d->v[K_low], &lo)) {
+        if (dw_val_is_constant(&d->v[K_high])) {
+            ranges_add(rb, lo, lo + d->v[K_high].u);
+            return;
+        }
+        if (dw_val_address(&w->r, w->u, &d->v[K_high], &hi)) {
             ranges_add(rb, lo, hi);
             return;
         }
     }
-    if (res == DW_DLV_ERROR) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
-    Dwarf_Attribute attr;
-    res = dwarf_attr(die, DW_AT_ranges, &attr, &derr);
-    if (res != DW_DLV_OK) {
-        if (res == DW_DLV_ERROR) walker_error(w, &derr, "DW_AT_ranges");
-        return;
-    }
-    if (dwarf_whatform(attr, &form, &derr) != DW_DLV_OK) {
-        walker_error(w, &derr, "DW_AT_ranges form");
-        dwarf_dealloc_attribute(attr);
-        return;
-    }
-    if (w->cu_version >= 5 || form == DW_FORM_rnglistx) {
-        Dwarf_Unsigned val = 0, count = 0, goff = 0;
-        Dwarf_Off off = 0;
-        if (form == DW_FORM_rnglistx) res = dwarf_formudata(attr, &val, &derr);
-        else { res = dwarf_global_formref(attr, &off, &derr); val = off; }
-        Dwarf_Rnglists_Head head = NULL;
-        if (res == DW_DLV_OK)
-            res = dwarf_rnglists_get_rle_head(attr, form, val, &head, &count, &goff, &derr);
-        if (res == DW_DLV_OK) {
-            for (Dwarf_Unsigned i = 0; i < count; i++) {
-                unsigned elen = 0, code = 0;
-                Dwarf_Unsigned r1, r2, c1 = 0, c2 = 0;
-                Dwarf_Bool unavail = 0;
-                if (dwarf_get_rnglists_entry_fields_a(head, i, &elen, &code, &r1, &r2, &unavail,
-                                                      &c1, &c2, &derr) != DW_DLV_OK) {
-                    walker_error(w, &derr, "range list entry");
-                    break;
-                }
-                if (unavail) continue;
-                if (code == DW_RLE_offset_pair || code == DW_RLE_startx_endx ||
-                    code == DW_RLE_startx_length || code == DW_RLE_start_end ||
-                    code == DW_RLE_start_length)
-                    ranges_add(rb, c1, c2);
-            }
-            dwarf_dealloc_rnglists_head(head);
-        } else if (res == DW_DLV_ERROR) {
-            walker_error(w, &derr, "range list");
-        }
-    } else {
-        Dwarf_Off off = 0, real = 0;
-        Dwarf_Unsigned uoff = 0;
-        if (dwarf_global_formref(attr, &off, &derr) != DW_DLV_OK) {
-            if (derr) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
-            if (dwarf_formudata(attr, &uoff, &derr) != DW_DLV_OK) {
-                walker_error(w, &derr, "DW_AT_ranges offset");
-                dwarf_dealloc_attribute(attr);
-                return;
-            }
-            off = uoff;
-        }
-        Dwarf_Ranges *r = NULL;
-        Dwarf_Signed n = 0;
-        Dwarf_Unsigned bytes = 0;
-        res = dwarf_get_ranges_b(w->dbg, off, die, &real, &r, &n, &bytes, &derr);
-        if (res == DW_DLV_OK) {
-            Dwarf_Addr base = w->cu_base;
-            for (Dwarf_Signed i = 0; i < n; i++) {
-                if (r[i].dwr_type == DW_RANGES_END) break;
-                if (r[i].dwr_type == DW_RANGES_ADDRESS_SELECTION) base = r[i].dwr_addr2;
-                else ranges_add(rb, base + r[i].dwr_addr1, base + r[i].dwr_addr2);
-            }
-            dwarf_ranges_dealloc(w->dbg, r, n);
-        } else if (res == DW_DLV_ERROR) {
-            walker_error(w, &derr, "range list");
-        }
-    }
-    dwarf_dealloc_attribute(attr);
+    if (!has(d, K_ranges)) return;
+    char note[SYM_NOTE_MAX];
+    if (dw_ranges(&w->r, w->u, &d->v[K_ranges], ranges_add, rb, note, sizeof note) != 0)
+        walker_error(w, "%s", note);
 }
 
 /* The func record for stack item k, created on first need (a subroutine
@@ -439,184 +279,249 @@ static int materialise(walker *w, size_t k, uint32_t *out) {
         rc = materialise(w, k - 1, &f.parent);
         if (rc != TM_OK) return rc;
     }
-    if ((rc = subroutine_name(w, it->die, &f.name)) != TM_OK) return rc;
+    if ((rc = subroutine_name(w, &it->at, &f.name)) != TM_OK) return rc;
     if (it->inlined) {
-        Dwarf_Unsigned cf = 0, cl = 0;
-        if (form_unsigned(w, it->die, DW_AT_call_file, &cf)) file_name(w, cf, &f.call_file);
-        if (form_unsigned(w, it->die, DW_AT_call_line, &cl))
-            f.call_line = cl > UINT32_MAX ? UINT32_MAX : (uint32_t)cl;
+        uint64_t v;
+        if (has(&it->at, K_call_file) && dw_val_unsigned(&it->at.v[K_call_file], &v))
+            file_name(w, v, &f.call_file);
+        if (has(&it->at, K_call_line) && dw_val_unsigned(&it->at.v[K_call_line], &v))
+            f.call_line = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
     }
     if ((rc = sym_index_add_func(w->ix, &f, &it->func)) != TM_OK) return rc;
     *out = it->func;
     return TM_OK;
 }
 
-static int skip_children(Dwarf_Half tag) {
+static int skip_children(unsigned tag) {
     switch (tag) {
-    case DW_TAG_formal_parameter: case DW_TAG_variable: case DW_TAG_member:
-    case DW_TAG_enumeration_type: case DW_TAG_subroutine_type: case DW_TAG_array_type:
-    case DW_TAG_GNU_call_site: case DW_TAG_call_site: case DW_TAG_base_type:
-    case DW_TAG_pointer_type: case DW_TAG_typedef: case DW_TAG_const_type:
-    case DW_TAG_template_type_parameter: case DW_TAG_template_value_parameter:
+    case TAG_formal_parameter: case TAG_variable: case TAG_member: case TAG_enumeration_type:
+    case TAG_subroutine_type: case TAG_array_type: case TAG_GNU_call_site: case TAG_call_site:
+    case TAG_base_type: case TAG_pointer_type: case TAG_typedef: case TAG_const_type:
+    case TAG_template_type_parameter: case TAG_template_value_parameter:
         return 1;
     default:
         return 0;
     }
 }
 
-static int walk_children(walker *w, Dwarf_Die parent, unsigned level);
-
-static int visit(walker *w, Dwarf_Die die, unsigned level) {
-    Dwarf_Error derr = NULL;
-    Dwarf_Half tag = 0;
-    if (dwarf_tag(die, &tag, &derr) != DW_DLV_OK) {
-        walker_error(w, &derr, "DIE tag");
-        return TM_OK;
-    }
-    if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
-        if (w->depth >= MAX_DIE_DEPTH) return TM_OK;
-        size_t k = w->depth++;
-        w->stack[k] = (walk_item){die, SYM_NONE, tag == DW_TAG_inlined_subroutine};
-        range_buf rb;
-        die_ranges(w, die, &rb);
-        int rc = TM_OK;
-        if (rb.n > 0) {
-            uint32_t f;
-            rc = materialise(w, k, &f);
-            for (int i = 0; rc == TM_OK && i < rb.n; i++)
-                rc = sym_index_add_range(w->ix, rb.lo[i], rb.hi[i], f, level);
+/* The DIEs below the root of unit u, in one pass.  `level` is the nesting
+ * level of the next DIE (the root's children are at 1). */
+static int walk_unit(walker *w, dw_unit *u, sym_cur *c) {
+    unsigned level = 1, skip_level = 0;
+    w->depth = 0;
+    while (c->p < c->end) {
+        uint64_t pos = (uint64_t)(c->p - w->r.sec.info.p), code;
+        const dw_abbrev *a = dw_die_begin(u, c, &code);
+        if (c->bad) {
+            walker_error(w, ".debug_info at offset %llu: truncated DIE", (unsigned long long)pos);
+            return TM_OK;
         }
-        if (rc == TM_OK) rc = walk_children(w, die, level + 1);
-        w->depth--;
-        return rc;
-    }
-    if (skip_children(tag)) return TM_OK;
-    return walk_children(w, die, level + 1);
-}
-
-static int walk_children(walker *w, Dwarf_Die parent, unsigned level) {
-    if (level > MAX_DIE_DEPTH) return TM_OK;
-    Dwarf_Error derr = NULL;
-    Dwarf_Die child = NULL;
-    int res = dwarf_child(parent, &child, &derr);
-    int rc = TM_OK;
-    while (res == DW_DLV_OK && rc == TM_OK) {
-        rc = visit(w, child, level);
-        Dwarf_Die sib = NULL;
-        res = dwarf_siblingof_b(w->dbg, child, 1, &sib, &derr);
-        dwarf_dealloc_die(child);
-        child = sib;
-    }
-    if (res == DW_DLV_OK && child) dwarf_dealloc_die(child);
-    if (res == DW_DLV_ERROR) walker_error(w, &derr, "DIE tree");
-    return rc;
-}
-
-static int process_cu(walker *w, Dwarf_Die cu) {
-    Dwarf_Error derr = NULL;
-    char *comp_dir = NULL;
-    Dwarf_Attribute attr;
-    if (dwarf_attr(cu, DW_AT_comp_dir, &attr, &derr) == DW_DLV_OK) {
-        if (dwarf_formstring(attr, &comp_dir, &derr) != DW_DLV_OK) comp_dir = NULL;
-        dwarf_dealloc_attribute(attr);
-    }
-    if (derr) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
-    Dwarf_Addr lo = 0;
-    if (dwarf_lowpc(cu, &lo, &derr) != DW_DLV_OK) lo = 0;
-    if (derr) { dwarf_dealloc_error(w->dbg, derr); derr = NULL; }
-    w->cu_base = lo;
-    int rc = load_lines(w, cu, comp_dir);
-    if (rc == TM_OK) {
-        w->depth = 0;
-        rc = walk_children(w, cu, 1);
-    }
-    tm_free(w->lf.files);
-    memset(&w->lf, 0, sizeof w->lf);
-    return rc;
-}
-
-int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap) {
-    obj_ctx oc;
-    memset(&oc, 0, sizeof oc);
-    oc.e = e;
-    int rc = TM_OK;
-    for (size_t i = 1; i < e->nsections; i++) {
-        if (strncmp(e->sections[i].name, ".zdebug_", 8) != 0) continue;
-        if (!oc.names && !(oc.names = tm_calloc(e->nsections, sizeof *oc.names))) return TM_ENOMEM;
-        size_t n = strlen(e->sections[i].name);
-        if (!(oc.names[i] = tm_malloc(n))) { rc = TM_ENOMEM; goto out; }
-        oc.names[i][0] = '.';
-        memcpy(oc.names[i] + 1, e->sections[i].name + 2, n - 1);   /* incl. NUL */
-    }
-    Dwarf_Obj_Access_Interface iface = {&oc, &oa_methods};
-    Dwarf_Debug dbg = NULL;
-    Dwarf_Error derr = NULL;
-    int res = dwarf_object_init_b(&iface, NULL, NULL, DW_GROUPNUMBER_ANY, &dbg, &derr);
-    if (res != DW_DLV_OK) {
-        if (oc.enomem) rc = TM_ENOMEM;
-        else {
-            snprintf(note, notecap, "no usable DWARF: %s",
-                     oc.note[0] ? oc.note : res == DW_DLV_NO_ENTRY ? "no debug sections"
-                                                                   : dwarf_errmsg(derr));
-            rc = TM_EFORMAT;
-        }
-        if (res == DW_DLV_ERROR && derr) dwarf_dealloc_error(NULL, derr);
-        goto out;
-    }
-    walker *w = tm_calloc(1, sizeof *w);
-    if (!w) { dwarf_object_finish(dbg, &derr);  /* not dwarf_finish: that frees our interface */ rc = TM_ENOMEM; goto out; }
-    w->dbg = dbg;
-    w->ix = ix;
-    w->oc = &oc;
-    w->line_in.msb = e->msb;
-    w->line_in.line = section_bytes(w, ".debug_line", &w->line_in.line_size);
-    w->line_in.line_str = section_bytes(w, ".debug_line_str", &w->line_in.line_str_size);
-    w->line_in.str = section_bytes(w, ".debug_str", &w->line_in.str_size);
-    if (w->enomem) rc = TM_ENOMEM;
-    size_t ncu = 0;
-    for (; rc == TM_OK && ncu < MAX_CUS; ncu++) {
-        Dwarf_Unsigned hlen, typeoff, next;
-        Dwarf_Half ver = 0, asz, lsz, esz, cutype;
-        Dwarf_Off abbr;
-        Dwarf_Sig8 sig;
-        res = dwarf_next_cu_header_d(dbg, 1, &hlen, &ver, &abbr, &asz, &lsz, &esz, &sig,
-                                     &typeoff, &next, &cutype, &derr);
-        if (res == DW_DLV_NO_ENTRY) break;
-        if (res != DW_DLV_OK) {
-            /* libdwarf cannot resume after a bad CU header */
-            walker_error(w, &derr, "compilation unit header");
-            break;
-        }
-        Dwarf_Die cu = NULL;
-        res = dwarf_siblingof_b(dbg, NULL, 1, &cu, &derr);
-        if (res != DW_DLV_OK) {
-            if (res == DW_DLV_ERROR) walker_error(w, &derr, "compilation unit DIE");
+        if (code == 0) {
+            if (--level == 0) return TM_OK;
             continue;
         }
-        w->cu_version = ver;
-        w->cu_addr_size = asz;
-        rc = process_cu(w, cu);
-        dwarf_dealloc_die(cu);
+        if (!a) {
+            walker_error(w, ".debug_info at offset %llu: unknown abbreviation code %llu",
+                         (unsigned long long)pos, (unsigned long long)code);
+            return TM_OK;
+        }
+        unsigned L = level;
+        while (w->depth && w->stack[w->depth - 1].level >= L) w->depth--;
+        if (skip_level && L > skip_level) {
+            if (dw_skip_attrs(&w->r, u, c, a) != 0) {
+                walker_error(w, ".debug_info at offset %llu: malformed DIE", (unsigned long long)pos);
+                return TM_OK;
+            }
+            if (a->children) level++;
+            continue;
+        }
+        skip_level = 0;
+        int sub = a->tag == TAG_subprogram || a->tag == TAG_inlined_subroutine;
+        if (sub && w->depth < MAX_DIE_DEPTH && L <= MAX_DIE_DEPTH) {
+            size_t k = w->depth;
+            walk_item *it = &w->stack[k];
+            if (read_attrs(w, u, c, a, &it->at) != 0) return TM_OK;
+            it->func = SYM_NONE;
+            it->inlined = a->tag == TAG_inlined_subroutine;
+            it->level = L;
+            w->depth++;
+            range_buf rb;
+            die_ranges(w, &it->at, &rb);
+            if (rb.n > 0) {
+                uint32_t f;
+                int rc = materialise(w, k, &f);
+                for (int i = 0; rc == TM_OK && i < rb.n; i++)
+                    rc = sym_index_add_range(w->ix, rb.lo[i], rb.hi[i], f, L);
+                if (rc != TM_OK) return rc;
+            }
+            if (a->children) level++;
+            continue;
+        }
+        int skip = sub || skip_children(a->tag) || L > MAX_DIE_DEPTH;
+        if (skip && a->children) {
+            /* jump over the subtree when the producer says where it ends */
+            die_attrs d;
+            if (read_attrs(w, u, c, a, &d) != 0) return TM_OK;
+            uint64_t sib;
+            const uint8_t *here = c->p;
+            if (has(&d, K_sibling) && dw_val_ref(&d.v[K_sibling], &sib) &&
+                sib > (uint64_t)(here - w->r.sec.info.p) && sib < u->end) {
+                c->p = w->r.sec.info.p + sib;
+            } else {
+                skip_level = L;
+                level++;
+            }
+            continue;
+        }
+        if (dw_skip_attrs(&w->r, u, c, a) != 0) {
+            walker_error(w, ".debug_info at offset %llu: malformed DIE", (unsigned long long)pos);
+            return TM_OK;
+        }
+        if (a->children) level++;
     }
-    if ((oc.enomem || w->enomem) && rc == TM_OK) rc = TM_ENOMEM;
-    if (rc == TM_OK && w->errors) {
+    return TM_OK;
+}
+
+static int process_unit(walker *w, dw_unit *u) {
+    char note[SYM_NOTE_MAX] = "";
+    int rc = dw_unit_abbrevs(&w->r, u, note, sizeof note);
+    if (rc == TM_ENOMEM) return rc;
+    if (rc != TM_OK) {
+        walker_error(w, "unit at offset %llu: %s", (unsigned long long)u->off, note);
+        return TM_OK;
+    }
+    dw_unit_bases(&w->r, u);
+    w->u = u;
+    sym_cur c = dw_cursor(&w->r, u, u->die);
+    uint64_t code;
+    const dw_abbrev *a = dw_die_begin(u, &c, &code);
+    if (!a) {
+        walker_error(w, ".debug_info at offset %llu: bad unit DIE", (unsigned long long)u->die);
+        return TM_OK;
+    }
+    die_attrs root;
+    if (read_attrs(w, u, &c, a, &root) != 0) return TM_OK;
+    const char *comp_dir = NULL;
+    if (has(&root, K_comp_dir)) dw_val_string(&w->r, u, &root.v[K_comp_dir], &comp_dir);
+    const dw_val *sl = &root.v[K_stmt_list];
+    if (has(&root, K_stmt_list) && (sl->form == 0x17 || sl->form == 0x06 || sl->form == 0x07)) {
+        w->line_in.comp_dir = comp_dir;
+        w->line_in.addr_size = u->addr_size;
+        note[0] = '\0';
+        rc = sym_lines_read(&w->line_in, sl->u, w->ix, &w->lf, note, sizeof note);
+        if (rc == TM_ENOMEM) return rc;
+        if (rc != TM_OK) walker_error(w, "%s", note);
+        rc = TM_OK;   /* a broken line table still leaves the functions */
+    }
+    if (a->children) rc = walk_unit(w, u, &c);
+    tm_free(w->lf.files);
+    memset(&w->lf, 0, sizeof w->lf);
+    return rc == TM_OK && w->enomem ? TM_ENOMEM : rc;
+}
+
+/* --- sections and the entry point ---------------------------------------------------------- */
+
+/* Section bytes by name (or its .zdebug_ form), loaded; empty if absent. */
+static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note, size_t notecap) {
+    size_t idx = sym_elf_find(e, name);
+    if (idx == SIZE_MAX) {
+        char z[64];
+        snprintf(z, sizeof z, ".z%s", name + 1);
+        idx = sym_elf_find(e, z);
+    }
+    out->p = NULL;
+    out->n = 0;
+    if (idx == SIZE_MAX) return TM_OK;
+    int rc = sym_elf_load(e, idx, note, notecap);
+    if (rc != TM_OK) return rc;
+    out->p = e->sections[idx].data;
+    out->n = out->p ? e->sections[idx].size : 0;
+    return TM_OK;
+}
+
+static int index_sections(walker *w, const dw_sections *sec, char *note, size_t notecap);
+
+int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap) {
+    walker *w = tm_calloc(1, sizeof *w);
+    if (!w) return TM_ENOMEM;
+    w->ix = ix;
+    dw_sections sec;
+    memset(&sec, 0, sizeof sec);
+    sec.msb = e->msb;
+    static const char *const names[] = {".debug_info", ".debug_abbrev", ".debug_str",
+                                        ".debug_line_str", ".debug_str_offsets", ".debug_addr",
+                                        ".debug_ranges", ".debug_rnglists", ".debug_line"};
+    dw_bytes *slots[] = {&sec.info, &sec.abbrev, &sec.str, &sec.line_str, &sec.str_offsets,
+                         &sec.addr, &sec.ranges, &sec.rnglists, &sec.line};
+    int rc = TM_OK;
+    char snote[SYM_NOTE_MAX] = "";
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int r = section_bytes(e, names[i], slots[i], snote, sizeof snote);
+        if (r == TM_ENOMEM) { rc = r; goto out; }
+        if (r != TM_OK) {
+            if (i < 2) {   /* without these nothing can be read */
+                snprintf(note, notecap, "no usable DWARF: %s", snote);
+                rc = TM_EFORMAT;
+                goto out;
+            }
+            walker_error(w, "%s", snote);
+        }
+    }
+    rc = index_sections(w, &sec, note, notecap);
+out:
+    tm_free(w);
+    return rc;
+}
+
+int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note,
+                             size_t notecap) {
+    walker *w = tm_calloc(1, sizeof *w);
+    if (!w) return TM_ENOMEM;
+    w->ix = ix;
+    int rc = index_sections(w, sec, note, notecap);
+    tm_free(w);
+    return rc;
+}
+
+static int index_sections(walker *w, const dw_sections *secp, char *note, size_t notecap) {
+    dw_sections sec = *secp;
+    int rc = TM_OK;
+    if (!sec.info.n) {
+        snprintf(note, notecap, "no usable DWARF: no debug sections");
+        rc = TM_EFORMAT;
+        goto out;
+    }
+    char hnote[SYM_NOTE_MAX] = "";
+    if ((rc = dw_reader_init(&w->r, &sec, hnote, sizeof hnote)) != TM_OK) goto out;
+    if (hnote[0]) walker_error(w, "%s", hnote);
+    w->line_in.line = sec.line.p;
+    w->line_in.line_size = sec.line.n;
+    w->line_in.line_str = sec.line_str.p;
+    w->line_in.line_str_size = sec.line_str.n;
+    w->line_in.str = sec.str.p;
+    w->line_in.str_size = sec.str.n;
+    w->line_in.msb = sec.msb;
+    size_t ncu = 0;
+    for (size_t i = 0; rc == TM_OK && i < w->r.nunits; i++) {
+        dw_unit *u = &w->r.units[i];
+        /* compile, partial and skeleton units (a skeleton has the line
+         * table of a split-DWARF unit); type units hold no code */
+        if (u->unit_type != 1 && u->unit_type != 3 && u->unit_type != 4) continue;
+        ncu++;
+        rc = process_unit(w, u);
+    }
+    if (rc == TM_OK && w->errors)
         snprintf(note, notecap, "DWARF partly unreadable (%d errors), first: %s", w->errors,
                  w->note);
-    }
     if (rc == TM_OK && ncu == 0) {
-        snprintf(note, notecap, "no usable DWARF: no compilation units");
+        snprintf(note, notecap, "no usable DWARF: %s",
+                 w->note[0] ? w->note : "no compilation units");
         rc = TM_EFORMAT;
     }
+out:
+    dw_reader_free(&w->r);
     tm_free(w->lf.files);
     tm_free(w->origin_keys);
     tm_free(w->origin_names);
-    tm_free(w);
-    derr = NULL;
-    dwarf_object_finish(dbg, &derr);  /* not dwarf_finish: that frees our interface */
-out:
-    if (oc.names) {
-        for (size_t i = 0; i < e->nsections; i++) tm_free(oc.names[i]);
-        tm_free(oc.names);
-    }
     return rc;
 }

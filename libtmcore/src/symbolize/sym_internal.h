@@ -5,8 +5,8 @@
  *                demand), build-id, .gnu_debuglink, symbols   (elf.c)
  *   sym_index    the flat sorted per-module index and its lookup  (index.c)
  *   sym_lines    decodes .debug_line programs into the index  (lines.c)
- *   sym_dwarf    fills an index from DWARF: DIEs through libdwarf, line
- *                programs through sym_lines  (dwarf.c)
+ *   dw_reader    reads .debug_info & co, bounds-checked  (info.c, dwarf_reader.h)
+ *   sym_dwarf    fills an index from DWARF  (dwarf.c)
  *   symbolizer   locating files, cache by build-id, snapshots (symbolizer.c)
  */
 #ifndef TM_SYM_INTERNAL_H

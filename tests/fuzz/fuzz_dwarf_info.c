@@ -1,0 +1,63 @@
+/*
+ * Fuzz target for the symbolizer's own DWARF reader (info.c + dwarf.c +
+ * lines.c) without the ELF layer: the input is a list of sections, each a
+ * 4-byte little-endian length and its bytes, in the order .debug_info,
+ * .debug_abbrev, .debug_str, .debug_line_str, .debug_str_offsets,
+ * .debug_addr, .debug_ranges, .debug_rnglists, .debug_line (a length past
+ * the end takes what is left).  Every section is copied to a buffer of its
+ * exact size, so that any overread is seen by ASan.  Seeds in
+ * corpus/dwarf_info/: the sections of real gcc/clang programs (written by
+ * tests/fuzz/dwarf_info_seeds.py), regress-* inputs that once failed, and
+ * min-*: a coverage-minimised set (inputs under 2 KiB) of a libFuzzer run.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "symbolize/dwarf_reader.h"
+#include "tm_alloc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    dw_sections sec;
+    memset(&sec, 0, sizeof sec);
+    dw_bytes *slots[] = {&sec.info, &sec.abbrev, &sec.str, &sec.line_str, &sec.str_offsets,
+                         &sec.addr, &sec.ranges, &sec.rnglists, &sec.line};
+    uint8_t *copies[9] = {0};
+    size_t off = 0;
+    for (int i = 0; i < 9 && off + 4 <= size; i++) {
+        size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8 | (size_t)data[off + 2] << 16 |
+                     (size_t)data[off + 3] << 24;
+        off += 4;
+        if (len > size - off) len = size - off;
+        copies[i] = malloc(len ? len : 1);
+        if (!copies[i]) break;
+        memcpy(copies[i], data + off, len);
+        slots[i]->p = copies[i];
+        slots[i]->n = len;
+        off += len;
+    }
+    sym_index ix;
+    if (sym_index_init(&ix) == TM_OK) {
+        char note[SYM_NOTE_MAX];
+        note[0] = '\0';
+        int rc = sym_dwarf_index_sections(&sec, &ix, note, sizeof note);
+        if (rc != TM_OK && rc != TM_EFORMAT && rc != TM_ENOMEM) abort();
+        if (rc == TM_EFORMAT && !note[0]) abort();
+        if (rc == TM_OK && sym_index_finish(&ix) == TM_OK) {
+            static const uint64_t probes[] = {0, 0x1000, 0x1139, 0x401000, 0x401136};
+            for (size_t k = 0; k < sizeof probes / sizeof probes[0]; k++) {
+                tm_sym_result r;
+                sym_index_lookup(&ix, probes[k], &r);
+                if (r.nframes < 1 || r.nframes > TM_SYM_MAX_INLINE) abort();
+                for (size_t j = 0; j < r.nframes; j++)
+                    if (!r.frames[j].function || !r.frames[j].file) abort();
+            }
+        }
+        sym_index_free(&ix);
+    }
+    for (int i = 0; i < 9; i++) free(copies[i]);
+    return 0;
+}
