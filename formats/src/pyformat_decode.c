@@ -29,6 +29,8 @@ static int decode_run(pdec *d, uint64_t *result);
 int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len,
                        const char *name, tm_error *err)
 {
+    /* As for .tms: on failure *out is NULL, never stale. */
+    *out = NULL;
     pdec d;
     memset(&d, 0, sizeof d);
     d.p = data;

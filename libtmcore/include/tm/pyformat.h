@@ -31,7 +31,8 @@ int tm_pyformat_is_pickle(const void *data, size_t len);
  * Errors: TM_EFORMAT for anything a dump cannot contain (other opcodes or
  * globals -- nothing is ever executed --, truncation, sizes outside
  * 0..2^64-1, ...) with the byte offset or trace index in the message;
- * TM_ELIMIT for model limits; TM_ENOMEM.  Memory use is linear in len. */
+ * TM_ELIMIT for model limits; TM_ENOMEM.  Memory use is linear in len.
+ * On failure *out is NULL. */
 int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len,
                        const char *name, tm_error *err);
 

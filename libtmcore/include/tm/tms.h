@@ -44,7 +44,9 @@ typedef struct tm_write_options {
 
 /* Writes snap to path atomically.  opts may be NULL for defaults.  On any
  * failure no temporary file is left and an existing file at path is
- * untouched.  The new file's mode is 0666 minus the umask. */
+ * untouched.  The new file's mode is 0666 minus the umask.  It goes through
+ * tm/output.h: "-" is standard output, devices and FIFOs are written in
+ * place. */
 int tm_snapshot_write(const tm_snapshot *snap, const char *path,
                       const tm_write_options *opts, tm_error *err);
 

@@ -1,22 +1,16 @@
 /*
  * .tms writer: snapshot model -> section payloads -> container bytes, and
- * the atomic file write (temp file + fsync + rename + fsync of the directory).
+ * the atomic file write (through tm/output.h).
  */
 #include "tm/tms.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 #include <zstd.h>
 
 #include "model/snapshot_internal.h"
+#include "tm/output.h"
 #include "tm_alloc.h"
 #include "tms_internal.h"
 
@@ -512,100 +506,9 @@ out:
 
 /* --- atomic file write ----------------------------------------------- */
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-static int write_special(const char *path, const uint8_t *data, size_t len, tm_error *err)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return tm_error_set(err, TM_EIO, "%s: cannot open: %s", path, strerror(errno));
-    int rc = write_all(fd, data, len);
-    int e = errno;
-    if (close(fd) != 0 && rc == 0) {
-        rc = -1;
-        e = errno;
-    }
-    if (rc != 0)
-        return tm_error_set(err, TM_EIO, "%s: cannot write: %s", path, strerror(e));
-    return TM_OK;
-}
-
-/* Seconds a dead writer's temporary file must have been left alone before
- * another writer removes it (see clean_stale_temps). */
-#define STALE_TEMP_AGE 60
-
-/* Parses "<pid>.<hex>" (the part after ".NAME.tmp."); 0 if malformed. */
-static long temp_owner(const char *p)
-{
-    long pid = 0;
-    const char *q = p;
-    for (; *q >= '0' && *q <= '9' && q - p < 10; q++)
-        pid = pid * 10 + (*q - '0');
-    if (q == p || *q != '.' || pid <= 0)
-        return 0;
-    const char *h = ++q;
-    for (; (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f'); q++)
-        ;
-    return q > h && q - h <= 8 && *q == '\0' ? pid : 0;
-}
-
-/* A writer killed between creating its temporary file and the rename leaves
- * ".NAME.tmp.PID.HEX" behind.  Each write to NAME removes such files of
- * NAME in the same directory when their writer is gone (kill(PID, 0) says
- * ESRCH) and they have not been modified for STALE_TEMP_AGE seconds: the age
- * protects a live writer whose PID we cannot see (another PID namespace or
- * host sharing the directory) — its write() calls keep the mtime fresh.
- * Best effort: errors are ignored, other files are never touched. */
-static void clean_stale_temps(const char *dir, const char *base)
-{
-    size_t blen = strlen(base);
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    time_t now = time(NULL);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        if (n[0] != '.' || strncmp(n + 1, base, blen) != 0 ||
-            strncmp(n + 1 + blen, ".tmp.", 5) != 0)
-            continue;
-        long pid = temp_owner(n + 1 + blen + 5);
-        if (pid == 0 || pid == (long)getpid())
-            continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        struct stat st;
-        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
-            now - st.st_mtime < STALE_TEMP_AGE)
-            continue;
-        unlinkat(dirfd(d), n, 0);
-    }
-    closedir(d);
-}
-
+/* The temporary file, rename, fsyncs, in-place writes to devices and FIFOs
+ * and the removal of stale temporaries are tm/output.h's, shared with every
+ * other file tmkit writes. */
 int tm_snapshot_write(const tm_snapshot *s, const char *path,
                       const tm_write_options *opts, tm_error *err)
 {
@@ -614,96 +517,8 @@ int tm_snapshot_write(const tm_snapshot *s, const char *path,
     int rc = tm_snapshot_encode(s, opts, &data, &len, err);
     if (rc)
         return tm_error_prefix(err, "%s", path);
-    int no_fsync = opts && opts->no_fsync;
-
-    /* rename() would replace a device, FIFO or socket node with a regular
-     * file (as root, `-o /dev/full` would destroy /dev/full): such targets
-     * are written in place, which cannot be atomic and needs none. */
-    struct stat dst;
-    if (stat(path, &dst) == 0 && !S_ISREG(dst.st_mode)) {
-        rc = S_ISDIR(dst.st_mode)
-                 ? tm_error_set(err, TM_EIO, "%s: cannot write: is a directory", path)
-                 : write_special(path, data, len, err);
-        free(data);
-        return rc;
-    }
-
-    /* The temp file must be in the target's directory so rename() is atomic. */
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) : 0;
-    const char *base = slash ? slash + 1 : path;
-    size_t tlen = dlen + strlen(base) + 64;
-    char *tmp = tm_malloc(tlen);
-    char *dir = tm_malloc(dlen + 2);
-    if (!tmp || !dir) {
-        tm_free(tmp);
-        tm_free(dir);
-        free(data);
-        return tm_error_set(err, TM_ENOMEM, "%s: out of memory", path);
-    }
-    if (slash) {
-        memcpy(dir, path, dlen);
-        dir[dlen] = '\0';
-        if (dlen == 0)
-            strcpy(dir, "/");
-    } else {
-        strcpy(dir, ".");
-    }
-    /* Not mkstemp(): it creates mode 0600, and fixing that needs umask(),
-     * which is process-wide and racy inside a traced multi-threaded program.
-     * O_EXCL with 0666 lets the kernel apply the umask. */
-    const char *what = "create";
-    int fd = -1;
-    static unsigned long counter;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        unsigned long salt = (unsigned long)ts.tv_nsec ^ (__atomic_add_fetch(&counter, 1,
-                             __ATOMIC_RELAXED) << 20);
-        snprintf(tmp, tlen, "%.*s%s.%s.tmp.%ld.%lx", (int)dlen, path, slash ? "/" : "", base,
-                 (long)getpid(), salt & 0xffffffffUL);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0)
-        goto fail_nofile;
-    if (*base)
-        clean_stale_temps(dir, base);
-    what = "write";
-    if (write_all(fd, data, len) != 0)
-        goto fail;
-    what = "fsync";
-    if (!no_fsync && fsync(fd) != 0)
-        goto fail;
-    what = "close";
-    int cfd = fd;
-    fd = -1;
-    if (close(cfd) != 0)
-        goto fail;
-    what = "rename the temporary file over it";
-    if (rename(tmp, path) != 0)
-        goto fail;
-    if (!no_fsync && sync_dir(dir) != 0) {
-        /* The file is in place; only its durability is in doubt. */
-        rc = tm_error_set(err, TM_EIO, "%s: fsync of directory %s: %s", path, dir,
-                          strerror(errno));
-        goto done;
-    }
-    rc = TM_OK;
-    goto done;
-fail:;
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    errno = e;
-fail_nofile:
-    rc = tm_error_set(err, TM_EIO, "%s: cannot %s (temporary file %s): %s", path,
-                      what, tmp, strerror(errno));
-done:
+    rc = tm_output_write_file(path, data, len,
+                              opts && opts->no_fsync ? TM_OUTPUT_NO_FSYNC : 0, err);
     free(data);
-    tm_free(tmp);
-    tm_free(dir);
     return rc;
 }
