@@ -26,4 +26,17 @@ mkdir -p build
 # recorder core (samples, API tests) own malloc ahead of ASan; clang links its
 # ASan runtime statically into the executable, where the two collide.
 run_suite build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+
+# Every parser's libFuzzer target for a bounded time (TM_FUZZ_SECONDS each).
+echo "=== tmkit: configure build/fuzz (clang, libFuzzer, ASan + UBSan)"
+cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DTM_SANITIZE=ON -DTM_BUILD_FUZZ=ON -DTM_FUZZ_SECONDS="${TM_FUZZ_SECONDS:-20}" >build/fuzz.configure.log 2>&1 ||
+  { cat build/fuzz.configure.log; exit 1; }
+fuzzers=$(cd tests/fuzz && ls fuzz_*.c | grep -v fuzz_driver | sed 's/\.c$//')
+echo "=== tmkit: build build/fuzz ($(echo $fuzzers))"
+if ! cmake --build build/fuzz -j"$jobs" --target $fuzzers >build/fuzz.build.log 2>&1; then
+  grep -E 'error|warning' build/fuzz.build.log | head -50; exit 1
+fi
+echo "=== tmkit: fuzz build/fuzz"
+(cd build/fuzz && ctest --output-on-failure -L fuzz)
 run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DTM_SANITIZE=ON
