@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tm/file.h"
 #include "tm/tms.h"
 #include "tool.h"
 
@@ -194,7 +195,7 @@ static int info_file(const char *path, int traces)
     void *data;
     size_t len;
     tm_error err;
-    if (tool_read_file(path, &data, &len, &err))
+    if (tm_file_read(path, &data, &len, &err))
         return tool_fail(prog, &err);
     tm_snapshot *s = NULL;
     int rc;

@@ -19,10 +19,20 @@ TM_EXPORT int tm_start(unsigned nframe)
     return TM_OK;
 }
 
+/* Every query first releases the frees that threads have deferred
+ * (pending.c), so that it sees them; not from a signal handler that
+ * interrupted the recorder (the guard is set there). */
+static void drain(void)
+{
+    if (!tm_rec_guard)
+        tm_pending_drain_all();
+}
+
 TM_EXPORT void tm_stop(void)
 {
     tm_rec_init();
     atomic_store(&tm_rec_tracing, 0);
+    drain();
     tm_rec_guard++;
     tm_live_clear();
     tm_rec_guard--;
@@ -35,6 +45,7 @@ TM_EXPORT int tm_is_tracing(void)
 
 TM_EXPORT void tm_get_traced_memory(size_t *current, size_t *peak)
 {
+    drain();
     uint64_t c = tm_counters_current();
     if (current)
         *current = (size_t)c;
@@ -44,11 +55,13 @@ TM_EXPORT void tm_get_traced_memory(size_t *current, size_t *peak)
 
 TM_EXPORT void tm_reset_peak(void)
 {
+    drain();
     tm_counters_reset_peak();
 }
 
 TM_EXPORT void tm_clear_traces(void)
 {
+    drain();
     tm_rec_guard++;
     tm_live_clear();
     tm_rec_guard--;
@@ -68,6 +81,7 @@ TM_EXPORT int tm_get_object_traceback(const void *ptr, uintptr_t *pcs, size_t ma
                                       size_t *nframes, size_t *size)
 {
     tm_live_entry e;
+    drain();
     tm_rec_guard++;
     int found = ptr && tm_live_find((uintptr_t)ptr, 0, &e);
     tm_rec_guard--;
@@ -114,6 +128,7 @@ TM_EXPORT int tm_track(unsigned domain, uintptr_t ptr, size_t size)
     tm_regs r;
     TM_CALLER_REGS(r);
     tm_rec_guard++;
+    tm_pending_flush_own();
     tm_record_alloc((void *)ptr, size, domain, &r);
     tm_rec_guard--;
     return TM_OK;
@@ -124,6 +139,7 @@ TM_EXPORT int tm_untrack(unsigned domain, uintptr_t ptr)
     if (!atomic_load(&tm_rec_tracing) || tm_rec_guard)
         return TM_EINVAL;
     tm_rec_guard++;
+    tm_pending_flush_own();
     tm_live_remove(ptr, domain, NULL);
     tm_rec_guard--;
     return TM_OK;

@@ -22,7 +22,7 @@ TM_HIDDEN void tm_dump_set_stem(int child_pid);
 tm_rec_config tm_rec_cfg = {
     .nframe = 1,
     .unwinder = TM_UNWIND_EH,
-    .incremental = 1,
+    .incremental = 2,
     .peak_interval = 1.0,
 };
 _Atomic int tm_rec_tracing;
@@ -68,21 +68,24 @@ static int parse_signal(const char *v)
 static void fork_prepare(void)
 {
     tm_rec_guard++;
+    tm_pending_fork_prepare();
     tm_stacks_lock();
     tm_live_lock_all();
 }
 
 static void fork_parent(void)
 {
-    tm_live_unlock_all();
-    tm_stacks_unlock();
+    tm_live_unlock_all(0);
+    tm_stacks_unlock(0);
+    tm_pending_fork_after(0);
     tm_rec_guard--;
 }
 
 static void fork_child(void)
 {
-    tm_live_unlock_all();
-    tm_stacks_unlock();
+    tm_live_unlock_all(1);
+    tm_stacks_unlock(1);
+    tm_pending_fork_after(1);
     if (tm_rec_cfg.follow_fork) {
         tm_counters_fork_child();
         tm_dump_set_stem(getpid());
@@ -112,9 +115,11 @@ void tm_rec_init(void)
             c->unwinder = TM_UNWIND_LIBGCC;
         else if (strcmp(v, "eh-full") == 0)
             c->incremental = 0;
+        else if (strcmp(v, "eh-nocache") == 0)
+            c->incremental = 1;
         else if (strcmp(v, "eh") != 0)
-            fprintf(stderr, "tmrecorder: TM_UNWIND=%s: expected eh, eh-full, fp or libgcc; "
-                            "using eh\n", v);
+            fprintf(stderr, "tmrecorder: TM_UNWIND=%s: expected eh, eh-nocache, eh-full, fp "
+                            "or libgcc; using eh\n", v);
     }
     c->unwind_check = env_flag("TM_UNWIND_CHECK");
     int autostart = env_flag("TM_START");

@@ -247,6 +247,7 @@ static int map_stack(tm_snapshot *s, uint32_t id, uint32_t *smap, uint32_t nsmap
 
 int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_error *err)
 {
+    tm_pending_drain_all();   /* frees deferred by any thread happened before this */
     tm_snapshot *s = NULL;
     collect c = { 0 };
     uint32_t *modmap = NULL, *smap = NULL, *fids = NULL, nmod = 0;

@@ -10,7 +10,11 @@
  *
  * Frees untrack *before* the block goes back to the allocator, and reallocs
  * untrack the old block before calling the real realloc, so that another
- * thread that receives the same address never has its entry removed.
+ * thread that receives the same address never has its entry removed.  A
+ * traced free defers both steps to the thread's next hook (pending.c);
+ * every traced hook first releases the thread's pending block (malloc right
+ * after its unwinding), so the table and the allocator see each thread's
+ * calls in program order.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -147,6 +151,7 @@ TM_HIDDEN void tm_real_free(void *p)
         tm_regs r_;                                       \
         TM_CALLER_REGS(r_);                               \
         tm_rec_guard++;                                   \
+        tm_pending_flush_own();                           \
         void *p_ = (expr);                                \
         if (p_)                                           \
             tm_record_alloc(p_, (size), 0, &r_);          \
@@ -154,13 +159,28 @@ TM_HIDDEN void tm_real_free(void *p)
         return p_;                                        \
     } while (0)
 
+static void pending_unstick(void)
+{
+    tm_rec_guard++;
+    tm_pending_flush_own();
+    tm_rec_guard--;
+}
+
 TM_EXPORT void *malloc(size_t n)
 {
     if (TM_UNLIKELY(!ensure_real()))
         return arena_alloc(n, 16);
-    if (!should_trace())
+    if (!should_trace()) {
+        if (tm_pending_stuck())
+            pending_unstick();
         return real.malloc(n);
-    TRACED_ALLOC(real.malloc(n), n);
+    }
+    tm_regs r;
+    TM_CALLER_REGS(r);
+    tm_rec_guard++;
+    void *p = tm_record_malloc(real.malloc, n, &r);
+    tm_rec_guard--;
+    return p;
 }
 
 TM_EXPORT void *calloc(size_t nm, size_t sz)
@@ -208,6 +228,7 @@ TM_EXPORT void *realloc(void *p, size_t n)
     tm_regs r;
     TM_CALLER_REGS(r);
     tm_rec_guard++;
+    tm_pending_flush_own();
     void *q = realloc_traced(p, n, &r, 0, 0, 0);
     tm_rec_guard--;
     return q;
@@ -227,6 +248,7 @@ TM_EXPORT void *reallocarray(void *p, size_t nm, size_t sz)
     tm_regs r;
     TM_CALLER_REGS(r);
     tm_rec_guard++;
+    tm_pending_flush_own();
     void *q = realloc_traced(p, n, &r, 1, nm, sz);
     tm_rec_guard--;
     return q;
@@ -240,11 +262,18 @@ TM_EXPORT void free(void *p)
         return;
     if (should_trace()) {
         /* The allocator will read the chunk header: start that miss now so
-         * it overlaps with the live-table lookup. */
+         * it overlaps with the live-table lookup (or with the thread's next
+         * malloc, when the free is deferred). */
         __builtin_prefetch((const char *)p - 16, 1);
         tm_rec_guard++;
+        if (TM_LIKELY(tm_pending_defer(p))) {
+            tm_rec_guard--;
+            return;
+        }
         tm_live_remove((uintptr_t)p, 0, NULL);
         tm_rec_guard--;
+    } else if (tm_pending_stuck()) {
+        pending_unstick();
     }
     real.free(p);
 }
@@ -260,6 +289,7 @@ TM_EXPORT int posix_memalign(void **out, size_t align, size_t n)
     tm_regs r;
     TM_CALLER_REGS(r);
     tm_rec_guard++;
+    tm_pending_flush_own();
     int rc = real.posix_memalign(out, align, n);
     if (rc == 0 && *out)
         tm_record_alloc(*out, n, 0, &r);
@@ -335,10 +365,23 @@ static void *cxx_fallback(const char *sym, size_t n, size_t al, int aligned)
     return ((void *(*)(size_t))f)(n);
 }
 
+/* operator new(0) must return a unique pointer. */
+static void *malloc_nonzero(size_t n)
+{
+    return real.malloc(n ? n : 1);
+}
+
 static inline void *cxx_alloc(size_t n, size_t al, const tm_regs *r)
 {
     void *p = NULL;
     tm_rec_guard++;
+    if (r && !al) {
+        p = tm_record_malloc(malloc_nonzero, n, r);
+        tm_rec_guard--;
+        return p;
+    }
+    if (r)
+        tm_pending_flush_own();
     if (al) {
         if (al < sizeof(void *))
             al = sizeof(void *);

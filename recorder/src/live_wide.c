@@ -244,8 +244,8 @@ void tm_wide_lock_all(void)
         tm_spin_lock(&shards[k].lock);
 }
 
-void tm_wide_unlock_all(void)
+void tm_wide_unlock_all(int child)
 {
     for (int k = 0; k < NSHARD; k++)
-        tm_spin_unlock(&shards[k].lock);
+        tm_spin_unlock_fork(&shards[k].lock, child);
 }

@@ -1,7 +1,8 @@
 /* Recorder memory: every table lives in anonymous mappings, never in the
  * heap being traced, and the total is what tm_get_tracemalloc_memory()
- * reports. */
+ * reports; and the slow path of the recorder's lock. */
 #include <linux/futex.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -33,26 +34,37 @@ size_t tm_rmem_total(void)
     return atomic_load_explicit(&mapped_bytes, memory_order_relaxed);
 }
 
+static int try_take(tm_spin *l)
+{
+    uint32_t expect = 0;
+    return atomic_compare_exchange_strong_explicit(&l->v, &expect, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
 void tm_spin_lock_slow(tm_spin *l)
 {
     /* A short spin covers a holder that is running on the other core (the
      * critical sections are tens of ns); past that the holder is probably
      * preempted, and yielding in a loop would only burn the time slice. */
     for (unsigned spins = 0; spins < 100; spins++) {
-        uint32_t v = atomic_load_explicit(&l->v, memory_order_relaxed);
-        if (v == 0) {
-            uint32_t expect = 0;
-            if (atomic_compare_exchange_weak_explicit(&l->v, &expect, 1, memory_order_acquire,
-                                                      memory_order_relaxed))
-                return;
-        } else if (v == 2) {
-            break;   /* others already sleep: queue behind them */
-        }
+        if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 && try_take(l))
+            return;
         __builtin_ia32_pause();
     }
-    /* Mark "held with sleepers" and sleep until an unlock sees the mark. */
-    while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
-        syscall(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+    /* Registered before the last try: an unlock after that try sees us
+     * (except in the store-buffer window, covered by the timeout). */
+    const struct timespec limit = { 0, 1000000 };
+    for (;;) {
+        atomic_fetch_add_explicit(&l->sleepers, 1, memory_order_seq_cst);
+        if (try_take(l)) {
+            atomic_fetch_sub_explicit(&l->sleepers, 1, memory_order_relaxed);
+            return;
+        }
+        syscall(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 1, &limit, NULL, 0);
+        atomic_fetch_sub_explicit(&l->sleepers, 1, memory_order_relaxed);
+        if (try_take(l))
+            return;
+    }
 }
 
 void tm_spin_wake(tm_spin *l)

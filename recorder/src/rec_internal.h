@@ -42,7 +42,8 @@ typedef struct tm_rec_config {
     unsigned nframe;          /* traceback limit */
     int unwinder;             /* TM_UNWIND_* */
     int unwind_check;         /* compare with libgcc on every stack */
-    int incremental;          /* reuse the previous stack's frames */
+    int incremental;          /* 0 full eh walk, 1 reuse the previous walk, 2 and
+                                 cache stack ids per reused prefix + fresh frames */
     int follow_fork;
     int peak;
     double peak_interval;
@@ -64,11 +65,19 @@ TM_HIDDEN void *tm_rmem_map(size_t bytes);         /* zeroed, or NULL */
 TM_HIDDEN void tm_rmem_unmap(void *p, size_t bytes);
 TM_HIDDEN size_t tm_rmem_total(void);
 
-/* A lock for short critical sections: one atomic exchange when free; a
- * contended locker spins briefly, then sleeps on a futex (the holder may
- * have been preempted: 2 cores shared with other work), and unlock wakes
- * one sleeper only when there is one (v == 2).  Never allocates. */
-typedef struct { _Atomic uint32_t v; } tm_spin;   /* 0 free, 1 held, 2 held + sleepers */
+/* A lock for short critical sections: one compare-and-swap to take it, a
+ * plain store to release it (an atomic exchange there cost ~5 ns per
+ * operation, 20 ns per traced malloc/free pair).  A contended locker spins
+ * briefly, then sleeps on a futex (the holder may have been preempted: 2
+ * cores shared with other work), counted in `sleepers`; unlock wakes one
+ * when it sees a sleeper.  Unlock's store and its read of `sleepers` may be
+ * reordered (x86 store buffer), so a sleeper that registered in that window
+ * of a few nanoseconds is not woken: it sleeps with a 1 ms timeout and
+ * tries again.  Never allocates. */
+typedef struct {
+    _Atomic uint32_t v;           /* 0 free, 1 held */
+    _Atomic uint32_t sleepers;
+} tm_spin;
 TM_HIDDEN void tm_spin_lock_slow(tm_spin *l);
 TM_HIDDEN void tm_spin_wake(tm_spin *l);
 static inline void tm_spin_lock(tm_spin *l)
@@ -81,8 +90,16 @@ static inline void tm_spin_lock(tm_spin *l)
 }
 static inline void tm_spin_unlock(tm_spin *l)
 {
-    if (TM_UNLIKELY(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2))
+    atomic_store_explicit(&l->v, 0, memory_order_release);
+    if (TM_UNLIKELY(atomic_load_explicit(&l->sleepers, memory_order_relaxed)))
         tm_spin_wake(l);
+}
+/* Unlock after fork: in the child the sleepers were other threads, gone. */
+static inline void tm_spin_unlock_fork(tm_spin *l, int child)
+{
+    if (child)
+        atomic_store_explicit(&l->sleepers, 0, memory_order_relaxed);
+    tm_spin_unlock(l);
 }
 
 /* --- live table (live.c) ---------------------------------------------------- */
@@ -110,7 +127,7 @@ TM_HIDDEN size_t tm_live_count(void);
  * (each shard's total is updated under its lock). */
 TM_HIDDEN uint64_t tm_live_bytes(void);
 TM_HIDDEN void tm_live_lock_all(void);
-TM_HIDDEN void tm_live_unlock_all(void);
+TM_HIDDEN void tm_live_unlock_all(int child);   /* after fork */
 
 /* The wide side table (live_wide.c), same contracts, no counter updates. */
 extern _Atomic size_t tm_wide_total TM_HIDDEN;    /* entries in it */
@@ -122,7 +139,7 @@ TM_HIDDEN void tm_wide_clear(void);
 TM_HIDDEN void tm_wide_foreach(void (*fn)(const tm_live_entry *, void *), void *arg);
 TM_HIDDEN uint64_t tm_wide_bytes(void);
 TM_HIDDEN void tm_wide_lock_all(void);
-TM_HIDDEN void tm_wide_unlock_all(void);
+TM_HIDDEN void tm_wide_unlock_all(int child);
 
 /* --- traced current and peak (counters.c) --------------------------------
  * The exact current is tm_live_bytes().  For the peak, each thread batches
@@ -194,17 +211,30 @@ TM_HIDDEN uint32_t tm_stacks_count(void);
 TM_HIDDEN uint32_t tm_modules_count(void);
 TM_HIDDEN const tm_rec_module *tm_modules_get(uint32_t id);
 TM_HIDDEN void tm_stacks_lock(void);     /* fork */
-TM_HIDDEN void tm_stacks_unlock(void);
+TM_HIDDEN void tm_stacks_unlock(int child);
 
-/* --- unwinding (unwind.c, ehframe.c) ------------------------------------ */
-/* Fills pcs[0..max) most recent first; returns the number stored and sets
- * *total to the full depth (capped at TM_MAX_NFRAME). */
+/* --- unwinding (unwind.c, unwind_alt.c, ehframe.c) ------------------------ */
+/* The interned stack id (tm_stacks_intern) of the stack from start, at most
+ * max frames, with the configured unwinder; UINT32_MAX if out of memory.
+ * Incremental eh walk and per-thread stack-id cache (unwind.c); checked
+ * against libgcc and the full walk when tm_rec_cfg.unwind_check is set. */
+TM_HIDDEN uint32_t tm_unwind_stack(const tm_regs *start, uint32_t max);
+/* Fills pcs[0..max) most recent first with the configured unwinder, without
+ * any reuse (eh: the full walk); returns the number stored and sets *total
+ * to the full depth (capped at TM_MAX_NFRAME). */
 TM_HIDDEN uint32_t tm_unwind(const tm_regs *start, uintptr_t *pcs, uint32_t max,
                              uint32_t *total);
 TM_HIDDEN uint32_t tm_unwind_eh_full(const tm_regs *start, uintptr_t *pcs,
                                      uint32_t max, uint32_t *total);
 TM_HIDDEN uint32_t tm_unwind_libgcc(const tm_regs *start, uintptr_t *pcs,
                                     uint32_t max, uint32_t *total);
+/* Counts of this thread's incremental walks (tests and benches):
+ * remembered frames reused, prefixes found changed, stack ids from the
+ * cache, stacks hashed and looked up in the stack table. */
+enum { TM_USTAT_REUSED, TM_USTAT_STALE, TM_USTAT_HIT, TM_USTAT_INTERN, TM_USTAT_COUNT };
+TM_HIDDEN void tm_unwind_stats(uint64_t out[TM_USTAT_COUNT]);
+/* Compares stack sid with libgcc and the full eh walk from start; counts. */
+TM_HIDDEN void tm_unwind_check(const tm_regs *start, uint32_t sid, uint32_t max);
 TM_HIDDEN void tm_unwind_report(void);
 
 /* Packed CFA rule for one PC (see ehframe.c for the bit layout). */
@@ -213,8 +243,47 @@ TM_HIDDEN size_t tm_eh_cache_memory(void);
 
 /* --- the per-allocation path (record.c) --------------------------------- */
 TM_HIDDEN void tm_record_alloc(void *p, size_t size, uint32_t domain, const tm_regs *r);
+/* A traced malloc: unwinds first (the pending free's lines load meanwhile),
+ * untracks the pending block, allocates with fn, inserts, and only then
+ * gives the pending block back (pending.c). */
+TM_HIDDEN void *tm_record_malloc(void *(*fn)(size_t), size_t n, const tm_regs *r);
 TM_HIDDEN void tm_record_free(void *p);
 TM_HIDDEN void tm_thread_buffers_release(void);
+
+/* --- deferred frees (pending.c) ------------------------------------------ */
+/* One per thread, in TLS: a freed block not yet untracked nor given back to
+ * the allocator, or 0.  Registered so that queries and snapshots can drain
+ * every thread; in TLS also so that a leak checker sees the block as
+ * reachable at exit. */
+typedef struct tm_pending {
+    _Atomic uintptr_t ptr;
+    struct tm_pending *next, *prev;   /* registry, under its lock */
+} tm_pending;
+/* Thread life (unwind.c's per-thread block): from here on, frees of this
+ * thread may be deferred; at its end, its pending block is released. */
+TM_HIDDEN void tm_pending_thread_start(void);
+TM_HIDDEN void tm_pending_thread_end(void);
+/* Traced free: defers p (prefetching its lines) and releases the previous
+ * pending block; returns 0 if p must be freed at once. Guard held. */
+TM_HIDDEN int tm_pending_defer(void *p);
+TM_HIDDEN void tm_pending_flush_own(void);             /* guard held */
+TM_HIDDEN int tm_pending_own_nonempty(void);
+/* Takes this thread's pending block (0 if none): the caller untracks it,
+ * then frees it with tm_real_free. */
+TM_HIDDEN uintptr_t tm_pending_take_own(void);
+TM_HIDDEN void tm_real_free(void *p);
+extern TM_TLS __thread tm_pending *tm_pending_own TM_HIDDEN;
+/* For the untraced paths: a block deferred just before tracing stopped. */
+static inline int tm_pending_stuck(void)
+{
+    tm_pending *s = tm_pending_own;
+    return TM_UNLIKELY(s != NULL) && !tm_rec_guard &&
+           atomic_load_explicit(&s->ptr, memory_order_relaxed) != 0;
+}
+/* Releases every thread's pending block: before anything reads the table. */
+TM_HIDDEN void tm_pending_drain_all(void);
+TM_HIDDEN void tm_pending_fork_prepare(void);          /* locks the registry */
+TM_HIDDEN void tm_pending_fork_after(int child);
 
 /* --- snapshots (dump.c) ------------------------------------------------- */
 struct tm_snapshot;

@@ -1,24 +1,29 @@
-/* The per-allocation path: unwind, intern the stack, insert the block. */
+/* The per-allocation path: the stack id, then the block into the live table. */
 #include "rec_internal.h"
 #include "tm/snapshot.h"
-
-TM_HIDDEN uintptr_t *tm_unwind_buffer(uint32_t max);
 
 void tm_record_alloc(void *p, size_t size, uint32_t domain, const tm_regs *r)
 {
     /* The insert below misses the cache; start that load now so that it
      * overlaps with the unwinding. */
     tm_live_prefetch((uintptr_t)p, domain);
-    uint32_t limit = tm_rec_cfg.nframe;
-    uintptr_t *buf = tm_unwind_buffer(limit);
-    uint32_t sid = UINT32_MAX;
-    if (TM_LIKELY(buf != NULL)) {
-        uint32_t total;
-        uint32_t n = tm_unwind(r, buf, limit, &total);
-        sid = tm_stacks_intern(buf, n, total);
-    }
+    uint32_t sid = tm_unwind_stack(r, tm_rec_cfg.nframe);
     /* UINT32_MAX (out of memory for the stack) is written as the empty stack. */
     tm_live_insert((uintptr_t)p, domain, size, sid);
+}
+
+void *tm_record_malloc(void *(*fn)(size_t), size_t n, const tm_regs *r)
+{
+    uint32_t sid = tm_unwind_stack(r, tm_rec_cfg.nframe);
+    uintptr_t x = tm_pending_take_own();
+    if (x)
+        tm_live_remove(x, 0, NULL);
+    void *p = fn(n);
+    if (p)
+        tm_live_insert((uintptr_t)p, 0, n, sid);
+    if (x)
+        tm_real_free((void *)x);
+    return p;
 }
 
 void tm_record_free(void *p)

@@ -298,7 +298,7 @@ void tm_stacks_lock(void)
     tm_spin_lock(&insert_lock);
 }
 
-void tm_stacks_unlock(void)
+void tm_stacks_unlock(int child)
 {
-    tm_spin_unlock(&insert_lock);
+    tm_spin_unlock_fork(&insert_lock, child);
 }

@@ -1,65 +1,110 @@
 /*
- * Stack walking from the frame that called a hook (x86-64 only).
+ * The stack id of a hook's caller (x86-64): the incremental .eh_frame walk
+ * and the per-thread stack-id cache.
  *
- * tm_unwind_eh: the default.  Walks with the cached CFA rules of ehframe.c,
- * and reuses the previous stack of the same thread (DESIGN.md section 3 (a)):
- * each thread remembers, for every frame of its last walk, the register
- * state (pc, sp, bp) and the stack addresses from which the caller's return
- * address and rbp were loaded.  When the new walk reaches a frame whose
- * (pc, sp, bp) equals a remembered one, the rest of the walk is a function
- * of those saved slots alone; if every older slot still holds the value read
- * last time, the remembered frames are copied instead of unwound again (a
- * load and a compare per frame instead of a rule evaluation).  A walk that
- * crossed a signal frame is not remembered.
+ * Each thread keeps its last walk root first (depth 0 = the outermost
+ * frame): per frame the register state (pc, sp, bp), and the stack slots
+ * its step to the caller read with the values found there, as one list in
+ * root-first order: the return address always, the saved rbp only when
+ * some frame further out computes its CFA from that rbp (with code built
+ * without frame pointers, rbp is an ordinary register whose value does not
+ * change the walk; then it is not compared at the match either).  A new walk unwinds from the hook's caller ("fresh"
+ * frames) until it reaches a frame whose (pc, sp, bp) equals a remembered
+ * one at depth d.  The rest of the walk is a function of that state and of
+ * the slots the remembered frames 0..d read; if every one of them still
+ * holds the value read then (one load and xor each, DESIGN.md section
+ * 3 (a)), frames 0..d are the rest of the stack.  The new walk is then
+ * stored in place: only the fresh frames are written, above depth d.
  *
- * tm_unwind_fp follows the rbp chain (wrong through code built without frame
- * pointers, kept for comparison); tm_unwind_libgcc uses _Unwind_Backtrace.
- * TM_UNWIND_CHECK=1 runs libgcc and the full eh walk next to the chosen
- * unwinder on every stack and counts differences.
+ * Every stored frame gets a generation number, unique in the thread, when
+ * it is written; so the generation of frame d names the whole prefix 0..d.
+ * The stack id cache maps (that generation, the fresh frames' PCs, the
+ * traceback limit) to the interned stack id: a malloc from a known call
+ * path costs a few unwinding steps, the prefix check and one cache line,
+ * and never hashes the stack.  Stacks are never removed from the stack
+ * table, so a cached id never goes stale; an entry whose prefix has been
+ * overwritten just never matches again (generations are not reused).
+ *
+ * A walk that crossed a signal frame, or whose fresh part is longer than
+ * CACHE_FRAMES, is not stored (the remembered walk stays as it was).
  */
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/ucontext.h>
-#include <unistd.h>
-#include <unwind.h>
 
-#include "ehframe.h"
 #include "rec_internal.h"
 #include "tm/snapshot.h"
+#include "unwind_step.h"
 
 #define CACHE_FRAMES 256
-#define MAX_STACK_SPAN ((uintptr_t)1 << 30)
+#define SID_BITS 8
+#define SID_SLOTS (1u << SID_BITS)
+#define SID_FRESH 6                   /* longest fresh part the cache holds */
+#define RULE_BITS 6                   /* per-thread rule cache: 64 PCs */
 
-typedef struct walk {
-    uint32_t n;              /* remembered frames; 0 = nothing to reuse */
+typedef struct slot_check {
+    uintptr_t addr, val;
+} slot_check;
+
+typedef struct saved_walk {
+    uint32_t n;                       /* frames; 0 = nothing to reuse */
+    uint32_t chk_end[CACHE_FRAMES];   /* checks of frames 0..d: chk[0..chk_end[d]) */
     uintptr_t pc[CACHE_FRAMES], sp[CACHE_FRAMES], bp[CACHE_FRAMES];
-    uintptr_t ra_slot[CACHE_FRAMES], bp_slot[CACHE_FRAMES];
-} walk;
+    uintptr_t bp_mask[CACHE_FRAMES];  /* ~0: the walk from d on depends on bp[d] */
+    uint64_t gen[CACHE_FRAMES];
+    slot_check chk[2 * CACHE_FRAMES];
+} saved_walk;
+
+typedef struct fresh_frame {
+    uintptr_t pc, sp, bp;
+    tm_step_reads rd;
+} fresh_frame;
+
+typedef struct sid_entry {
+    uint64_t gen;                     /* prefix; 0: the fresh frames are the whole stack */
+    uint32_t key;                     /* nfresh | limit << 8; 0 = empty */
+    uint32_t sid;
+    uintptr_t pc[SID_FRESH];
+} sid_entry;
+
+typedef struct rule_entry {
+    uintptr_t pc;                     /* as looked up (tm_rule_pc); 0 = empty */
+    uint64_t rule;
+} rule_entry;
 
 typedef struct thread_block {
     size_t bytes;
     uint32_t out_cap;
-    uint32_t cur;            /* walks[cur] is the previous walk */
-    walk walks[2];
-    uintptr_t out[];         /* out_cap entries */
+    uint64_t gen_last;
+    uint64_t stats[TM_USTAT_COUNT];
+    sid_entry cache[SID_SLOTS] __attribute__((aligned(64)));
+    /* The fresh frames are mostly the same few functions: their rules from
+     * a small direct-mapped table instead of the shared hash table. */
+    rule_entry rules[1u << RULE_BITS];
+    saved_walk w;
+    fresh_frame fresh[CACHE_FRAMES];
+    uintptr_t out[];                  /* out_cap entries */
 } thread_block;
 
 static TM_TLS __thread thread_block *tls_block;
 static pthread_key_t block_key;
 static _Atomic int block_key_state;
 
-static _Atomic uint64_t check_stacks, check_libgcc_bad, check_full_bad, check_printed;
-
 static void block_destroy(void *p)
 {
     thread_block *b = p;
     if (b == tls_block)
         tls_block = NULL;
-    if (b)
+    if (b) {
+        tm_rec_guard++;
+        tm_pending_thread_end();
+        tm_rec_guard--;
         tm_rmem_unmap(b, b->bytes);
+    }
 }
 
+/* A replaced block takes the remembered walk and the cache with it: the
+ * new one starts empty, with generations counted from 1 again, which is
+ * safe because no entry of the old cache survives. */
 static thread_block *block_get(uint32_t need_out)
 {
     thread_block *b = tls_block;
@@ -81,6 +126,8 @@ static thread_block *block_get(uint32_t need_out)
     nb->out_cap = (uint32_t)((bytes - sizeof(thread_block)) / sizeof(uintptr_t));
     if (b)
         tm_rmem_unmap(b, b->bytes);
+    else
+        tm_pending_thread_start();   /* ends with the block (block_destroy) */
     tls_block = nb;
     if (atomic_load(&block_key_state) == 2)
         pthread_setspecific(block_key, nb);
@@ -94,295 +141,213 @@ void tm_thread_buffers_release(void)
     if (b) {
         if (atomic_load(&block_key_state) == 2)
             pthread_setspecific(block_key, NULL);
+        tm_pending_thread_end();
         tm_rmem_unmap(b, b->bytes);
     }
 }
 
-/* --- one step of the eh walk --------------------------------------------- */
+/* --- the remembered walk ------------------------------------------------- */
 
-enum { STEP_OK = 0, STEP_END = 1, STEP_SIGNAL = 2 };
-
-/* Advances (pc, sp, bp) to the caller.  *sig says that pc is an
- * interrupted instruction, not a return address.  Slots get the addresses
- * the new pc and bp were loaded from (bp slot 0: bp unchanged). */
-static inline int eh_step(uintptr_t *pc, uintptr_t *sp, uintptr_t *bp, int *sig,
-                          uintptr_t *ra_slot, uintptr_t *bp_slot)
+/* -1 if every slot read by frames 0..d still holds its value; otherwise the
+ * outermost frame whose reads changed (no match is possible at or above
+ * it). */
+static inline int32_t prefix_changed(const saved_walk *w, uint32_t d)
 {
-    uint64_t rule = tm_eh_rule(*sig ? *pc : *pc - 1);
-    unsigned kind = tm_rule_kind(rule);
-    if (TM_LIKELY(kind == TM_RULE_NORMAL)) {
-        uintptr_t cfa = (tm_rule_cfa_rbp(rule) ? *bp : *sp) + (uintptr_t)tm_rule_cfa_off(rule);
-        if (cfa <= *sp || cfa - *sp > MAX_STACK_SPAN || (cfa & 7))
-            return STEP_END;
-        *ra_slot = cfa + (uintptr_t)tm_rule_ra_off(rule);
-        uintptr_t ra = *(const uintptr_t *)*ra_slot;
-        if (tm_rule_rbp_saved(rule)) {
-            *bp_slot = cfa + (uintptr_t)tm_rule_rbp_off(rule);
-            *bp = *(const uintptr_t *)*bp_slot;
-        } else {
-            *bp_slot = 0;
+    uint32_t e = w->chk_end[d], k = 0;
+    uintptr_t acc = 0, acc2 = 0;
+    /* Two independent chains: the loads overlap. */
+    for (; k + 1 < e; k += 2) {
+        acc |= *(const uintptr_t *)w->chk[k].addr ^ w->chk[k].val;
+        acc2 |= *(const uintptr_t *)w->chk[k + 1].addr ^ w->chk[k + 1].val;
+    }
+    if (k < e)
+        acc |= *(const uintptr_t *)w->chk[k].addr ^ w->chk[k].val;
+    if (TM_LIKELY((acc | acc2) == 0))
+        return -1;
+    for (k = 0; k < e; k++)
+        if (*(const uintptr_t *)w->chk[k].addr != w->chk[k].val) {
+            int32_t f = 0;
+            while (w->chk_end[f] <= k)
+                f++;
+            return f;
         }
-        *sp = cfa;
-        *pc = ra;
-        *sig = 0;
-        return ra ? STEP_OK : STEP_END;
-    }
-    if (kind == TM_RULE_SIGNAL) {
-        const ucontext_t *uc = (const ucontext_t *)*sp;
-        *pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-        *sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-        *bp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
-        *sig = 1;
-        return *pc ? STEP_SIGNAL : STEP_END;
-    }
-    return STEP_END;
+    return (int32_t)d;   /* changed back meanwhile: do not trust it */
 }
 
-uint32_t tm_unwind_eh_full(const tm_regs *start, uintptr_t *pcs, uint32_t max,
-                           uint32_t *total)
+/* Stores the fresh frames f[0..t) (innermost first) above the kept prefix
+ * of depth D. */
+static void walk_store(thread_block *b, uint32_t D, const fresh_frame *f, uint32_t t)
 {
-    uintptr_t pc = start->pc, sp = start->sp, bp = start->bp, ras, bps;
-    int sig = 0;
-    uint32_t n = 0, t = 0;
-    while (pc && t < TM_MAX_NFRAME) {
+    saved_walk *w = &b->w;
+    uint32_t k = D ? w->chk_end[D - 1] : 0;
+    uintptr_t out_mask = D ? w->bp_mask[D - 1] : 0;   /* of the caller */
+    for (uint32_t j = t; j-- > 0;) {
+        uint32_t d = D + (t - 1 - j);
+        const fresh_frame *fr = &f[j];
+        w->pc[d] = fr->pc;
+        w->sp[d] = fr->sp;
+        w->bp[d] = fr->bp;
+        w->gen[d] = ++b->gen_last;
+        if (fr->rd.ra_slot) {
+            w->chk[k].addr = fr->rd.ra_slot;
+            w->chk[k++].val = fr->rd.ra;
+        }
+        if (fr->rd.bp_slot && out_mask) {
+            w->chk[k].addr = fr->rd.bp_slot;
+            w->chk[k++].val = fr->rd.bp;
+        }
+        w->chk_end[d] = k;
+        /* bp[d] reaches the caller unchanged unless this step reloaded it. */
+        if (fr->rd.cfa_rbp || (!fr->rd.bp_slot && out_mask))
+            out_mask = ~(uintptr_t)0;
+        else
+            out_mask = 0;
+        w->bp_mask[d] = out_mask;
+    }
+    w->n = D + t;
+}
+
+static inline uint64_t rule_get(thread_block *b, uintptr_t lpc)
+{
+    rule_entry *e = &b->rules[(lpc * 0x9e3779b97f4a7c15ULL) >> (64 - RULE_BITS)];
+    if (TM_LIKELY(e->pc == lpc))
+        return e->rule;
+    uint64_t r = tm_eh_rule(lpc);
+    e->pc = lpc;
+    e->rule = r;
+    return r;
+}
+
+/* --- stack ids ------------------------------------------------------------ */
+
+static inline sid_entry *sid_slot(thread_block *b, uint64_t gen, const fresh_frame *f,
+                                  uint32_t t)
+{
+    uint64_t h = gen * 0x9e3779b97f4a7c15ULL + t;
+    for (uint32_t j = 0; j < t; j++)
+        h = (h ^ f[j].pc) * 0xff51afd7ed558ccdULL;
+    return &b->cache[h >> (64 - SID_BITS)];
+}
+
+static inline int sid_match(const sid_entry *e, uint64_t gen, uint32_t key,
+                            const fresh_frame *f, uint32_t t)
+{
+    if (e->gen != gen || e->key != key)
+        return 0;
+    for (uint32_t j = 0; j < t; j++)
+        if (e->pc[j] != f[j].pc)
+            return 0;
+    return 1;
+}
+
+/* The fresh part filled the buffer: finish with a plain walk. */
+static uint32_t stack_deep(thread_block *b, const fresh_frame *f, uint32_t t, uintptr_t pc,
+                           uintptr_t sp, uintptr_t bp, int sig, uint32_t max)
+{
+    uint32_t n = 0, total = t;
+    for (; n < t && n < max; n++)
+        b->out[n] = f[n].pc;
+    tm_step_reads rd;
+    while (pc && total < TM_MAX_NFRAME) {
         if (n < max)
-            pcs[n++] = pc;
-        t++;
-        if (eh_step(&pc, &sp, &bp, &sig, &ras, &bps) == STEP_END)
+            b->out[n++] = pc;
+        total++;
+        if (tm_eh_step(&pc, &sp, &bp, &sig, &rd) == TM_STEP_END)
             break;
     }
-    *total = t;
-    return n;
+    return tm_stacks_intern(b->out, n, total);
 }
 
-/* Does the remembered walk from frame j on still hold?  Returns the first
- * frame index whose slots changed, or w->n if none did. */
-static inline uint32_t verify_from(const walk *w, uint32_t j)
+static uint32_t stack_incremental(thread_block *b, const tm_regs *start, uint32_t max)
 {
-    for (uint32_t m = j; m + 1 < w->n; m++) {
-        if (*(const uintptr_t *)w->ra_slot[m] != w->pc[m + 1])
-            return m;
-        if (w->bp_slot[m] && *(const uintptr_t *)w->bp_slot[m] != w->bp[m + 1])
-            return m;
-    }
-    /* The last frame ended the walk; if it did so on a zero return address,
-     * that slot must still be zero. */
-    uint32_t last = w->n - 1;
-    if (w->n && w->ra_slot[last] && *(const uintptr_t *)w->ra_slot[last] != 0)
-        return last;
-    return w->n;
-}
-
-/* A walk is remembered only when it ended by itself within CACHE_FRAMES
- * frames and crossed no signal frame, so a remembered walk's total depth is
- * its frame count. */
-static uint32_t unwind_eh_incremental(thread_block *b, const tm_regs *start,
-                                      uintptr_t *pcs, uint32_t max, uint32_t *total)
-{
-    const walk *old = &b->walks[b->cur];
-    walk *nw = &b->walks[b->cur ^ 1];
+    saved_walk *w = &b->w;
+    fresh_frame *f = b->fresh;
     uintptr_t pc = start->pc, sp = start->sp, bp = start->bp;
     int sig = 0, remember = 1;
-    uint32_t n = 0, t = 0, ci = 0, min_j = 0;
-    while (pc && t < TM_MAX_NFRAME) {
-        while (ci < old->n && old->sp[ci] < sp)
-            ci++;
-        if (!sig && ci < old->n && ci >= min_j && old->sp[ci] == sp && old->pc[ci] == pc &&
-            old->bp[ci] == bp) {
-            uint32_t bad = verify_from(old, ci);
-            if (bad == old->n) {
-                uint32_t rest = old->n - ci;
-                for (uint32_t m = 0; m < rest && n < max; m++)
-                    pcs[n++] = old->pc[ci + m];
-                t += rest;
-                if (remember && t <= CACHE_FRAMES) {
-                    uint32_t k = t - rest;
-                    memcpy(&nw->pc[k], &old->pc[ci], rest * sizeof(uintptr_t));
-                    memcpy(&nw->sp[k], &old->sp[ci], rest * sizeof(uintptr_t));
-                    memcpy(&nw->bp[k], &old->bp[ci], rest * sizeof(uintptr_t));
-                    memcpy(&nw->ra_slot[k], &old->ra_slot[ci], rest * sizeof(uintptr_t));
-                    memcpy(&nw->bp_slot[k], &old->bp_slot[ci], rest * sizeof(uintptr_t));
-                    nw->n = t;
-                    b->cur ^= 1;
-                }
-                *total = t;
-                return n;
+    int32_t d = (int32_t)w->n - 1, dlimit = (int32_t)w->n, match = -1;
+    uint32_t t = 0;
+    while (pc) {
+        while (d >= 0 && w->sp[d] < sp)
+            d--;
+        if (d >= 0 && d < dlimit && w->sp[d] == sp && w->pc[d] == pc &&
+            ((w->bp[d] ^ bp) & w->bp_mask[d]) == 0 && !sig) {
+            int32_t bad = prefix_changed(w, (uint32_t)d);
+            if (bad < 0) {
+                match = d;
+                break;
             }
-            min_j = bad + 1;
+            b->stats[TM_USTAT_STALE]++;
+            dlimit = bad;
         }
-        if (n < max)
-            pcs[n++] = pc;
-        uintptr_t ras = 0, bps = 0, cur_pc = pc, cur_sp = sp, cur_bp = bp;
-        int st = eh_step(&pc, &sp, &bp, &sig, &ras, &bps);
-        if (t < CACHE_FRAMES) {
-            nw->pc[t] = cur_pc;
-            nw->sp[t] = cur_sp;
-            nw->bp[t] = cur_bp;
-            nw->ra_slot[t] = ras;
-            nw->bp_slot[t] = bps;
-        } else {
+        if (TM_UNLIKELY(t == CACHE_FRAMES))
+            return stack_deep(b, f, t, pc, sp, bp, sig, max);
+        fresh_frame *fr = &f[t++];
+        fr->pc = pc;
+        fr->sp = sp;
+        fr->bp = bp;
+        uint64_t rule = rule_get(b, tm_rule_pc(pc, sig));
+        int st = tm_eh_step_with(rule, &pc, &sp, &bp, &sig, &fr->rd);
+        if (st == TM_STEP_END)
+            break;
+        if (st == TM_STEP_SIGNAL)
             remember = 0;
+    }
+    uint32_t D = (uint32_t)(match + 1);
+    uint32_t sid = UINT32_MAX, key = t | max << 8;
+    uint64_t gen = D ? w->gen[D - 1] : 0;
+    sid_entry *e = NULL;
+    if (tm_rec_cfg.incremental > 1 && t <= SID_FRESH) {
+        e = sid_slot(b, gen, f, t);
+        if (sid_match(e, gen, key, f, t)) {
+            sid = e->sid;
+            b->stats[TM_USTAT_HIT]++;
         }
-        t++;
-        if (st == STEP_SIGNAL)
-            remember = 0;
-        if (st == STEP_END)
-            break;
     }
-    nw->n = remember ? t : 0;
-    b->cur ^= 1;
-    *total = t;
-    return n;
-}
-
-/* --- frame pointers ------------------------------------------------------ */
-
-static uint32_t unwind_fp(const tm_regs *start, uintptr_t *pcs, uint32_t max, uint32_t *total)
-{
-    uintptr_t pc = start->pc, sp = start->sp, bp = start->bp;
-    uint32_t n = 0, t = 0;
-    while (pc && t < TM_MAX_NFRAME) {
-        if (n < max)
-            pcs[n++] = pc;
-        t++;
-        if (bp < sp || bp - sp > MAX_STACK_SPAN || (bp & 7))
-            break;
-        const uintptr_t *f = (const uintptr_t *)bp;
-        pc = f[1];
-        sp = bp + 16;
-        bp = f[0];
-    }
-    *total = t;
-    return n;
-}
-
-/* --- libgcc --------------------------------------------------------------- */
-
-typedef struct lg_state {
-    uintptr_t start_sp;
-    int started;
-    uintptr_t *pcs;
-    uint32_t max, n, total;
-} lg_state;
-
-static _Unwind_Reason_Code lg_cb(struct _Unwind_Context *ctx, void *arg)
-{
-    lg_state *s = arg;
-    /* In the callback, the CFA libgcc reports is that of the frame's callee,
-     * that is, the frame's own stack pointer: the hook's caller is the frame
-     * whose sp is start_sp. */
-    if (!s->started) {
-        if (_Unwind_GetCFA(ctx) != s->start_sp)
-            return _URC_NO_REASON;
-        s->started = 1;
-    }
-    int before = 0;
-    uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
-    if (!ip)
-        return _URC_END_OF_STACK;
-    if (s->n < s->max)
-        s->pcs[s->n++] = ip;
-    if (++s->total >= TM_MAX_NFRAME)
-        return _URC_END_OF_STACK;
-    return _URC_NO_REASON;
-}
-
-uint32_t tm_unwind_libgcc(const tm_regs *start, uintptr_t *pcs, uint32_t max, uint32_t *total)
-{
-    lg_state s = { start->sp, 0, pcs, max, 0, 0 };
-    _Unwind_Backtrace(lg_cb, &s);
-    *total = s.total;
-    return s.n;
-}
-
-/* --- dispatch and checking ---------------------------------------------- */
-
-static void check_report_one(const char *what, const uintptr_t *a, uint32_t na, uint32_t ta,
-                             const uintptr_t *b, uint32_t nb, uint32_t tb)
-{
-    if (atomic_fetch_add(&check_printed, 1) >= 5)
-        return;
-    char buf[512];
-    int len = snprintf(buf, sizeof(buf), "tmrecorder: unwind check: %s differs: n=%u/%u total=%u/%u",
-                       what, na, nb, ta, tb);
-    uint32_t m = na < nb ? na : nb;
-    for (uint32_t i = 0; i < m && len < 400; i++)
-        if (a[i] != b[i]) {
-            len += snprintf(buf + len, sizeof(buf) - len, " first at %u: %#lx vs %#lx", i,
-                            (unsigned long)a[i], (unsigned long)b[i]);
-            break;
+    if (sid == UINT32_MAX) {
+        uint32_t n = 0;
+        for (; n < t && n < max; n++)
+            b->out[n] = f[n].pc;
+        for (uint32_t k = D; k-- > 0 && n < max;)
+            b->out[n++] = w->pc[k];
+        sid = tm_stacks_intern(b->out, n, D + t);
+        b->stats[TM_USTAT_INTERN]++;
+        if (e && sid != UINT32_MAX) {
+            e->gen = gen;
+            e->key = key;
+            e->sid = sid;
+            for (uint32_t j = 0; j < t; j++)
+                e->pc[j] = f[j].pc;
         }
-    buf[len++] = '\n';
-    if (write(2, buf, (size_t)len) < 0) {
-        /* nothing to do */
     }
+    if (match >= 0)
+        b->stats[TM_USTAT_REUSED]++;
+    if (remember)
+        walk_store(b, D, f, t);
+    return sid;
 }
 
-static int same_walk(const uintptr_t *a, uint32_t na, uint32_t ta,
-                     const uintptr_t *b, uint32_t nb, uint32_t tb)
+/* --- public to the recorder ---------------------------------------------- */
+
+void tm_unwind_stats(uint64_t out[TM_USTAT_COUNT])
 {
-    return na == nb && ta == tb && memcmp(a, b, (size_t)na * sizeof(uintptr_t)) == 0;
+    thread_block *b = tls_block;
+    for (int k = 0; k < TM_USTAT_COUNT; k++)
+        out[k] = b ? b->stats[k] : 0;
 }
 
-static void check_stack(const tm_regs *start, const uintptr_t *pcs, uint32_t n,
-                        uint32_t total, uint32_t max)
-{
-    uintptr_t ref[256];
-    uint32_t lim = max < 256 ? max : 256, rt;
-    uint32_t cn = n < lim ? n : lim;
-    atomic_fetch_add(&check_stacks, 1);
-    uint32_t rn = tm_unwind_libgcc(start, ref, lim, &rt);
-    if (!same_walk(pcs, cn, total, ref, rn, rt)) {
-        atomic_fetch_add(&check_libgcc_bad, 1);
-        check_report_one("libgcc", pcs, cn, total, ref, rn, rt);
-    }
-    rn = tm_unwind_eh_full(start, ref, lim, &rt);
-    if (!same_walk(pcs, cn, total, ref, rn, rt)) {
-        atomic_fetch_add(&check_full_bad, 1);
-        check_report_one("full eh walk", pcs, cn, total, ref, rn, rt);
-    }
-}
-
-uint32_t tm_unwind(const tm_regs *start, uintptr_t *pcs, uint32_t max, uint32_t *total)
-{
-    uint32_t n;
-    switch (tm_rec_cfg.unwinder) {
-    case TM_UNWIND_FP:
-        n = unwind_fp(start, pcs, max, total);
-        break;
-    case TM_UNWIND_LIBGCC:
-        n = tm_unwind_libgcc(start, pcs, max, total);
-        break;
-    default: {
-        thread_block *b = tm_rec_cfg.incremental ? block_get(0) : NULL;
-        n = b ? unwind_eh_incremental(b, start, pcs, max, total)
-              : tm_unwind_eh_full(start, pcs, max, total);
-    }
-    }
-    if (TM_UNLIKELY(tm_rec_cfg.unwind_check))
-        check_stack(start, pcs, n, *total, max);
-    return n;
-}
-
-/* Output buffer for tm_unwind of this thread, with room for max frames. */
-uintptr_t *tm_unwind_buffer(uint32_t max)
+uint32_t tm_unwind_stack(const tm_regs *start, uint32_t max)
 {
     thread_block *b = block_get(max);
-    return b ? b->out : NULL;
-}
-
-void tm_unwind_report(void)
-{
-    if (!tm_rec_cfg.unwind_check || !atomic_load(&check_stacks))
-        return;
-    char buf[256];
-    int len = snprintf(buf, sizeof(buf),
-                       "tmrecorder: unwind check: %llu stacks, %llu differ from libgcc, "
-                       "%llu differ from the full eh walk\n",
-                       (unsigned long long)atomic_load(&check_stacks),
-                       (unsigned long long)atomic_load(&check_libgcc_bad),
-                       (unsigned long long)atomic_load(&check_full_bad));
-    if (write(2, buf, (size_t)len) < 0) {
-        /* nothing to do */
+    if (TM_UNLIKELY(b == NULL))
+        return UINT32_MAX;
+    uint32_t sid;
+    if (TM_LIKELY(tm_rec_cfg.unwinder == TM_UNWIND_EH && tm_rec_cfg.incremental)) {
+        sid = stack_incremental(b, start, max);
+    } else {
+        uint32_t total, n = tm_unwind(start, b->out, max, &total);
+        sid = tm_stacks_intern(b->out, n, total);
     }
+    if (TM_UNLIKELY(tm_rec_cfg.unwind_check))
+        tm_unwind_check(start, sid, max);
+    return sid;
 }

@@ -12,8 +12,12 @@
  *   counters        tm_counters_add(+s) and (-s) alone
  *   stack dedup     tm_stacks_intern of an already known stack (hash, probe,
  *                   compare)
- *   unwind          tm_unwind from the leaf: incremental (reusing the last
- *                   walk) and full (every frame from the CFA rules)
+ *   stack id        tm_unwind_stack from the leaf, as a hook calls it: the
+ *                   incremental walk, then the per-thread stack-id cache
+ *   no id cache     the same with the cache off (TM_UNWIND=eh-nocache):
+ *                   incremental walk, then hash + dedup of the stack
+ *   full walk       tm_unwind_eh_full: every frame from the CFA rules, no
+ *                   dedup
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +30,7 @@
 static long opt_pairs = 2000000, opt_live = 100000;
 static int opt_depth = 20;
 
-enum { M_ALLOC, M_LIVE, M_COUNTERS, M_INTERN, M_UNWIND_INC, M_UNWIND_FULL, M_COUNT };
+enum { M_ALLOC, M_LIVE, M_COUNTERS, M_INTERN, M_STACK_ID, M_NOCACHE, M_UNWIND_FULL, M_COUNT };
 
 typedef struct work {
     void **slots;
@@ -56,15 +60,18 @@ static inline uint64_t next_rand(uint64_t *s)
 }
 
 /* Regs of the caller (a leaf), as a hook sees them. */
-__attribute__((noinline)) static void step_unwind(work *w, int k, int full)
+__attribute__((noinline)) static void step_unwind(work *w, int k, int mode)
 {
     tm_regs r;
     TM_CALLER_REGS(r);
-    uintptr_t *buf = w->pcs[k];
-    uint32_t total;
-    uint32_t n = full ? tm_unwind_eh_full(&r, buf, 20, &total) : tm_unwind(&r, buf, 20, &total);
-    w->npcs[k] = n;
-    w->total[k] = total;
+    if (mode == M_UNWIND_FULL) {
+        uint32_t total;
+        w->npcs[k] = tm_unwind_eh_full(&r, w->pcs[k], 20, &total);
+        w->total[k] = total;
+        return;
+    }
+    tm_rec_cfg.incremental = mode == M_STACK_ID ? 2 : 1;
+    sink += tm_unwind_stack(&r, 20);
 }
 
 #define LEAF(k)                                                               \
@@ -95,7 +102,7 @@ __attribute__((noinline)) static void step_unwind(work *w, int k, int full)
             sink += tm_stacks_intern(w->pcs[k], w->npcs[k], w->total[k]);     \
             break;                                                            \
         default:                                                              \
-            step_unwind(w, k, w->mode == M_UNWIND_FULL);                      \
+            step_unwind(w, k, w->mode);                                       \
         }                                                                     \
         __asm__ volatile("" ::: "memory");                                    \
     }
@@ -136,7 +143,7 @@ __attribute__((noinline)) static void bottom(work *w)
         tm_live_insert((uintptr_t)w->slots[i], 0, size, w->sid[i & 3]);
     }
     static const char *names[M_COUNT] = { "malloc+free", "live", "counters", "intern",
-                                          "unwind_inc", "unwind_full" };
+                                          "stack_id", "nocache", "unwind_full" };
     double best[M_COUNT];
     for (int m = 0; m < M_COUNT; m++)
         best[m] = 1e30;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tm/file.h"
 #include "tm/pyformat.h"
 #include "tm/symbolize.h"
 #include "tm/tms.h"
@@ -18,80 +19,7 @@
 /* Inputs from this size on show progress while loading (on a terminal). */
 #define TOOL_PROGRESS_BYTES (16u << 20)
 
-/* TMS-FORMAT.md §8: 64 GiB; Python dumps are held to the same bound. */
-#define TOOL_MAX_INPUT (UINT64_C(1) << 36)
 
-int tool_read_file(const char *path, void **data, size_t *len, tm_error *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tm_error_set(err, TM_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return tm_error_set(err, TM_EIO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return tm_error_set(err, TM_EIO, "%s: is a directory", path);
-    }
-    /* Readers hold a snapshot in memory; past the documented limit we say so
-     * instead of letting malloc or the OOM killer answer. */
-    if ((uint64_t)st.st_size > TOOL_MAX_INPUT) {
-        close(fd);
-        return tm_error_set(err, TM_ELIMIT, "%s: file of %llu bytes exceeds the 64 GiB limit "
-                            "for snapshots", path, (unsigned long long)st.st_size);
-    }
-    /* Size from fstat is only a hint (pipes, /proc): read until EOF. */
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
-    tm_progress progress;
-    char what[512];
-    snprintf(what, sizeof what, "reading %s", path);
-    tm_progress_begin(&progress, (uint64_t)st.st_size >= TOOL_PROGRESS_BYTES, what,
-                      (uint64_t)st.st_size);
-    char *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        return tm_error_set(err, TM_ENOMEM, "%s: out of memory reading %zu bytes", path, cap);
-    }
-    for (;;) {
-        if (n > TOOL_MAX_INPUT) {
-            free(buf);
-            close(fd);
-            return tm_error_set(err, TM_ELIMIT, "%s: input exceeds the 64 GiB limit for "
-                                "snapshots", path);
-        }
-        if (n == cap) {
-            char *nb = cap > ((size_t)-1) / 2 ? NULL : realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                close(fd);
-                return tm_error_set(err, TM_ENOMEM, "%s: out of memory while reading", path);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            free(buf);
-            close(fd);
-            return tm_error_set(err, TM_EIO, "%s: read error at byte %zu: %s", path, n, strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        tm_progress_tick(&progress, n);
-    }
-    tm_progress_end(&progress);
-    close(fd);
-    *data = buf;
-    *len = n;
-    return TM_OK;
-}
 
 int tool_load_snapshot(const char *path, tm_snapshot **out, tm_error *err)
 {
@@ -174,18 +102,22 @@ int tool_decode_snapshot(const char *path, const void *data, size_t len, tm_snap
 
 int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err)
 {
-    void *data;
-    size_t len;
-    int rc = tool_read_file(path, &data, &len, err);
-    if (rc)
-        return rc;
+    /* The size decides whether loading is long enough to show; a stream
+     * (size 0) shows nothing. */
+    struct stat st;
+    int big = stat(path, &st) == 0 && (uint64_t)st.st_size >= TOOL_PROGRESS_BYTES;
     tm_progress progress;
     char what[512];
-    snprintf(what, sizeof what, "decoding %s", path);
-    tm_progress_phase(&progress, len >= TOOL_PROGRESS_BYTES, what);
-    rc = tool_decode_snapshot(path, data, len, out, err);
+    snprintf(what, sizeof what, "loading %s", path);
+    tm_progress_phase(&progress, big, what);
+    void *data;
+    size_t len;
+    int rc = tm_file_read(path, &data, &len, err);
+    if (rc == TM_OK) {
+        rc = tool_decode_snapshot(path, data, len, out, err);
+        free(data);
+    }
     tm_progress_end(&progress);
-    free(data);
     return rc;
 }
 

@@ -16,8 +16,6 @@ enum {
     TOOL_EXIT_ERROR = 2   /* usage or input error; message on stderr */
 };
 
-/* Reads a whole file into a malloc'ed buffer (release with free()). */
-int tool_read_file(const char *path, void **data, size_t *len, tm_error *err);
 
 /* Loads a snapshot from a .tms file or a Python tracemalloc dump, detected
  * by content, never by name, and symbolizes its native frames that have no

@@ -28,9 +28,11 @@
  *                        at most one per TM_PEAK_INTERVAL seconds, default 1).
  *   TM_FOLLOW_FORK=1     children (fork, fork+exec) are traced too, each to
  *                        its own file; otherwise children are not traced.
- *   TM_UNWIND=eh|eh-full|fp|libgcc   unwinder: eh (default) = .eh_frame CFA
- *                        rules cached per PC with incremental reuse of the
- *                        previous stack; eh-full = the same without reuse;
+ *   TM_UNWIND=eh|eh-nocache|eh-full|fp|libgcc   unwinder: eh (default) =
+ *                        .eh_frame CFA rules cached per PC, incremental reuse
+ *                        of the previous stack and a per-thread cache of
+ *                        stack ids; eh-nocache = without the stack-id cache;
+ *                        eh-full = without any reuse;
  *                        fp = frame pointers (fast, WRONG through code
  *                        without frame pointers such as Debian's glibc);
  *                        libgcc = _Unwind_Backtrace (slow, reference).

@@ -6,6 +6,8 @@
  */
 #include "tm/tms.h"
 
+#include "tm/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -562,52 +564,9 @@ done:
 int tm_snapshot_read(tm_snapshot **out, const char *path, tm_error *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tm_error_set(err, TM_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return tm_error_set(err, TM_EIO, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return tm_error_set(err, TM_EIO, "%s: is a directory", path);
-    }
-    /* st_size is a hint (pipes report 0): read to EOF, growing as needed. */
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, len = 0;
-    uint8_t *buf = NULL;
-    int rc = TM_OK;
-    for (;;) {
-        if (len == cap || !buf) {
-            if ((uint64_t)len > TMS_MAX_FILE_SIZE) {
-                rc = tm_error_set(err, TM_ELIMIT, "%s: file is larger than the limit of "
-                                  "%llu bytes", path, (unsigned long long)TMS_MAX_FILE_SIZE);
-                break;
-            }
-            size_t ncap = buf ? cap * 2 : cap;
-            uint8_t *nb = tm_realloc(buf, ncap);
-            if (!nb) {
-                rc = tm_error_set(err, TM_ENOMEM, "%s: out of memory reading %zu bytes",
-                                  path, ncap);
-                break;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = tm_error_set(err, TM_EIO, "%s: read error: %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    close(fd);
+    void *buf;
+    size_t len;
+    int rc = tm_file_read(path, &buf, &len, err);
     if (rc == TM_OK)
         rc = tm_snapshot_decode(out, buf, len, path, err);
     tm_free(buf);
