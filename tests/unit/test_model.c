@@ -171,6 +171,37 @@ static void test_traces_and_metadata(void **state)
     tm_snapshot_free(s);
 }
 
+/* Nodes appended by a reader without hashing are found by later interning
+ * (the index is rebuilt lazily), and new nodes still get new ids. */
+static void test_appended_stacks_are_indexed_lazily(void **state)
+{
+    (void)state;
+    tm_snapshot *s;
+    tm_error err;
+    tmtest_ok(tm_snapshot_new(&s, &err), &err);
+    uint32_t a = pyframe(s, "a.c", 1), b = pyframe(s, "b.c", 2);
+    tmtest_ok(tm_snapshot_reserve_stacks(s, 2000, &err), &err);
+    uint32_t last = 0, ids[1000];
+    for (int i = 0; i < 1000; i++)
+        last = ids[i] = tm_snapshot_append_stack_node(s, last, i % 2 ? a : b);   /* distinct */
+    assert_int_equal(tm_snapshot_stack_count(s), 1001);
+    const tm_stack_node *n = tm_snapshot_stacks(s);
+    for (int i = 0; i < 1000; i += 37) {
+        uint32_t id;
+        tmtest_ok(tm_snapshot_intern_stack_node(s, n[ids[i]].parent, n[ids[i]].frame, &id, &err),
+                  &err);
+        assert_int_equal(id, ids[i]);
+        n = tm_snapshot_stacks(s);
+    }
+    uint32_t fresh;
+    tmtest_ok(tm_snapshot_intern_stack_node(s, last, a, &fresh, &err), &err);
+    assert_int_equal(fresh, 1001);
+    n = tm_snapshot_stacks(s);
+    assert_int_equal(n[fresh].parent, last);
+    assert_int_equal(n[fresh].depth, 1001);
+    tm_snapshot_free(s);
+}
+
 /* Builds a small snapshot; every allocation failure must surface as
  * TM_ENOMEM and leave nothing leaked (ASan checks the latter). */
 static int build_small(void)
@@ -225,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_stacks_share_prefixes),
         cmocka_unit_test(test_invalid_references_are_refused),
         cmocka_unit_test(test_set_frame_keeps_index_consistent),
+        cmocka_unit_test(test_appended_stacks_are_indexed_lazily),
         cmocka_unit_test(test_traces_and_metadata),
         cmocka_unit_test(test_out_of_memory_everywhere),
     };

@@ -386,8 +386,20 @@ static int decode_stacks(dec *d, const uint8_t *p, const uint8_t *end)
     if (n >= TM_MAX_STACKS)
         return bad(d, p, TM_ELIMIT, "%llu stack nodes exceed the limit of %u",
                    (unsigned long long)n, TM_MAX_STACKS);
-    if ((rc = tm_snapshot_reserve_stacks(d->s, d->s->nstacks + (size_t)n, d->err)))
+    /* A file whose frames were all distinct (the writer's output) holds
+     * distinct stack nodes too: append them without hashing each, and let
+     * the model index them if anyone interns later.  Otherwise frames were
+     * merged and nodes through them must be merged as well. */
+    int append = d->s->nstacks == 1;
+    for (size_t i = 0; append && i < d->nframes; i++)
+        append = d->fremap[i] == i;
+    if (append) {
+        if (tm_grow((void **)&d->s->stacks, &d->s->stack_cap, (size_t)n + 1,
+                    sizeof *d->s->stacks))
+            return bad(d, p, TM_ENOMEM, "out of memory");
+    } else if ((rc = tm_snapshot_reserve_stacks(d->s, d->s->nstacks + (size_t)n, d->err))) {
         return model_err(d, p, rc);
+    }
     d->sremap = tm_malloc(((size_t)n + 1) * sizeof *d->sremap);
     d->sdepth = tm_malloc(((size_t)n + 1) * sizeof *d->sdepth);
     if (!d->sremap || !d->sdepth)
@@ -412,8 +424,10 @@ static int decode_stacks(dec *d, const uint8_t *p, const uint8_t *end)
         if (d->sdepth[k] > TM_MAX_DEPTH)
             return bad(d, at, TM_ELIMIT, "stack %llu is deeper than %u frames",
                        (unsigned long long)k, TM_MAX_DEPTH);
-        if ((rc = tm_snapshot_intern_stack_node(d->s, d->sremap[parent], d->fremap[f],
-                                                &d->sremap[k], d->err)))
+        if (append)
+            d->sremap[k] = tm_snapshot_append_stack_node(d->s, (uint32_t)parent, (uint32_t)f);
+        else if ((rc = tm_snapshot_intern_stack_node(d->s, d->sremap[parent], d->fremap[f],
+                                                     &d->sremap[k], d->err)))
             return model_err(d, at, rc);
     }
     d->nstacks = (size_t)n + 1;

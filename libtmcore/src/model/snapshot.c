@@ -317,9 +317,27 @@ int tm_snapshot_set_frame(tm_snapshot *s, uint32_t id, const tm_frame *f, tm_err
 
 /* --- stacks ---------------------------------------------------------- */
 
+uint32_t tm_snapshot_append_stack_node(tm_snapshot *s, uint32_t parent, uint32_t frame)
+{
+    uint32_t id = (uint32_t)s->nstacks++;
+    s->stacks[id].frame = frame;
+    s->stacks[id].parent = parent;
+    s->stacks[id].depth = s->stacks[parent].depth + 1;
+    s->stack_index_stale = 1;
+    return id;
+}
+
 int tm_snapshot_intern_stack_node(tm_snapshot *s, uint32_t parent, uint32_t frame,
                                   uint32_t *out_id, tm_error *err)
 {
+    if (s->stack_index_stale) {
+        /* Nodes appended by a reader: index them all before looking up. */
+        if (tm_grow((void **)&s->stack_index.next, &s->stack_index.next_cap, s->nstacks + 1,
+                    sizeof *s->stack_index.next) ||
+            index_grow(&s->stack_index, s->nstacks, s->nstacks + 1, stack_hash, s))
+            return nomem(err, "a stack");
+        s->stack_index_stale = 0;
+    }
     if (parent >= s->nstacks)
         return tm_error_set(err, TM_EINVAL, "stack parent %u out of range", parent);
     if (frame >= s->nframes)

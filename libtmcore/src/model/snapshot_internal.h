@@ -50,6 +50,7 @@ struct tm_snapshot {
     tm_stack_node *stacks;
     size_t nstacks, stack_cap;
     tm_index stack_index;
+    int stack_index_stale;   /* nodes appended unindexed; rebuilt on next intern */
 
     tm_trace *traces;
     size_t ntraces, trace_cap;
@@ -65,6 +66,13 @@ struct tm_snapshot {
 
 /* Makes room for n stack nodes in all, sizing the de-duplication index once. */
 int tm_snapshot_reserve_stacks(tm_snapshot *snap, size_t n, tm_error *err);
+
+/* Appends node (frame, parent) without looking for an equal one: for a
+ * reader whose input is already de-duplicated, so that loading a file does
+ * not hash every node.  The index is rebuilt on the next intern call.  The
+ * caller checked parent < stack count and frame < frame count; room must
+ * have been reserved with tm_snapshot_reserve_stacks. */
+uint32_t tm_snapshot_append_stack_node(tm_snapshot *snap, uint32_t parent, uint32_t frame);
 
 /* Records total_nframe for trace i (already in traces[]), allocating the
  * side column the first time it differs from the depth. */
