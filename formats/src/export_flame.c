@@ -20,22 +20,13 @@ int tm_export_flamegraph(const tm_snapshot *snap, const tm_export_options *opts_
     if (rc)
         return rc;
     ex_tree t;
-    rc = ex_tree_init(&t, err);
+    const ex_source src[] = { { snap, 1, "building flame graph" } };
+    rc = ex_tree_build(&t, src, 1, opts.progress != TM_EXPORT_PROGRESS_OFF, err);
     if (rc)
         return rc;
-    tm_progress p;
-    tm_progress_begin(&p, opts.progress != TM_EXPORT_PROGRESS_OFF, "building flame graph",
-                      tm_snapshot_trace_count(snap));
-    rc = ex_tree_add_snapshot(&t, snap, 1, &p, err);
-    tm_progress_end(&p);
-    if (rc == TM_OK)
-        rc = ex_tree_finish(&t, err);
-    if (rc == TM_OK) {
-        char sub[512];
-        flame_subtitle(sub, sizeof sub, snap, &t, 1, "");
-        rc = flame_write(&t, 0, &opts, opts.title ? opts.title : "Memory flame graph", sub, out,
-                         err);
-    }
+    char sub[512];
+    flame_subtitle(sub, sizeof sub, snap, &t, 1, "");
+    rc = flame_write(&t, 0, &opts, opts.title ? opts.title : "Memory flame graph", sub, out, err);
     ex_tree_free(&t);
     return rc;
 }
@@ -48,30 +39,18 @@ int tm_export_diff_flamegraph(const tm_snapshot *old_snap, const tm_snapshot *ne
     if (rc)
         return rc;
     ex_tree t;
-    rc = ex_tree_init(&t, err);
+    const ex_source src[] = { { old_snap, 0, "reading OLD stacks" },
+                              { new_snap, 1, "reading NEW stacks" } };
+    rc = ex_tree_build(&t, src, 2, opts.progress != TM_EXPORT_PROGRESS_OFF, err);
     if (rc)
         return rc;
-    int allow = opts.progress != TM_EXPORT_PROGRESS_OFF;
-    tm_progress p;
-    tm_progress_begin(&p, allow, "reading OLD stacks", tm_snapshot_trace_count(old_snap));
-    rc = ex_tree_add_snapshot(&t, old_snap, 0, &p, err);
-    tm_progress_end(&p);
-    if (rc == TM_OK) {
-        tm_progress_begin(&p, allow, "reading NEW stacks", tm_snapshot_trace_count(new_snap));
-        rc = ex_tree_add_snapshot(&t, new_snap, 1, &p, err);
-        tm_progress_end(&p);
-    }
-    if (rc == TM_OK)
-        rc = ex_tree_finish(&t, err);
-    if (rc == TM_OK) {
-        char sub[1200], a[512], b[512];
-        flame_subtitle(a, sizeof a, new_snap, &t, 1, "NEW ");
-        flame_subtitle(b, sizeof b, old_snap, &t, 0, "OLD ");
-        snprintf(sub, sizeof sub, "%s; %s. Red grew, blue shrank; dashed frames exist only in OLD.",
-                 a, b);
-        rc = flame_write(&t, 1, &opts, opts.title ? opts.title : "Memory diff flame graph", sub,
-                         out, err);
-    }
+    char sub[1200], a[512], b[512];
+    flame_subtitle(a, sizeof a, new_snap, &t, 1, "NEW ");
+    flame_subtitle(b, sizeof b, old_snap, &t, 0, "OLD ");
+    snprintf(sub, sizeof sub, "%s; %s. Red grew, blue shrank; dashed frames exist only in OLD.",
+             a, b);
+    rc = flame_write(&t, 1, &opts, opts.title ? opts.title : "Memory diff flame graph", sub,
+                     out, err);
     ex_tree_free(&t);
     return rc;
 }

@@ -11,16 +11,12 @@ int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts_in,
     if (rc)
         return rc;
     ex_tree t;
-    rc = ex_tree_init(&t, err);
+    int allow = opts.progress != TM_EXPORT_PROGRESS_OFF;
+    const ex_source src[] = { { snap, 0, "folding stacks" } };
+    rc = ex_tree_build(&t, src, 1, allow, err);
     if (rc)
         return rc;
-    int allow = opts.progress != TM_EXPORT_PROGRESS_OFF;
     tm_progress p;
-    tm_progress_begin(&p, allow, "folding stacks", tm_snapshot_trace_count(snap));
-    rc = ex_tree_add_snapshot(&t, snap, 0, &p, err);
-    tm_progress_end(&p);
-    if (rc == TM_OK)
-        rc = ex_tree_finish(&t, err);
     uint32_t *path = NULL;
     if (rc == TM_OK) {
         path = tm_malloc((t.max_depth + 1) * sizeof *path);

@@ -58,6 +58,17 @@ int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
                          tm_progress *progress, tm_error *err);
 int ex_tree_finish(ex_tree *t, tm_error *err);
 
+/* One snapshot's traces to add on a side, and what progress calls it. */
+typedef struct ex_source {
+    const tm_snapshot *snap;
+    int side;
+    const char *what;
+} ex_source;
+
+/* init + add every source (with progress when allow) + finish.  On failure
+ * the tree is freed. */
+int ex_tree_build(ex_tree *t, const ex_source *src, size_t nsrc, int allow, tm_error *err);
+
 static inline const char *ex_label(const ex_tree *t, uint32_t id, size_t *len)
 {
     if (id == TM_NONE) {

@@ -345,6 +345,22 @@ static int rank_cmp(const void *x, const void *y, void *ctx)
     return la < lb ? -1 : la > lb;
 }
 
+int ex_tree_build(ex_tree *t, const ex_source *src, size_t nsrc, int allow, tm_error *err)
+{
+    int rc = ex_tree_init(t, err);
+    for (size_t i = 0; rc == TM_OK && i < nsrc; i++) {
+        tm_progress p;
+        tm_progress_begin(&p, allow, src[i].what, tm_snapshot_trace_count(src[i].snap));
+        rc = ex_tree_add_snapshot(t, src[i].snap, src[i].side, &p, err);
+        tm_progress_end(&p);
+    }
+    if (rc == TM_OK)
+        rc = ex_tree_finish(t, err);
+    if (rc != TM_OK)
+        ex_tree_free(t);   /* idempotent: init already freed on its own failure */
+    return rc;
+}
+
 int ex_tree_finish(ex_tree *t, tm_error *err)
 {
     if (t->finished)
