@@ -1,7 +1,6 @@
 /* .tms round trips, versioning rules, crafted files and the atomic writer. */
 #include "test_format_util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -531,19 +530,6 @@ static void test_text_mode_mangling(void **state)
 
 static char tmpdir[256];
 
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    closedir(d);
-    return n;
-}
-
 static void test_write_read_file(void **state)
 {
     (void)state;
@@ -558,7 +544,7 @@ static void test_write_read_file(void **state)
     tmtest_ok(tm_snapshot_read(&b, path, &err), &err);
     tf_assert_same(s, b);
     tm_snapshot_free(b);
-    assert_int_equal(count_entries(tmpdir), 1);
+    assert_int_equal(tf_count_entries(tmpdir), 1);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     ino_t before = st.st_ino;
@@ -572,7 +558,7 @@ static void test_write_read_file(void **state)
     assert_int_not_equal(tm_snapshot_write(s, sub, NULL, &err), TM_OK);
     assert_int_equal(err.code, TM_EIO);
     assert_non_null(strstr(err.message, "dir.tms"));
-    assert_int_equal(count_entries(tmpdir), 2);
+    assert_int_equal(tf_count_entries(tmpdir), 2);
     rmdir(sub);
 
     /* Failure during encoding (out of memory): the existing file stays. */
@@ -584,7 +570,7 @@ static void test_write_read_file(void **state)
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_ino, before);
     assert_int_equal(st.st_size, size_before);
-    assert_int_equal(count_entries(tmpdir), 1);
+    assert_int_equal(tf_count_entries(tmpdir), 1);
 
     /* A directory that does not exist. */
     char nodir[300];
@@ -599,7 +585,7 @@ static void test_write_read_file(void **state)
     tmtest_ok(tm_snapshot_read(&b, path, &err), &err);
     tf_assert_same(big, b);
     tm_snapshot_free(b);
-    assert_int_equal(count_entries(tmpdir), 1);
+    assert_int_equal(tf_count_entries(tmpdir), 1);
 
     /* The new file's mode follows the umask, like any created file. */
     mode_t old = umask(027);
@@ -607,7 +593,7 @@ static void test_write_read_file(void **state)
     umask(old);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0640);
-    assert_int_equal(count_entries(tmpdir), 1);
+    assert_int_equal(tf_count_entries(tmpdir), 1);
 
     /* Reading errors name the file. */
     assert_int_equal(tm_snapshot_read(&b, nodir, &err), TM_EIO);

@@ -1,7 +1,6 @@
 /* .tms robustness: every truncation, every byte flip, every failed allocation. */
 #include "test_format_util.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
 static uint8_t *sample(int level, size_t *len)
@@ -159,19 +158,6 @@ static void test_oom_encode(void **state)
     tm_snapshot_free(s);
 }
 
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    closedir(d);
-    return n;
-}
-
 static void test_oom_file_write_read(void **state)
 {
     (void)state;
@@ -192,9 +178,9 @@ static void test_oom_file_write_read(void **state)
             break;
         assert_int_equal(rc, TM_ENOMEM);
         assert_non_null(strstr(err.message, "o.tms"));
-        assert_int_equal(count_entries(dir), 0);   /* no temp file left behind */
+        assert_int_equal(tf_count_entries(dir), 0);   /* no temp file left behind */
     }
-    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(tf_count_entries(dir), 1);
     for (n = 1;; n++) {
         tm_snapshot *b = (tm_snapshot *)1;
         tm_error err;

@@ -8,6 +8,7 @@
 
 #include "tmtest.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,20 @@ static inline uint64_t tf_trace_key(const tm_snapshot *s, const tm_trace *t)
     for (uint32_t n = t->stack; n != 0; n = tm_snapshot_stacks(s)[n].parent)
         tf_hash_frame(&h, s, tm_snapshot_stacks(s)[n].frame);
     return XXH3_64bits_digest(&h);
+}
+
+/* Entries of a directory other than . and .. (temp files left behind?). */
+static inline int tf_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
 }
 
 static inline int tf_cmp_u64(const void *a, const void *b)

@@ -2,13 +2,11 @@
 
 #include <errno.h>
 #include <stdint.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "tm/file.h"
 #include "tm/pyformat.h"
