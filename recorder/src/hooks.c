@@ -27,6 +27,7 @@
 #define TM_EXPORT __attribute__((visibility("default")))
 
 TM_TLS __thread int tm_rec_guard;
+int tm_alloc_glibc;
 
 typedef struct real_fns {
     void *(*malloc)(size_t);
@@ -109,6 +110,10 @@ static void resolve(void)
         }
         abort();
     }
+    /* glibc's free, where free and __libc_free are one function: then
+     * pending.c may read chunk headers to prefetch what free will touch. */
+    void *libc_free = dlsym(RTLD_NEXT, "__libc_free");
+    tm_alloc_glibc = libc_free && libc_free == (void *)r.free;
     real = r;
     atomic_store(&real_ready, 1);
     tm_rec_guard--;

@@ -14,6 +14,12 @@
 #define TM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define TM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define TM_TLS __attribute__((tls_model("initial-exec")))
+/* A prefetch the compiler keeps: gcc 12 dropped __builtin_prefetch calls
+ * whose address came from a load it saw no other use for. */
+static inline void tm_prefetch(const void *addr)
+{
+    __asm__ volatile("prefetcht0 %0" ::"m"(*(const char *)addr));
+}
 
 /* Register state of the frame that called a hook: the return address into
  * it, its stack pointer after the call returns, and its rbp. */
@@ -272,6 +278,11 @@ TM_HIDDEN int tm_pending_own_nonempty(void);
  * then frees it with tm_real_free. */
 TM_HIDDEN uintptr_t tm_pending_take_own(void);
 TM_HIDDEN void tm_real_free(void *p);
+/* The real allocator is glibc's malloc (hooks.c): its chunk layout is known. */
+extern int tm_alloc_glibc TM_HIDDEN;
+/* Gives an untracked block back to the allocator a few frees later (its
+ * chunk header, prefetched by free, has arrived by then). */
+TM_HIDDEN void tm_free_ring_push(uintptr_t p);
 extern TM_TLS __thread tm_pending *tm_pending_own TM_HIDDEN;
 /* For the untraced paths: a block deferred just before tracing stopped. */
 static inline int tm_pending_stuck(void)
