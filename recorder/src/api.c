@@ -19,13 +19,16 @@ TM_EXPORT int tm_start(unsigned nframe)
     return TM_OK;
 }
 
-/* Every query first releases the frees that threads have deferred
- * (pending.c), so that it sees them; not from a signal handler that
- * interrupted the recorder (the guard is set there). */
+/* Every query first untracks the frees this thread has queued (pending.c;
+ * the other threads' queued blocks are excluded by the readers); not from
+ * a signal handler that interrupted the recorder (the guard is set there). */
 static void drain(void)
 {
-    if (!tm_rec_guard)
-        tm_pending_drain_all();
+    if (!tm_rec_guard) {
+        tm_rec_guard++;
+        tm_pending_flush_own();
+        tm_rec_guard--;
+    }
 }
 
 TM_EXPORT void tm_stop(void)
@@ -83,7 +86,8 @@ TM_EXPORT int tm_get_object_traceback(const void *ptr, uintptr_t *pcs, size_t ma
     tm_live_entry e;
     drain();
     tm_rec_guard++;
-    int found = ptr && tm_live_find((uintptr_t)ptr, 0, &e);
+    int found = ptr && tm_live_find((uintptr_t)ptr, 0, &e) &&
+                !tm_pending_others_has((uintptr_t)ptr);
     tm_rec_guard--;
     if (!found)
         return TM_ENOTFOUND;

@@ -60,6 +60,10 @@ static void cnt_register(void)
 
 void tm_counters_slow(int64_t d)
 {
+    /* A possible new peak: the frees this thread has queued come first
+     * (their removals only lower the delta; no recursion here). */
+    if (d > 0 && tm_rec_guard && tm_pending_own_nonempty())
+        tm_pending_flush_own();
     uint32_t ep = atomic_load_explicit(&tm_rec_cnt.epoch, memory_order_relaxed);
     if (tm_cnt_epoch != ep) {
         tm_cnt_delta = 0;
@@ -85,7 +89,8 @@ void tm_counters_slow(int64_t d)
 
 uint64_t tm_counters_current(void)
 {
-    return tm_live_bytes();
+    uint64_t live = tm_live_bytes(), queued = tm_pending_others_bytes();
+    return live > queued ? live - queued : 0;
 }
 
 uint64_t tm_counters_peak(uint64_t current)
@@ -97,7 +102,7 @@ uint64_t tm_counters_peak(uint64_t current)
 void tm_counters_reset_peak(void)
 {
     cnt_flush_own();
-    atomic_store(&tm_rec_cnt.peak, tm_live_bytes());
+    atomic_store(&tm_rec_cnt.peak, tm_counters_current());
 }
 
 void tm_counters_clear(void)

@@ -73,11 +73,22 @@ typedef struct collect {
     size_t n, cap;
     uint64_t bytes;
     int oom;
+    const uintptr_t *skip;     /* freed blocks other threads still queue, sorted */
+    size_t nskip;
 } collect;
+
+static int cmp_uptr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
 
 static void collect_one(const tm_live_entry *e, void *arg)
 {
     collect *c = arg;
+    if (c->nskip && e->domain == 0 &&
+        bsearch(&e->ptr, c->skip, c->nskip, sizeof(uintptr_t), cmp_uptr))
+        return;
     if (c->n == c->cap) {
         c->oom = 1;   /* grew since counting: the next shard pass copes */
         return;
@@ -247,13 +258,28 @@ static int map_stack(tm_snapshot *s, uint32_t id, uint32_t *smap, uint32_t nsmap
 
 int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_error *err)
 {
-    tm_pending_drain_all();   /* frees deferred by any thread happened before this */
+    /* Frees queued by any thread (pending.c) happened before this: this
+     * thread's are untracked now, the others' skipped. */
+    tm_pending_flush_own();
     tm_snapshot *s = NULL;
     collect c = { 0 };
     uint32_t *modmap = NULL, *smap = NULL, *fids = NULL, nmod = 0;
+    uintptr_t *skip = NULL;
     int rc = tm_snapshot_new(&s, err);
     if (rc)
         return rc;
+    size_t maxskip = tm_pending_others_max();
+    if (maxskip) {
+        skip = malloc(maxskip * sizeof(uintptr_t));
+        if (!skip) {
+            rc = tm_error_set(err, TM_ENOMEM, "traces: out of memory");
+            goto fail;
+        }
+        size_t n = tm_pending_others_collect(skip, maxskip);
+        c.nskip = n < maxskip ? n : maxskip;   /* threads started since: not queued before */
+        qsort(skip, c.nskip, sizeof(uintptr_t), cmp_uptr);
+        c.skip = skip;
+    }
     /* Copy the table first so that no shard stays locked while the
      * snapshot is built. */
     for (int attempt = 0; attempt < 8; attempt++) {
@@ -297,6 +323,7 @@ int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_
             goto fail;
     }
     free(c.v);
+    free(skip);
     free(modmap);
     free(smap);
     free(fids);
@@ -304,6 +331,7 @@ int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_
     return TM_OK;
 fail:
     free(c.v);
+    free(skip);
     free(modmap);
     free(smap);
     free(fids);

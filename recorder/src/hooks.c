@@ -11,10 +11,9 @@
  * Frees untrack *before* the block goes back to the allocator, and reallocs
  * untrack the old block before calling the real realloc, so that another
  * thread that receives the same address never has its entry removed.  A
- * traced free defers both steps to the thread's next hook (pending.c);
- * every traced hook first releases the thread's pending block (malloc right
- * after its unwinding), so the table and the allocator see each thread's
- * calls in program order.
+ * traced free defers both steps by a few frees (pending.c): the table sees
+ * each thread's frees in program order, and readers exclude the blocks
+ * still queued.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -156,7 +155,6 @@ TM_HIDDEN void tm_real_free(void *p)
         tm_regs r_;                                       \
         TM_CALLER_REGS(r_);                               \
         tm_rec_guard++;                                   \
-        tm_pending_flush_own();                           \
         void *p_ = (expr);                                \
         if (p_)                                           \
             tm_record_alloc(p_, (size), 0, &r_);          \
@@ -233,7 +231,6 @@ TM_EXPORT void *realloc(void *p, size_t n)
     tm_regs r;
     TM_CALLER_REGS(r);
     tm_rec_guard++;
-    tm_pending_flush_own();
     void *q = realloc_traced(p, n, &r, 0, 0, 0);
     tm_rec_guard--;
     return q;
@@ -253,7 +250,6 @@ TM_EXPORT void *reallocarray(void *p, size_t nm, size_t sz)
     tm_regs r;
     TM_CALLER_REGS(r);
     tm_rec_guard++;
-    tm_pending_flush_own();
     void *q = realloc_traced(p, n, &r, 1, nm, sz);
     tm_rec_guard--;
     return q;
@@ -294,7 +290,6 @@ TM_EXPORT int posix_memalign(void **out, size_t align, size_t n)
     tm_regs r;
     TM_CALLER_REGS(r);
     tm_rec_guard++;
-    tm_pending_flush_own();
     int rc = real.posix_memalign(out, align, n);
     if (rc == 0 && *out)
         tm_record_alloc(*out, n, 0, &r);
@@ -385,8 +380,6 @@ static inline void *cxx_alloc(size_t n, size_t al, const tm_regs *r)
         tm_rec_guard--;
         return p;
     }
-    if (r)
-        tm_pending_flush_own();
     if (al) {
         if (al < sizeof(void *))
             al = sizeof(void *);

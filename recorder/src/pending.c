@@ -1,29 +1,39 @@
 /*
- * Deferred frees.  A traced free used to untrack the block and hand it to
- * the allocator at once, and both steps miss the cache (the live-table
- * bucket, the allocator's chunk header): a bare program overlaps those
- * misses across loop iterations, a traced one cannot (a traced malloc is
- * ~1200 instructions, more than the out-of-order window), so the whole
- * memory latency was paid on every free.  Now free only starts loading
- * those two lines and leaves the block in its thread's pending slot; the
- * thread's next hook releases it (untrack, then the real free).  A traced
- * malloc untracks it after its unwinding, and gives it back to the
- * allocator only after its own allocation and insert: by then both lines
- * have arrived (record.c).
+ * Deferred frees.  A traced free has two cache misses to wait for (the
+ * live-table bucket, the allocator's chunk header), and glibc's free a few
+ * more (the neighbouring chunks).  A bare program overlaps those misses
+ * across loop iterations; a traced one cannot (a traced malloc is ~1000
+ * instructions, more than the out-of-order window), so it used to pay the
+ * whole memory latency on every free.  Now a block freed by the program
+ * goes through two per-thread queues, each step reading only lines that an
+ * earlier step asked for:
  *
- * What stays exact: the live table sees the operations of a thread in
- * program order (a malloc untracks the pending block before it inserts its
- * own, so the peak is unchanged), and the block is untracked before the
- * allocator can hand its address to another thread.  What changes: that
- * malloc cannot get the very block freed just before it (the allocator has
- * one more block out per thread, until the next hook).
- * Everything that reads the table (tm/recorder.h queries, snapshots, fork,
- * tm_stop) first drains every thread's slot through the registry, so a
- * quiescent point is still exact.  A block stays pending at most until its
- * thread's next allocation call or the next drain: mmapped (large) blocks
- * are never deferred.
+ *   free(p)   prefetch p's bucket and chunk header; p joins the thread's
+ *             queue of DEPTH freed-but-tracked blocks;
+ *   DEPTH frees later, p is untracked (its bucket has arrived) and joins
+ *             the ring of RING untracked blocks; with glibc's allocator the
+ *             ring prefetches, two pushes apart, what free will read: the
+ *             next chunk's header, the previous chunk's when free merges
+ *             with it, the header after next;
+ *   RING frees later, p goes back to the allocator.
+ *
+ * The queue is written by its thread only, with plain stores: no atomic
+ * read-modify-write on the hook path.  Other threads never take blocks out
+ * of it; they exclude them: queries and snapshots skip the blocks of every
+ * other thread's queue (tm_pending_others_*), and subtract their sizes
+ * from the current; the calling thread first flushes its own.  So every
+ * quiescent point is exact.  What stays in program order: a block is
+ * untracked before the allocator can hand its address to anyone; and when
+ * a thread's allocation may set a new peak, it first flushes its own queue
+ * (counters.c), so the peak of a single thread never counts a freed block.
+ * What changes: up to DEPTH + RING freed blocks per thread wait before the
+ * allocator can reuse them (mmapped blocks never do, and the ring gives
+ * back a chunk of 256 KiB or more as soon as it reads its size).
  */
 #include "rec_internal.h"
+
+#define RING 6
+#define RING_BIG (256u << 10)
 
 static tm_spin reg_lock;
 static tm_pending *reg_head;
@@ -33,33 +43,79 @@ static TM_TLS __thread tm_pending slot;
 /* Set at the thread's end: frees in later TLS destructors are not deferred
  * (the registry must not outlive the thread's TLS). */
 static TM_TLS __thread int slot_ended;
-
-/* Blocks untracked but not yet given back, a thread's own, touched by
- * nobody else: ring[ring_pos] is the oldest.  glibc's free of a small chunk
- * reads its header, the size of the chunk after it, and, unless the chunk
- * goes to the tcache or a fastbin, the size of the one after that (is the
- * next chunk in use?), and may merge with the previous chunk: four misses
- * that a bare program overlaps across its loop iterations and a traced one
- * would wait for.  free prefetched the header; while the block moves down
- * the ring, each step reads only lines an earlier step asked for two pushes
- * before (a miss can take longer than one traced malloc+free pair). */
-#define RING 8
 static TM_TLS __thread uintptr_t ring[RING];
 static TM_TLS __thread uint32_t ring_pos;
+
+static void ring_push(uintptr_t p);
+
+/* --- the thread's own queue ------------------------------------------------ */
+
+int tm_pending_defer(void *p)
+{
+    tm_pending *s = tm_pending_own;
+    /* glibc puts an mmapped chunk at a page start: its user pointer is at
+     * offset 16.  Those are big; give them back at once. */
+    if (TM_UNLIKELY(!s || ((uintptr_t)p & 4095) == 16))
+        return 0;
+    tm_live_prefetch((uintptr_t)p, 0);
+    uint32_t i = s->pos;
+    uintptr_t old = atomic_load_explicit(&s->q[i], memory_order_relaxed);
+    /* Unlisted before it is released: a fork between the two steps must
+     * not leave the child a listed block that is already freed. */
+    atomic_store_explicit(&s->q[i], (uintptr_t)p, memory_order_release);
+    s->pos = i + 1 == TM_PENDING_DEPTH ? 0 : i + 1;
+    if (old) {
+        tm_live_remove(old, 0, NULL);
+        ring_push(old);
+    } else {
+        s->n++;
+    }
+    return 1;
+}
+
+void tm_pending_flush_own(void)
+{
+    tm_pending *s = tm_pending_own;
+    if (!s || !s->n)
+        return;
+    for (uint32_t k = 0; k < TM_PENDING_DEPTH; k++) {
+        /* Oldest first: the table sees the frees in program order. */
+        uint32_t i = (s->pos + k) % TM_PENDING_DEPTH;
+        uintptr_t x = atomic_load_explicit(&s->q[i], memory_order_relaxed);
+        if (x) {
+            atomic_store_explicit(&s->q[i], 0, memory_order_release);
+            tm_live_remove(x, 0, NULL);
+            ring_push(x);
+        }
+    }
+    s->n = 0;
+}
+
+int tm_pending_own_nonempty(void)
+{
+    tm_pending *s = tm_pending_own;
+    return s && s->n;
+}
+
+/* --- the ring of untracked blocks -------------------------------------------- */
 
 static inline size_t chunk_size_at(uintptr_t chunk)
 {
     return ((const size_t *)chunk)[1] & ~(size_t)7;
 }
 
-/* The next chunk's header, and the previous chunk's if free merges with it. */
-static inline void chunk_prefetch_neighbours(uintptr_t p)
+/* Reads p's header (prefetched by free); returns its chunk size after
+ * prefetching the next chunk's header, and the previous chunk's if free
+ * will merge with it. */
+static inline size_t chunk_prefetch_neighbours(uintptr_t p)
 {
     uintptr_t c = p - 2 * sizeof(size_t);
     size_t head = ((const size_t *)c)[1];
-    tm_prefetch((const char *)(c + (head & ~(size_t)7)) + sizeof(size_t));
+    size_t size = head & ~(size_t)7;
+    tm_prefetch((const char *)(c + size) + sizeof(size_t));
     if (!(head & 1))
         tm_prefetch((const char *)(c - ((const size_t *)c)[0]) + sizeof(size_t));
+    return size;
 }
 
 static inline void chunk_prefetch_after_next(uintptr_t p)
@@ -68,23 +124,26 @@ static inline void chunk_prefetch_after_next(uintptr_t p)
     tm_prefetch((const char *)(next + chunk_size_at(next)) + sizeof(size_t));
 }
 
-void tm_free_ring_push(uintptr_t p)
+/* Only with glibc: another allocator's layout is unknown, and its blocks
+ * go back at once. */
+static void ring_push(uintptr_t p)
 {
-    if (TM_UNLIKELY(slot_ended)) {
+    if (TM_UNLIKELY(slot_ended || !tm_alloc_glibc)) {
         tm_real_free((void *)p);
         return;
     }
     uint32_t i = ring_pos;
     uintptr_t old = ring[i];
     ring[i] = p;
-    ring_pos = (i + 1) % RING;
-    if (tm_alloc_glibc) {
-        uintptr_t a = ring[(i + RING - 2) % RING], b = ring[(i + RING - 4) % RING];
-        if (a)
-            chunk_prefetch_neighbours(a);
-        if (b)
-            chunk_prefetch_after_next(b);
+    ring_pos = i + 1 == RING ? 0 : i + 1;
+    uint32_t ia = (i + RING - 2) % RING;
+    uintptr_t a = ring[ia], b = ring[(i + RING - 4) % RING];
+    if (a && chunk_prefetch_neighbours(a) >= RING_BIG) {
+        ring[ia] = 0;
+        tm_real_free((void *)a);
     }
+    if (b)
+        chunk_prefetch_after_next(b);
     if (old)
         tm_real_free((void *)old);
 }
@@ -99,12 +158,7 @@ static void ring_flush(void)
     }
 }
 
-/* Untrack, then give back: the order that keeps the address unique. */
-static void release(uintptr_t p)
-{
-    tm_live_remove(p, 0, NULL);
-    tm_free_ring_push(p);
-}
+/* --- thread life ---------------------------------------------------------- */
 
 void tm_pending_thread_start(void)
 {
@@ -122,14 +176,8 @@ void tm_pending_thread_start(void)
     tm_pending_own = s;
 }
 
-void tm_pending_thread_end(void)
+static void unlink_locked(tm_pending *s)
 {
-    tm_pending *s = tm_pending_own;
-    slot_ended = 1;
-    if (!s)
-        return;
-    tm_pending_own = NULL;
-    tm_spin_lock(&reg_lock);
     if (s->prev)
         s->prev->next = s->next;
     else if (reg_head == s)
@@ -138,85 +186,130 @@ void tm_pending_thread_end(void)
         s->next->prev = s->prev;
     s->next = s->prev = NULL;
     atomic_fetch_sub_explicit(&reg_count, 1, memory_order_relaxed);
-    tm_spin_unlock(&reg_lock);
-    /* No drainer can reach s any more. */
-    uintptr_t x = atomic_exchange_explicit(&s->ptr, 0, memory_order_acquire);
-    if (x)
-        release(x);
+}
+
+void tm_pending_thread_end(void)
+{
+    tm_pending *s = tm_pending_own;
+    tm_pending_flush_own();
+    slot_ended = 1;
     ring_flush();
+    if (!s)
+        return;
+    tm_pending_own = NULL;
+    tm_spin_lock(&reg_lock);
+    unlink_locked(s);
+    tm_spin_unlock(&reg_lock);
 }
 
-int tm_pending_defer(void *p)
-{
-    tm_pending *s = tm_pending_own;
-    /* glibc puts an mmapped chunk at a page start: its user pointer is at
-     * offset 16.  Those are big; give them back at once. */
-    if (TM_UNLIKELY(!s || ((uintptr_t)p & 4095) == 16))
-        return 0;
-    tm_live_prefetch((uintptr_t)p, 0);
-    uintptr_t x = atomic_exchange_explicit(&s->ptr, (uintptr_t)p, memory_order_acq_rel);
-    if (x)
-        release(x);
-    return 1;
-}
+/* --- readers: the other threads' queues ------------------------------------- */
 
-void tm_pending_flush_own(void)
-{
-    tm_pending *s = tm_pending_own;
-    if (s && atomic_load_explicit(&s->ptr, memory_order_relaxed)) {
-        uintptr_t x = atomic_exchange_explicit(&s->ptr, 0, memory_order_acquire);
-        if (x)
-            release(x);
-    }
-}
-
-uintptr_t tm_pending_take_own(void)
-{
-    tm_pending *s = tm_pending_own;
-    if (s && atomic_load_explicit(&s->ptr, memory_order_relaxed))
-        return atomic_exchange_explicit(&s->ptr, 0, memory_order_acquire);
-    return 0;
-}
-
-int tm_pending_own_nonempty(void)
-{
-    tm_pending *s = tm_pending_own;
-    return s && atomic_load_explicit(&s->ptr, memory_order_relaxed);
-}
-
-static void drain_locked(void)
-{
-    for (tm_pending *s = reg_head; s; s = s->next) {
-        if (!atomic_load_explicit(&s->ptr, memory_order_relaxed))
-            continue;
-        uintptr_t x = atomic_exchange_explicit(&s->ptr, 0, memory_order_acquire);
-        if (x)
-            release(x);
-    }
-}
-
-void tm_pending_drain_all(void)
+/* Calls fn for every block in another thread's queue; the registry is
+ * locked (fn may lock a shard: that order is the fork handler's too). */
+static void others_foreach(void (*fn)(uintptr_t, void *), void *arg)
 {
     if (!atomic_load_explicit(&reg_count, memory_order_relaxed))
         return;
     tm_rec_guard++;
     tm_spin_lock(&reg_lock);
-    drain_locked();
+    for (tm_pending *s = reg_head; s; s = s->next) {
+        if (s == tm_pending_own)
+            continue;
+        for (uint32_t i = 0; i < TM_PENDING_DEPTH; i++) {
+            uintptr_t x = atomic_load_explicit(&s->q[i], memory_order_acquire);
+            if (x)
+                fn(x, arg);
+        }
+    }
     tm_spin_unlock(&reg_lock);
     tm_rec_guard--;
 }
 
+static void add_size(uintptr_t x, void *arg)
+{
+    tm_live_entry e;
+    if (tm_live_find(x, 0, &e))
+        *(uint64_t *)arg += e.size;
+}
+
+uint64_t tm_pending_others_bytes(void)
+{
+    uint64_t n = 0;
+    others_foreach(add_size, &n);
+    return n;
+}
+
+typedef struct find_arg {
+    uintptr_t p;
+    int found;
+} find_arg;
+
+static void match(uintptr_t x, void *arg)
+{
+    find_arg *f = arg;
+    f->found |= x == f->p;
+}
+
+int tm_pending_others_has(uintptr_t p)
+{
+    find_arg f = { p, 0 };
+    others_foreach(match, &f);
+    return f.found;
+}
+
+typedef struct collect_arg {
+    uintptr_t *v;
+    size_t n, cap;
+} collect_arg;
+
+static void collect(uintptr_t x, void *arg)
+{
+    collect_arg *c = arg;
+    if (c->n < c->cap)
+        c->v[c->n] = x;
+    c->n++;
+}
+
+size_t tm_pending_others_collect(uintptr_t *out, size_t cap)
+{
+    collect_arg c = { out, 0, cap };
+    others_foreach(collect, &c);
+    return c.n;
+}
+
+size_t tm_pending_others_max(void)
+{
+    return (size_t)atomic_load_explicit(&reg_count, memory_order_relaxed) * TM_PENDING_DEPTH;
+}
+
+/* --- fork ----------------------------------------------------------------- */
+
 void tm_pending_fork_prepare(void)
 {
+    tm_pending_flush_own();
     tm_spin_lock(&reg_lock);
-    drain_locked();
 }
 
 void tm_pending_fork_after(int child)
 {
+    if (child) {
+        /* The other threads are gone: their queued frees happened. */
+        tm_pending *s = reg_head;
+        while (s) {
+            tm_pending *next = s->next;
+            if (s != tm_pending_own) {
+                for (uint32_t i = 0; i < TM_PENDING_DEPTH; i++) {
+                    uintptr_t x = atomic_load_explicit(&s->q[i], memory_order_relaxed);
+                    atomic_store_explicit(&s->q[i], 0, memory_order_relaxed);
+                    if (x) {
+                        tm_live_remove(x, 0, NULL);
+                        tm_real_free((void *)x);
+                    }
+                }
+                unlink_locked(s);
+            }
+            s = next;
+        }
+    }
     tm_spin_unlock_fork(&reg_lock, child);
-    /* Other threads may have deferred a free after the drain above; in the
-     * child their slots are copies that nobody else will release. */
-    if (child)
-        tm_pending_drain_all();
 }

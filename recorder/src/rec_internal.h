@@ -148,7 +148,8 @@ TM_HIDDEN void tm_wide_lock_all(void);
 TM_HIDDEN void tm_wide_unlock_all(int child);
 
 /* --- traced current and peak (counters.c) --------------------------------
- * The exact current is tm_live_bytes().  For the peak, each thread batches
+ * The exact current is tm_live_bytes() minus the blocks other threads
+ * queue (tm_counters_current).  For the peak, each thread batches
  * its deltas in TLS and adds them to the shared `flushed` only when they
  * exceed TM_CNT_BATCH bytes, or when flushed + its own delta would pass the
  * peak (then the peak is raised to the new flushed value).  So the shared
@@ -156,8 +157,10 @@ TM_HIDDEN void tm_wide_unlock_all(int child);
  * flushed + the deltas of all threads is always the exact current: with one
  * thread holding deltas (a single-threaded program) the peak is exact;
  * otherwise it may miss or overstate the true peak by less than
- * TM_CNT_BATCH per other thread with a pending delta.  Readers never report
- * a peak below the current. */
+ * TM_CNT_BATCH per other thread with a pending delta, plus the blocks the
+ * other threads have freed and still queue (pending.c; a thread flushes its
+ * own queue before it raises the peak).  Readers never report a peak below
+ * the current. */
 #define TM_CNT_BATCH 16384
 typedef struct tm_counters {
     _Atomic int64_t flushed;
@@ -249,50 +252,50 @@ TM_HIDDEN size_t tm_eh_cache_memory(void);
 
 /* --- the per-allocation path (record.c) --------------------------------- */
 TM_HIDDEN void tm_record_alloc(void *p, size_t size, uint32_t domain, const tm_regs *r);
-/* A traced malloc: unwinds first (the pending free's lines load meanwhile),
- * untracks the pending block, allocates with fn, inserts, and only then
- * gives the pending block back (pending.c). */
+/* A traced malloc: allocates with fn, starts loading the new block's
+ * bucket, unwinds meanwhile, inserts. */
 TM_HIDDEN void *tm_record_malloc(void *(*fn)(size_t), size_t n, const tm_regs *r);
 TM_HIDDEN void tm_record_free(void *p);
 TM_HIDDEN void tm_thread_buffers_release(void);
 
 /* --- deferred frees (pending.c) ------------------------------------------ */
-/* One per thread, in TLS: a freed block not yet untracked nor given back to
- * the allocator, or 0.  Registered so that queries and snapshots can drain
- * every thread; in TLS also so that a leak checker sees the block as
- * reachable at exit. */
+/* Per thread, in TLS: the last TM_PENDING_DEPTH blocks it freed, still in
+ * the live table (0: empty slot).  Written by its thread only; other
+ * threads read it to exclude those blocks (in TLS also so that a leak
+ * checker sees them as reachable at exit). */
+#define TM_PENDING_DEPTH 4
 typedef struct tm_pending {
-    _Atomic uintptr_t ptr;
+    _Atomic uintptr_t q[TM_PENDING_DEPTH];
+    uint32_t pos, n;                  /* next slot, slots in use: owner only */
     struct tm_pending *next, *prev;   /* registry, under its lock */
 } tm_pending;
 /* Thread life (unwind.c's per-thread block): from here on, frees of this
- * thread may be deferred; at its end, its pending block is released. */
+ * thread may be deferred; at its end, its queued blocks are released. */
 TM_HIDDEN void tm_pending_thread_start(void);
 TM_HIDDEN void tm_pending_thread_end(void);
-/* Traced free: defers p (prefetching its lines) and releases the previous
- * pending block; returns 0 if p must be freed at once. Guard held. */
+/* Traced free: queues p (prefetching its lines) and untracks the oldest
+ * queued block; returns 0 if p must be freed at once. Guard held. */
 TM_HIDDEN int tm_pending_defer(void *p);
-TM_HIDDEN void tm_pending_flush_own(void);             /* guard held */
+/* Untracks and releases this thread's queued blocks.  Guard held. */
+TM_HIDDEN void tm_pending_flush_own(void);
 TM_HIDDEN int tm_pending_own_nonempty(void);
-/* Takes this thread's pending block (0 if none): the caller untracks it,
- * then frees it with tm_real_free. */
-TM_HIDDEN uintptr_t tm_pending_take_own(void);
 TM_HIDDEN void tm_real_free(void *p);
 /* The real allocator is glibc's malloc (hooks.c): its chunk layout is known. */
 extern int tm_alloc_glibc TM_HIDDEN;
-/* Gives an untracked block back to the allocator a few frees later (its
- * chunk header, prefetched by free, has arrived by then). */
-TM_HIDDEN void tm_free_ring_push(uintptr_t p);
 extern TM_TLS __thread tm_pending *tm_pending_own TM_HIDDEN;
-/* For the untraced paths: a block deferred just before tracing stopped. */
+/* For the untraced paths: blocks queued just before tracing stopped. */
 static inline int tm_pending_stuck(void)
 {
     tm_pending *s = tm_pending_own;
-    return TM_UNLIKELY(s != NULL) && !tm_rec_guard &&
-           atomic_load_explicit(&s->ptr, memory_order_relaxed) != 0;
+    return TM_UNLIKELY(s != NULL) && !tm_rec_guard && s->n != 0;
 }
-/* Releases every thread's pending block: before anything reads the table. */
-TM_HIDDEN void tm_pending_drain_all(void);
+/* The blocks queued by the other threads: freed, still in the table.
+ * Readers exclude them (the caller flushes its own queue first). */
+TM_HIDDEN uint64_t tm_pending_others_bytes(void);
+TM_HIDDEN int tm_pending_others_has(uintptr_t p);
+/* Copies up to cap of them; returns how many there are. */
+TM_HIDDEN size_t tm_pending_others_collect(uintptr_t *out, size_t cap);
+TM_HIDDEN size_t tm_pending_others_max(void);
 TM_HIDDEN void tm_pending_fork_prepare(void);          /* locks the registry */
 TM_HIDDEN void tm_pending_fork_after(int child);
 

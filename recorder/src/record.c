@@ -14,18 +14,12 @@ void tm_record_alloc(void *p, size_t size, uint32_t domain, const tm_regs *r)
 
 void *tm_record_malloc(void *(*fn)(size_t), size_t n, const tm_regs *r)
 {
-    /* Allocate first: the insert's bucket then loads during the unwinding. */
     void *p = fn(n);
-    if (p)
-        tm_live_prefetch((uintptr_t)p, 0);
+    if (!p)
+        return NULL;
+    tm_live_prefetch((uintptr_t)p, 0);
     uint32_t sid = tm_unwind_stack(r, tm_rec_cfg.nframe);
-    uintptr_t x = tm_pending_take_own();
-    if (x)
-        tm_live_remove(x, 0, NULL);
-    if (p)
-        tm_live_insert((uintptr_t)p, 0, n, sid);
-    if (x)
-        tm_free_ring_push(x);
+    tm_live_insert((uintptr_t)p, 0, n, sid);
     return p;
 }
 

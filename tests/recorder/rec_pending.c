@@ -6,7 +6,10 @@
  * tm_get_object_traceback and by snapshots; free-then-malloc does not raise
  * the peak (the table sees program order); a thread that exits with a
  * deferred free leaves nothing behind; a large (mmapped) block goes back to
- * the C library at once.
+ * the C library at once.  Frees are queued several deep per thread: the
+ * same checks hold for a thread blocked with a full queue, for the peak of
+ * many frees followed by as many mallocs, and a big heap block goes back
+ * to glibc a few frees later.
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -51,6 +54,25 @@ static void *blocked_freer(void *arg)
     pthread_barrier_wait(&bar);   /* main sees it */
     pthread_barrier_wait(&bar);
     do_free(thread_block);
+    pthread_barrier_wait(&bar);   /* main checks while we wait here */
+    pthread_barrier_wait(&bar);
+    return NULL;
+}
+
+/* Frees more blocks than a thread queues, each of a distinct size, then
+ * blocks while main looks. */
+#define NMANY 11
+static void *many_blocks[NMANY];
+
+static void *many_freer(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < NMANY; i++)
+        many_blocks[i] = do_malloc(9000 + (size_t)i);
+    pthread_barrier_wait(&bar);
+    pthread_barrier_wait(&bar);
+    for (int i = 0; i < NMANY; i++)
+        do_free(many_blocks[i]);
     pthread_barrier_wait(&bar);   /* main checks while we wait here */
     pthread_barrier_wait(&bar);
     return NULL;
@@ -174,6 +196,40 @@ int main(void)
     pthread_barrier_wait(&bar);
     pthread_join(th, NULL);
 
+    /* The same with more frees than the queue holds. */
+    pthread_create(&th, NULL, many_freer, NULL);
+    pthread_barrier_wait(&bar);
+    size_t c4 = current();
+    for (int i = 0; i < NMANY; i++)
+        CHECK(snapshot_has_size(9000 + (uint64_t)i));
+    pthread_barrier_wait(&bar);
+    pthread_barrier_wait(&bar);
+    size_t sum = 0;
+    for (int i = 0; i < NMANY; i++) {
+        sum += 9000 + (size_t)i;
+        CHECK(!snapshot_has_size(9000 + (uint64_t)i));
+        CHECK(tm_get_object_traceback(many_blocks[i], NULL, 0, NULL, NULL) == TM_ENOTFOUND);
+    }
+    CHECK(current() == c4 - sum);
+    pthread_barrier_wait(&bar);
+    pthread_join(th, NULL);
+
+    /* Many frees, then as many mallocs: still no new peak. */
+    void *v[NMANY];
+    for (int i = 0; i < NMANY; i++)
+        v[i] = do_malloc(2000);
+    tm_reset_peak();
+    size_t pk2 = peak();
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < NMANY; i++)
+            do_free(v[i]);
+        for (int i = 0; i < NMANY; i++)
+            v[i] = do_malloc(2000);
+    }
+    CHECK(peak() == pk2);
+    for (int i = 0; i < NMANY; i++)
+        do_free(v[i]);
+
     /* A thread that exits right after a free. */
     pthread_create(&th, NULL, exiting_freer, NULL);
     pthread_join(th, NULL);
@@ -203,6 +259,23 @@ int main(void)
     CHECK(mallinfo2().hblkhd == before);
 #endif
     CHECK(current() == c2);
+
+#if !defined(__SANITIZE_ADDRESS__)
+    /* A big block in the heap (not mmapped) goes back to glibc within a few
+     * more frees, not only when it leaves the queues. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    void *heap_big = do_malloc(4u << 20);
+    void *small[16];
+    for (int i = 0; i < 16; i++)
+        small[i] = do_malloc(64);
+    size_t used = mallinfo2().uordblks;
+    do_free(heap_big);
+    for (int i = 0; i < 8; i++)
+        do_free(small[i]);
+    CHECK(mallinfo2().uordblks + (4u << 20) <= used);
+    for (int i = 8; i < 16; i++)
+        do_free(small[i]);
+#endif
 
     tm_stop();
     printf("rec_pending: %d failures\n", failures);
