@@ -3,12 +3,14 @@
  * fork handlers (no recorder lock is held across fork, so the child never
  * inherits a locked shard), and the snapshot at exit.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +29,13 @@ tm_rec_config tm_rec_cfg = {
 };
 _Atomic int tm_rec_tracing;
 _Atomic int64_t tm_rec_start_time_ns;
+
+/* The process whose exit writes the exit snapshot: this one, or a child
+ * that follows a fork (a vfork child shares our memory and must not). */
+static _Atomic long traced_pid;
+static _Atomic int exit_written;
+static void (*real_exit)(int);
+static void (*real_Exit)(int);
 
 static _Atomic int inited;
 
@@ -87,6 +96,8 @@ static void fork_child(void)
     tm_stacks_unlock(1);
     tm_pending_fork_after(1);
     if (tm_rec_cfg.follow_fork) {
+        atomic_store(&traced_pid, (long)getpid());
+        atomic_store(&exit_written, 0);
         tm_counters_fork_child();
         tm_dump_set_stem(getpid());
         tm_dump_after_fork_child();
@@ -165,6 +176,9 @@ void tm_rec_init(void)
         }
     }
     tm_dump_set_stem(child_pid);
+    atomic_store(&traced_pid, (long)getpid());
+    real_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
+    real_Exit = (void (*)(int))dlsym(RTLD_NEXT, "_Exit");
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     if (autostart) {
         atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
@@ -180,16 +194,51 @@ __attribute__((constructor)) static void rec_ctor(void)
     tm_rec_init();
 }
 
+/* Once per process: exit runs the destructor, and a program may still
+ * call _exit from a later destructor or atexit handler. */
+static void exit_snapshot(void)
+{
+    if (!tm_rec_cfg.exit_dump || !atomic_load(&tm_rec_tracing) ||
+        atomic_exchange(&exit_written, 1))
+        return;
+    char path[4200];
+    tm_dump_exit_path(path, sizeof(path));
+    tm_error err;
+    if (tm_dump_write(path, "exit", &err) != TM_OK)
+        fprintf(stderr, "tmrecorder: %s\n", err.message);
+}
+
 __attribute__((destructor)) static void rec_dtor(void)
 {
     tm_rec_guard++;
-    if (tm_rec_cfg.exit_dump && atomic_load(&tm_rec_tracing)) {
-        char path[4200];
-        tm_dump_exit_path(path, sizeof(path));
-        tm_error err;
-        if (tm_dump_write(path, "exit", &err) != TM_OK)
-            fprintf(stderr, "tmrecorder: %s\n", err.message);
-    }
+    exit_snapshot();
     tm_unwind_report();
     tm_rec_guard--;
+}
+
+/* _exit and _Exit skip destructors: programs use them to leave fast, and
+ * forked children to leave without running the parent's handlers; they
+ * still get their exit snapshot.  Not from a vfork child (another pid,
+ * our memory), nor from a signal handler that interrupted the recorder. */
+static _Noreturn void exit_now(void (*fn)(int), int status)
+{
+    if (!tm_rec_guard && atomic_load(&traced_pid) == (long)getpid()) {
+        tm_rec_guard++;
+        exit_snapshot();
+        tm_rec_guard--;
+    }
+    if (fn)
+        fn(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"))) void _exit(int status)
+{
+    exit_now(real_exit, status);
+}
+
+__attribute__((visibility("default"))) void _Exit(int status)
+{
+    exit_now(real_Exit, status);
 }

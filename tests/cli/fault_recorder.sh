@@ -17,9 +17,9 @@ V=$(fault_victim_bin) || { echo "FAIL: cannot build fault_victim"; exit 1; }
 
 # mode -> snapshot expected (yes), or not possible (no: the process ends
 # without running exit-time code, which is where the recorder writes)
-declare -A WANT=([exit]=yes [segv]=no [abort]=no [_exit]=no [exec]=yes [fork]=yes
+declare -A WANT=([exit]=yes [segv]=no [abort]=no [_exit]=yes [exec]=yes [fork]=yes
                  [closefds]=yes [oom]=yes [threads]=yes)
-declare -A TRACES=([exit]=64 [exec]=64 [fork]=64 [closefds]=128 [oom]=64 [threads]=64)
+declare -A TRACES=([exit]=64 [_exit]=64 [exec]=64 [fork]=64 [closefds]=128 [oom]=64 [threads]=64)
 
 # traces FILE : the trace count tminfo prints
 traces() { "$TMINFO" "$1" 2>/dev/null | sed -n 's/^  traces *\([0-9]*\).*/\1/p'; }

@@ -50,6 +50,17 @@ cat "$W/cxx.err"
 grep -q "stacks, 0 differ from libgcc, 0 differ from the full eh walk" "$W/cxx.err" \
   || { echo "FAIL: unwinder differs on rec_cxx_throw"; fail=1; }
 "$B/tests/recorder/rec_check" --info "$W/cxx.tms" || fail=1
+# _exit and _Exit skip destructors; the exit snapshot is still written,
+# once, by the process itself and not by its vfork child.
+for how in _exit:3 _Exit:5; do
+  fn=${how%:*} want=${how#*:}
+  rm -f "$W/exit.tms"
+  "$B/recorder/tmrun" -n 8 -o "$W/exit.tms" -- "$B/tests/recorder/rec_exit" "$fn"
+  rc=$?
+  [ $rc = "$want" ] || { echo "FAIL: rec_exit $fn exited with $rc, expected $want"; fail=1; }
+  "$B/tests/recorder/rec_check" --module "$W/exit.tms" 12345 /rec_exit 1 || { echo "FAIL: $fn"; fail=1; }
+  "$B/tests/recorder/rec_check" --module "$W/exit.tms" 34567 /rec_exit 1 || { echo "FAIL: $fn"; fail=1; }
+done
 # Usage errors: exit status 2 with a message.
 "$B/recorder/tmrun" -n 0 -- true 2>/dev/null; [ $? = 2 ] || { echo "FAIL: tmrun -n 0"; fail=1; }
 "$B/recorder/tmrun" 2>/dev/null; [ $? = 2 ] || { echo "FAIL: tmrun without program"; fail=1; }
