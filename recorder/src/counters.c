@@ -89,7 +89,10 @@ void tm_counters_slow(int64_t d)
 
 uint64_t tm_counters_current(void)
 {
-    uint64_t live = tm_live_bytes(), queued = tm_pending_others_bytes();
+    /* Inside the recorder (guard set: a signal handler that interrupted a
+     * hook), the registry or a shard may be held by the interrupted code:
+     * then the other threads' queued frees are not subtracted. */
+    uint64_t live = tm_live_bytes(), queued = tm_rec_guard ? 0 : tm_pending_others_bytes();
     return live > queued ? live - queued : 0;
 }
 

@@ -44,10 +44,18 @@
  *   numbered (interval, signal, peak, tm_dump_snapshot(NULL)) STEM.1.tms,
  *                                STEM.2.tms, ...
  *   a traced child process       STEM.PID.tms and STEM.PID.N.tms
- * Every file is written atomically (temporary file + rename).  There is no
- * exit snapshot when the process ends by _exit(), abort(), a fatal signal,
- * or exec (the new image writes its own).  Snapshots taken while other
- * threads allocate are consistent per live-table shard, not globally.
+ * Every file is written atomically (temporary file + rename).  The exit
+ * snapshot is written at exit() or a return from main, and at _exit() or
+ * _Exit() (not by a vfork child); there is none when the process ends by
+ * abort() or another fatal signal, or by exec (the new image writes its
+ * own).  Snapshots taken while other threads allocate are consistent per
+ * live-table shard, not globally.
+ *
+ * Frees are deferred: a thread's freed block reaches the allocator a few
+ * frees later (see recorder/README.md).  Every query below sees them at
+ * once: it untracks the calling thread's deferred frees and excludes the
+ * other threads'.  None of these functions is async-signal-safe (they may
+ * call free, like the deferred frees they release).
  *
  * Frames are stored as (module, return address - load bias): the PC of each
  * return address as is; symbolizers look up PC - 1.  Unwinding is x86-64
@@ -78,13 +86,16 @@ void tm_stop(void);
 
 int tm_is_tracing(void);
 
-/* Sum of the sizes of the traced live blocks, and its peak (O(1): a sum
- * over 272 table shards).  current is exact.  peak is exact while at most
+/* Sum of the sizes of the traced live blocks, and its peak (a sum over 272
+ * table shards, and over the few blocks each other thread has freed but not
+ * yet released: independent of the number of traces).  current is exact.
+ * peak is exact while at most
  * one thread has allocated or freed since the others last synchronized
  * their counts (always, in a single-threaded program; and after the other
  * threads exit); otherwise each other thread can make it miss, or
  * overstate, the true peak by less than 16 KiB, its unsynchronized net
- * allocation.  Never below current. */
+ * allocation, plus the blocks it has freed but not yet released (at most 4).
+ * Never below current. */
 void tm_get_traced_memory(size_t *current, size_t *peak);
 
 /* peak := current. */
