@@ -268,18 +268,21 @@ int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_
     int rc = tm_snapshot_new(&s, err);
     if (rc)
         return rc;
-    size_t maxskip = tm_pending_others_max();
-    if (maxskip) {
-        skip = malloc(maxskip * sizeof(uintptr_t));
+    /* Threads may start meanwhile: collect again into a bigger array until
+     * all fit. */
+    for (size_t cap = tm_pending_others_max() + 64 * TM_PENDING_DEPTH;; cap *= 2) {
+        free(skip);
+        skip = malloc(cap * sizeof(uintptr_t));
         if (!skip) {
             rc = tm_error_set(err, TM_ENOMEM, "traces: out of memory");
             goto fail;
         }
-        size_t n = tm_pending_others_collect(skip, maxskip);
-        c.nskip = n < maxskip ? n : maxskip;   /* threads started since: not queued before */
-        qsort(skip, c.nskip, sizeof(uintptr_t), cmp_uptr);
-        c.skip = skip;
+        c.nskip = tm_pending_others_collect(skip, cap);
+        if (c.nskip <= cap)
+            break;
     }
+    qsort(skip, c.nskip, sizeof(uintptr_t), cmp_uptr);
+    c.skip = skip;
     /* Copy the table first so that no shard stays locked while the
      * snapshot is built. */
     for (int attempt = 0; attempt < 8; attempt++) {
