@@ -61,7 +61,8 @@ int tm_pending_defer(void *p)
     uint32_t i = s->pos;
     uintptr_t old = atomic_load_explicit(&s->q[i], memory_order_relaxed);
     /* Unlisted before it is released: a fork between the two steps must
-     * not leave the child a listed block that is already freed. */
+     * not leave the child a listed block that is already freed (the worst
+     * a fork there does now: the child keeps `old` as live). */
     atomic_store_explicit(&s->q[i], (uintptr_t)p, memory_order_release);
     s->pos = i + 1 == TM_PENDING_DEPTH ? 0 : i + 1;
     if (old) {
