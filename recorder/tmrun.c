@@ -2,7 +2,7 @@
  * tmrun — run a program under the tmkit recorder.
  *
  *   tmrun [-n NFRAME] [-o FILE.tms] [--interval SEC] [--signal SIG] [--peak]
- *         [--follow-fork] [--unwind eh|fp|libgcc] -- PROGRAM [ARGS...]
+ *         [--crash] [--follow-fork] [--unwind eh|fp|libgcc] -- PROGRAM [ARGS...]
  *
  * Sets LD_PRELOAD (the libtmrecorder.so found next to this executable, or in
  * ../lib in an install tree, or $TM_RECORDER_LIB) and the TM_* variables
@@ -20,7 +20,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tmrun [-n NFRAME] [-o FILE.tms] [--interval SEC] [--signal SIG]\n"
-            "             [--peak] [--follow-fork] [--unwind eh|fp|libgcc] -- PROGRAM [ARGS...]\n"
+            "             [--peak] [--crash] [--follow-fork] [--unwind eh|fp|libgcc]\n"
+            "             -- PROGRAM [ARGS...]\n"
             "\n"
             "Runs PROGRAM with every heap allocation traced and writes a snapshot at exit.\n"
             "  -n NFRAME         frames kept per stack, 1..65535 (default 20)\n"
@@ -28,6 +29,9 @@ static void usage(FILE *f)
             "  --interval SEC    also write FILE-stem.N.tms every SEC seconds\n"
             "  --signal SIG      also write one when SIG (e.g. USR2) is received\n"
             "  --peak            also write one shortly after each new peak\n"
+            "  --crash           also write FILE when the program dies of SIGSEGV, SIGBUS,\n"
+            "                    SIGILL, SIGFPE or SIGABRT (best effort; then it dies as it\n"
+            "                    would have)\n"
             "  --follow-fork     trace child processes too, each to FILE-stem.PID.tms\n"
             "  --unwind KIND     eh (default, exact), fp (frame pointers), libgcc (slow)\n");
 }
@@ -93,7 +97,7 @@ static int absolute_path(const char *path, char *out, size_t cap)
 int main(int argc, char **argv)
 {
     const char *nframe = "20", *output = NULL, *interval = NULL, *sig = NULL, *unwind = NULL;
-    int peak = 0, follow = 0, i;
+    int peak = 0, follow = 0, crash = 0, i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_next = i + 1 < argc;
@@ -115,6 +119,8 @@ int main(int argc, char **argv)
             unwind = argv[++i];
         } else if (strcmp(a, "--peak") == 0) {
             peak = 1;
+        } else if (strcmp(a, "--crash") == 0) {
+            crash = 1;
         } else if (strcmp(a, "--follow-fork") == 0) {
             follow = 1;
         } else if (a[0] == '-') {
@@ -186,6 +192,10 @@ int main(int argc, char **argv)
         setenv("TM_PEAK", "1", 1);
     else
         unsetenv("TM_PEAK");
+    if (crash)
+        setenv("TM_CRASH", "1", 1);
+    else
+        unsetenv("TM_CRASH");
     if (follow)
         setenv("TM_FOLLOW_FORK", "1", 1);
     else

@@ -156,6 +156,7 @@ void tm_rec_init(void)
     if ((v = getenv("TM_PEAK_INTERVAL")) && *v)
         c->peak_interval = atof(v);
     c->follow_fork = env_flag("TM_FOLLOW_FORK");
+    c->crash = env_flag("TM_CRASH");
 
     /* A process started by exec from a traced process shares its
      * environment; TM_ROOT_PID tells it apart from the root. */
@@ -194,6 +195,11 @@ __attribute__((constructor)) static void rec_ctor(void)
     tm_rec_init();
 }
 
+int tm_rec_is_traced_process(void)
+{
+    return atomic_load(&traced_pid) == (long)getpid();
+}
+
 /* Once per process: exit runs the destructor, and a program may still
  * call _exit from a later destructor or atexit handler. */
 static void exit_snapshot(void)
@@ -222,7 +228,7 @@ __attribute__((destructor)) static void rec_dtor(void)
  * our memory), nor from a signal handler that interrupted the recorder. */
 static _Noreturn void exit_now(void (*fn)(int), int status)
 {
-    if (!tm_rec_guard && atomic_load(&traced_pid) == (long)getpid()) {
+    if (!tm_rec_guard && tm_rec_is_traced_process()) {
         tm_rec_guard++;
         exit_snapshot();
         tm_rec_guard--;

@@ -370,6 +370,56 @@ int tm_dump_write(const char *path, const char *trigger, tm_error *err)
 
 static sem_t wake;
 static _Atomic int thread_running;
+static _Atomic int crash_signo, crash_claimed, crash_done;
+static TM_TLS __thread int in_trigger_thread;
+
+/* The snapshot at a fatal signal (TM_CRASH).  The handler cannot build one
+ * itself (the heap may be locked or broken under it, and little is
+ * async-signal-safe): it hands the work to the trigger thread, which uses
+ * its own malloc arena, and waits for it at most CRASH_WAIT_S; then the
+ * process dies of the same signal as it would have (the handler was reset
+ * to the default on entry, the signal is raised again and delivered when
+ * the handler returns: a fault re-executes nothing, the core shows the
+ * faulting context).  Also for a crash inside a hook: glibc reports a
+ * double free from the free a hook defers, and the recorder holds no lock
+ * there; a crash while it holds one costs the wait, not a hang.  Not for a
+ * crash of the trigger thread itself, a second crash meanwhile, or a vfork
+ * child. */
+#define CRASH_WAIT_S 10
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+
+static void on_crash(int signo)
+{
+    int saved = errno;
+    if (!in_trigger_thread && atomic_load(&thread_running) && atomic_load(&tm_rec_tracing) &&
+        tm_rec_is_traced_process() && !atomic_exchange(&crash_claimed, 1)) {
+        tm_rec_guard++;
+        atomic_store(&crash_signo, signo);
+        sem_post(&wake);
+        const struct timespec tick = { 0, 10 * 1000 * 1000 };
+        for (int i = 0; i < CRASH_WAIT_S * 100 && !atomic_load(&crash_done); i++)
+            nanosleep(&tick, NULL);
+        tm_rec_guard--;
+    }
+    raise(signo);
+    errno = saved;
+}
+
+static void crash_handlers_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++) {
+        struct sigaction old;
+        /* A handler the program installed before us (a preinit or an
+         * earlier preload) stays: it knows better. */
+        if (sigaction(crash_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+            sigaction(crash_signals[i], &sa, NULL);
+    }
+}
 static _Atomic int sig_pending, peak_pending;
 static _Atomic uint64_t peak_armed_at;   /* next peak that posts */
 
@@ -415,6 +465,7 @@ static void *trigger_thread(void *arg)
 {
     (void)arg;
     tm_rec_guard++;   /* this thread's own allocations are never traced */
+    in_trigger_thread = 1;
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -438,6 +489,15 @@ static void *trigger_thread(void *arg)
         int64_t now = tm_rec_now_ns();
         if (!atomic_load(&tm_rec_tracing))
             continue;
+        if (atomic_load(&crash_signo) && !atomic_load(&crash_done)) {
+            char path[sizeof(stem) + 8];
+            tm_error err;
+            tm_dump_exit_path(path, sizeof(path));
+            if (tm_dump_write(path, "crash", &err) != TM_OK)
+                fprintf(stderr, "tmrecorder: %s\n", err.message);
+            atomic_store(&crash_done, 1);
+            continue;   /* the process is about to die */
+        }
         if (iv && now >= next_iv) {
             dump_numbered("interval");
             next_iv += iv;
@@ -471,7 +531,7 @@ static void start_thread(void)
 void tm_triggers_start(void)
 {
     const tm_rec_config *c = &tm_rec_cfg;
-    if (!(c->interval > 0) && !c->signo && !c->peak)
+    if (!(c->interval > 0) && !c->signo && !c->peak && !c->crash)
         return;
     sem_init(&wake, 0, 0);
     atomic_store(&peak_armed_at, 1u << 20);
@@ -484,6 +544,8 @@ void tm_triggers_start(void)
         sigaction(c->signo, &sa, NULL);
     }
     start_thread();
+    if (c->crash)
+        crash_handlers_install();
 }
 
 void tm_triggers_after_fork_child(void)
@@ -491,6 +553,9 @@ void tm_triggers_after_fork_child(void)
     if (!atomic_load(&thread_running))
         return;
     atomic_store(&thread_running, 0);
+    atomic_store(&crash_signo, 0);
+    atomic_store(&crash_claimed, 0);
+    atomic_store(&crash_done, 0);
     sem_init(&wake, 0, 0);
     start_thread();
 }

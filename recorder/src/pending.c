@@ -28,7 +28,11 @@
  * (counters.c), so the peak of a single thread never counts a freed block.
  * What changes: up to DEPTH + RING freed blocks per thread wait before the
  * allocator can reuse them (mmapped blocks never do, and the ring gives
- * back a chunk of 256 KiB or more as soon as it reads its size).
+ * back a chunk of 256 KiB or more as soon as it reads its size).  A block
+ * freed twice while its thread still holds it makes the thread give back
+ * everything it holds first, so glibc sees the double free at the same
+ * call as without us; one freed twice further apart reaches glibc up to
+ * ten frees late, like any free.
  */
 #include "rec_internal.h"
 
@@ -47,6 +51,18 @@ static TM_TLS __thread uintptr_t ring[RING];
 static TM_TLS __thread uint32_t ring_pos;
 
 static void ring_push(uintptr_t p);
+static void ring_flush(void);
+
+/* p already freed and still held by this thread (queue or ring)? */
+static inline int held(const tm_pending *s, uintptr_t p)
+{
+    int hit = 0;
+    for (uint32_t k = 0; k < TM_PENDING_DEPTH; k++)
+        hit |= atomic_load_explicit(&s->q[k], memory_order_relaxed) == p;
+    for (uint32_t k = 0; k < RING; k++)
+        hit |= ring[k] == p;
+    return hit;
+}
 
 /* --- the thread's own queue ------------------------------------------------ */
 
@@ -58,6 +74,14 @@ int tm_pending_defer(void *p)
     if (TM_UNLIKELY(!s || ((uintptr_t)p & 4095) == 16))
         return 0;
     tm_live_prefetch((uintptr_t)p, 0);
+    if (TM_UNLIKELY(held(s, (uintptr_t)p))) {
+        /* The program frees a block it already freed: give back what is
+         * held, in order, and let the allocator see this free now, as it
+         * would have without us (glibc reports most double frees). */
+        tm_pending_flush_own();
+        ring_flush();
+        return 0;
+    }
     uint32_t i = s->pos;
     uintptr_t old = atomic_load_explicit(&s->q[i], memory_order_relaxed);
     /* Unlisted before it is released: a fork between the two steps must

@@ -55,6 +55,7 @@ typedef struct tm_rec_config {
     double peak_interval;
     double interval;
     int signo;
+    int crash;                /* write the exit snapshot on a fatal signal */
     int exit_dump;            /* write TM_OUTPUT at exit */
     char output[4096];        /* TM_OUTPUT as given, or "" */
 } tm_rec_config;
@@ -311,6 +312,9 @@ TM_HIDDEN int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq);
 TM_HIDDEN void tm_dump_exit_path(char *buf, size_t cap);
 TM_HIDDEN void tm_dump_after_fork_child(void);
 TM_HIDDEN void tm_triggers_start(void);   /* background thread, signals */
+/* This process writes the exit snapshot (not a vfork child, nor a fork
+ * child that is not followed).  Async-signal-safe. */
+TM_HIDDEN int tm_rec_is_traced_process(void);
 TM_HIDDEN void tm_triggers_peak(uint64_t peak);
 TM_HIDDEN void tm_triggers_after_fork_child(void);
 

@@ -18,14 +18,14 @@ V=$(fault_victim_bin) || { echo "FAIL: cannot build fault_victim"; exit 1; }
 # mode -> snapshot expected (yes), or not possible (no: the process ends
 # without running exit-time code, which is where the recorder writes)
 declare -A WANT=([exit]=yes [segv]=no [abort]=no [_exit]=yes [exec]=yes [fork]=yes
-                 [closefds]=yes [oom]=yes [threads]=yes)
+                 [closefds]=yes [oom]=yes [threads]=yes [doublefree]=no)
 declare -A TRACES=([exit]=64 [_exit]=64 [exec]=64 [fork]=64 [closefds]=128 [oom]=64 [threads]=64)
 
 # traces FILE : the trace count tminfo prints
 traces() { "$TMINFO" "$1" 2>/dev/null | sed -n 's/^  traces *\([0-9]*\).*/\1/p'; }
 
 table=""
-for m in exit segv abort _exit exec fork closefds oom threads; do
+for m in exit segv abort _exit exec fork closefds oom threads doublefree; do
     "$V" $m >/dev/null 2>&1
     want_rc=$?
     out=$W/rec/$m.tms
@@ -58,6 +58,25 @@ for m in exit segv abort _exit exec fork closefds oom threads; do
     rm -rf "$W/rec"
 done
 echo "fault_recorder: status and snapshot per mode:$table"
+
+# --crash: a fatal signal writes FILE (trigger "crash") before the program
+# dies of it; a double free is still reported by glibc, at the same call.
+for m in segv abort doublefree; do
+    "$V" $m >/dev/null 2>"$W/bare.err"
+    want_rc=$?
+    mkdir -p "$W/crash"
+    out=$W/crash/$m.tms
+    timeout 60 "$TMRUN" --crash -o "$out" -- "$V" $m >/dev/null 2>"$W/err"
+    rc=$?
+    [ $rc = $want_rc ] && pass || fail "--crash $m: exit status $rc under tmrun, $want_rc without"
+    n=$(traces "$out")
+    [ -n "$n" ] && [ "$n" -ge 64 ] && pass || fail "--crash $m: snapshot has '$n' traces (stderr: $(head -c 300 "$W/err"))"
+    "$TMINFO" "$out" 2>/dev/null | grep -q "^  trigger *crash$" && pass || fail "--crash $m: trigger is not 'crash'"
+    if [ $m = doublefree ]; then
+        grep -q "double free" "$W/err" && pass || fail "--crash doublefree: glibc's report is missing: $(head -c 300 "$W/err")"
+    fi
+    rm -rf "$W/crash"
+done
 
 # --follow-fork: the child gets its own file, the parent keeps its own
 mkdir -p "$W/ff"

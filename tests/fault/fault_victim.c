@@ -11,6 +11,8 @@
  *   oom       RLIMIT_AS = 256 MiB, allocates until malloc fails, frees,
  *             exits 8
  *   threads   four threads allocating while main calls exit(9)
+ *   doublefree  frees a block twice: glibc aborts (SIGABRT), under tmrun
+ *             from inside the free a hook deferred
  */
 #include <pthread.h>
 #include <signal.h>
@@ -98,6 +100,16 @@ int main(int argc, char **argv)
             pthread_create(&t[i], NULL, spin, NULL);
         usleep(20000);
         exit(9);
+    }
+    if (strcmp(mode, "doublefree") == 0) {
+        void *(*volatile m)(size_t) = malloc;
+        void (*volatile f)(void *) = free;
+        void *p = m(48);
+        f(p);
+        f(p);
+        for (int i = 0; i < 64; i++)   /* under tmrun the second free is deferred */
+            f(m(48));
+        return 0;
     }
     fprintf(stderr, "fault_victim: unknown mode %s\n", mode);
     return 2;

@@ -26,6 +26,13 @@
  *   TM_PEAK=1            also write one shortly after each new peak of traced
  *                        memory (>= 12.5% and >= 1 MiB above the last one,
  *                        at most one per TM_PEAK_INTERVAL seconds, default 1).
+ *   TM_CRASH=1           also write FILE.tms (trigger "crash") when the
+ *                        process dies of SIGSEGV, SIGBUS, SIGILL, SIGFPE or
+ *                        SIGABRT; best effort: written by the background
+ *                        thread within 10 s, then the process dies of the
+ *                        same signal.  Installed only over the default
+ *                        action; starts the background thread (so a
+ *                        single-threaded program becomes multi-threaded).
  *   TM_FOLLOW_FORK=1     children (fork, fork+exec) are traced too, each to
  *                        its own file; otherwise children are not traced.
  *   TM_UNWIND=eh|eh-nocache|eh-full|fp|libgcc   unwinder: eh (default) =
@@ -46,9 +53,9 @@
  *   a traced child process       STEM.PID.tms and STEM.PID.N.tms
  * Every file is written atomically (temporary file + rename).  The exit
  * snapshot is written at exit() or a return from main, and at _exit() or
- * _Exit() (not by a vfork child); there is none when the process ends by
- * abort() or another fatal signal, or by exec (the new image writes its
- * own).  Snapshots taken while other threads allocate are consistent per
+ * _Exit() (not by a vfork child), and with TM_CRASH=1 at a fatal signal;
+ * there is none when the process is killed otherwise (SIGKILL, an
+ * unhandled SIGTERM), or by exec (the new image writes its own).  Snapshots taken while other threads allocate are consistent per
  * live-table shard, not globally.
  *
  * Frees are deferred: a thread's freed block reaches the allocator a few
