@@ -405,12 +405,49 @@ static void on_crash(int signo)
     errno = saved;
 }
 
+/* A stack overflow can only be handled on another stack: with TM_CRASH
+ * each thread that allocates gets one, unless it has its own already. */
+#define ALTSTACK_BYTES (64u << 10)
+static TM_TLS __thread void *altstack;
+
+void tm_crash_thread_start(void)
+{
+    stack_t old;
+    if (!tm_rec_cfg.crash || altstack || sigaltstack(NULL, &old) != 0 ||
+        !(old.ss_flags & SS_DISABLE))
+        return;
+    void *p = tm_rmem_map(ALTSTACK_BYTES);
+    if (!p)
+        return;
+    stack_t st = { .ss_sp = p, .ss_size = ALTSTACK_BYTES, .ss_flags = 0 };
+    if (sigaltstack(&st, NULL) != 0) {
+        tm_rmem_unmap(p, ALTSTACK_BYTES);
+        return;
+    }
+    altstack = p;
+}
+
+void tm_crash_thread_end(void)
+{
+    stack_t cur;
+    void *p = altstack;
+    if (!p || sigaltstack(NULL, &cur) != 0 || (cur.ss_flags & SS_ONSTACK))
+        return;
+    altstack = NULL;
+    if (cur.ss_sp == p) {   /* else the program has put its own in place */
+        stack_t off = { .ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE };
+        sigaltstack(&off, NULL);
+    }
+    tm_rmem_unmap(p, ALTSTACK_BYTES);
+}
+
 static void crash_handlers_install(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_crash;
-    sa.sa_flags = SA_RESETHAND;
+    sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
+    tm_crash_thread_start();
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++) {
         struct sigaction old;

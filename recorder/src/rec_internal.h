@@ -315,6 +315,10 @@ TM_HIDDEN void tm_triggers_start(void);   /* background thread, signals */
 /* This process writes the exit snapshot (not a vfork child, nor a fork
  * child that is not followed).  Async-signal-safe. */
 TM_HIDDEN int tm_rec_is_traced_process(void);
+/* With TM_CRASH: this thread's alternate signal stack (a stack overflow is
+ * a crash too), set up at its first hook, removed at its end. */
+TM_HIDDEN void tm_crash_thread_start(void);
+TM_HIDDEN void tm_crash_thread_end(void);
 TM_HIDDEN void tm_triggers_peak(uint64_t peak);
 TM_HIDDEN void tm_triggers_after_fork_child(void);
 

@@ -97,6 +97,7 @@ static void block_destroy(void *p)
     if (b) {
         tm_rec_guard++;
         tm_pending_thread_end();
+        tm_crash_thread_end();
         tm_rec_guard--;
         tm_rmem_unmap(b, b->bytes);
     }
@@ -124,10 +125,12 @@ static thread_block *block_get(uint32_t need_out)
         return NULL;
     nb->bytes = bytes;
     nb->out_cap = (uint32_t)((bytes - sizeof(thread_block)) / sizeof(uintptr_t));
-    if (b)
+    if (b) {
         tm_rmem_unmap(b, b->bytes);
-    else
-        tm_pending_thread_start();   /* ends with the block (block_destroy) */
+    } else {
+        tm_pending_thread_start();   /* both end with the block (block_destroy) */
+        tm_crash_thread_start();
+    }
     tls_block = nb;
     if (atomic_load(&block_key_state) == 2)
         pthread_setspecific(block_key, nb);
@@ -142,6 +145,7 @@ void tm_thread_buffers_release(void)
         if (atomic_load(&block_key_state) == 2)
             pthread_setspecific(block_key, NULL);
         tm_pending_thread_end();
+        tm_crash_thread_end();
         tm_rmem_unmap(b, b->bytes);
     }
 }

@@ -18,14 +18,14 @@ V=$(fault_victim_bin) || { echo "FAIL: cannot build fault_victim"; exit 1; }
 # mode -> snapshot expected (yes), or not possible (no: the process ends
 # without running exit-time code, which is where the recorder writes)
 declare -A WANT=([exit]=yes [segv]=no [abort]=no [_exit]=yes [exec]=yes [fork]=yes
-                 [closefds]=yes [oom]=yes [threads]=yes [doublefree]=no)
+                 [closefds]=yes [oom]=yes [threads]=yes [doublefree]=no [overflow]=no)
 declare -A TRACES=([exit]=64 [_exit]=64 [exec]=64 [fork]=64 [closefds]=128 [oom]=64 [threads]=64)
 
 # traces FILE : the trace count tminfo prints
 traces() { "$TMINFO" "$1" 2>/dev/null | sed -n 's/^  traces *\([0-9]*\).*/\1/p'; }
 
 table=""
-for m in exit segv abort _exit exec fork closefds oom threads doublefree; do
+for m in exit segv abort _exit exec fork closefds oom threads doublefree overflow; do
     "$V" $m >/dev/null 2>&1
     want_rc=$?
     out=$W/rec/$m.tms
@@ -60,8 +60,9 @@ done
 echo "fault_recorder: status and snapshot per mode:$table"
 
 # --crash: a fatal signal writes FILE (trigger "crash") before the program
-# dies of it; a double free is still reported by glibc, at the same call.
-for m in segv abort doublefree; do
+# dies of it, a stack overflow too (alternate signal stack); a double free
+# is still reported by glibc, at the same call.
+for m in segv abort doublefree overflow; do
     "$V" $m >/dev/null 2>"$W/bare.err"
     want_rc=$?
     mkdir -p "$W/crash"

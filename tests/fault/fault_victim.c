@@ -13,6 +13,7 @@
  *   threads   four threads allocating while main calls exit(9)
  *   doublefree  frees a block twice: glibc aborts (SIGABRT), under tmrun
  *             from inside the free a hook deferred
+ *   overflow  unbounded recursion: SIGSEGV on the stack guard page
  */
 #include <pthread.h>
 #include <signal.h>
@@ -33,6 +34,19 @@ static void allocate_some(void)
         if (keep[i])
             memset(keep[i], i, 100);
     }
+}
+
+/* Unbounded for the program's lifetime (depth_limit is never reached);
+ * the compiler cannot prove it, so it keeps every frame. */
+static volatile long depth_limit = -1;
+
+static int recurse(volatile char *prev, long depth)
+{
+    volatile char frame[256];
+    frame[0] = prev ? prev[0] : 1;
+    if (depth == depth_limit)
+        return frame[0];
+    return recurse(frame, depth + 1) + frame[1];   /* not a tail call */
 }
 
 static void *spin(void *arg)
@@ -101,6 +115,8 @@ int main(int argc, char **argv)
         usleep(20000);
         exit(9);
     }
+    if (strcmp(mode, "overflow") == 0)
+        return recurse(NULL, 0);
     if (strcmp(mode, "doublefree") == 0) {
         void *(*volatile m)(size_t) = malloc;
         void (*volatile f)(void *) = free;

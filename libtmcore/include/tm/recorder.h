@@ -32,7 +32,10 @@
  *                        thread within 10 s, then the process dies of the
  *                        same signal.  Installed only over the default
  *                        action; starts the background thread (so a
- *                        single-threaded program becomes multi-threaded).
+ *                        single-threaded program becomes multi-threaded);
+ *                        each thread that allocates gets a 64 KiB alternate
+ *                        signal stack, unless it has one, so that a stack
+ *                        overflow is caught too.
  *   TM_FOLLOW_FORK=1     children (fork, fork+exec) are traced too, each to
  *                        its own file; otherwise children are not traced.
  *   TM_UNWIND=eh|eh-nocache|eh-full|fp|libgcc   unwinder: eh (default) =
