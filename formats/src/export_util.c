@@ -70,77 +70,77 @@ void ex_put_folded_label(FILE *f, const char *s, size_t n)
     }
 }
 
-void ex_put_json_string(FILE *f, const char *s, size_t n)
+/* Writes s[0..n): valid UTF-8 sequences as they are, ASCII through esc, a
+ * byte that starts no UTF-8 sequence as its Latin-1 character, written as
+ * a JSON \u escape or an XML character reference. */
+static void put_utf8(FILE *f, const char *s, size_t n, void (*esc)(FILE *, unsigned char),
+                     int xml)
 {
     const unsigned char *u = (const unsigned char *)s;
-    fputc('"', f);
     for (size_t i = 0; i < n;) {
         unsigned char c = u[i];
-        if (c >= 0x80) {
-            size_t k = utf8_seq(u + i, n - i);
-            if (k) {
-                fwrite(u + i, 1, k, f);
-                i += k;
-            } else {
-                /* Not UTF-8: show the byte as its Latin-1 character. */
-                fprintf(f, "\\u%04x", c);
-                i++;
-            }
+        size_t k = c >= 0x80 ? utf8_seq(u + i, n - i) : 0;
+        if (k) {
+            fwrite(u + i, 1, k, f);
+            i += k;
             continue;
         }
-        switch (c) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        /* Inside <script> "</script>" or "<!--" must never appear. */
-        case '<': fputs("\\u003c", f); break;
-        case '>': fputs("\\u003e", f); break;
-        case '&': fputs("\\u0026", f); break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                fprintf(f, "\\u%04x", c);
-            else
-                fputc(c, f);
-        }
+        if (c >= 0x80)
+            fprintf(f, xml ? "&#x%x;" : "\\u%04x", c);
+        else
+            esc(f, c);
         i++;
     }
+}
+
+static void json_ascii(FILE *f, unsigned char c)
+{
+    switch (c) {
+    case '"': fputs("\\\"", f); break;
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\r': fputs("\\r", f); break;
+    case '\t': fputs("\\t", f); break;
+    /* Inside <script> "</script>" or "<!--" must never appear. */
+    case '<': fputs("\\u003c", f); break;
+    case '>': fputs("\\u003e", f); break;
+    case '&': fputs("\\u0026", f); break;
+    default:
+        if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+}
+
+static void xml_ascii(FILE *f, unsigned char c)
+{
+    switch (c) {
+    case '&': fputs("&amp;", f); break;
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&#39;", f); break;
+    case '\t': fputc(' ', f); break;
+    default:
+        /* XML 1.0 forbids most control characters even as references. */
+        if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
+void ex_put_json_string(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    put_utf8(f, s, n, json_ascii, 0);
     fputc('"', f);
 }
 
 void ex_put_xml_text(FILE *f, const char *s, size_t n)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = u[i];
-        if (c >= 0x80) {
-            size_t k = utf8_seq(u + i, n - i);
-            if (k) {
-                fwrite(u + i, 1, k, f);
-                i += k;
-            } else {
-                fprintf(f, "&#x%x;", c);
-                i++;
-            }
-            continue;
-        }
-        switch (c) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        case '\t': fputc(' ', f); break;
-        default:
-            /* XML 1.0 forbids most control characters even as references. */
-            if (c < 0x20 || c == 0x7f)
-                fprintf(f, "\\x%02x", c);
-            else
-                fputc(c, f);
-        }
-        i++;
-    }
+    put_utf8(f, s, n, xml_ascii, 1);
 }
 
 void ex_format_size(char *buf, size_t cap, uint64_t size)
