@@ -225,12 +225,15 @@ __attribute__((destructor)) static void rec_dtor(void)
 /* _exit and _Exit skip destructors: programs use them to leave fast, and
  * forked children to leave without running the parent's handlers; they
  * still get their exit snapshot.  Not from a vfork child (another pid,
- * our memory), nor from a signal handler that interrupted the recorder. */
-static _Noreturn void exit_now(void (*fn)(int), int status)
+ * our memory), nor from a signal handler: _exit is async-signal-safe and
+ * the snapshot is not (the handler may have interrupted malloc or dlopen
+ * holding their locks); the stack tells (a sigreturn frame on it). */
+static _Noreturn void exit_now(void (*fn)(int), int status, const tm_regs *r)
 {
-    if (!tm_rec_guard && tm_rec_is_traced_process()) {
+    if (!tm_rec_guard && tm_rec_cfg.exit_dump && tm_rec_is_traced_process()) {
         tm_rec_guard++;
-        exit_snapshot();
+        if (!tm_unwind_crosses_signal(r))
+            exit_snapshot();
         tm_rec_guard--;
     }
     if (fn)
@@ -241,10 +244,14 @@ static _Noreturn void exit_now(void (*fn)(int), int status)
 
 __attribute__((visibility("default"))) void _exit(int status)
 {
-    exit_now(real_exit, status);
+    tm_regs r;
+    TM_CALLER_REGS(r);
+    exit_now(real_exit, status, &r);
 }
 
 __attribute__((visibility("default"))) void _Exit(int status)
 {
-    exit_now(real_Exit, status);
+    tm_regs r;
+    TM_CALLER_REGS(r);
+    exit_now(real_Exit, status, &r);
 }

@@ -243,6 +243,9 @@ TM_HIDDEN uint32_t tm_unwind_libgcc(const tm_regs *start, uintptr_t *pcs,
  * cache, stacks hashed and looked up in the stack table. */
 enum { TM_USTAT_REUSED, TM_USTAT_STALE, TM_USTAT_HIT, TM_USTAT_INTERN, TM_USTAT_COUNT };
 TM_HIDDEN void tm_unwind_stats(uint64_t out[TM_USTAT_COUNT]);
+/* Does the stack from start pass through a signal frame (are we in a signal
+ * handler)?  The eh walk to the end; 0 where it cannot go on. */
+TM_HIDDEN int tm_unwind_crosses_signal(const tm_regs *start);
 /* Compares stack sid with libgcc and the full eh walk from start; counts. */
 TM_HIDDEN void tm_unwind_check(const tm_regs *start, uint32_t sid, uint32_t max);
 TM_HIDDEN void tm_unwind_report(void);

@@ -38,6 +38,21 @@ uint32_t tm_unwind_eh_full(const tm_regs *start, uintptr_t *pcs, uint32_t max,
     return n;
 }
 
+int tm_unwind_crosses_signal(const tm_regs *start)
+{
+    uintptr_t pc = start->pc, sp = start->sp, bp = start->bp;
+    tm_step_reads rd;
+    int sig = 0;
+    for (uint32_t t = 0; pc && t < TM_MAX_NFRAME; t++) {
+        int st = tm_eh_step(&pc, &sp, &bp, &sig, &rd);
+        if (st == TM_STEP_SIGNAL)
+            return 1;
+        if (st == TM_STEP_END)
+            break;
+    }
+    return 0;
+}
+
 /* --- frame pointers ------------------------------------------------------ */
 
 static uint32_t unwind_fp(const tm_regs *start, uintptr_t *pcs, uint32_t max, uint32_t *total)

@@ -61,6 +61,12 @@ for how in _exit:3 _Exit:5; do
   "$B/tests/recorder/rec_check" --module "$W/exit.tms" 12345 /rec_exit 1 || { echo "FAIL: $fn"; fail=1; }
   "$B/tests/recorder/rec_check" --module "$W/exit.tms" 34567 /rec_exit 1 || { echo "FAIL: $fn"; fail=1; }
 done
+# ... but not from a signal handler: _exit is async-signal-safe, a snapshot is not.
+rm -f "$W/exit.tms"
+"$B/recorder/tmrun" -n 8 -o "$W/exit.tms" -- "$B/tests/recorder/rec_exit" handler
+rc=$?
+[ $rc = 6 ] || { echo "FAIL: rec_exit handler exited with $rc, expected 6"; fail=1; }
+[ -e "$W/exit.tms" ] && { echo "FAIL: _exit from a signal handler wrote a snapshot"; fail=1; }
 # Usage errors: exit status 2 with a message.
 "$B/recorder/tmrun" -n 0 -- true 2>/dev/null; [ $? = 2 ] || { echo "FAIL: tmrun -n 0"; fail=1; }
 "$B/recorder/tmrun" 2>/dev/null; [ $? = 2 ] || { echo "FAIL: tmrun without program"; fail=1; }

@@ -56,7 +56,8 @@
  *   a traced child process       STEM.PID.tms and STEM.PID.N.tms
  * Every file is written atomically (temporary file + rename).  The exit
  * snapshot is written at exit() or a return from main, and at _exit() or
- * _Exit() (not by a vfork child), and with TM_CRASH=1 at a fatal signal;
+ * _Exit() (not by a vfork child, nor from a signal handler: building a
+ * snapshot is not async-signal-safe), and with TM_CRASH=1 at a fatal signal;
  * there is none when the process is killed otherwise (SIGKILL, an
  * unhandled SIGTERM), or by exec (the new image writes its own).  Snapshots taken while other threads allocate are consistent per
  * live-table shard, not globally.
