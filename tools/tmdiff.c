@@ -1,5 +1,5 @@
-/* tmdiff — what changed between two snapshots; see tm/report.h and --help. */
-#include "tm/report.h"
+/* tmdiff — what changed between two snapshots; see tools/common/report.h and --help. */
+#include "report.h"
 #include "tool.h"
 
 int main(int argc, char **argv)

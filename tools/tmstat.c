@@ -1,5 +1,5 @@
-/* tmstat — statistics of one snapshot; see tm/report.h and --help. */
-#include "tm/report.h"
+/* tmstat — statistics of one snapshot; see tools/common/report.h and --help. */
+#include "report.h"
 #include "tool.h"
 
 int main(int argc, char **argv)

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tm/report.h"
+#include "report.h"
 #include "tm/tms.h"
 
 enum { MAX_ARGS = 64 };

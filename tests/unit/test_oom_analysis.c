@@ -28,7 +28,7 @@
 #include "tm/filter.h"
 #include "tm/pyformat.h"
 #include "tm/render.h"
-#include "tm/report.h"
+#include "report.h"
 #include "tm/stats.h"
 #include "tm/tms.h"
 

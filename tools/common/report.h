@@ -1,5 +1,5 @@
 /*
- * tm/report.h — the tmstat / tmdiff command lines (tools/tmstat.c and
+ * tools/common/report.h — the tmstat / tmdiff command lines (tools/tmstat.c and
  * tools/tmdiff.c are thin mains around this), so the two share one option
  * parser and one set of output formats.
  *

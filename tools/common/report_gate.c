@@ -1,5 +1,5 @@
 /* CI gates of tmstat / tmdiff: SIZE parsing, evaluation over the statistics,
- * the short human report and the JSON "gate" object (tm/report.h). */
+ * the short human report and the JSON "gate" object (report.h). */
 #include "report_internal.h"
 
 #include <inttypes.h>

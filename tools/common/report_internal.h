@@ -2,7 +2,7 @@
  * Private to tmstat / tmdiff (report.c, report_gate.c): the JSON writers the
  * report and its gate object share, and the CI gates (--fail-on-growth,
  * --fail-above, --per-group, --min-growth).  Their semantics are documented
- * in tm/report.h, which is the manual.
+ * in report.h, which is the manual.
  */
 #ifndef TM_REPORT_INTERNAL_H
 #define TM_REPORT_INTERNAL_H
@@ -15,7 +15,7 @@
 
 /* A JSON string of n bytes: UTF-8 copied, other bytes as \u00XX. */
 void rp_json_str(FILE *out, const char *s, size_t n);
-/* One statistic as a JSON object (see tm/report.h, "statistics"). */
+/* One statistic as a JSON object (see report.h, "statistics"). */
 void rp_json_stat(FILE *out, const tm_stats *st, const tm_statistic *s, int diff);
 
 /* Percentages keep 6 decimals: 5% is 5000000. */

@@ -1,5 +1,5 @@
 /* tmstat / tmdiff: option parsing, loading, and the three output formats. */
-#include "tm/report.h"
+#include "report.h"
 
 #include <errno.h>
 #include <inttypes.h>
