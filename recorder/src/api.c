@@ -24,11 +24,8 @@ TM_EXPORT int tm_start(unsigned nframe)
  * a signal handler that interrupted the recorder (the guard is set there). */
 static void drain(void)
 {
-    if (!tm_rec_guard) {
-        tm_rec_guard++;
+    if (!tm_rec_guard)
         tm_pending_flush_own();
-        tm_rec_guard--;
-    }
 }
 
 TM_EXPORT void tm_stop(void)

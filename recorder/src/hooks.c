@@ -162,28 +162,16 @@ TM_HIDDEN void tm_real_free(void *p)
         return p_;                                        \
     } while (0)
 
-static void pending_unstick(void)
-{
-    tm_rec_guard++;
-    tm_pending_flush_own();
-    tm_rec_guard--;
-}
-
 TM_EXPORT void *malloc(size_t n)
 {
     if (TM_UNLIKELY(!ensure_real()))
         return arena_alloc(n, 16);
     if (!should_trace()) {
         if (tm_pending_stuck())
-            pending_unstick();
+            tm_pending_flush_own();
         return real.malloc(n);
     }
-    tm_regs r;
-    TM_CALLER_REGS(r);
-    tm_rec_guard++;
-    void *p = tm_record_malloc(real.malloc, n, &r);
-    tm_rec_guard--;
-    return p;
+    TRACED_ALLOC(real.malloc(n), n);
 }
 
 TM_EXPORT void *calloc(size_t nm, size_t sz)
@@ -274,7 +262,7 @@ TM_EXPORT void free(void *p)
         tm_live_remove((uintptr_t)p, 0, NULL);
         tm_rec_guard--;
     } else if (tm_pending_stuck()) {
-        pending_unstick();
+        tm_pending_flush_own();
     }
     real.free(p);
 }
@@ -365,21 +353,11 @@ static void *cxx_fallback(const char *sym, size_t n, size_t al, int aligned)
     return ((void *(*)(size_t))f)(n);
 }
 
-/* operator new(0) must return a unique pointer. */
-static void *malloc_nonzero(size_t n)
-{
-    return real.malloc(n ? n : 1);
-}
-
+/* operator new(0) must return a unique pointer: ask for 1 byte. */
 static inline void *cxx_alloc(size_t n, size_t al, const tm_regs *r)
 {
     void *p = NULL;
     tm_rec_guard++;
-    if (r && !al) {
-        p = tm_record_malloc(malloc_nonzero, n, r);
-        tm_rec_guard--;
-        return p;
-    }
     if (al) {
         if (al < sizeof(void *))
             al = sizeof(void *);

@@ -256,10 +256,6 @@ TM_HIDDEN size_t tm_eh_cache_memory(void);
 
 /* --- the per-allocation path (record.c) --------------------------------- */
 TM_HIDDEN void tm_record_alloc(void *p, size_t size, uint32_t domain, const tm_regs *r);
-/* A traced malloc: allocates with fn, starts loading the new block's
- * bucket, unwinds meanwhile, inserts. */
-TM_HIDDEN void *tm_record_malloc(void *(*fn)(size_t), size_t n, const tm_regs *r);
-TM_HIDDEN void tm_record_free(void *p);
 TM_HIDDEN void tm_thread_buffers_release(void);
 
 /* --- deferred frees (pending.c) ------------------------------------------ */
@@ -280,7 +276,7 @@ TM_HIDDEN void tm_pending_thread_end(void);
 /* Traced free: queues p (prefetching its lines) and untracks the oldest
  * queued block; returns 0 if p must be freed at once. Guard held. */
 TM_HIDDEN int tm_pending_defer(void *p);
-/* Untracks and releases this thread's queued blocks.  Guard held. */
+/* Untracks and releases this thread's queued blocks (takes the guard). */
 TM_HIDDEN void tm_pending_flush_own(void);
 TM_HIDDEN int tm_pending_own_nonempty(void);
 TM_HIDDEN void tm_real_free(void *p);

@@ -11,19 +11,3 @@ void tm_record_alloc(void *p, size_t size, uint32_t domain, const tm_regs *r)
     /* UINT32_MAX (out of memory for the stack) is written as the empty stack. */
     tm_live_insert((uintptr_t)p, domain, size, sid);
 }
-
-void *tm_record_malloc(void *(*fn)(size_t), size_t n, const tm_regs *r)
-{
-    void *p = fn(n);
-    if (!p)
-        return NULL;
-    tm_live_prefetch((uintptr_t)p, 0);
-    uint32_t sid = tm_unwind_stack(r, tm_rec_cfg.nframe);
-    tm_live_insert((uintptr_t)p, 0, n, sid);
-    return p;
-}
-
-void tm_record_free(void *p)
-{
-    tm_live_remove((uintptr_t)p, 0, NULL);
-}
