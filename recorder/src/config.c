@@ -207,11 +207,7 @@ static void exit_snapshot(void)
     if (!tm_rec_cfg.exit_dump || !atomic_load(&tm_rec_tracing) ||
         atomic_exchange(&exit_written, 1))
         return;
-    char path[4200];
-    tm_dump_exit_path(path, sizeof(path));
-    tm_error err;
-    if (tm_dump_write(path, "exit", &err) != TM_OK)
-        fprintf(stderr, "tmrecorder: %s\n", err.message);
+    tm_dump_exit("exit");
 }
 
 __attribute__((destructor)) static void rec_dtor(void)

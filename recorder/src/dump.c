@@ -44,12 +44,21 @@ void tm_dump_set_stem(int child_pid)
     is_child = child_pid != 0;
 }
 
-void tm_dump_exit_path(char *buf, size_t cap)
+static void dump_report(const char *path, const char *trigger)
 {
+    tm_error err;
+    if (tm_dump_write(path, trigger, &err) != TM_OK)
+        fprintf(stderr, "tmrecorder: %s\n", err.message);
+}
+
+void tm_dump_exit(const char *trigger)
+{
+    char path[sizeof(stem) + 8];
     if (!is_child && tm_rec_cfg.output[0])
-        snprintf(buf, cap, "%s", tm_rec_cfg.output);
+        snprintf(path, sizeof(path), "%s", tm_rec_cfg.output);
     else
-        snprintf(buf, cap, "%s.tms", stem);
+        snprintf(path, sizeof(path), "%s.tms", stem);
+    dump_report(path, trigger);
 }
 
 int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq)
@@ -483,12 +492,6 @@ void tm_triggers_peak(uint64_t peak)
     }
 }
 
-static void dump_numbered(const char *trigger)
-{
-    tm_error err;
-    if (tm_dump_write(NULL, trigger, &err) != TM_OK)
-        fprintf(stderr, "tmrecorder: %s\n", err.message);
-}
 
 static struct timespec ts_of(int64_t ns)
 {
@@ -527,26 +530,22 @@ static void *trigger_thread(void *arg)
         if (!atomic_load(&tm_rec_tracing))
             continue;
         if (atomic_load(&crash_signo) && !atomic_load(&crash_done)) {
-            char path[sizeof(stem) + 8];
-            tm_error err;
-            tm_dump_exit_path(path, sizeof(path));
-            if (tm_dump_write(path, "crash", &err) != TM_OK)
-                fprintf(stderr, "tmrecorder: %s\n", err.message);
+            tm_dump_exit("crash");
             atomic_store(&crash_done, 1);
             continue;   /* the process is about to die */
         }
         if (iv && now >= next_iv) {
-            dump_numbered("interval");
+            dump_report(NULL, "interval");
             next_iv += iv;
             if (next_iv <= now)
                 next_iv = now + iv;   /* fell behind: skip, do not burst */
         }
         if (atomic_exchange(&sig_pending, 0))
-            dump_numbered("signal");
+            dump_report(NULL, "signal");
         if (atomic_exchange(&peak_pending, 0))
             peak_waiting = 1;
         if (peak_waiting && now >= last_peak + piv) {
-            dump_numbered("peak");
+            dump_report(NULL, "peak");
             last_peak = tm_rec_now_ns();
             peak_waiting = 0;
         }

@@ -308,7 +308,9 @@ TM_HIDDEN int tm_dump_build(struct tm_snapshot **out, const char *trigger,
 TM_HIDDEN int tm_dump_write(const char *path, const char *trigger, struct tm_error *err);
 /* Next numbered path; returns 0 or -1. */
 TM_HIDDEN int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq);
-TM_HIDDEN void tm_dump_exit_path(char *buf, size_t cap);
+/* Writes the end-of-process file (TM_OUTPUT, or STEM.tms in a traced
+ * child) with that trigger; says on stderr why it could not. */
+TM_HIDDEN void tm_dump_exit(const char *trigger);
 TM_HIDDEN void tm_dump_after_fork_child(void);
 TM_HIDDEN void tm_triggers_start(void);   /* background thread, signals */
 /* This process writes the exit snapshot (not a vfork child, nor a fork
