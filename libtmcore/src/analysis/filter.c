@@ -146,12 +146,10 @@ int an_filters_nodes(an_filters *fs, an_ctx *c, const an_view *v, uint64_t **nod
         /* own bits, plus the callers' bits for all_frames filters */
         lmask[l] = m | (lmask[v->lnode_parent[l]] & fs->all_frames_bits);
     }
+    /* A stack's mask is its innermost frame's: that frame's own bits plus
+     * its callers' all_frames bits, which is what lmask holds. */
     for (size_t s = 0; s < v->nstacks; s++) {
-        uint32_t l = v->node_lnode[s];
-        uint64_t own;
-        if ((rc = an_filters_lf_mask(fs, c, v->lnode_lf[l], &own, err)) != TM_OK)
-            goto out;
-        mask[s] = (lmask[l] & fs->all_frames_bits) | (own & ~fs->all_frames_bits);
+        mask[s] = lmask[v->node_lnode[s]];
         keep[s] = (uint8_t)an_filters_keep(fs, mask[s], 0);
     }
 out:

@@ -318,13 +318,12 @@ static int symtab_add(sym_elf *e, size_t idx, sym_index *ix, size_t *added) {
             file = elf_strptr(elf, sh.sh_link, sym.st_name);
             continue;
         }
-        if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE && type != STT_OBJECT)
+        /* Data symbols never cover code; skipping them keeps the table small. */
+        if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
             continue;
         if (sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS) continue;
         const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
         if (!name || !*name) continue;
-        /* Data symbols never cover code; skipping them keeps the table small. */
-        if (type == STT_OBJECT) continue;
         int local = GELF_ST_BIND(sym.st_info) == STB_LOCAL;
         int rc = sym_index_add_symbol(ix, sym.st_value, sym.st_size, name,
                                       local && file && *file ? file : NULL);

@@ -253,9 +253,9 @@ static int locate(tm_symbolizer *s, sym_module *m) {
         if (rc == TM_ENOMEM) goto out;
         if (rc != TM_OK) {
             if (rc != TM_ENOTFOUND) any_found = 1;
-            if (!first_note[0] || (rc != TM_ENOTFOUND && !any_found))
+            /* The first note, unless a later file exists but is unusable. */
+            if (!first_note[0] || rc != TM_ENOTFOUND)
                 snprintf(first_note, sizeof first_note, "%s", note);
-            if (rc != TM_ENOTFOUND) snprintf(first_note, sizeof first_note, "%s", note);
             continue;
         }
         any_found = 1;
