@@ -6,7 +6,7 @@
  * is (parent, label).  Two snapshots can be added to one tree ("sides" 0 and
  * 1, for a diff); labels are shared between them, so equal stacks meet in
  * the same node.  Values added per trace go to the node where the stack ends
- * ("self"); ex_tree_finish() sums them into inclusive values and links
+ * ("self"); finishing the build sums them into inclusive values and links
  * children in label order.
  */
 #ifndef TM_EXPORT_INTERNAL_H
@@ -26,7 +26,6 @@ typedef struct ex_node {
     uint32_t label;           /* label id; TM_NONE for the root */
     uint32_t first_child;     /* TM_NONE if none (after finish) */
     uint32_t next_sibling;    /* TM_NONE if last (after finish) */
-    uint32_t nchildren;       /* after finish */
     uint32_t depth;           /* root 0 */
     /* While adding: what ends exactly here ("self").  After finish:
      * inclusive of all descendants; ex_node_self() gives the self part. */
@@ -48,15 +47,9 @@ typedef struct ex_tree {
     size_t label_slot_cap;
 
     uint32_t max_depth;
-    int finished;
 } ex_tree;
 
-int ex_tree_init(ex_tree *t, tm_error *err);
 void ex_tree_free(ex_tree *t);
-/* Adds every trace of snap to the tree on `side` (0 or 1). */
-int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
-                         tm_progress *progress, tm_error *err);
-int ex_tree_finish(ex_tree *t, tm_error *err);
 
 /* One snapshot's traces to add on a side, and what progress calls it. */
 typedef struct ex_source {

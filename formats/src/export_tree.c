@@ -18,7 +18,7 @@ static int tree_label_intern(ex_tree *t, const char *s, size_t n, uint32_t *out,
 static int tree_child(ex_tree *t, uint32_t parent, uint32_t label, uint32_t *out,
                       tm_error *err);
 
-int ex_tree_init(ex_tree *t, tm_error *err)
+static int ex_tree_init(ex_tree *t, tm_error *err)
 {
     memset(t, 0, sizeof *t);
     t->node_cap = 1024;
@@ -271,8 +271,8 @@ static int adder_stack_node(ex_adder *a, uint32_t k, uint32_t *out, tm_error *er
     return rc;
 }
 
-int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
-                         tm_progress *progress, tm_error *err)
+static int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
+                                tm_progress *progress, tm_error *err)
 {
     ex_adder a;
     memset(&a, 0, offsetof(ex_adder, chain));
@@ -345,6 +345,8 @@ static int rank_cmp(const void *x, const void *y, void *ctx)
     return la < lb ? -1 : la > lb;
 }
 
+static int ex_tree_finish(ex_tree *t, tm_error *err);
+
 int ex_tree_build(ex_tree *t, const ex_source *src, size_t nsrc, int allow, tm_error *err)
 {
     int rc = ex_tree_init(t, err);
@@ -361,10 +363,8 @@ int ex_tree_build(ex_tree *t, const ex_source *src, size_t nsrc, int allow, tm_e
     return rc;
 }
 
-int ex_tree_finish(ex_tree *t, tm_error *err)
+static int ex_tree_finish(ex_tree *t, tm_error *err)
 {
-    if (t->finished)
-        return TM_OK;
     uint32_t *order = tm_malloc((t->nlabels ? t->nlabels : 1) * sizeof *order);
     uint32_t *rank = tm_malloc((t->nlabels ? t->nlabels : 1) * sizeof *rank);
     uint32_t *last = tm_malloc(t->nnodes * sizeof *last);
@@ -397,7 +397,6 @@ int ex_tree_finish(ex_tree *t, tm_error *err)
     for (size_t i = 0; i < t->nnodes; i++) {
         ex_node *nd = &t->nodes[i];
         nd->first_child = nd->next_sibling = TM_NONE;
-        nd->nchildren = 0;
         last[i] = TM_NONE;
     }
     for (size_t r = 0; r < t->nlabels; r++) {
@@ -408,7 +407,6 @@ int ex_tree_finish(ex_tree *t, tm_error *err)
             else
                 t->nodes[last[p]].next_sibling = i;
             last[p] = i;
-            t->nodes[p].nchildren++;
         }
     }
     /* Children always have larger ids than their parent, so a node is
@@ -420,7 +418,6 @@ int ex_tree_finish(ex_tree *t, tm_error *err)
             t->nodes[nd->parent].count[s] += nd->count[s];
         }
     }
-    t->finished = 1;
 out:
     tm_free(order);
     tm_free(rank);

@@ -116,7 +116,6 @@ int tm_snapshot_new(tm_snapshot **out, tm_error *err)
     tm_snapshot *s = tm_calloc(1, sizeof *s);
     if (!s)
         return nomem(err, "a snapshot");
-    uint32_t id;
     tm_stack_node root = { TM_NONE, 0, 0 };
     /* id 0: the empty string; stack 0: the empty stack. */
     if (tm_grow((void **)&s->str, &s->str_cap, 1, sizeof *s->str) ||
@@ -138,7 +137,6 @@ int tm_snapshot_new(tm_snapshot **out, tm_error *err)
         tm_snapshot_free(s);
         return nomem(err, "a snapshot");
     }
-    (void)id;
     s->meta.nframe_limit = 1;
     *out = s;
     return TM_OK;
