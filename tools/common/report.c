@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +13,8 @@
 #include "tm/render.h"
 #include "tm/stats.h"
 #include "report_internal.h"
+#include "tool.h"
 
-enum { EXIT_GATE = 1, EXIT_ERR = 2 };
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 static const char usage_stat[] =
@@ -105,7 +104,7 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     tm_snapshot *snaps[2] = { NULL, NULL };
     tm_stats *st = NULL;
     tm_error err = { 0 };
-    int exit_code = EXIT_ERR;
+    int exit_code = TOOL_EXIT_ERROR;
     for (size_t i = 0; i < o.nfiles; i++) {
         if (load(o.files[i], &snaps[i], &err) != TM_OK) {
             fprintf(stderr, "%s: %s\n", prog, err.message);
@@ -150,7 +149,7 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     if (o.gate.set) {
         rp_gate_report(stderr, prog, &o.gate, st);
         if (!o.gate.passed)
-            exit_code = EXIT_GATE;
+            exit_code = TOOL_EXIT_GATE;
     }
 out:
     rp_gate_free(&o.gate);
@@ -158,29 +157,6 @@ out:
     tm_snapshot_free(snaps[0]);
     tm_snapshot_free(snaps[1]);
     return exit_code;
-}
-
-static int usage_error(const char *prog, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int usage_error(const char *prog, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry '%s --help'.\n", prog);
-    va_end(ap);
-    return EXIT_ERR;
-}
-
-static int parse_ull(const char *s, unsigned long long *out)
-{
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return errno || *end ? -1 : 0;
 }
 
 static int parse_long(const char *s, long *out)
@@ -196,7 +172,7 @@ static int parse_long(const char *s, long *out)
 static int add_filter(opts *o, const char *prog, tm_filter *f)
 {
     if (o->nfilters >= TM_FILTER_MAX)
-        return usage_error(prog, "at most %d filters", TM_FILTER_MAX);
+        return tool_usage_error(prog, "at most %d filters", TM_FILTER_MAX);
     o->filters[o->nfilters++] = *f;
     return 0;
 }
@@ -213,7 +189,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
         char *a = argv[i];
         if (no_more_opts || a[0] != '-' || a[1] == 0) {
             if (o->nfiles >= (size_t)(diff ? 2 : 1))
-                return usage_error(prog, "unexpected argument '%s'", a);
+                return tool_usage_error(prog, "unexpected argument '%s'", a);
             o->files[o->nfiles++] = a;
             continue;
         }
@@ -232,7 +208,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
         const char *eq = strchr(a, '=');
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
         if (nlen >= sizeof name)
-            return usage_error(prog, "unknown option '%s'", a);
+            return tool_usage_error(prog, "unknown option '%s'", a);
         memcpy(name, a, nlen);
         name[nlen] = 0;
         static const char *const flags[] = { "--cumulative", "--all-frames", "--no-header",
@@ -243,13 +219,13 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
             is_flag |= strcmp(name, flags[k]) == 0;
         if (is_flag) {
             if (eq)
-                return usage_error(prog, "option '%s' takes no value", name);
+                return tool_usage_error(prog, "option '%s' takes no value", name);
         } else if (eq) {
             val = eq + 1;
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
-            return usage_error(prog, "option '%s' needs a value", name);
+            return tool_usage_error(prog, "option '%s' needs a value", name);
         }
         tm_error err = { 0 };
         unsigned long long u;
@@ -265,24 +241,24 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
             o->mrf = 1;
         } else if (strcmp(name, "--by") == 0) {
             if (tm_key_type_parse(val, &o->key, &err) != TM_OK)
-                return usage_error(prog, "%s", err.message);
+                return tool_usage_error(prog, "%s", err.message);
         } else if (strcmp(name, "--top") == 0) {
-            if (parse_ull(val, &o->top) != 0)
-                return usage_error(prog, "--top: '%s' is not a number", val);
+            if (tool_parse_u64(val, &o->top) != 0)
+                return tool_usage_error(prog, "--top: '%s' is not a number", val);
         } else if (strcmp(name, "--limit") == 0) {
             if (parse_long(val, &o->limit) != 0)
-                return usage_error(prog, "--limit: '%s' is not a number", val);
+                return tool_usage_error(prog, "--limit: '%s' is not a number", val);
             o->has_limit = 1;
         } else if (strcmp(name, "--include") == 0 || strcmp(name, "--exclude") == 0) {
             tm_filter f;
             if (tm_filter_parse(&f, val, name[2] == 'i', &err) != TM_OK)
-                return usage_error(prog, "%s", err.message);
+                return tool_usage_error(prog, "%s", err.message);
             if (add_filter(o, prog, &f))
-                return EXIT_ERR;
+                return TOOL_EXIT_ERROR;
         } else if (strcmp(name, "--domain") == 0 || strcmp(name, "--exclude-domain") == 0 ||
                    strcmp(name, "--filter-domain") == 0) {
-            if (parse_ull(val, &u) != 0 || u > UINT32_MAX)
-                return usage_error(prog, "%s: '%s' is not a domain number", name, val);
+            if (tool_parse_u64(val, &u) != 0 || u > UINT32_MAX)
+                return tool_usage_error(prog, "%s: '%s' is not a domain number", name, val);
             if (name[2] == 'f') {
                 o->has_fdomain = 1;
                 o->fdomain = (uint32_t)u;
@@ -292,7 +268,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
                 f.inclusive = name[2] == 'd';
                 f.domain = (uint32_t)u;
                 if (add_filter(o, prog, &f))
-                    return EXIT_ERR;
+                    return TOOL_EXIT_ERROR;
             }
         } else if (strcmp(name, "--format") == 0) {
             if (strcmp(val, "text") == 0)
@@ -302,19 +278,19 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
             else if (strcmp(val, "csv") == 0)
                 o->format = FMT_CSV;
             else
-                return usage_error(prog, "--format: '%s' is not text, json or csv", val);
+                return tool_usage_error(prog, "--format: '%s' is not text, json or csv", val);
         } else if (strcmp(name, "--per-group") == 0) {
             o->gate.per_group = 1;
         } else if (strcmp(name, "--fail-on-growth") == 0 || strcmp(name, "--fail-above") == 0) {
             const char *want = diff ? "--fail-on-growth" : "--fail-above";
             if (strcmp(name, want) != 0)
-                return usage_error(prog, "%s is %s's gate; %s takes %s", name,
+                return tool_usage_error(prog, "%s is %s's gate; %s takes %s", name,
                                    diff ? "tmstat" : "tmdiff", prog, want);
             if (o->gate.set)
-                return usage_error(prog, "%s given twice", name);
+                return tool_usage_error(prog, "%s given twice", name);
             char msg[256];
             if (rp_size_parse(val, diff, &o->gate.limit, msg, sizeof msg) != 0)
-                return usage_error(prog, "%s: %s", name, msg);
+                return tool_usage_error(prog, "%s: %s", name, msg);
             o->gate.set = 1;
             o->gate.option = want;
             o->gate.spec = val;
@@ -322,25 +298,25 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
             rp_size sz;
             char msg[256];
             if (!diff)
-                return usage_error(prog, "--min-growth is for tmdiff --fail-on-growth");
+                return tool_usage_error(prog, "--min-growth is for tmdiff --fail-on-growth");
             if (rp_size_parse(val, 0, &sz, msg, sizeof msg) != 0)
-                return usage_error(prog, "--min-growth: %s", msg);
+                return tool_usage_error(prog, "--min-growth: %s", msg);
             o->gate.min_spec = val;
             o->gate.min_growth = sz.bytes;
         } else {
-            return usage_error(prog, "unknown option '%s'", name);
+            return tool_usage_error(prog, "unknown option '%s'", name);
         }
     }
     if (o->nfiles != (size_t)(diff ? 2 : 1))
-        return usage_error(prog, diff ? "expected OLD and NEW snapshot files"
+        return tool_usage_error(prog, diff ? "expected OLD and NEW snapshot files"
                                       : "expected one SNAPSHOT file");
     if (!o->gate.set && (o->gate.per_group || o->gate.min_spec))
-        return usage_error(prog, "%s needs a gate (%s SIZE)",
+        return tool_usage_error(prog, "%s needs a gate (%s SIZE)",
                            o->gate.per_group ? "--per-group" : "--min-growth",
                            diff ? "--fail-on-growth" : "--fail-above");
     o->gate.diff = diff;
     if (o->cumulative && o->key == TM_KEY_TRACEBACK)
-        return usage_error(prog, "--cumulative cannot be used with --by traceback");
+        return tool_usage_error(prog, "--cumulative cannot be used with --by traceback");
     for (size_t k = 0; k < o->nfilters; k++) {
         if (o->filters[k].kind != TM_FILTER_FRAME)
             continue;

@@ -138,7 +138,7 @@ int tool_usage_error(const char *prog, const char *fmt, ...)
 
 int tool_parse_u64(const char *s, unsigned long long *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
+    if (!s || *s < '0' || *s > '9')   /* no sign, no leading space */
         return -1;
     char *end;
     errno = 0;
