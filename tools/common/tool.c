@@ -41,10 +41,20 @@ static int has_raw_native_frames(const tm_snapshot *snap)
     return 0;
 }
 
-int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
+/* One symbolizer for every snapshot a tool loads: tmdiff's two files and a
+ * timeline's many are usually of one program, whose binaries are then
+ * opened and indexed once.  Freed at exit. */
+static tm_symbolizer *shared_sym;
+
+static void shared_sym_free(void)
 {
-    const char *env = getenv("TM_SYMBOLIZE");
-    if ((env && strcmp(env, "0") == 0) || !has_raw_native_frames(snap))
+    tm_symbolizer_free(shared_sym);
+    shared_sym = NULL;
+}
+
+static int shared_sym_get(const char *path, tm_error *err)
+{
+    if (shared_sym)
         return TM_OK;
     const char *dirs_env = getenv("TM_DEBUG_DIRS");
     char *dirs_buf = NULL;
@@ -61,15 +71,30 @@ int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
     tm_symbolize_options opts = TM_SYMBOLIZE_OPTIONS_INIT;
     opts.debug_dirs = dirs;
     opts.ndebug_dirs = ndirs;
+    int rc = tm_symbolizer_new(&shared_sym, &opts, err);   /* copies the dirs */
+    free(dirs_buf);
+    if (rc)
+        return tm_error_prefix(err, "%s: symbolizing", path);
+    atexit(shared_sym_free);
+    return TM_OK;
+}
+
+int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
+{
+    const char *env = getenv("TM_SYMBOLIZE");
+    if ((env && strcmp(env, "0") == 0) || !has_raw_native_frames(snap))
+        return TM_OK;
+    int rc = shared_sym_get(path, err);
+    if (rc)
+        return rc;
     tm_symbolize_report *report = NULL;
     tm_progress progress;
     char what[512];
     snprintf(what, sizeof what, "symbolizing %s (%zu frames)", path,
              tm_snapshot_frame_count(snap));
     tm_progress_phase(&progress, 1, what);
-    int rc = tm_symbolize_snapshot(snap, &opts, &report, err);
+    rc = tm_symbolizer_snapshot(shared_sym, snap, &report, err);
     tm_progress_end(&progress);
-    free(dirs_buf);
     if (rc)
         return tm_error_prefix(err, "%s: symbolizing", path);
     for (size_t i = 0; report && i < report->nmodules; i++) {
