@@ -179,8 +179,18 @@ int dw_unit_abbrevs(dw_reader *r, dw_unit *u, char *note, size_t notecap) {
                  (unsigned long long)u->abbrev_off);
         return TM_EFORMAT;
     }
-    for (size_t i = 0; i < r->ntables; i++)
-        if (r->tables[i]->offset == u->abbrev_off) { u->ab = r->tables[i]; return TM_OK; }
+    /* Tables sorted by offset: compilers give most units a table of their
+     * own, at increasing offsets, so this is a binary search and an append. */
+    size_t lo = 0, hi = r->ntables;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->tables[mid]->offset < u->abbrev_off) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < r->ntables && r->tables[lo]->offset == u->abbrev_off) {
+        u->ab = r->tables[lo];
+        return TM_OK;
+    }
     dw_abbrevs *t = tm_calloc(1, sizeof *t);
     if (!t) return TM_ENOMEM;
     t->offset = u->abbrev_off;
@@ -196,7 +206,9 @@ int dw_unit_abbrevs(dw_reader *r, dw_unit *u, char *note, size_t notecap) {
         u->ab_bad = rc == TM_EFORMAT;
         return rc;
     }
-    r->tables[r->ntables++] = t;
+    memmove(r->tables + lo + 1, r->tables + lo, (r->ntables - lo) * sizeof *r->tables);
+    r->tables[lo] = t;
+    r->ntables++;
     u->ab = t;
     return TM_OK;
 }
