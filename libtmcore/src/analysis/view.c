@@ -37,13 +37,16 @@ static int module_offset_name(an_view *v, an_ctx *c, const tm_frame *fr, uint32_
     const tm_module *m = &tm_snapshot_modules(v->snap)[fr->module];
     size_t plen;
     const char *path = tm_snapshot_string(v->snap, m->path, &plen);
-    char *buf = tm_malloc(plen + 32);
+    /* One per unsymbolized frame: on the stack unless the path is long. */
+    char local[512];
+    char *buf = plen + 32 <= sizeof local ? local : tm_malloc(plen + 32);
     if (!buf)
         return nomem(err, "frame name");
     memcpy(buf, path, plen);
     int n = snprintf(buf + plen, 32, "+0x%" PRIx64, fr->offset);
     int rc = an_pool_intern(c, buf, plen + (size_t)n, out, err);
-    tm_free(buf);
+    if (buf != local)
+        tm_free(buf);
     return rc;
 }
 
