@@ -98,6 +98,15 @@ int an_filters_nodes(an_filters *fs, an_ctx *c, const an_view *v, uint64_t **nod
                      uint8_t **node_keep, tm_error *err);
 /* Keep the trace?  mask = bits of frame filters whose frame part matched. */
 int an_filters_keep(const an_filters *fs, uint64_t mask, uint32_t domain);
+/* Keep a trace of (stack, domain), with an_filters_nodes' arrays: the
+ * per-node answer unless some filter looks at the domain. */
+static inline int an_filters_keep_trace(const an_filters *fs, const uint64_t *node_mask,
+                                        const uint8_t *node_keep, uint32_t stack,
+                                        uint32_t domain)
+{
+    return fs->domain_dependent ? an_filters_keep(fs, node_mask[stack], domain)
+                                : node_keep[stack];
+}
 
 /* UTF-8 -> code points, lenient: an invalid byte b becomes 0xDC00 + b
  * (as Python's surrogateescape).  Returns the number written (<= len). */

@@ -54,16 +54,14 @@ int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap,
             rc = tm_error_set(err, TM_EFORMAT, "trace %zu: stack %u out of range", i, t[i].stack);
             goto out;
         }
-        kept += !nfilters || (fs.domain_dependent
-                                  ? an_filters_keep(&fs, node_mask[t[i].stack], t[i].domain)
-                                  : node_keep[t[i].stack]);
+        kept += !nfilters ||
+                an_filters_keep_trace(&fs, node_mask, node_keep, t[i].stack, t[i].domain);
     }
     if ((rc = tm_snapshot_reserve_traces(ns, kept, err)) != TM_OK)
         goto out;
     for (size_t i = 0; i < ntr; i++) {
         uint32_t s = t[i].stack;
-        if (nfilters && !(fs.domain_dependent ? an_filters_keep(&fs, node_mask[s], t[i].domain)
-                                              : node_keep[s]))
+        if (nfilters && !an_filters_keep_trace(&fs, node_mask, node_keep, s, t[i].domain))
             continue;
         tm_trace copy = t[i];
         copy.stack = stmap[s];

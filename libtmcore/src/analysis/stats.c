@@ -143,12 +143,8 @@ static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *
             rc = tm_error_set(err, TM_EFORMAT, "trace %zu: stack %u out of range", i, s);
             goto out;
         }
-        if (fs->n) {
-            int keep = fs->domain_dependent ? an_filters_keep(fs, node_mask[s], t[i].domain)
-                                            : node_keep[s];
-            if (!keep)
-                continue;
-        }
+        if (fs->n && !an_filters_keep_trace(fs, node_mask, node_keep, s, t[i].domain))
+            continue;
         node_size[s] += t[i].size;
         node_count[s]++;
         tot_size += t[i].size;
