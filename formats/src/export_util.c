@@ -1,5 +1,6 @@
 /* Escaping writers, size formatting and option checks for the exporters. */
 #include "export_internal.h"
+#include "utf8_seq.h"
 
 #include <errno.h>
 #include <string.h>
@@ -23,33 +24,13 @@ int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *er
     return TM_OK;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one
+ * (encoded surrogates are not valid here). */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, min = 0x10000;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    unsigned cp = c & (0x3f >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
+    uint32_t cp;
+    size_t len = tm_utf8_seq(s, n, &cp);
+    return len && (cp < 0xd800 || cp > 0xdfff) ? len : 0;
 }
 
 void ex_put_folded_label(FILE *f, const char *s, size_t n)

@@ -1,5 +1,6 @@
 /* Shared by the Python dump reader and writer: opcode names, UTF-8 rules. */
 #include "pyformat_internal.h"
+#include "utf8_seq.h"
 
 #include "tm/pyformat.h"
 
@@ -89,35 +90,12 @@ const char *tm_pickle_opcode_name(unsigned op)
 int tm_pickle_utf8_check(const uint8_t *s, size_t n)
 {
     int surrogates = 0;
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = tm_utf8_seq(s + i, n - i, &cp);
+        if (!len)
             return -1;
-        }
-        if (n - i < len)
-            return -1;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff)
-            return -1;
-        if (cp >= 0xd800 && cp <= 0xdfff)
-            surrogates = 1;
+        surrogates |= cp >= 0xd800 && cp <= 0xdfff;
         i += len;
     }
     return surrogates;

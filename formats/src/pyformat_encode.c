@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "pyformat_internal.h"
+#include "utf8_seq.h"
 #include "tm_alloc.h"
 
 #define NO_MEMO UINT32_MAX
@@ -177,25 +178,17 @@ static int memoize(penc *e, uint32_t *slot, tm_error *err)
 /* Python pickles str as UTF-8 with 'surrogatepass'; bytes that are not
  * UTF-8 (native paths) become U+DC80+byte, exactly what os.fsdecode()
  * would have produced, so Python sees the same filename it would. */
+/* s as a Python str: valid UTF-8 as it is (surrogates too), every other
+ * byte b as the surrogate U+DC00+b (Python's surrogateescape), 3 bytes. */
 static void put_str(penc *e, const char *s, size_t n)
 {
     const uint8_t *u = (const uint8_t *)s;
-    int ok = tm_pickle_utf8_check(u, n) >= 0;
-    size_t out = n;
-    if (!ok) {
-        out = 0;
-        for (size_t i = 0; i < n;) {
-            size_t step = 1;
-            while (step <= 4 && i + step <= n && tm_pickle_utf8_check(u + i, step) < 0)
-                step++;
-            if (step <= 4 && i + step <= n && u[i] >= 0x80) {
-                out += step, i += step;
-            } else if (u[i] < 0x80) {
-                out++, i++;
-            } else {
-                out += 3, i++;
-            }
-        }
+    size_t out = 0;
+    uint32_t cp;
+    for (size_t i = 0; i < n;) {
+        size_t len = tm_utf8_seq(u + i, n - i, &cp);
+        out += len ? len : 3;
+        i += len ? len : 1;
     }
     if (out < 0x100) {
         put_byte(e, PK_SHORT_BINUNICODE);
@@ -207,24 +200,20 @@ static void put_str(penc *e, const char *s, size_t n)
         put_byte(e, PK_BINUNICODE8);
         put_le(e, out, 8);
     }
-    if (ok) {
+    if (out == n) {   /* nothing to escape */
         put(e, s, n);
         return;
     }
     for (size_t i = 0; i < n;) {
-        size_t step = 1;
-        while (step <= 4 && i + step <= n && tm_pickle_utf8_check(u + i, step) < 0)
-            step++;
-        if (step <= 4 && i + step <= n && u[i] >= 0x80) {
-            put(e, u + i, step);
-            i += step;
-        } else if (u[i] < 0x80) {
-            put_byte(e, u[i++]);
+        size_t len = tm_utf8_seq(u + i, n - i, &cp);
+        if (len) {
+            put(e, u + i, len);
+            i += len;
         } else {
-            uint32_t cp = 0xdc00u + u[i++];
-            put_byte(e, (uint8_t)(0xe0 | (cp >> 12)));
-            put_byte(e, (uint8_t)(0x80 | ((cp >> 6) & 0x3f)));
-            put_byte(e, (uint8_t)(0x80 | (cp & 0x3f)));
+            uint32_t esc = 0xdc00u + u[i++];
+            put_byte(e, (uint8_t)(0xe0 | (esc >> 12)));
+            put_byte(e, (uint8_t)(0x80 | ((esc >> 6) & 0x3f)));
+            put_byte(e, (uint8_t)(0x80 | (esc & 0x3f)));
         }
     }
 }
