@@ -60,11 +60,9 @@ static void flame_subtitle(char *buf, size_t cap, const tm_snapshot *snap, const
 {
     char sz[32];
     ex_format_size(sz, sizeof sz, t->nodes[0].size[side]);
-    const tm_metadata *md = tm_snapshot_metadata(snap);
-    const char *prog = md ? tm_snapshot_string(snap, md->program, NULL) : "";
-    snprintf(buf, cap, "%s%s%s%s%s in %llu allocations", what, prog && *prog ? "program " : "",
-             prog ? prog : "", prog && *prog ? ": " : "", sz,
-             (unsigned long long)t->nodes[0].count[side]);
+    const char *prog = tm_snapshot_string(snap, tm_snapshot_metadata(snap)->program, NULL);
+    snprintf(buf, cap, "%s%s%s%s%s in %llu allocations", what, *prog ? "program " : "", prog,
+             *prog ? ": " : "", sz, (unsigned long long)t->nodes[0].count[side]);
 }
 
 static void put_u64(FILE *out, uint64_t v)

@@ -65,9 +65,8 @@ static int bad(dec *d, const uint8_t *at, int code, const char *fmt, ...)
 /* A builder call failed (limit or out of memory): keep its message, add where. */
 static int model_err(dec *d, const uint8_t *at, int rc)
 {
-    char msg[TM_ERROR_MESSAGE_MAX];
-    snprintf(msg, sizeof msg, "%s", d->err ? d->err->message : "");
-    return bad(d, at, rc, "%s", msg);
+    /* bad() formats into its own buffer before it overwrites *d->err. */
+    return bad(d, at, rc, "%s", d->err ? d->err->message : "");
 }
 
 static inline int rd(dec *d, const uint8_t **p, const uint8_t *end, uint64_t *v,
