@@ -1,8 +1,8 @@
 # Install rules for everything a user of tmkit needs after `cmake --install`:
 #   bin/        the tools (their own rules in tools/CMakeLists.txt) and, when the
 #               recorder is built, tmrun (rules in recorder/CMakeLists.txt)
-#   lib/        static libraries tmcore_model, tmcore, tmformats (+ libtmrecorder)
-#   include/tm/ the public headers
+#   lib/        the static libraries of every layer (doc/DESIGN.md), libtmrecorder
+#   include/tm/ the public headers of libtmcore, formats and the recorder
 #   lib/pkgconfig/tmkit.pc                  pkg-config --cflags --libs tmkit
 #   lib/cmake/tmkit/tmkitConfig.cmake ...   find_package(tmkit) -> tmkit::tmcore, ...
 #   share/man/man1/*.1                      one page per tool
@@ -11,11 +11,12 @@ include(CMakePackageConfigHelpers)
 
 set(TM_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/tmkit)
 
-install(TARGETS tmcore_model tmcore tmformats
+install(TARGETS tmcore_base tmcore_model tmcore_analysis tmcore_symbolize tmcore
+                tmformats_tms tmformats
         EXPORT tmkitTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/libtmcore/include/tm
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/libtmcore/include/tm ${CMAKE_SOURCE_DIR}/formats/include/tm
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.h")
 

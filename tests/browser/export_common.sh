@@ -1,6 +1,5 @@
 # Sourced by tests/cli/export_*.sh and browser_*.sh: a scratch directory, the
-# tmexport binary, and export_gen (snapshot builder) compiled against the
-# build tree's libraries with the same sanitizer setting.
+# tmexport binary, and export_gen (snapshot builder, built by tests/CMakeLists.txt).
 set -euo pipefail
 : "${TM_BUILD_DIR:=$PWD}"
 : "${TM_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -11,18 +10,8 @@ export PYTHONPATH=$BROWSER_DIR${PYTHONPATH:+:$PYTHONPATH}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tmexport-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 [ -x "$TMEXPORT" ] || { echo "FAIL: $TMEXPORT not built" >&2; exit 1; }
-
-# The build's own compiler: sanitizer runtimes of gcc and clang do not mix.
-CC=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$TM_BUILD_DIR/CMakeCache.txt" 2>/dev/null | head -1)
-CC=${CC:-cc}
-san_flags=()
-if [ "$TM_SANITIZE" = 1 ]; then
-    san_flags=(-fsanitize=address,undefined)
-fi
-GEN=$WORK/export_gen
-"$CC" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror "${san_flags[@]}" \
-   -I"$TM_SOURCE_DIR/libtmcore/include" "$BROWSER_DIR/export_gen.c" \
-   "$TM_BUILD_DIR/libtmcore/libtmcore_model.a" -lzstd -o "$GEN"
+GEN=$TM_BUILD_DIR/tests/tm_export_gen
+[ -x "$GEN" ] || { echo "FAIL: $GEN not built" >&2; exit 1; }
 
 fails=0
 check() {   # check DESCRIPTION COMMAND...

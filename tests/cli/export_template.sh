@@ -1,11 +1,11 @@
 #!/bin/bash
-# The flame graph page lives in formats/src/export_flame.html (readable, editable)
-# and is compiled in from formats/src/export_flame_html.h.  This test fails when
+# The flame graph page lives in formats/src/export/export_flame.html (readable, editable)
+# and is compiled in from formats/src/export/export_flame_html.h.  This test fails when
 # the two differ; `bash tests/cli/export_template.sh --update` regenerates the header.
 set -euo pipefail
 src=${TM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-html=$src/formats/src/export_flame.html
-hdr=$src/formats/src/export_flame_html.h
+html=$src/formats/src/export/export_flame.html
+hdr=$src/formats/src/export/export_flame_html.h
 gen=$(mktemp)
 trap 'rm -f "$gen"' EXIT
 python3 - "$html" > "$gen" <<'PY'

@@ -19,7 +19,7 @@ check() {
 cmake --install "$TM_BUILD_DIR" --prefix "$PREFIX" > "$WORK/install.log"
 echo "installed $(grep -c 'Installing:' "$WORK/install.log") files into the prefix"
 libdir=$PREFIX/lib
-[ -d "$libdir" ] || libdir=$(dirname "$(find "$PREFIX" -name libtmcore.a | head -1)")
+[ -d "$libdir" ] || libdir=$(dirname "$(find "$PREFIX" -name libtmcore_model.a | head -1)")
 
 for tool in tminfo tmstat tmdiff tmconv tmsym tmexport; do
     if [ -e "$TM_BUILD_DIR/tools/$tool" ]; then
@@ -30,10 +30,12 @@ if [ -e "$TM_BUILD_DIR/recorder/tmrun" ]; then
     check "bin/tmrun installed" test -x "$PREFIX/bin/tmrun"
     check "libtmrecorder.so installed" test -e "$libdir/libtmrecorder.so"
 fi
-for lib in tmcore_model tmcore tmformats; do
+# One static library per layer (doc/DESIGN.md); tmkit::tmcore is an interface target.
+for lib in tmcore_base tmcore_model tmcore_analysis tmcore_symbolize tmformats_tms tmformats; do
     check "lib$lib.a installed" test -s "$libdir/lib$lib.a"
 done
-for h in "$TM_SOURCE_DIR"/libtmcore/include/tm/*.h; do
+for h in "$TM_SOURCE_DIR"/libtmcore/include/tm/*.h "$TM_SOURCE_DIR"/formats/include/tm/*.h \
+         "$TM_SOURCE_DIR"/recorder/include/tm/*.h; do
     check "header tm/$(basename "$h")" cmp -s "$h" "$PREFIX/include/tm/$(basename "$h")"
 done
 check "tmkit.pc installed" test -s "$libdir/pkgconfig/tmkit.pc"

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "symbolize/dwarf_reader.h"
+#include "dwarf_reader.h"
 #include "tm_alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

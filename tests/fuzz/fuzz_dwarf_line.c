@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "symbolize/sym_internal.h"
+#include "sym_internal.h"
 #include "tm_alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/tms_internal.h"
+#include "tms_internal.h"
 #include "tm/tms.h"
 
 static void check_one(const uint8_t *data, size_t size)

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "format/tms_wire.h"
+#include "tms_wire.h"
 
 static void test_varint_edges(void **state)
 {

@@ -16,9 +16,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "format/tms_internal.h"
-#include "format/tms_wire.h"
-#include "model/snapshot_internal.h"
+#include "tms_internal.h"
+#include "tms_wire.h"
+#include "tm_snapshot_internal.h"
 #include "tm/tms.h"
 #include "tm_alloc.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model/snapshot_internal.h"
+#include "tm_snapshot_internal.h"
 #include "tm_alloc.h"
 
 static uint32_t str(tm_snapshot *s, const char *p)

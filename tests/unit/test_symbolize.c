@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "symbolize/sym_internal.h"
+#include "sym_internal.h"
 #include "tm/snapshot.h"
 #include "tm/symbolize.h"
 #include "tm_alloc.h"

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "symbolize/dwarf_reader.h"
+#include "dwarf_reader.h"
 #include "tm_alloc.h"
 
 #define NSEC 9

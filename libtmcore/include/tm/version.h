@@ -6,8 +6,6 @@ extern "C" {
 #endif
 /* "MAJOR.MINOR.PATCH" of the library a program is linked with. */
 const char *tm_version_string(void);
-/* Names of the foreign formats compiled into tmformats, e.g. "python". */
-const char *tm_formats_list(void);
 #ifdef __cplusplus
 }
 #endif

@@ -14,7 +14,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "model/snapshot_internal.h"
+#include "tm_snapshot_internal.h"
 #include "tm_alloc.h"
 
 #define STRING_BLOCK_SIZE (64u * 1024u)

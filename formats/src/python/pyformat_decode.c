@@ -115,6 +115,7 @@ static int push(pdec *d, uint64_t v)
 
 static int new_node(pdec *d, uint8_t kind, uint64_t a, uint64_t b, uint64_t *out)
 {
+    *out = 0; /* defined on failure too: gcc cannot see that pk_nomem is never TM_OK */
     if (d->nnodes == d->nodes_cap &&
         tm_grow((void **)&d->nodes, &d->nodes_cap, d->nnodes + 1, sizeof *d->nodes))
         return pk_nomem(d);

@@ -21,7 +21,7 @@
 #include <xxhash.h>
 
 #include "pyformat_internal.h"
-#include "utf8_seq.h"
+#include "tm_utf8.h"
 #include "tm_alloc.h"
 
 #define NO_MEMO UINT32_MAX

@@ -1,6 +1,6 @@
 /* Shared by the Python dump reader and writer: opcode names, UTF-8 rules. */
 #include "pyformat_internal.h"
-#include "utf8_seq.h"
+#include "tm_utf8.h"
 
 #include "tm/pyformat.h"
 

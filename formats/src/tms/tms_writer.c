@@ -9,7 +9,7 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "model/snapshot_internal.h"
+#include "tm_snapshot_internal.h"
 #include "tm/output.h"
 #include "tm_alloc.h"
 #include "tms_internal.h"

@@ -1,6 +1,6 @@
 /* Escaping writers, size formatting and option checks for the exporters. */
 #include "export_internal.h"
-#include "utf8_seq.h"
+#include "tm_utf8.h"
 
 #include <errno.h>
 #include <string.h>

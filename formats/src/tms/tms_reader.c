@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "model/snapshot_internal.h"
+#include "tm_snapshot_internal.h"
 #include "tm_alloc.h"
 #include "tms_internal.h"
 
