@@ -1,5 +1,6 @@
 /*
- * Private: every heap allocation libtmcore and tmformats make goes through
+ * Internal (shared by tmkit's layers, never installed): every heap
+ * allocation libtmcore and formats make goes through
  * these, so that tests can inject out-of-memory failures ("fail the Nth
  * allocation") and prove that every path cleans up.
  */

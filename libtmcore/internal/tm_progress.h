@@ -1,5 +1,5 @@
 /*
- * Private: progress on stderr for long operations, shown only when stderr is
+ * Internal (shared by tmkit's layers, never installed): progress on stderr for long operations, shown only when stderr is
  * a terminal (never in pipes, logs or CI), only after the operation has run
  * for a moment (TM_PROGRESS_DELAY_MS, default 500), at most ~10 times a
  * second, and erased when done.  Tools may include this header too.

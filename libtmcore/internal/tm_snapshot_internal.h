@@ -1,8 +1,8 @@
 /*
- * Private: the layout of tm_snapshot, for code inside libtmcore that must
- * fill it faster than the builder API allows (the .tms reader decoding a
- * million traces) or needs set_argv by id.  Everything else uses
- * tm/snapshot.h.
+ * Internal (shared by tmkit's layers, never installed): the layout of
+ * tm_snapshot, for code that must fill it faster than the builder API
+ * allows (the .tms reader in formats/ decoding a million traces) or needs
+ * set_argv by id.  Everything else uses tm/snapshot.h.
  */
 #ifndef TM_SNAPSHOT_INTERNAL_H
 #define TM_SNAPSHOT_INTERNAL_H

@@ -12,8 +12,8 @@
  * frames) until it reaches a frame whose (pc, sp, bp) equals a remembered
  * one at depth d.  The rest of the walk is a function of that state and of
  * the slots the remembered frames 0..d read; if every one of them still
- * holds the value read then (one load and xor each, DESIGN.md section
- * 3 (a)), frames 0..d are the rest of the stack.  The new walk is then
+ * holds the value read then (one load and xor each), frames 0..d are the
+ * rest of the stack.  The new walk is then
  * stored in place: only the fresh frames are written, above depth d.
  *
  * Every stored frame gets a generation number, unique in the thread, when

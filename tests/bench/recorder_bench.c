@@ -28,7 +28,7 @@
  * Then it runs recorder_parts (next to this program): the breakdown of one
  * pair into the recorder's steps, and the full vs incremental unwind.
  *
- * Targets (DESIGN.md section 3): <= 6x bare with one and two threads,
+ * Targets: <= 6x bare with one and two threads,
  * >= 4x faster than heaptrack, <= 48 bytes per live block.
  */
 #include <dlfcn.h>
@@ -396,7 +396,7 @@ int main(int argc, char **argv)
         char *rec[] = { tmrun, "-n", "20", "-o", out, "--", self, "--worker", nt, "--pairs", pairs,
                         "--live", live, "--depth", depth, NULL };
         /* ulimit/timeout guard: heaptrack_interpret has been seen to need
-         * more than 18 GB on runs like this one (DESIGN.md section 3). */
+         * more than 18 GB on runs like this one. */
         static const char guard[] = "ulimit -v 16777216; exec timeout 600 heaptrack \"$@\"";
         char *ht[] = { "bash", "-c", (char *)guard, "heaptrack", "--raw", "-o", hout, self,
                        "--worker", nt, "--pairs", pairs, "--live", live, "--depth", depth, NULL };

@@ -1,5 +1,5 @@
 /*
- * Private to the exporters (formats/src/export_*.c): the logical stack tree
+ * Private to the exporters (formats/src/export/): the logical stack tree
  * that folded stacks and flame graphs are drawn from, and small writers.
  *
  * The tree is a trie of labels: node 0 is the root ("all"); every other node

@@ -1,5 +1,5 @@
 /*
- * Private to libtmcore/src/format: container parsing shared by the reader,
+ * Private to formats/src/tms: container parsing shared by the reader,
  * tm_tms_inspect() and the writer's tests.
  */
 #ifndef TM_TMS_INTERNAL_H
