@@ -38,7 +38,8 @@ TM_PASSED=0
 TM_FAILED=0
 TM_SKIPPED=0
 
-TM_WORK=$(mktemp -d "${TMPDIR:-/tmp}/tmtest-$TM_TEST_NAME.XXXXXX")
+# A neutral name: tests grep messages that name paths in it.
+TM_WORK=$(mktemp -d "${TMPDIR:-/tmp}/tmtest.XXXXXX")
 TM_EXIT_HOOKS=()
 tm_on_exit() {   # tm_on_exit COMMAND-STRING : run (eval) at exit, before TM_WORK goes
     TM_EXIT_HOOKS+=("$1")
