@@ -15,42 +15,41 @@
 # recording steps are skipped with a message, the gate steps still run on
 # snapshots made here (--snapshot).
 set -u
+source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
 here=$(cd "$(dirname "$0")" && pwd)
-src=${TM_SOURCE_DIR:-$here/../..}
-build=${TM_BUILD_DIR:-$PWD}
+src=$TM_SOURCE_DIR
+build=$TM_BUILD_DIR
 script=$src/samples/ci/run-memory-check.sh
 workflow=$src/samples/ci/github-actions.yml
 schema=$src/doc/report-schema.json
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$TM_WORK
 export PATH=$build/tools:$build/recorder:$PATH
 unset MEMORY_BASELINE MEMORY_OUTPUT MEMORY_THRESHOLD MEMORY_MIN_GROWTH MEMORY_PER_GROUP \
       MEMORY_ALLOW_MISSING_BASELINE WORKLOAD_EXTRA_KIB TMKIT_PREFIX
-fails=0
 step() {   # step NAME EXPECTED_STATUS COMMAND...  (in $tmp/run, output in $tmp/NAME.log)
     local name=$1 want=$2
     shift 2
     (cd "$tmp/run" && "$@") >"$tmp/$name.log" 2>&1
     local got=$?
     if [ "$got" != "$want" ]; then
-        echo "FAIL $name: exit $got, want $want"; sed 's/^/    /' "$tmp/$name.log"; fails=$((fails + 1))
+        fail "$name: exit $got, want $want"; sed 's/^/    /' "$tmp/$name.log"
     else
-        echo "ok   $name (exit $got)"
+        pass "$name (exit $got)"
     fi
 }
 expect_in() {   # expect_in NAME TEXT
-    grep -qF -- "$2" "$tmp/$1.log" || {
-        echo "FAIL $1: '$2' not in its output:"; sed 's/^/    /' "$tmp/$1.log"; fails=$((fails + 1)); }
+    grep -qF -- "$2" "$tmp/$1.log" && pass || {
+        fail "$1: '$2' not in its output:"; sed 's/^/    /' "$tmp/$1.log"; }
 }
 expect_not_in() {
-    ! grep -qF -- "$2" "$tmp/$1.log" || { echo "FAIL $1: '$2' should not be in its output"; fails=$((fails + 1)); }
+    ! grep -qF -- "$2" "$tmp/$1.log" && pass || fail "$1: '$2' should not be in its output"
 }
 validate() {   # validate JSON...
-    python3 "$here/gate_validate.py" "$schema" "$@" >"$tmp/validate.log" 2>&1 ||
-        { echo "FAIL: JSON report does not match the schema:"; cat "$tmp/validate.log"; fails=$((fails + 1)); }
+    python3 "$here/gate_validate.py" "$schema" "$@" >"$tmp/validate.log" 2>&1 && pass ||
+        { fail "JSON report does not match the schema:"; cat "$tmp/validate.log"; }
 }
 mkdir "$tmp/run"
-[ -x "$script" ] || { echo "FAIL: $script is not executable"; fails=$((fails + 1)); }
+[ -x "$script" ] && pass || fail "$script is not executable"
 
 # --- the gate on snapshots made here (every build, sanitized or not) ------------
 python3 - "$tmp" <<'PY'
@@ -62,8 +61,8 @@ t.Snapshot(base, 1).dump(d + "/base.dump")
 t.Snapshot(base + [(0, 65536, (g,), 1)], 1).dump(d + "/grown.dump")
 PY
 tmconv "$tmp/base.dump" "$tmp/run/premade-base.tms" --to tms &&
-    tmconv "$tmp/grown.dump" "$tmp/run/premade-grown.tms" --to tms ||
-    { echo "FAIL: tmconv"; fails=$((fails + 1)); }
+    tmconv "$tmp/grown.dump" "$tmp/run/premade-grown.tms" --to tms && pass ||
+    fail "tmconv"
 step premade-same 0 bash "$script" --snapshot premade-base.tms -o same.tms -b premade-base.tms
 expect_in premade-same "memory check passed"
 step premade-grown 1 bash "$script" --snapshot premade-grown.tms -o grown.tms -b premade-base.tms
@@ -95,8 +94,8 @@ if [ -z "$ypy" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
           DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q python3-yaml >>"$tmp/apt.log" 2>&1; }
     /usr/bin/python3 -c 'import yaml' 2>/dev/null && ypy=/usr/bin/python3
 fi
-[ -n "$ypy" ] || { echo "FAIL: no python3 with the yaml module (python3-yaml) to read the workflow"; fails=$((fails + 1)); ypy=python3; }
-"$ypy" - "$workflow" "$tmp" <<'PY' || fails=$((fails + 1))
+[ -n "$ypy" ] && pass || { fail "no python3 with the yaml module (python3-yaml) to read the workflow"; ypy=python3; }
+check "the GitHub Actions workflow: triggers, steps, artifacts" "$ypy" - "$workflow" "$tmp" <<'PY'
 import re, sys, yaml
 wf = yaml.safe_load(open(sys.argv[1]))
 on = wf.get("on", wf.get(True))   # YAML 1.1 reads a bare `on` as true
@@ -128,12 +127,12 @@ print(f"workflow: {len(steps)} steps, {len(runs)} shell blocks, {len(problems)} 
 sys.exit(1 if problems else 0)
 PY
 for f in "$tmp"/run[0-9]*.sh; do
-    bash -n "$f" || { echo "FAIL: workflow shell block $(basename "$f") is not valid bash"; fails=$((fails + 1)); }
+    bash -n "$f" && pass || fail "workflow shell block $(basename "$f") is not valid bash"
 done
 
 # --- recording with tmrun -----------------------------------------------------------
 if [ "${TM_SANITIZE:-0}" = 1 ]; then
-    echo "SKIP (recording steps): LD_PRELOAD of the recorder into a process is not possible" \
+    skip "recording steps: LD_PRELOAD of the recorder into a process is not possible" \
          "in a sanitized build (the ASan runtime must come first and owns malloc); the gate" \
          "steps above ran on snapshots made here"
 else
@@ -141,7 +140,7 @@ else
     step baseline 0 bash "$script" -o baseline.tms
     expect_in baseline "no baseline given"
     expect_in baseline "workload.c:"
-    [ -s "$tmp/run/baseline.tms" ] || { echo "FAIL: baseline.tms not written"; fails=$((fails + 1)); }
+    [ -s "$tmp/run/baseline.tms" ] && pass || fail "baseline.tms not written"
     step same-run 0 bash "$script" -b baseline.tms
     expect_in same-run "memory check passed"
     expect_in same-run "tmdiff: gate passed"
@@ -165,12 +164,12 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["gate"]["passed"] is False and d["gate"]["measured_bytes"] == 262144, d["gate"]
 assert d["statistics"][0]["size_diff"] == 262144 and d["statistics"][0]["traceback"][0]["lineno"] == int(sys.argv[2])' \
-        "$tmp/run/grown.json" "$line" || { echo "FAIL: grown.json content"; fails=$((fails + 1)); }
+        "$tmp/run/grown.json" "$line" && pass || fail "grown.json content"
     step missing-baseline 2 bash "$script" -b nowhere/memory.tms -o first.tms
     expect_in missing-baseline "baseline 'nowhere/memory.tms' does not exist"
     step first-run 0 bash "$script" -b nowhere/memory.tms -o first.tms --allow-missing-baseline
     expect_in first-run "first run"
-    [ -s "$tmp/run/first.tms" ] || { echo "FAIL: first run wrote no snapshot"; fails=$((fails + 1)); }
+    [ -s "$tmp/run/first.tms" ] && pass || fail "first run wrote no snapshot"
     step program-fails 2 bash "$script" -o fail.tms -- false
     expect_in program-fails "the recorded program failed"
     if [ -x "$build/samples/demo" ]; then
@@ -182,5 +181,4 @@ assert d["statistics"][0]["size_diff"] == 262144 and d["statistics"][0]["traceba
     expect_in artifact-alone "workload.c:"
 fi
 
-if [ $fails -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
-echo "samples/ci: all checks passed"
+finish

@@ -3,11 +3,10 @@
 # and is compiled in from formats/src/export/export_flame_html.h.  This test fails when
 # the two differ; `bash tests/cli/export_template.sh --update` regenerates the header.
 set -euo pipefail
-src=${TM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-html=$src/formats/src/export/export_flame.html
-hdr=$src/formats/src/export/export_flame_html.h
-gen=$(mktemp)
-trap 'rm -f "$gen"' EXIT
+source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
+html=$TM_SOURCE_DIR/formats/src/export/export_flame.html
+hdr=$TM_SOURCE_DIR/formats/src/export/export_flame_html.h
+gen=$TM_WORK/export_flame_html.h
 python3 - "$html" > "$gen" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
@@ -36,9 +35,11 @@ if [ "${1:-}" = "--update" ]; then
     echo "updated $hdr"
     exit 0
 fi
-if ! diff -q "$gen" "$hdr" >/dev/null; then
-    echo "FAIL: $hdr is out of date with $html; run: bash tests/cli/export_template.sh --update" >&2
+up_to_date() {
+    diff -q "$gen" "$hdr" >/dev/null && return 0
+    echo "$hdr is out of date with $html; run: bash tests/cli/export_template.sh --update" >&2
     diff "$gen" "$hdr" | head -20 >&2
-    exit 1
-fi
-echo "ok: flame graph template header matches export_flame.html"
+    return 1
+}
+check "flame graph template header matches export_flame.html" up_to_date
+finish

@@ -6,10 +6,8 @@
 # written does not change the program's exit status.
 source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/fault/fault_lib.bash"
 if [ "$SAN" = 1 ]; then
-    echo "SKIP: fault_recorder: LD_PRELOAD of the recorder into a process is not possible" \
-         "in a sanitizer build (the ASan runtime must be first and owns malloc)"
-    echo "fault_recorder: 0 passed, 0 failed, 1 skipped"
-    exit 0
+    skip_test "LD_PRELOAD of the recorder into a process is not possible" \
+        "in a sanitizer build (the ASan runtime must be first and owns malloc)"
 fi
 TMRUN=$B/recorder/tmrun
 TMINFO=$B/tools/tminfo

@@ -7,15 +7,14 @@
 # validator in gate_validate.py; both must agree.  Mutated documents must be
 # rejected, so the check can fail.
 set -u
+source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
 here=$(cd "$(dirname "$0")" && pwd)
-src=${TM_SOURCE_DIR:-$here/../..}
-build=${TM_BUILD_DIR:-$PWD}
+src=$TM_SOURCE_DIR
+build=$TM_BUILD_DIR
 schema=$src/doc/report-schema.json
 tmstat=$build/tools/tmstat
 tmdiff=$build/tools/tmdiff
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+tmp=$TM_WORK
 
 # --- a python3 that has jsonschema ------------------------------------------
 py=
@@ -62,16 +61,16 @@ t.Snapshot([], 1).dump(d + "/empty.dump")
 odd = 'we,ird "name"\tü\x01.c'
 t.Snapshot([(0, 10, ((odd, 7), ("plain.c", 1)), 2)], 5).dump(d + "/odd.dump")
 PY
-"$build/tools/tmconv" "$tmp/new.dump" "$tmp/new.tms" --to tms || { echo "FAIL: tmconv"; fails=$((fails + 1)); }
-"$build/tools/tmconv" "$tmp/empty.dump" "$tmp/empty.tms" --to tms || { echo "FAIL: tmconv"; fails=$((fails + 1)); }
+"$build/tools/tmconv" "$tmp/new.dump" "$tmp/new.tms" --to tms && pass || fail "tmconv"
+"$build/tools/tmconv" "$tmp/empty.dump" "$tmp/empty.tms" --to tms && pass || fail "tmconv"
 pairs=("$tmp/old.dump $tmp/new.dump" "$tmp/old.dump $tmp/new.tms" "$tmp/empty.dump $tmp/empty.tms"
        "$tmp/empty.dump $tmp/new.dump" "$tmp/new.dump $tmp/empty.dump" "$tmp/odd.dump $tmp/new.dump")
 singles=("$tmp/new.dump" "$tmp/new.tms" "$tmp/empty.tms" "$tmp/odd.dump")
 if [ "${TM_SANITIZE:-0}" != 1 ] && [ -x "$build/recorder/tmrun" ] && [ -x "$build/samples/demo" ]; then
     # symbolized once, so that the many runs below do not each symbolize it
     (cd "$tmp" && "$build/recorder/tmrun" -o "$tmp/demo.raw.tms" -- "$build/samples/demo" >/dev/null &&
-        "$build/tools/tmsym" -q "$tmp/demo.raw.tms" -o "$tmp/demo.tms") ||
-        { echo "FAIL: tmrun / tmsym demo"; fails=$((fails + 1)); }
+        "$build/tools/tmsym" -q "$tmp/demo.raw.tms" -o "$tmp/demo.tms") && pass ||
+        fail "tmrun / tmsym demo"
     pairs+=("$tmp/new.dump $tmp/demo.tms")
     singles+=("$tmp/demo.tms")
 else
@@ -88,7 +87,9 @@ run() {   # run COMMAND... ; output -> $tmp/out/N.json, status -> N.rc
     echo "$rc" >"$tmp/out/$n.rc"
     echo "$*" >"$tmp/out/$n.cmd"
     if [ "$rc" != 0 ] && [ "$rc" != 1 ]; then
-        echo "FAIL: exit $rc: $*"; cat "$tmp/out/$n.err"; fails=$((fails + 1))
+        fail "exit $rc: $*"; cat "$tmp/out/$n.err"
+    else
+        pass
     fi
 }
 mkdir "$tmp/out"
@@ -117,13 +118,13 @@ run "$tmdiff" "$tmp/old.dump" "$tmp/new.dump" --domain 7 --fail-on-growth 0% --p
 
 held=$(grep -lx 0 "$tmp"/out/*.rc | wc -l); tripped=$(grep -lx 1 "$tmp"/out/*.rc | wc -l)
 echo "$n JSON reports ($held exit 0, $tripped exit 1)"
-[ "$held" -gt 20 ] && [ "$tripped" -gt 20 ] || { echo "FAIL: too few passing or failing gates"; fails=$((fails + 1)); }
+[ "$held" -gt 20 ] && [ "$tripped" -gt 20 ] && pass || fail "too few passing or failing gates"
 
-"$py" "$here/gate_validate.py" "$schema" "$tmp"/out/*.json || fails=$((fails + 1))
+check "every JSON report matches the schema" "$py" "$here/gate_validate.py" "$schema" "$tmp"/out/*.json
 
 # consistency the schema cannot express: exit status and gate.passed, and
 # the numbers that must add up
-"$py" - "$tmp/out" <<'PY' || fails=$((fails + 1))
+check "exit status, gate and totals agree in every report" "$py" - "$tmp/out" <<'PY'
 import glob, json, os, sys
 bad = 0
 for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
@@ -163,7 +164,7 @@ PY
 
 # --- the schema must reject what is wrong ---------------------------------------
 mkdir "$tmp/bad"
-"$py" - "$tmp/out" "$tmp/bad" <<'PY' || fails=$((fails + 1))
+check "mutated documents written" "$py" - "$tmp/out" "$tmp/bad" <<'PY'
 import glob, json, sys
 src, dst = sys.argv[1], sys.argv[2]
 docs = [json.load(open(p, encoding="utf-8")) for p in sorted(glob.glob(src + "/*.json"))]
@@ -203,9 +204,9 @@ for name, (doc, mutate) in mutations.items():
     json.dump(d, open(f"{dst}/{name}.json", "w"))
 print(f"{len(mutations)} mutated documents written")
 PY
-"$py" "$here/gate_validate.py" --expect-invalid "$schema" "$tmp"/bad/*.json >"$tmp/bad.log" || {
-    cat "$tmp/bad.log"; fails=$((fails + 1)); }
+"$py" "$here/gate_validate.py" --expect-invalid "$schema" "$tmp"/bad/*.json >"$tmp/bad.log" &&
+    pass "the schema rejects every mutated document" || {
+    cat "$tmp/bad.log"; fail "the schema rejects every mutated document"; }
 tail -1 "$tmp/bad.log"
 
-if [ $fails -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
-echo "JSON schema: all checks passed"
+finish

@@ -3,14 +3,11 @@
 # mentions every long option its --help prints, so the pages cannot silently
 # fall behind the tools.
 set -euo pipefail
-: "${TM_BUILD_DIR:=$PWD}"
-: "${TM_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
-fails=0
+source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
 for tool in tminfo tmstat tmdiff tmconv tmsym tmexport tmrun; do
     page=$TM_SOURCE_DIR/doc/man/$tool.1
     if [ ! -s "$page" ]; then
-        echo "FAIL: no man page for $tool ($page)" >&2
-        fails=$((fails + 1))
+        fail "no man page for $tool ($page)"
         continue
     fi
     if command -v man > /dev/null; then
@@ -20,8 +17,7 @@ for tool in tminfo tmstat tmdiff tmconv tmsym tmexport tmrun; do
         echo "note: man(1) is not installed: $tool.1 was not rendered"
     fi
     if [ -n "$warn" ]; then
-        echo "FAIL: $tool.1 renders with warnings: $warn" >&2
-        fails=$((fails + 1))
+        fail "$tool.1 renders with warnings: $warn"
     fi
     bin=$(ls "$TM_BUILD_DIR/tools/$tool" "$TM_BUILD_DIR/recorder/$tool" 2>/dev/null | head -1 || true)
     if [ -z "$bin" ]; then
@@ -39,11 +35,9 @@ print(" ".join(o for o in opts if o not in roff))
 PY
 )
     if [ -n "$missing" ]; then
-        echo "FAIL: $tool.1 lacks options that '$tool --help' prints: $missing" >&2
-        fails=$((fails + 1))
+        fail "$tool.1 lacks options that '$tool --help' prints: $missing"
     else
-        echo "ok: $tool.1 renders cleanly and covers every option of $tool --help"
+        pass "$tool.1 renders cleanly and covers every option of $tool --help"
     fi
 done
-[ "$fails" -eq 0 ] || { echo "$fails page(s) failed" >&2; exit 1; }
-echo "all checks passed"
+finish

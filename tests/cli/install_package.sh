@@ -3,18 +3,9 @@
 # headers, static libraries, man pages, and a program that builds against it
 # both with pkg-config and with find_package(tmkit), then runs.
 set -euo pipefail
-: "${TM_BUILD_DIR:=$PWD}"
-: "${TM_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${TM_SANITIZE:=0}"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tminstall-test.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
+WORK=$TM_WORK
 PREFIX=$WORK/prefix
-fails=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; fails=$((fails + 1)); fi
-}
 
 cmake --install "$TM_BUILD_DIR" --prefix "$PREFIX" > "$WORK/install.log"
 echo "installed $(grep -c 'Installing:' "$WORK/install.log") files into the prefix"
@@ -134,8 +125,4 @@ check "find_package(tmkit) builds a program" bash -c '
     _ "$WORK" "$PREFIX" "$san_flag"
 check "find_package build: output" run_app "$WORK/app/build/app"
 
-if [ "$fails" -ne 0 ]; then
-    echo "$fails check(s) failed" >&2
-    exit 1
-fi
-echo "all checks passed"
+finish

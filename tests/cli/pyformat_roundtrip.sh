@@ -4,11 +4,10 @@
 # Also: a real take_snapshot() dump, every other installed Python >= 3.9
 # loading our output, and dumps written by Python <= 3.8 (3-tuple traces).
 set -euo pipefail
-B=${TM_BUILD_DIR:-$PWD}
+source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
+B=$TM_BUILD_DIR
 TMCONV=$B/tools/tmconv
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+W=$TM_WORK
 
 cat > "$W/make.py" <<'PY'
 import random, sys, tracemalloc
@@ -56,36 +55,38 @@ for dom in (0, 42):
     print("domain", dom, len(f.traces), sum(t.size for t in f.traces))
 PY
 
+# One assertion: the first problem found is the failure.
 check_pair() {  # $1 original dump, $2 converted dump, $3 python for $1, $4 python for $2
-    "$3" "$W/stats.py" "$1" > "$W/a.txt" || fail "$3 cannot load $1"
-    "$4" "$W/stats.py" "$2" > "$W/b.txt" || fail "$4 cannot load $2"
-    [ "$(wc -l < "$W/a.txt")" -gt 3 ] || fail "too little output for $1"
-    diff -u "$W/a.txt" "$W/b.txt" > "$W/diff.txt" || { head -40 "$W/diff.txt"; fail "statistics differ: $1 vs $2"; }
+    "$3" "$W/stats.py" "$1" > "$W/a.txt" || { fail "$3 cannot load $1"; return 0; }
+    "$4" "$W/stats.py" "$2" > "$W/b.txt" || { fail "$4 cannot load $2"; return 0; }
+    [ "$(wc -l < "$W/a.txt")" -gt 3 ] || { fail "too little output for $1"; return 0; }
+    diff -u "$W/a.txt" "$W/b.txt" > "$W/diff.txt" || { head -40 "$W/diff.txt"; fail "statistics differ: $1 vs $2"; return 0; }
+    pass "same statistics: $(basename "$1") ($3) and $(basename "$2") ($4)"
 }
 
 python3 "$W/make.py" "$W/orig.pickle" 1
-"$TMCONV" "$W/orig.pickle" "$W/a.tms" || fail "pickle -> tms"
-"$TMCONV" "$W/a.tms" "$W/back.pickle" || fail "tms -> pickle"
+"$TMCONV" "$W/orig.pickle" "$W/a.tms" && pass || fail "pickle -> tms"
+"$TMCONV" "$W/a.tms" "$W/back.pickle" && pass || fail "tms -> pickle"
 check_pair "$W/orig.pickle" "$W/back.pickle" python3 python3
 # Straight pickle -> pickle, and the --to flag overriding the extension.
-"$TMCONV" "$W/orig.pickle" "$W/direct.tms" --to python || fail "--to python"
+"$TMCONV" "$W/orig.pickle" "$W/direct.tms" --to python && pass || fail "--to python"
 check_pair "$W/orig.pickle" "$W/direct.tms" python3 python3
-"$TMCONV" --to tms "$W/orig.pickle" "$W/b.dat" || fail "--to tms"
-"$TMCONV" "$W/b.dat" "$W/b.pickle" || fail "tms (named .dat) -> pickle"
+"$TMCONV" --to tms "$W/orig.pickle" "$W/b.dat" && pass || fail "--to tms"
+"$TMCONV" "$W/b.dat" "$W/b.pickle" && pass || fail "tms (named .dat) -> pickle"
 check_pair "$W/orig.pickle" "$W/b.pickle" python3 python3
 # Our output is no bigger than Python's own dump (memo sharing works).
 o=$(stat -c %s "$W/orig.pickle"); b=$(stat -c %s "$W/back.pickle")
-[ "$b" -le $((o + o / 10)) ] || fail "our dump is $b bytes, Python's $o"
+[ "$b" -le $((o + o / 10)) ] && pass || fail "our dump is $b bytes, Python's $o"
 
 python3 "$W/real.py" "$W/real.pickle"
-"$TMCONV" "$W/real.pickle" "$W/real.tms" && "$TMCONV" "$W/real.tms" "$W/real2.pickle" || fail "real dump"
+"$TMCONV" "$W/real.pickle" "$W/real.tms" && "$TMCONV" "$W/real.tms" "$W/real2.pickle" && pass || fail "real dump"
 check_pair "$W/real.pickle" "$W/real2.pickle" python3 python3
 
 # Atomic replace: an existing OUT is replaced, no temporary files remain.
 echo old > "$W/over.pickle"
 "$TMCONV" "$W/orig.pickle" "$W/over.pickle"
 check_pair "$W/orig.pickle" "$W/over.pickle" python3 python3
-if ls "$W" | grep -q '\.tmp\.'; then fail "temporary file left behind"; fi
+if ls "$W" | grep -q '\.tmp\.'; then fail "temporary file left behind"; else pass; fi
 
 # Other Pythons, when installed: >= 3.9 must load what we write; dumps
 # written by 3.7..3.8 (3-tuples) must convert to the same statistics.
@@ -94,8 +95,8 @@ for py in /root/.pyenv/versions/3.*/bin/python3; do
     ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     case $ver in 3.[0-6]) continue ;; esac  # 3.6 listed tracebacks newest first
     "$py" "$W/real.py" "$W/v.pickle"
-    "$TMCONV" "$W/v.pickle" "$W/v.tms" && "$TMCONV" "$W/v.tms" "$W/v2.pickle" || fail "dump from $ver"
+    "$TMCONV" "$W/v.pickle" "$W/v.tms" && "$TMCONV" "$W/v.tms" "$W/v2.pickle" && pass || fail "dump from $ver"
     check_pair "$W/v.pickle" "$W/v2.pickle" "$py" python3
     case $ver in 3.[7-8]) ;; *) check_pair "$W/orig.pickle" "$W/back.pickle" python3 "$py" ;; esac
 done
-echo "pyformat_roundtrip: ok"
+finish

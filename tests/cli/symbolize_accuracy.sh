@@ -4,9 +4,10 @@
 # built here: gcc/clang, C/C++, -O0/-O2, DWARF 4/5, PIE/non-PIE/static,
 # shared library, stripped + debuglink, zlib/zstd compressed sections.
 set -euo pipefail
-tmsym="${TM_BUILD_DIR:-.}/tools/tmsym"
-src="${TM_SOURCE_DIR:?TM_SOURCE_DIR not set}/tests/symbolize"
+source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
+tmsym=$TM_BUILD_DIR/tools/tmsym
+src=$TM_SOURCE_DIR/tests/symbolize
 [ -x "$tmsym" ] || { echo "FAIL: $tmsym not built"; exit 1; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/tm-symacc.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-python3 "$src/accuracy.py" --tmsym "$tmsym" --src "$src" --work "$work"
+check "tmsym --lookup prints what llvm-symbolizer --inlining prints, on every binary" \
+    python3 "$src/accuracy.py" --tmsym "$tmsym" --src "$src" --work "$TM_WORK"
+finish

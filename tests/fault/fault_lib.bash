@@ -1,23 +1,15 @@
-# Sourced by tests/cli/fault_*.sh: paths, failure counting, visible skips,
-# and the fault_writer helper (built by tests/fault/CMakeLists.txt).
+# Sourced by tests/cli/fault_*.sh: the shared test helpers (tests/lib/tmtest.bash:
+# pass, fail, skip, finish, the scratch directory W), short names for the
+# paths, tmpfs mounts undone at exit, and the fault_writer helper (built by
+# tests/fault/CMakeLists.txt).
 set -u
-B=${TM_BUILD_DIR:-$PWD}
-S=${TM_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-SAN=${TM_SANITIZE:-0}
-W=$(mktemp -d /tmp/tmfault.XXXXXX)
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tmtest.bash"
+B=$TM_BUILD_DIR
+S=$TM_SOURCE_DIR
+SAN=$TM_SANITIZE
+W=$TM_WORK
 MOUNTS=()
-cleanup() {
-    local m
-    for m in "${MOUNTS[@]}"; do umount -l "$m" 2>/dev/null; done
-    rm -rf "$W"
-}
-trap cleanup EXIT
-failures=0
-checks=0
-skipped=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pass() { checks=$((checks + 1)); }
-skip() { echo "SKIP: $*" >&2; skipped=$((skipped + 1)); }
+tm_on_exit 'for m in "${MOUNTS[@]}"; do umount -l "$m" 2>/dev/null; done'
 
 # expect_exit2 NAME CMD... : exit status 2 with a non-empty message on stderr
 # that names $NEEDLE (default: nothing required beyond non-empty).
@@ -52,12 +44,6 @@ fault_writer_bin() {
     local bin=$B/tests/fault/fault_writer
     [ -x "$bin" ] || { echo "FAIL: $bin not built" >&2; return 1; }
     echo "$bin"
-}
-
-finish() {
-    echo "$(basename "$0" .sh): $checks passed, $failures failed, $skipped skipped"
-    [ $failures -eq 0 ]
-    exit $?
 }
 
 # The program tmrun runs in tests/cli/fault_recorder.sh (never sanitized:

@@ -213,7 +213,7 @@ def main():
             print(d)
         if len(diffs) > 200:
             print("... %d more" % (len(diffs) - 200))
-        print("symbolize accuracy: 0 passed, 1 failed")
+        print("symbolize accuracy: %d binaries, differences found" % len(cases))
         return 1
     print("symbolize accuracy: %d binaries identical to llvm-symbolizer" % len(cases))
     return 0
