@@ -14,6 +14,7 @@ TM_EXPORT int tm_start(unsigned nframe)
     tm_rec_cfg.nframe = nframe;
     if (!atomic_load(&tm_rec_tracing)) {
         atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
+        tm_peak_start();
         atomic_store(&tm_rec_tracing, 1);
     }
     return TM_OK;
@@ -109,6 +110,18 @@ TM_EXPORT int tm_take_snapshot(tm_snapshot **out, tm_error *err)
                             "to take a snapshot");
     tm_rec_guard++;
     int rc = tm_dump_build(out, "api", 0, err);
+    tm_rec_guard--;
+    return rc;
+}
+
+TM_EXPORT int tm_take_peak_snapshot(tm_snapshot **out, tm_error *err)
+{
+    if (!atomic_load(&tm_rec_tracing))
+        return tm_error_set(err, TM_EINVAL,
+                            "the tracemalloc module must be tracing memory allocations "
+                            "to take a snapshot");
+    tm_rec_guard++;
+    int rc = tm_dump_build_peak(out, 0, err);
     tm_rec_guard--;
     return rc;
 }

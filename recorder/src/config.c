@@ -25,7 +25,6 @@ tm_rec_config tm_rec_cfg = {
     .nframe = 1,
     .unwinder = TM_UNWIND_EH,
     .incremental = 2,
-    .peak_interval = 1.0,
 };
 _Atomic int tm_rec_tracing;
 _Atomic int64_t tm_rec_start_time_ns;
@@ -153,8 +152,6 @@ void tm_rec_init(void)
     if (!c->signo && (v = getenv("TM_SIGNAL")) && *v)
         fprintf(stderr, "tmrecorder: TM_SIGNAL=%s: unknown signal, ignored\n", v);
     c->peak = env_flag("TM_PEAK");
-    if ((v = getenv("TM_PEAK_INTERVAL")) && *v)
-        c->peak_interval = atof(v);
     c->follow_fork = env_flag("TM_FOLLOW_FORK");
     c->crash = env_flag("TM_CRASH");
 
@@ -184,6 +181,7 @@ void tm_rec_init(void)
     if (autostart) {
         atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
         c->exit_dump = c->output[0] != 0;
+        tm_peak_start();
         atomic_store(&tm_rec_tracing, 1);
         tm_triggers_start();
     }

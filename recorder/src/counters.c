@@ -80,8 +80,7 @@ void tm_counters_slow(int64_t d)
     while ((uint64_t)cur > pk) {
         if (atomic_compare_exchange_weak_explicit(&tm_rec_cnt.peak, &pk, (uint64_t)cur,
                                                   memory_order_relaxed, memory_order_relaxed)) {
-            if (tm_rec_cfg.peak)
-                tm_triggers_peak((uint64_t)cur);
+            tm_peak_raise();
             break;
         }
     }
@@ -106,6 +105,7 @@ void tm_counters_reset_peak(void)
 {
     cnt_flush_own();
     atomic_store(&tm_rec_cnt.peak, tm_counters_current());
+    tm_peak_raise();
 }
 
 void tm_counters_clear(void)
@@ -115,6 +115,7 @@ void tm_counters_clear(void)
     tm_cnt_epoch = atomic_load(&tm_rec_cnt.epoch);
     atomic_store(&tm_rec_cnt.flushed, 0);
     atomic_store(&tm_rec_cnt.peak, 0);
+    tm_peak_raise();
 }
 
 void tm_counters_fork_child(void)

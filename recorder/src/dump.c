@@ -5,8 +5,9 @@
  * guard held: its allocations go to the real malloc, untraced.
  *
  * Triggers other than exit and the API run on one background thread that
- * sleeps on a semaphore: the signal handler and the new-peak check in the
- * hooks only post it (async-signal-safe, no allocation).
+ * sleeps on a semaphore: the signal handlers only post it
+ * (async-signal-safe, no allocation).  With TM_PEAK, every snapshot written
+ * is accompanied by STEM.peak.tms, the live set at the peak (peak.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -140,7 +141,7 @@ static int read_cmdline(char **out, size_t *len)
 }
 
 static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence,
-                        uint64_t current, tm_error *err)
+                        uint64_t current, int64_t time_ns, tm_error *err)
 {
     tm_metadata md;
     memset(&md, 0, sizeof(md));
@@ -159,7 +160,7 @@ static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence,
         return rc;
     md.pid = getpid();
     md.start_time_ns = atomic_load(&tm_rec_start_time_ns);
-    md.snapshot_time_ns = tm_rec_now_ns();
+    md.snapshot_time_ns = time_ns;
     md.nframe_limit = tm_rec_cfg.nframe;
     md.sequence = sequence;
     /* The traces' own total: equal to the snapshot's even while other
@@ -265,18 +266,61 @@ static int map_stack(tm_snapshot *s, uint32_t id, uint32_t *smap, uint32_t nsmap
     return TM_OK;
 }
 
+/* The snapshot of entries v[0..n) (their sizes add up to bytes). */
+static int build_from(tm_snapshot **out, const tm_live_entry *v, size_t n, uint64_t bytes,
+                      const char *trigger, uint32_t sequence, int64_t time_ns, tm_error *err)
+{
+    tm_snapshot *s = NULL;
+    uint32_t *modmap = NULL, *smap = NULL, *fids = NULL, nmod = 0;
+    int rc = tm_snapshot_new(&s, err);
+    if (rc)
+        return rc;
+    if ((rc = add_metadata(s, trigger, sequence, bytes, time_ns, err)))
+        goto fail;
+    if ((rc = add_modules(s, &modmap, &nmod, err)))
+        goto fail;
+    uint32_t nsmap = tm_stacks_count();
+    smap = calloc(nsmap ? nsmap : 1, sizeof(uint32_t));
+    fids = malloc((size_t)(TM_MAX_NFRAME + 1) * sizeof(uint32_t));
+    if (!smap || !fids) {
+        rc = tm_error_set(err, TM_ENOMEM, "stacks: out of memory");
+        goto fail;
+    }
+    if ((rc = tm_snapshot_reserve_traces(s, n, err)))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const tm_live_entry *e = &v[i];
+        tm_trace t;
+        memset(&t, 0, sizeof(t));
+        t.size = e->size;
+        t.domain = e->domain;
+        if ((rc = map_stack(s, e->stack, smap, nsmap, modmap, nmod, fids, &t.stack, err)))
+            goto fail;
+        const tm_stack_rec *r = tm_stacks_get(e->stack);
+        if ((rc = tm_snapshot_add_trace(s, &t, r ? r->total : 0, err)))
+            goto fail;
+    }
+    free(modmap);
+    free(smap);
+    free(fids);
+    *out = s;
+    return TM_OK;
+fail:
+    free(modmap);
+    free(smap);
+    free(fids);
+    tm_snapshot_free(s);
+    return rc;
+}
+
 int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_error *err)
 {
     /* Frees queued by any thread (pending.c) happened before this: this
      * thread's are untracked now, the others' skipped. */
     tm_pending_flush_own();
-    tm_snapshot *s = NULL;
     collect c = { 0 };
-    uint32_t *modmap = NULL, *smap = NULL, *fids = NULL, nmod = 0;
     uintptr_t *skip = NULL;
-    int rc = tm_snapshot_new(&s, err);
-    if (rc)
-        return rc;
+    int rc;
     /* Threads may start meanwhile: collect again into a bigger array until
      * all fit. */
     for (size_t cap = tm_pending_others_max() + 64 * TM_PENDING_DEPTH;; cap *= 2) {
@@ -309,45 +353,44 @@ int tm_dump_build(tm_snapshot **out, const char *trigger, uint32_t sequence, tm_
         if (!c.oom)
             break;
     }
-    if ((rc = add_metadata(s, trigger, sequence, c.bytes, err)))
-        goto fail;
-    if ((rc = add_modules(s, &modmap, &nmod, err)))
-        goto fail;
-    uint32_t nsmap = tm_stacks_count();
-    smap = calloc(nsmap ? nsmap : 1, sizeof(uint32_t));
-    fids = malloc((size_t)(TM_MAX_NFRAME + 1) * sizeof(uint32_t));
-    if (!smap || !fids) {
-        rc = tm_error_set(err, TM_ENOMEM, "stacks: out of memory");
-        goto fail;
-    }
-    if ((rc = tm_snapshot_reserve_traces(s, c.n, err)))
-        goto fail;
-    for (size_t i = 0; i < c.n; i++) {
-        const tm_live_entry *e = &c.v[i];
-        tm_trace t;
-        memset(&t, 0, sizeof(t));
-        t.size = e->size;
-        t.domain = e->domain;
-        if ((rc = map_stack(s, e->stack, smap, nsmap, modmap, nmod, fids, &t.stack, err)))
-            goto fail;
-        const tm_stack_rec *r = tm_stacks_get(e->stack);
-        if ((rc = tm_snapshot_add_trace(s, &t, r ? r->total : 0, err)))
-            goto fail;
-    }
-    free(c.v);
-    free(skip);
-    free(modmap);
-    free(smap);
-    free(fids);
-    *out = s;
-    return TM_OK;
+    rc = build_from(out, c.v, c.n, c.bytes, trigger, sequence, tm_rec_now_ns(), err);
 fail:
     free(c.v);
     free(skip);
-    free(modmap);
-    free(smap);
-    free(fids);
-    tm_snapshot_free(s);
+    return rc;
+}
+
+int tm_dump_build_peak(tm_snapshot **out, uint32_t sequence, tm_error *err)
+{
+    tm_pending_flush_own();
+    tm_peak_set p;
+    int rc = tm_peak_collect(&p);
+    if (rc == -1)
+        return tm_error_set(err, TM_EINVAL,
+                            "the live set at the peak is not kept: set TM_PEAK=1 (tmrun --peak)");
+    if (rc == -2) {
+        free(p.v);
+        return tm_error_set(err, TM_ENOMEM, "peak traces: out of memory");
+    }
+    if (p.inexact)
+        fprintf(stderr, "tmrecorder: the peak snapshot is approximate: blocks of domains >= 65536 "
+                        "or of 256 GiB or more changed after the peak\n");
+    rc = build_from(out, p.v, p.n, p.bytes, "peak", sequence, p.time_ns, err);
+    free(p.v);
+    return rc;
+}
+
+/* STEM.peak.tms.  dump_mutex held. */
+static int write_peak(uint32_t seq, tm_error *err)
+{
+    char path[sizeof(stem) + 16];
+    snprintf(path, sizeof(path), "%s.peak.tms", stem);
+    tm_snapshot *s = NULL;
+    int rc = tm_dump_build_peak(&s, seq, err);
+    if (rc == TM_OK) {
+        rc = tm_snapshot_write(s, path, NULL, err);
+        tm_snapshot_free(s);
+    }
     return rc;
 }
 
@@ -369,6 +412,13 @@ int tm_dump_write(const char *path, const char *trigger, tm_error *err)
     if (rc == TM_OK) {
         rc = tm_snapshot_write(s, path, NULL, err);
         tm_snapshot_free(s);
+    }
+    /* Whenever a snapshot is written, the best peak so far is too: it
+     * survives a later crash or kill. */
+    if (tm_rec_cfg.peak && tm_rec_is_traced_process()) {
+        tm_error perr;
+        if (write_peak(seq, &perr) != TM_OK)
+            fprintf(stderr, "tmrecorder: %s\n", perr.message);
     }
     pthread_mutex_unlock(&dump_mutex);
     tm_rec_guard--;
@@ -466,8 +516,7 @@ static void crash_handlers_install(void)
             sigaction(crash_signals[i], &sa, NULL);
     }
 }
-static _Atomic int sig_pending, peak_pending;
-static _Atomic uint64_t peak_armed_at;   /* next peak that posts */
+static _Atomic int sig_pending;
 
 static void on_signal(int signo)
 {
@@ -478,29 +527,14 @@ static void on_signal(int signo)
     errno = saved;
 }
 
-void tm_triggers_peak(uint64_t peak)
-{
-    uint64_t armed = atomic_load_explicit(&peak_armed_at, memory_order_relaxed);
-    if (peak < armed || !atomic_load_explicit(&thread_running, memory_order_relaxed))
-        return;
-    uint64_t next = peak + peak / 8;
-    if (next < peak + (1u << 20))
-        next = peak + (1u << 20);
-    if (atomic_compare_exchange_strong(&peak_armed_at, &armed, next)) {
-        atomic_store(&peak_pending, 1);
-        sem_post(&wake);
-    }
-}
-
-
 static struct timespec ts_of(int64_t ns)
 {
     struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
     return ts;
 }
 
-/* One loop for every trigger: sleep until the next interval, a pending
- * peak's rate limit, or a post from the signal handler / hooks. */
+/* One loop for every trigger: sleep until the next interval or a post from
+ * the signal handler or the crash handler. */
 static void *trigger_thread(void *arg)
 {
     (void)arg;
@@ -510,14 +544,9 @@ static void *trigger_thread(void *arg)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     int64_t iv = tm_rec_cfg.interval > 0 ? (int64_t)(tm_rec_cfg.interval * 1e9) : 0;
-    int64_t piv = (int64_t)(tm_rec_cfg.peak_interval * 1e9);
     int64_t next_iv = iv ? tm_rec_now_ns() + iv : 0;
-    int64_t last_peak = 0;
-    int peak_waiting = 0;
     for (;;) {
         int64_t deadline = next_iv;
-        if (peak_waiting && (!deadline || last_peak + piv < deadline))
-            deadline = last_peak + piv;
         if (deadline) {
             struct timespec ts = ts_of(deadline);
             while (sem_timedwait(&wake, &ts) != 0 && errno == EINTR)
@@ -542,13 +571,6 @@ static void *trigger_thread(void *arg)
         }
         if (atomic_exchange(&sig_pending, 0))
             dump_report(NULL, "signal");
-        if (atomic_exchange(&peak_pending, 0))
-            peak_waiting = 1;
-        if (peak_waiting && now >= last_peak + piv) {
-            dump_report(NULL, "peak");
-            last_peak = tm_rec_now_ns();
-            peak_waiting = 0;
-        }
     }
     return NULL;
 }
@@ -567,10 +589,9 @@ static void start_thread(void)
 void tm_triggers_start(void)
 {
     const tm_rec_config *c = &tm_rec_cfg;
-    if (!(c->interval > 0) && !c->signo && !c->peak && !c->crash)
+    if (!(c->interval > 0) && !c->signo && !c->crash)
         return;
     sem_init(&wake, 0, 0);
-    atomic_store(&peak_armed_at, 1u << 20);
     if (c->signo) {
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));

@@ -217,8 +217,23 @@ void tm_live_prefetch(uintptr_t ptr, uint32_t domain)
     }
 }
 
+static inline unsigned shard_index(const shard *s)
+{
+    return (unsigned)(s - shards);
+}
+
+/* A change logged for the peak set asked for a rebuild (peak.c); the
+ * shard lock is released by now. */
+static inline void peak_after(void)
+{
+    if (TM_UNLIKELY(tm_peak_compact_wanted))
+        tm_peak_compact();
+}
+
 static int insert_wide(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack)
 {
+    if (tm_peak_logging())
+        tm_peak_note_wide();
     /* A narrow entry for the same key (say, the block grew past 256 GiB)
      * is replaced: removing it updates the counters. */
     if (key_fits(ptr, domain))
@@ -232,7 +247,9 @@ static int insert_wide(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t s
 
 int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack)
 {
-    if (TM_UNLIKELY(!key_fits(ptr, domain) || size > SIZE_MASK ||
+    /* size == SIZE_MASK goes wide too: no packed value is then all ones,
+     * which the peak logs use for "absent". */
+    if (TM_UNLIKELY(!key_fits(ptr, domain) || size >= SIZE_MASK ||
                     (stack >= STACK_NONE && stack != UINT32_MAX)))
         return insert_wide(ptr, domain, size, stack);
     uint64_t key = make_key(ptr, domain);
@@ -255,6 +272,8 @@ int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
         if (m) {
             int k = __builtin_ctz(m);
             delta -= (int64_t)(bk->val[k] & SIZE_MASK);
+            if (tm_peak_logging())
+                tm_peak_note(shard_index(s), key, bk->val[k]);
             bk->val[k] = val;
             goto done;
         }
@@ -272,9 +291,14 @@ int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
     if (TM_UNLIKELY(atomic_load_explicit(&tm_wide_total, memory_order_relaxed))) {
         /* Replacing a block that was wide (say, a huge size). */
         tm_live_entry old;
-        if (tm_wide_remove(ptr, domain, &old))
+        if (tm_wide_remove(ptr, domain, &old)) {
             delta -= (int64_t)old.size;
+            if (tm_peak_logging())
+                tm_peak_note_wide();
+        }
     }
+    if (tm_peak_logging())
+        tm_peak_note(shard_index(s), key, TM_PEAK_ABSENT);
     if (free_b != SIZE_MAX) {
         for (size_t j = home; j != free_b; j = next_of(j, nb))
             if (s->ovf[j] != OVF_SAT)
@@ -289,6 +313,7 @@ done:
     shard_bytes_set(s, s->bytes + (uint64_t)delta);
     tm_spin_unlock(&s->lock);
     tm_counters_add(delta);
+    peak_after();
     return 0;
 }
 
@@ -303,9 +328,12 @@ int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
         int k;
         if (find_slot(s, h, key, &i, &k)) {
             uint64_t val = s->b[i].val[k];
+            if (tm_peak_logging())
+                tm_peak_note(shard_index(s), key, val);
             uint64_t size = erase(s, h, i, k);
             tm_spin_unlock(&s->lock);
             tm_counters_add(-(int64_t)size);
+            peak_after();
             if (old)
                 *old = decode(key, val);
             return 1;
@@ -315,6 +343,8 @@ int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
     if (TM_UNLIKELY(atomic_load_explicit(&tm_wide_total, memory_order_relaxed))) {
         tm_live_entry e;
         if (tm_wide_remove(ptr, domain, &e)) {
+            if (tm_peak_logging())
+                tm_peak_note_wide();
             tm_counters_add(-(int64_t)e.size);
             if (old)
                 *old = e;
@@ -403,4 +433,41 @@ void tm_live_unlock_all(int child)
     tm_wide_unlock_all(child);
     for (int k = 0; k < NSHARD; k++)
         tm_spin_unlock_fork(&shards[k].lock, child);
+}
+
+void tm_live_lock_narrow(void)
+{
+    for (int k = 0; k < NSHARD; k++)
+        tm_spin_lock(&shards[k].lock);
+}
+
+void tm_live_unlock_narrow(void)
+{
+    for (int k = 0; k < NSHARD; k++)
+        tm_spin_unlock(&shards[k].lock);
+}
+
+size_t tm_live_shard_count(unsigned k)
+{
+    return shards[k].count;
+}
+
+void tm_live_walk_locked(void (*begin)(unsigned, void *),
+                         void (*entry)(unsigned, uint64_t, uint64_t, void *),
+                         void (*end)(unsigned, void *), void *arg)
+{
+    for (unsigned n = 0; n < NSHARD; n++) {
+        const shard *s = &shards[n];
+        begin(n, arg);
+        for (size_t i = 0; i < s->nb; i++)
+            for (int k = 0; k < SLOTS; k++)
+                if (s->b[i].key[k])
+                    entry(n, s->b[i].key[k], s->b[i].val[k], arg);
+        end(n, arg);
+    }
+}
+
+tm_live_entry tm_live_unpack(uint64_t key, uint64_t val)
+{
+    return decode(key, val);
 }

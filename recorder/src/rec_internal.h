@@ -51,8 +51,7 @@ typedef struct tm_rec_config {
     int incremental;          /* 0 full eh walk, 1 reuse the previous walk, 2 and
                                  cache stack ids per reused prefix + fresh frames */
     int follow_fork;
-    int peak;
-    double peak_interval;
+    int peak;                 /* keep the live set at the peak (peak.c) */
     double interval;
     int signo;
     int crash;                /* write the exit snapshot on a fatal signal */
@@ -135,6 +134,16 @@ TM_HIDDEN size_t tm_live_count(void);
 TM_HIDDEN uint64_t tm_live_bytes(void);
 TM_HIDDEN void tm_live_lock_all(void);
 TM_HIDDEN void tm_live_unlock_all(int child);   /* after fork */
+/* For peak.c: the 256 narrow shards only (not the wide table), and a walk
+ * of their packed entries while they are locked: begin(shard), then
+ * entry(shard, key, value) for each of its entries, then end(shard). */
+TM_HIDDEN void tm_live_lock_narrow(void);
+TM_HIDDEN void tm_live_unlock_narrow(void);
+TM_HIDDEN size_t tm_live_shard_count(unsigned shard);
+TM_HIDDEN void tm_live_walk_locked(void (*begin)(unsigned, void *),
+                                   void (*entry)(unsigned, uint64_t, uint64_t, void *),
+                                   void (*end)(unsigned, void *), void *arg);
+TM_HIDDEN tm_live_entry tm_live_unpack(uint64_t key, uint64_t val);
 
 /* The wide side table (live_wide.c), same contracts, no counter updates. */
 extern _Atomic size_t tm_wide_total TM_HIDDEN;    /* entries in it */
@@ -147,6 +156,35 @@ TM_HIDDEN void tm_wide_foreach(void (*fn)(const tm_live_entry *, void *), void *
 TM_HIDDEN uint64_t tm_wide_bytes(void);
 TM_HIDDEN void tm_wide_lock_all(void);
 TM_HIDDEN void tm_wide_unlock_all(int child);
+
+/* --- the live set at the peak (peak.c) ------------------------------------
+ * With tm_rec_cfg.peak, every change of a narrow shard since the last new
+ * peak is logged under the shard's lock (tm_peak_note); the live set at the
+ * peak is rebuilt from the table and the logs.  Bit 0 of tm_peak_state:
+ * logging; the rest: the peak's generation. */
+#define TM_PEAK_ABSENT UINT64_MAX   /* "the key was not in the table" */
+extern _Atomic uint64_t tm_peak_state TM_HIDDEN;
+extern TM_TLS __thread int tm_peak_compact_wanted TM_HIDDEN;
+static inline int tm_peak_logging(void)
+{
+    return TM_UNLIKELY(atomic_load_explicit(&tm_peak_state, memory_order_relaxed) & 1);
+}
+TM_HIDDEN void tm_peak_note(unsigned shard, uint64_t key, uint64_t old);   /* shard locked */
+TM_HIDDEN void tm_peak_note_wide(void);
+/* The logs grew past twice the live set: rebuild the set once and stop
+ * logging until the next peak.  No shard lock may be held. */
+TM_HIDDEN void tm_peak_compact(void);
+TM_HIDDEN void tm_peak_raise(void);   /* a new peak (counters.c), or reset/clear */
+TM_HIDDEN void tm_peak_start(void);
+typedef struct tm_peak_set {
+    tm_live_entry *v;                 /* malloc'ed; the caller frees it */
+    size_t n;
+    uint64_t bytes;
+    int64_t time_ns;                  /* when the peak was set */
+    int inexact;                      /* the wide table changed since */
+} tm_peak_set;
+/* Guard held.  0, -1 when peak tracking is off, -2 out of memory. */
+TM_HIDDEN int tm_peak_collect(tm_peak_set *out);
 
 /* --- traced current and peak (counters.c) --------------------------------
  * The exact current is tm_live_bytes() minus the blocks other threads
@@ -305,6 +343,9 @@ struct tm_error;
 /* Caller holds the guard. */
 TM_HIDDEN int tm_dump_build(struct tm_snapshot **out, const char *trigger,
                             uint32_t sequence, struct tm_error *err);
+/* The live set at the peak (trigger "peak"); TM_EINVAL without TM_PEAK. */
+TM_HIDDEN int tm_dump_build_peak(struct tm_snapshot **out, uint32_t sequence,
+                                 struct tm_error *err);
 TM_HIDDEN int tm_dump_write(const char *path, const char *trigger, struct tm_error *err);
 /* Next numbered path; returns 0 or -1. */
 TM_HIDDEN int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq);
@@ -320,7 +361,6 @@ TM_HIDDEN int tm_rec_is_traced_process(void);
  * a crash too), set up at its first hook, removed at its end. */
 TM_HIDDEN void tm_crash_thread_start(void);
 TM_HIDDEN void tm_crash_thread_end(void);
-TM_HIDDEN void tm_triggers_peak(uint64_t peak);
 TM_HIDDEN void tm_triggers_after_fork_child(void);
 
 #endif

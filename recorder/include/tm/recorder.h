@@ -23,9 +23,10 @@
  *   TM_SIGNAL=SIG        also write one when SIG (name like USR2 or number)
  *                        arrives.  No default: nothing is installed unless set;
  *                        a handler the program installs later for SIG wins.
- *   TM_PEAK=1            also write one shortly after each new peak of traced
- *                        memory (>= 12.5% and >= 1 MiB above the last one,
- *                        at most one per TM_PEAK_INTERVAL seconds, default 1).
+ *   TM_PEAK=1            keep the live set at the peak of traced memory and
+ *                        write it as STEM.peak.tms whenever another snapshot
+ *                        is written (exit, interval, signal, crash, API):
+ *                        see tm_take_peak_snapshot.
  *   TM_CRASH=1           also write FILE.tms (trigger "crash") when the
  *                        process dies of SIGSEGV, SIGBUS, SIGILL, SIGFPE or
  *                        SIGABRT; best effort: written by the background
@@ -51,8 +52,9 @@
  *
  * File names (FILE = TM_OUTPUT, STEM = FILE without a trailing ".tms"):
  *   at exit                      FILE
- *   numbered (interval, signal, peak, tm_dump_snapshot(NULL)) STEM.1.tms,
+ *   numbered (interval, signal, tm_dump_snapshot(NULL)) STEM.1.tms,
  *                                STEM.2.tms, ...
+ *   the peak (TM_PEAK=1)         STEM.peak.tms, rewritten with each of them
  *   a traced child process       STEM.PID.tms and STEM.PID.N.tms
  * Every file is written atomically (temporary file + rename).  The exit
  * snapshot is written at exit() or a return from main, and at _exit() or
@@ -132,6 +134,17 @@ int tm_get_object_traceback(const void *ptr, uintptr_t *pcs, size_t max,
  * tm_snapshot_free().  TM_EINVAL if not tracing. */
 int tm_take_snapshot(tm_snapshot **out, tm_error *err);
 
+/* The live traces at the moment traced current was highest since tracing
+ * started (or since tm_reset_peak / tm_clear_traces): exactly, in a
+ * single-threaded program; with threads, the moment is the instant the
+ * peak was raised, and each other thread can shift the set by the changes
+ * it made concurrently (at most one), by its unsynchronized net allocation
+ * (< 16 KiB, see tm_get_traced_memory) and by the blocks it has freed but
+ * not yet released (at most 4).  Trigger "peak"; snapshot_time is when the
+ * peak was set.  Needs TM_PEAK=1 (tmrun --peak), which makes the recorder
+ * log each change of its table from a new peak until the set is rebuilt:
+ * TM_EINVAL without it. */
+int tm_take_peak_snapshot(tm_snapshot **out, tm_error *err);
 /* Takes a snapshot and writes it to path; path NULL means the next numbered
  * file of the series (STEM.N.tms, see above).  Trigger recorded: "api". */
 int tm_dump_snapshot(const char *path, tm_error *err);
