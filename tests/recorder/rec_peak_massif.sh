@@ -9,16 +9,12 @@
 #               read the environment, which tmrun and valgrind change);
 #   sqlite3     filling, indexing and emptying an in-memory table.
 set -u
-B=${TM_BUILD_DIR:?}
-if [ "${TM_SANITIZE:-0}" = 1 ]; then
-  echo "SKIP: LD_PRELOAD of the recorder into a sanitized process is not possible"
-  exit 77
-fi
-command -v valgrind >/dev/null || { echo "SKIP: valgrind not installed (scripts/deps.sh installs it)"; exit 77; }
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
+source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
+B=$TM_BUILD_DIR
+W=$TM_WORK
+[ "$TM_SANITIZE" = 1 ] && skip_test "LD_PRELOAD of the recorder into a sanitized process is not possible"
+command -v valgrind >/dev/null || skip_test "valgrind not installed (scripts/deps.sh installs it)"
 cd "$W"
-fail=0
 TMRUN=$B/recorder/tmrun
 massif_peak() {   # massif output file -> bytes at its peak snapshot
   awk '/^mem_heap_B=/ { b = substr($0, 12) } /^heap_tree=peak/ { print b; exit }' "$1"
@@ -29,17 +25,15 @@ tms_peak() {      # the traced current recorded in a peak snapshot
 compare() {       # name, command... (standard input from $IN, default none)
   local name=$1 in=${IN:-/dev/null}; shift
   "$TMRUN" -n 16 --peak -o "$W/$name.tms" -- "$@" < "$in" > "$W/$name.out" 2>&1 ||
-    { echo "FAIL: $name under tmrun exited with $?"; fail=1; return; }
-  [ -s "$W/$name.peak.tms" ] || { echo "FAIL: $name: no $name.peak.tms"; fail=1; return; }
+    { fail "$name under tmrun exited with $?"; return; }
+  [ -s "$W/$name.peak.tms" ] || { fail "$name: no $name.peak.tms"; return; }
   valgrind --tool=massif --peak-inaccuracy=0 --heap-admin=0 --massif-out-file="$W/$name.ms" \
-    "$@" < "$in" > /dev/null 2>&1 || { echo "FAIL: $name under valgrind exited with $?"; fail=1; return; }
+    "$@" < "$in" > /dev/null 2>&1 || { fail "$name under valgrind exited with $?"; return; }
   local ours theirs
   ours=$(tms_peak "$W/$name.peak.tms")
   theirs=$(massif_peak "$W/$name.ms")
-  echo "$name: peak snapshot $ours B, massif peak $theirs B"
-  [ -n "$ours" ] && [ "$ours" = "$theirs" ] || { echo "FAIL: $name: $ours != $theirs"; fail=1; }
-  "$B/tools/tminfo" "$W/$name.peak.tms" | grep -q "trigger *peak" ||
-    { echo "FAIL: $name: trigger is not 'peak'"; fail=1; }
+  check "$name: peak snapshot $ours B = massif peak $theirs B" test -n "$ours" -a "$ours" = "$theirs"
+  check "$name: trigger 'peak'" grep -q "trigger *peak" <("$B/tools/tminfo" "$W/$name.peak.tms")
 }
 
 compare phases "$B/tests/recorder/rec_phases"
@@ -48,15 +42,15 @@ compare phases "$B/tests/recorder/rec_phases"
 while read -r _ line count bytes; do
   [ "$line" = total ] && continue
   if [ "$count" = 0 ]; then
-    grep -q ",rec_phases.c,$line," "$W/phases.csv" && { echo "FAIL: line $line listed, expected none"; fail=1; }
+    check "rec_phases.c:$line: nothing live at the peak" bash -c '! grep -q "rec_phases\.c,$0," "$1"' "$line" "$W/phases.csv"
     continue
   fi
   got=$(awk -F, -v l="$line" '$2 ~ /rec_phases\.c$/ && $3 == l { print $5 " " $4 }' "$W/phases.csv")
-  echo "rec_phases.c:$line at the peak: expected $count blocks / $bytes B, snapshot: ${got:-none}"
-  [ "$got" = "$count $bytes" ] || { echo "FAIL: rec_phases.c:$line"; fail=1; }
+  check "rec_phases.c:$line at the peak: expected $count blocks / $bytes B, snapshot: ${got:-none}" \
+    test "$got" = "$count $bytes"
 done < <(grep '^peak ' "$W/phases.out")
 total=$(sed -n 's/^peak total //p' "$W/phases.out")
-[ "$(tms_peak "$W/phases.peak.tms")" = "$total" ] || { echo "FAIL: peak total differs from the program's $total"; fail=1; }
+check "peak total equals the program's own ($total B)" test "$(tms_peak "$W/phases.peak.tms")" = "$total"
 
 PY=$(python3 -c 'import sys; print(sys.executable)')
 cat > "$W/grow.py" <<'PY'
@@ -78,7 +72,6 @@ delete from t;
 SQL
   IN=$W/fill.sql compare sqlite3 sqlite3 :memory:
 else
-  echo "sqlite3 not installed: two programs compared"
+  skip "sqlite3 not installed: two programs compared"
 fi
-[ $fail = 0 ] && echo "rec_peak_massif: ok" || echo "rec_peak_massif: FAILED"
-exit $fail
+finish
