@@ -32,16 +32,21 @@ static void usage(FILE *f)
             "             -- PROGRAM [ARGS...]\n"
             "\n"
             "Runs PROGRAM with every heap allocation traced and writes a snapshot at exit.\n"
-            "  -n NFRAME         frames kept per stack, 1..65535 (default 20)\n"
-            "  -o FILE.tms       snapshot written at exit (default PROGRAM.tms)\n"
-            "  --interval SEC    also write FILE-stem.N.tms every SEC seconds\n"
-            "  --signal SIG      also write one when SIG (e.g. USR2) is received\n"
-            "  --peak            also write one shortly after each new peak\n"
-            "  --crash           also write FILE when the program dies of SIGSEGV, SIGBUS,\n"
-            "                    SIGILL, SIGFPE or SIGABRT (best effort; then it dies as it\n"
-            "                    would have)\n"
-            "  --follow-fork     trace child processes too, each to FILE-stem.PID.tms\n"
-            "  --unwind KIND     eh (default, exact), fp (frame pointers), libgcc (slow)\n");
+            "  -n, --nframe NFRAME   frames kept per stack, 1..65535 (default 20)\n"
+            "  -o, --output FILE.tms snapshot written at exit (default PROGRAM.tms)\n"
+            "  --interval SEC        also write FILE-stem.N.tms every SEC seconds\n"
+            "  --signal SIG          also write one when SIG (e.g. USR2) is received\n"
+            "  --peak                also write one shortly after each new peak\n"
+            "  --crash               also write FILE when the program dies of SIGSEGV,\n"
+            "                        SIGBUS, SIGILL, SIGFPE or SIGABRT (best effort; then\n"
+            "                        it dies as it would have)\n"
+            "  --follow-fork         trace child processes too, each to FILE-stem.PID.tms\n"
+            "  --unwind KIND         eh (default, exact), fp (frame pointers), libgcc (slow)\n"
+            "  -h, --help            show this help\n"
+            "PROGRAM is the first argument that is not an option; '--' before it is\n"
+            "needed only when it starts with '-'.\n"
+            "exit status: PROGRAM's; 2 on a usage error or without libtmrecorder.so,\n"
+            "126 if PROGRAM cannot be run, 127 if there is no such PROGRAM.\n");
 }
 
 static int find_library(char *out, size_t cap)
