@@ -190,7 +190,7 @@ static int print_container(const char *path, const void *data, size_t len)
                si->raw_len, si->stored_len ? (double)si->raw_len / (double)si->stored_len : 1.0);
     }
     tm_tms_file_info_free(info);
-    return 0;
+    return TOOL_EXIT_OK;
 }
 
 static int info_file(const char *path, int traces)
@@ -221,7 +221,7 @@ static int info_file(const char *path, int traces)
     if (traces)
         print_traces(s);
     tm_snapshot_free(s);
-    return 0;
+    return TOOL_EXIT_OK;
 }
 
 int main(int argc, char **argv)

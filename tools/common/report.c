@@ -99,7 +99,7 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     opts o;
     int rc = parse_args(&o, argc, argv, diff);
     if (rc < 0)
-        return 0;
+        return TOOL_EXIT_OK;   /* --help */
     if (rc)
         return rc;
     tm_snapshot *snaps[2] = { NULL, NULL };
@@ -146,7 +146,7 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     if (o.timing)
         fprintf(stderr, "%s: timing: load %.1f ms, statistics %.1f ms, output %.1f ms\n", prog,
                 t1 - t0, t2 - t1, now_ms() - t2);
-    exit_code = 0;
+    exit_code = TOOL_EXIT_OK;
     if (o.gate.set) {
         rp_gate_report(stderr, prog, &o.gate, st);
         if (!o.gate.passed)
