@@ -10,11 +10,19 @@
  * standard streams and arguments are its own.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "tool_cli.h"
+
+/* When PROGRAM cannot be run, as a shell reports it. */
+enum { TMRUN_EXIT_CANNOT_RUN = 126, TMRUN_EXIT_NOT_FOUND = 127 };
+
+static const char *const prog = "tmrun";
 
 static void usage(FILE *f)
 {
@@ -24,17 +32,22 @@ static void usage(FILE *f)
             "             -- PROGRAM [ARGS...]\n"
             "\n"
             "Runs PROGRAM with every heap allocation traced and writes a snapshot at exit.\n"
-            "  -n NFRAME         frames kept per stack, 1..65535 (default 20)\n"
-            "  -o FILE.tms       snapshot written at exit (default PROGRAM.tms)\n"
-            "  --interval SEC    also write FILE-stem.N.tms every SEC seconds\n"
-            "  --signal SIG      also write one when SIG (e.g. USR2) is received\n"
-            "  --peak            also write FILE without .tms + .peak.tms: the live set\n"
-            "                    at the peak, rewritten with every snapshot\n"
-            "  --crash           also write FILE when the program dies of SIGSEGV, SIGBUS,\n"
-            "                    SIGILL, SIGFPE or SIGABRT (best effort; then it dies as it\n"
-            "                    would have)\n"
-            "  --follow-fork     trace child processes too, each to FILE-stem.PID.tms\n"
-            "  --unwind KIND     eh (default, exact), fp (frame pointers), libgcc (slow)\n");
+            "  -n, --nframe NFRAME   frames kept per stack, 1..65535 (default 20)\n"
+            "  -o, --output FILE.tms snapshot written at exit (default PROGRAM.tms)\n"
+            "  --interval SEC        also write FILE-stem.N.tms every SEC seconds\n"
+            "  --signal SIG          also write one when SIG (e.g. USR2) is received\n"
+            "  --peak                also write FILE-stem.peak.tms: the live set at the\n"
+            "                        peak, rewritten with every snapshot\n"
+            "  --crash               also write FILE when the program dies of SIGSEGV,\n"
+            "                        SIGBUS, SIGILL, SIGFPE or SIGABRT (best effort; then\n"
+            "                        it dies as it would have)\n"
+            "  --follow-fork         trace child processes too, each to FILE-stem.PID.tms\n"
+            "  --unwind KIND         eh (default, exact), fp (frame pointers), libgcc (slow)\n"
+            "  -h, --help            show this help\n"
+            "PROGRAM is the first argument that is not an option; '--' before it is\n"
+            "needed only when it starts with '-'.\n"
+            "exit status: PROGRAM's; 2 on a usage error or without libtmrecorder.so,\n"
+            "126 if PROGRAM cannot be run, 127 if there is no such PROGRAM.\n");
 }
 
 static int find_library(char *out, size_t cap)
@@ -97,81 +110,78 @@ static int absolute_path(const char *path, char *out, size_t cap)
 
 int main(int argc, char **argv)
 {
+    enum { OPT_INTERVAL = 256, OPT_SIGNAL, OPT_UNWIND, OPT_PEAK, OPT_CRASH, OPT_FOLLOW_FORK };
+    static const struct option longopts[] = {
+        { "nframe", required_argument, NULL, 'n' },
+        { "output", required_argument, NULL, 'o' },
+        { "interval", required_argument, NULL, OPT_INTERVAL },
+        { "signal", required_argument, NULL, OPT_SIGNAL },
+        { "peak", no_argument, NULL, OPT_PEAK },
+        { "crash", no_argument, NULL, OPT_CRASH },
+        { "follow-fork", no_argument, NULL, OPT_FOLLOW_FORK },
+        { "unwind", required_argument, NULL, OPT_UNWIND },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
     const char *nframe = "20", *output = NULL, *interval = NULL, *sig = NULL, *unwind = NULL;
-    int peak = 0, follow = 0, crash = 0, i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_next = i + 1 < argc;
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    int peak = 0, follow = 0, crash = 0, c;
+    opterr = 0;
+    /* '+': the first operand is PROGRAM, and what follows it is its own. */
+    while ((c = getopt_long(argc, argv, "+:n:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n': nframe = optarg; break;
+        case 'o': output = optarg; break;
+        case OPT_INTERVAL: interval = optarg; break;
+        case OPT_SIGNAL: sig = optarg; break;
+        case OPT_UNWIND: unwind = optarg; break;
+        case OPT_PEAK: peak = 1; break;
+        case OPT_CRASH: crash = 1; break;
+        case OPT_FOLLOW_FORK: follow = 1; break;
+        case 'h':
             usage(stdout);
-            return 0;
-        } else if ((strcmp(a, "-n") == 0 || strcmp(a, "--nframe") == 0) && has_next) {
-            nframe = argv[++i];
-        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_next) {
-            output = argv[++i];
-        } else if (strcmp(a, "--interval") == 0 && has_next) {
-            interval = argv[++i];
-        } else if (strcmp(a, "--signal") == 0 && has_next) {
-            sig = argv[++i];
-        } else if (strcmp(a, "--unwind") == 0 && has_next) {
-            unwind = argv[++i];
-        } else if (strcmp(a, "--peak") == 0) {
-            peak = 1;
-        } else if (strcmp(a, "--crash") == 0) {
-            crash = 1;
-        } else if (strcmp(a, "--follow-fork") == 0) {
-            follow = 1;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "tmrun: unknown or incomplete option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        } else {
-            break;   /* PROGRAM without "--" */
+            return TOOL_EXIT_OK;
+        default:
+            return tool_option_error(prog, c, argv, longopts);
         }
     }
-    if (i >= argc) {
-        fprintf(stderr, "tmrun: no PROGRAM given\n");
-        usage(stderr);
-        return 2;
-    }
+    int i = optind;
+    if (i >= argc)
+        return tool_usage_error(prog, "no PROGRAM given");
     char *end;
     long nf = strtol(nframe, &end, 10);
     if (*end || nf < 1 || nf > 65535) {
         fprintf(stderr, "tmrun: -n %s: expected a number of frames from 1 to 65535\n", nframe);
-        return 2;
+        return TOOL_EXIT_ERROR;
     }
     if (interval) {
         double iv = strtod(interval, &end);
         if (*end || !(iv > 0)) {
             fprintf(stderr, "tmrun: --interval %s: expected a positive number of seconds\n",
                     interval);
-            return 2;
+            return TOOL_EXIT_ERROR;
         }
     }
     if (unwind && strcmp(unwind, "eh") && strcmp(unwind, "fp") && strcmp(unwind, "libgcc")) {
         fprintf(stderr, "tmrun: --unwind %s: expected eh, fp or libgcc\n", unwind);
-        return 2;
+        return TOOL_EXIT_ERROR;
     }
     char lib[PATH_MAX], out[PATH_MAX + 64], def[PATH_MAX];
     if (find_library(lib, sizeof(lib)) < 0)
-        return 2;
+        return TOOL_EXIT_ERROR;
     if (!output) {
         const char *base = strrchr(argv[i], '/');
         snprintf(def, sizeof(def), "%s.tms", base ? base + 1 : argv[i]);
         output = def;
     }
     if (absolute_path(output, out, sizeof(out)) < 0)
-        return 2;
+        return TOOL_EXIT_ERROR;
 
     const char *old = getenv("LD_PRELOAD");
     size_t plen = strlen(lib) + (old ? strlen(old) : 0) + 2;
     char *preload = malloc(plen);
     if (!preload) {
         fprintf(stderr, "tmrun: out of memory\n");
-        return 2;
+        return TOOL_EXIT_ERROR;
     }
     snprintf(preload, plen, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
     char pid[32];
@@ -205,5 +215,5 @@ int main(int argc, char **argv)
         setenv("TM_UNWIND", unwind, 1);
     execvp(argv[i], argv + i);
     fprintf(stderr, "tmrun: %s: %s\n", argv[i], strerror(errno));
-    return errno == ENOENT ? 127 : 126;
+    return errno == ENOENT ? TMRUN_EXIT_NOT_FOUND : TMRUN_EXIT_CANNOT_RUN;
 }

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,36 +47,43 @@ static int ends_with(const char *s, const char *suffix)
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        { "to", required_argument, NULL, 256 },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
     const char *in = NULL, *out = NULL, *to = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 1:
+            if (!in)
+                in = optarg;
+            else if (!out)
+                out = optarg;
+            else
+                return tool_usage_error(PROG, "unexpected argument '%s'", optarg);
+            break;
+        case 256: to = optarg; break;
+        case 'h':
             usage(stdout);
             return TOOL_EXIT_OK;
-        } else if (strcmp(a, "--to") == 0) {
-            if (i + 1 >= argc)
+        case ':':
+            if (optopt == 256)
                 return tool_usage_error(PROG, "--to needs a value (tms or python)");
-            to = argv[++i];
-        } else if (strncmp(a, "--to=", 5) == 0) {
-            to = a + 5;
-        } else if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0) {
-            return tool_usage_error(PROG, "unknown option '%s'", a);
-        } else if (strcmp(a, "--") == 0) {
-            for (i++; i < argc; i++) {
-                if (!in)
-                    in = argv[i];
-                else if (!out)
-                    out = argv[i];
-                else
-                    return tool_usage_error(PROG, "unexpected argument '%s'", argv[i]);
-            }
-        } else if (!in) {
-            in = a;
-        } else if (!out) {
-            out = a;
-        } else {
-            return tool_usage_error(PROG, "unexpected argument '%s'", a);
+            return tool_option_error(PROG, c, argv, longopts);
+        default:
+            return tool_option_error(PROG, c, argv, longopts);
         }
+    }
+    for (; optind < argc; optind++) {
+        if (!in)
+            in = argv[optind];
+        else if (!out)
+            out = argv[optind];
+        else
+            return tool_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
     }
     if (!in || !out)
         return tool_usage_error(PROG, "expects an input and an output file");

@@ -56,6 +56,9 @@ static void usage(FILE *f)
           f);
 }
 
+static int run(int kind, const char *cmd, char **files, size_t nfiles, const char *output,
+               const tm_export_options *opts);
+
 static void free_all(tm_snapshot **snaps, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -103,41 +106,68 @@ int main(int argc, char **argv)
     };
     tm_export_options opts = TM_EXPORT_OPTIONS_INIT;
     const char *output = "-";
-    int c;
-    opterr = 0;
     /* argv[1] (the command) takes the place of the program name. */
-    while ((c = getopt_long(argc - 1, argv + 1, ":o:h", longopts, NULL)) != -1) {
+    int sub_argc = argc - 1;
+    char **sub_argv = argv + 1;
+    char **files = calloc((size_t)sub_argc, sizeof *files);
+    size_t nfiles = 0;
+    int c, rc = TOOL_EXIT_ERROR;
+    if (!files) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return TOOL_EXIT_ERROR;
+    }
+    opterr = 0;
+    while ((c = getopt_long(sub_argc, sub_argv, "-:o:h", longopts, NULL)) != -1) {
         switch (c) {
+        case 1: files[nfiles++] = optarg; break;
         case 'o': output = optarg; break;
         case OPT_COUNT: opts.weight = TM_EXPORT_WEIGHT_COUNT; break;
         case OPT_TITLE: opts.title = optarg; break;
         case OPT_MIN_WIDTH: {
             char *end;
             double pct = strtod(optarg, &end);
-            if (end == optarg || *end || !(pct >= 0 && pct <= 100))
-                return tool_usage_error(prog, "--min-width: '%s' is not a percentage (0..100)",
-                                        optarg);
+            if (end == optarg || *end || !(pct >= 0 && pct <= 100)) {
+                rc = tool_usage_error(prog, "--min-width: '%s' is not a percentage (0..100)",
+                                      optarg);
+                goto free_files;
+            }
             opts.min_width = pct / 100;
             break;
         }
         case OPT_NO_PROGRESS: opts.progress = TM_EXPORT_PROGRESS_OFF; break;
-        case 'h': usage(stdout); return TOOL_EXIT_OK;
-        case OPT_VERSION: printf("tmexport (tmkit) %s\n", tm_version_string()); return 0;
-        case ':': return tool_usage_error(prog, "option '%s' needs a value", argv[optind]);
-        default: return tool_usage_error(prog, "unknown option '%s'", argv[optind]);
+        case 'h':
+            usage(stdout);
+            rc = TOOL_EXIT_OK;
+            goto free_files;
+        case OPT_VERSION:
+            printf("tmexport (tmkit) %s\n", tm_version_string());
+            rc = TOOL_EXIT_OK;
+            goto free_files;
+        default:
+            rc = tool_option_error(prog, c, sub_argv, longopts);
+            goto free_files;
         }
     }
-    char **files = argv + 1 + optind;
-    size_t nfiles = (size_t)(argc - 1 - optind);
+    while (optind < sub_argc)
+        files[nfiles++] = sub_argv[optind++];
+    rc = run(kind, cmd, files, nfiles, output, &opts);
+free_files:
+    free(files);
+    return rc;
+}
+
+static int run(int kind, const char *cmd, char **files, size_t nfiles, const char *output,
+               const tm_export_options *opts)
+{
     if ((kind == 0 || kind == 1) && nfiles != 1)
         return tool_usage_error(prog, "%s needs exactly one SNAPSHOT, got %zu", cmd, nfiles);
     if (kind == 2 && nfiles != 2)
         return tool_usage_error(prog, "diff needs OLD and NEW snapshots, got %zu", nfiles);
     if (kind == 3 && nfiles < 1)
         return tool_usage_error(prog, "timeline needs at least one SNAPSHOT");
-    if (kind == 3 && opts.weight == TM_EXPORT_WEIGHT_COUNT)
+    if (kind == 3 && opts->weight == TM_EXPORT_WEIGHT_COUNT)
         return tool_usage_error(prog, "--count does not apply to timeline");
-    if ((kind == 0 || kind == 3) && opts.min_width > 0)
+    if ((kind == 0 || kind == 3) && opts->min_width > 0)
         return tool_usage_error(prog, "--min-width applies to flamegraph and diff only");
 
     tm_error err = { 0 };
@@ -161,12 +191,12 @@ int main(int argc, char **argv)
     FILE *f = tm_output_stream(o);
     int rc;
     switch (kind) {
-    case 0: rc = tm_export_folded(snaps[0], &opts, f, &err); break;
-    case 1: rc = tm_export_flamegraph(snaps[0], &opts, f, &err); break;
-    case 2: rc = tm_export_diff_flamegraph(snaps[0], snaps[1], &opts, f, &err); break;
+    case 0: rc = tm_export_folded(snaps[0], opts, f, &err); break;
+    case 1: rc = tm_export_flamegraph(snaps[0], opts, f, &err); break;
+    case 2: rc = tm_export_diff_flamegraph(snaps[0], snaps[1], opts, f, &err); break;
     default:
         rc = tm_export_timeline((const tm_snapshot *const *)snaps, (const char *const *)files,
-                                nfiles, &opts, f, &err);
+                                nfiles, opts, f, &err);
         break;
     }
     if (rc != TM_OK) {

@@ -4,6 +4,7 @@
  * trace and its frames as text.  Python tracemalloc dumps are accepted too
  * (no container to show).  Exit 0, or 2 if any file could not be read.
  */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: tminfo [--traces] FILE...\n"
                "  Shows the .tms header, sections, metadata and counts of each FILE\n"
                "  (a .tms snapshot or a Python tracemalloc dump).\n"
-               "  --traces   also print every trace with its frames\n");
+               "  --traces     also print every trace with its frames\n"
+               "  -h, --help   show this help\n"
+               "exit status: 0 success, 2 if any file could not be read.\n");
 }
 
 /* Strings may hold any bytes; keep one item per line. */
@@ -187,7 +190,7 @@ static int print_container(const char *path, const void *data, size_t len)
                si->raw_len, si->stored_len ? (double)si->raw_len / (double)si->stored_len : 1.0);
     }
     tm_tms_file_info_free(info);
-    return 0;
+    return TOOL_EXIT_OK;
 }
 
 static int info_file(const char *path, int traces)
@@ -218,36 +221,51 @@ static int info_file(const char *path, int traces)
     if (traces)
         print_traces(s);
     tm_snapshot_free(s);
-    return 0;
+    return TOOL_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-    int traces = 0, nfiles = 0, status = TOOL_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--traces"))
-            traces = 1;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return TOOL_EXIT_OK;
-        } else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
-            return tool_usage_error(prog, "unknown option '%s'", argv[i]);
+    static const struct option longopts[] = {
+        { "traces", no_argument, NULL, 256 },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int traces = 0, nfiles = 0, status = TOOL_EXIT_OK, c;
+    /* Every option is read before the first file is shown: a bad one later
+     * on the line must not leave half a report. */
+    char **files = calloc((size_t)argc, sizeof *files);
+    if (!files) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return TOOL_EXIT_ERROR;
     }
-    int files_only = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!files_only && !strcmp(argv[i], "--")) {
-            files_only = 1;
-            continue;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 1: files[nfiles++] = optarg; break;
+        case 256: traces = 1; break;
+        case 'h':
+            usage(stdout);
+            free(files);
+            return TOOL_EXIT_OK;
+        default:
+            free(files);
+            return tool_option_error(prog, c, argv, longopts);
         }
-        if (!files_only && argv[i][0] == '-' && argv[i][1])
-            continue;
-        if (nfiles++)
+    }
+    while (optind < argc)
+        files[nfiles++] = argv[optind++];
+    if (nfiles == 0) {
+        free(files);
+        return tool_usage_error(prog, "no FILE given");
+    }
+    for (int i = 0; i < nfiles; i++) {
+        if (i)
             putchar('\n');
-        if (info_file(argv[i], traces))
+        if (info_file(files[i], traces))
             status = TOOL_EXIT_ERROR;
         fflush(stdout);
     }
-    if (nfiles == 0)
-        return tool_usage_error(prog, "no FILE given (try --help)");
+    free(files);
     return status;
 }

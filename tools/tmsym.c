@@ -15,6 +15,7 @@
  * Exit: 0 success, 2 usage or input error.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,31 @@
 #include "tm/snapshot.h"
 #include "tm/symbolize.h"
 #include "tm/tms.h"
+#include "tool.h"
+
+static const char *const prog = "tmsym";
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: tmsym IN.tms [-o OUT.tms] [--search-path DIR]... [--debug-dir DIR]...\n"
             "             [--no-default-debug-dir] [--ignore-build-id] [-q]\n"
-            "       tmsym --lookup BINARY [ADDRESS...]\n");
+            "       tmsym --lookup BINARY [ADDRESS...]\n"
+            "\n"
+            "Embeds symbols (function, file, line, inlined calls) in every native frame\n"
+            "of IN.tms, so that it opens on any machine.  Modules not found, or with\n"
+            "another build-id, are notes on stderr, not failures.\n"
+            "  -o, --output OUT.tms      write there (atomically) instead of replacing IN\n"
+            "  --search-path DIR         also look for modules in DIR (repeatable)\n"
+            "  --debug-dir DIR           also look for separate debug files (build-id,\n"
+            "                            .gnu_debuglink) in DIR (repeatable)\n"
+            "  --no-default-debug-dir    do not look in /usr/lib/debug\n"
+            "  --ignore-build-id         use a module even if its build-id differs\n"
+            "  -q, --quiet               no summary line on stderr\n"
+            "  --lookup BINARY           print the frames of each link-time ADDRESS (hex;\n"
+            "                            from stdin, one a line, when none is given) of\n"
+            "                            BINARY, innermost first, as llvm-symbolizer does\n"
+            "  -h, --help                show this help\n"
+            "exit status: 0 success, 2 usage or input error.\n");
 }
 
 static int print_lookup(tm_symbolizer *s, const char *bin, const char *text) {
@@ -37,38 +57,32 @@ static int print_lookup(tm_symbolizer *s, const char *bin, const char *text) {
     unsigned long long a = strtoull(text, &end, 16);
     if (errno || end == text || (*end && *end != '\n' && *end != '\r' && *end != ' ')) {
         fprintf(stderr, "tmsym: bad address '%s' (expected hex)\n", text);
-        return 2;
+        return TOOL_EXIT_ERROR;
     }
     tm_sym_result r;
     tm_error err = {0};
-    if (tm_symbolizer_lookup(s, bin, a, &r, &err) != TM_OK) {
-        fprintf(stderr, "tmsym: %s\n", err.message);
-        return 2;
-    }
+    if (tm_symbolizer_lookup(s, bin, a, &r, &err) != TM_OK)
+        return tool_fail(prog, &err);
     for (size_t i = 0; i < r.nframes; i++) {
         const tm_sym_frame *f = &r.frames[i];
         printf("%s\n%s:%u\n", f->function[0] ? f->function : "??", f->file[0] ? f->file : "??",
                f->line);
     }
     printf("\n");
-    return 0;
+    return TOOL_EXIT_OK;
 }
 
-static int run_lookup(int argc, char **argv) {
-    if (argc < 1) { usage(stderr); return 2; }
-    const char *bin = argv[0];
+static int run_lookup(const char *bin, int naddr, char **addrs) {
     tm_symbolizer *s;
     tm_error err = {0};
-    if (tm_symbolizer_new(&s, NULL, &err) != TM_OK) {
-        fprintf(stderr, "tmsym: %s\n", err.message);
-        return 2;
-    }
-    int rc = 0;
-    if (argc > 1) {
-        for (int i = 1; i < argc && rc == 0; i++) rc = print_lookup(s, bin, argv[i]);
+    if (tm_symbolizer_new(&s, NULL, &err) != TM_OK)
+        return tool_fail(prog, &err);
+    int rc = TOOL_EXIT_OK;
+    if (naddr > 0) {
+        for (int i = 0; i < naddr && rc == TOOL_EXIT_OK; i++) rc = print_lookup(s, bin, addrs[i]);
     } else {
         char line[256];
-        while (rc == 0 && fgets(line, sizeof line, stdin)) {
+        while (rc == TOOL_EXIT_OK && fgets(line, sizeof line, stdin)) {
             if (line[0] == '\n') continue;
             rc = print_lookup(s, bin, line);
         }
@@ -85,35 +99,76 @@ static int run_lookup(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 2 && strcmp(argv[1], "--lookup") == 0) return run_lookup(argc - 2, argv + 2);
-    const char *in = NULL, *out = NULL;
+    enum { OPT_SEARCH_PATH = 256, OPT_DEBUG_DIR, OPT_NO_DEFAULT_DEBUG_DIR, OPT_IGNORE_BUILD_ID,
+           OPT_LOOKUP };
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' },
+        { "search-path", required_argument, NULL, OPT_SEARCH_PATH },
+        { "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+        { "no-default-debug-dir", no_argument, NULL, OPT_NO_DEFAULT_DEBUG_DIR },
+        { "ignore-build-id", no_argument, NULL, OPT_IGNORE_BUILD_ID },
+        { "quiet", no_argument, NULL, 'q' },
+        { "lookup", required_argument, NULL, OPT_LOOKUP },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *in = NULL, *out = NULL, *lookup = NULL;
+    /* argc bounds every list: each entry is one argument. */
     const char **search = calloc((size_t)argc, sizeof *search);
     const char **debug = calloc((size_t)argc, sizeof *debug);
+    char **addrs = calloc((size_t)argc, sizeof *addrs);
     tm_symbolize_options opts = TM_SYMBOLIZE_OPTIONS_INIT;
-    int quiet = 0;
-    if (!search || !debug) { fprintf(stderr, "tmsym: out of memory\n"); return 2; }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc) out = argv[++i];
-        else if (strcmp(a, "--search-path") == 0 && i + 1 < argc) search[opts.nsearch_paths++] = argv[++i];
-        else if (strcmp(a, "--debug-dir") == 0 && i + 1 < argc) debug[opts.ndebug_dirs++] = argv[++i];
-        else if (strcmp(a, "--no-default-debug-dir") == 0) opts.no_default_debug_dir = 1;
-        else if (strcmp(a, "--ignore-build-id") == 0) opts.ignore_build_id = 1;
-        else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) quiet = 1;
-        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { usage(stdout); free(search); free(debug); return 0; }
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "tmsym: unknown or incomplete option '%s'\n", a);
-            usage(stderr);
-            free(search); free(debug);
-            return 2;
-        } else if (!in) in = a;
-        else {
-            fprintf(stderr, "tmsym: more than one input ('%s' and '%s')\n", in, a);
-            free(search); free(debug);
-            return 2;
+    int quiet = 0, naddr = 0, snapshot_opts = 0, c, rc = TOOL_EXIT_ERROR;
+    if (!search || !debug || !addrs) {
+        fprintf(stderr, "tmsym: out of memory\n");
+        goto free_args;
+    }
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "-:o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 1: addrs[naddr++] = optarg; break;
+        case 'o': out = optarg; snapshot_opts = 1; break;
+        case OPT_SEARCH_PATH: search[opts.nsearch_paths++] = optarg; snapshot_opts = 1; break;
+        case OPT_DEBUG_DIR: debug[opts.ndebug_dirs++] = optarg; snapshot_opts = 1; break;
+        case OPT_NO_DEFAULT_DEBUG_DIR: opts.no_default_debug_dir = 1; snapshot_opts = 1; break;
+        case OPT_IGNORE_BUILD_ID: opts.ignore_build_id = 1; snapshot_opts = 1; break;
+        case 'q': quiet = 1; snapshot_opts = 1; break;
+        case OPT_LOOKUP:
+            if (lookup) {
+                rc = tool_usage_error(prog, "--lookup given twice");
+                goto free_args;
+            }
+            lookup = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            rc = TOOL_EXIT_OK;
+            goto free_args;
+        default:
+            rc = tool_option_error(prog, c, argv, longopts);
+            goto free_args;
         }
     }
-    if (!in) { usage(stderr); free(search); free(debug); return 2; }
+    while (optind < argc)
+        addrs[naddr++] = argv[optind++];
+    if (lookup) {
+        /* --lookup uses the default search; the options of the first form
+         * would be silently ignored. */
+        if (snapshot_opts)
+            rc = tool_usage_error(prog, "--lookup takes only BINARY and ADDRESSes");
+        else
+            rc = run_lookup(lookup, naddr, addrs);
+        goto free_args;
+    }
+    if (naddr == 0) {
+        rc = tool_usage_error(prog, "expected an IN.tms snapshot");
+        goto free_args;
+    }
+    if (naddr > 1) {
+        rc = tool_usage_error(prog, "more than one input ('%s' and '%s')", addrs[0], addrs[1]);
+        goto free_args;
+    }
+    in = addrs[0];
     if (!out) out = in;
     opts.search_paths = search;
     opts.debug_dirs = debug;
@@ -121,7 +176,6 @@ int main(int argc, char **argv) {
     tm_error err = {0};
     tm_snapshot *snap = NULL;
     tm_symbolize_report *rep = NULL;
-    int rc = 2;
     if (tm_snapshot_read(&snap, in, &err) != TM_OK) {
         fprintf(stderr, "tmsym: %s\n", err.message);
         goto done;
@@ -145,11 +199,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "tmsym: %s\n", err.message);
         goto done;
     }
-    rc = 0;
+    rc = TOOL_EXIT_OK;
 done:
     tm_symbolize_report_free(rep);
     tm_snapshot_free(snap);
+free_args:
     free(search);
     free(debug);
+    free(addrs);
     return rc;
 }

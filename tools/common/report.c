@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,7 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     opts o;
     int rc = parse_args(&o, argc, argv, diff);
     if (rc < 0)
-        return 0;
+        return TOOL_EXIT_OK;   /* --help */
     if (rc)
         return rc;
     tm_snapshot *snaps[2] = { NULL, NULL };
@@ -145,7 +146,7 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     if (o.timing)
         fprintf(stderr, "%s: timing: load %.1f ms, statistics %.1f ms, output %.1f ms\n", prog,
                 t1 - t0, t2 - t1, now_ms() - t2);
-    exit_code = 0;
+    exit_code = TOOL_EXIT_OK;
     if (o.gate.set) {
         rp_gate_report(stderr, prog, &o.gate, st);
         if (!o.gate.passed)
@@ -177,6 +178,39 @@ static int add_filter(opts *o, const char *prog, tm_filter *f)
     return 0;
 }
 
+enum {
+    OPT_BY = 256, OPT_CUMULATIVE, OPT_TOP, OPT_INCLUDE, OPT_EXCLUDE, OPT_ALL_FRAMES,
+    OPT_FILTER_DOMAIN, OPT_DOMAIN, OPT_EXCLUDE_DOMAIN, OPT_LIMIT, OPT_MOST_RECENT_FIRST,
+    OPT_FORMAT, OPT_NO_HEADER, OPT_TIMING, OPT_FAIL_ON_GROWTH, OPT_FAIL_ABOVE, OPT_PER_GROUP,
+    OPT_MIN_GROWTH
+};
+
+/* Both tools take both gates, so that the wrong one gets a message saying
+ * which tool it belongs to.  Every option has its own value: glibc does not
+ * call an abbreviation ambiguous when its candidates share one. */
+static const struct option longopts[] = {
+    { "by", required_argument, NULL, OPT_BY },
+    { "cumulative", no_argument, NULL, OPT_CUMULATIVE },
+    { "top", required_argument, NULL, OPT_TOP },
+    { "include", required_argument, NULL, OPT_INCLUDE },
+    { "exclude", required_argument, NULL, OPT_EXCLUDE },
+    { "all-frames", no_argument, NULL, OPT_ALL_FRAMES },
+    { "filter-domain", required_argument, NULL, OPT_FILTER_DOMAIN },
+    { "domain", required_argument, NULL, OPT_DOMAIN },
+    { "exclude-domain", required_argument, NULL, OPT_EXCLUDE_DOMAIN },
+    { "limit", required_argument, NULL, OPT_LIMIT },
+    { "most-recent-first", no_argument, NULL, OPT_MOST_RECENT_FIRST },
+    { "format", required_argument, NULL, OPT_FORMAT },
+    { "no-header", no_argument, NULL, OPT_NO_HEADER },
+    { "timing", no_argument, NULL, OPT_TIMING },
+    { "fail-on-growth", required_argument, NULL, OPT_FAIL_ON_GROWTH },
+    { "fail-above", required_argument, NULL, OPT_FAIL_ABOVE },
+    { "per-group", no_argument, NULL, OPT_PER_GROUP },
+    { "min-growth", required_argument, NULL, OPT_MIN_GROWTH },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
 static int parse_args(opts *o, int argc, char **argv, int diff)
 {
     const char *prog = diff ? "tmdiff" : "tmstat";
@@ -184,93 +218,73 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
     o->key = TM_KEY_LINENO;
     o->top = 10;
     o->header = 1;
-    int no_more_opts = 0;
-    for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        if (no_more_opts || a[0] != '-' || a[1] == 0) {
+    /* The fuzz and unit tests run many command lines in one process. */
+    optind = 0;
+    opterr = 0;
+    int c, li;
+    while ((c = getopt_long(argc, argv, "-:h", longopts, &li)) != -1) {
+        const char *val = optarg;
+        /* The name as the tools' messages spell it, also for an abbreviation. */
+        char name[64] = "";
+        if (c >= 256)
+            snprintf(name, sizeof name, "--%s", longopts[li].name);
+        tm_error err = { 0 };
+        unsigned long long u;
+        switch (c) {
+        case 1:
             if (o->nfiles >= (size_t)(diff ? 2 : 1))
-                return tool_usage_error(prog, "unexpected argument '%s'", a);
-            o->files[o->nfiles++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            no_more_opts = 1;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+                return tool_usage_error(prog, "unexpected argument '%s'", val);
+            o->files[o->nfiles++] = val;
+            break;
+        case 'h':
             fputs(diff ? usage_diff : usage_stat, stdout);
             fputs(usage_opts, stdout);
             return -1;
-        }
-        /* --opt=value or --opt value */
-        char name[64];
-        const char *val = NULL;
-        const char *eq = strchr(a, '=');
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        if (nlen >= sizeof name)
-            return tool_usage_error(prog, "unknown option '%s'", a);
-        memcpy(name, a, nlen);
-        name[nlen] = 0;
-        static const char *const flags[] = { "--cumulative", "--all-frames", "--no-header",
-                                             "--most-recent-first", "--timing",
-                                             "--per-group" };
-        int is_flag = 0;
-        for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
-            is_flag |= strcmp(name, flags[k]) == 0;
-        if (is_flag) {
-            if (eq)
-                return tool_usage_error(prog, "option '%s' takes no value", name);
-        } else if (eq) {
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            return tool_usage_error(prog, "option '%s' needs a value", name);
-        }
-        tm_error err = { 0 };
-        unsigned long long u;
-        if (strcmp(name, "--cumulative") == 0) {
-            o->cumulative = 1;
-        } else if (strcmp(name, "--all-frames") == 0) {
-            o->all_frames = 1;
-        } else if (strcmp(name, "--timing") == 0) {
-            o->timing = 1;
-        } else if (strcmp(name, "--no-header") == 0) {
-            o->header = 0;
-        } else if (strcmp(name, "--most-recent-first") == 0) {
-            o->mrf = 1;
-        } else if (strcmp(name, "--by") == 0) {
+        case OPT_CUMULATIVE: o->cumulative = 1; break;
+        case OPT_ALL_FRAMES: o->all_frames = 1; break;
+        case OPT_TIMING: o->timing = 1; break;
+        case OPT_NO_HEADER: o->header = 0; break;
+        case OPT_MOST_RECENT_FIRST: o->mrf = 1; break;
+        case OPT_BY:
             if (tm_key_type_parse(val, &o->key, &err) != TM_OK)
                 return tool_usage_error(prog, "%s", err.message);
-        } else if (strcmp(name, "--top") == 0) {
+            break;
+        case OPT_TOP:
             if (tool_parse_u64(val, &o->top) != 0)
                 return tool_usage_error(prog, "--top: '%s' is not a number", val);
-        } else if (strcmp(name, "--limit") == 0) {
+            break;
+        case OPT_LIMIT:
             if (parse_long(val, &o->limit) != 0)
                 return tool_usage_error(prog, "--limit: '%s' is not a number", val);
             o->has_limit = 1;
-        } else if (strcmp(name, "--include") == 0 || strcmp(name, "--exclude") == 0) {
+            break;
+        case OPT_INCLUDE:
+        case OPT_EXCLUDE: {
             tm_filter f;
-            if (tm_filter_parse(&f, val, name[2] == 'i', &err) != TM_OK)
+            if (tm_filter_parse(&f, val, c == OPT_INCLUDE, &err) != TM_OK)
                 return tool_usage_error(prog, "%s", err.message);
             if (add_filter(o, prog, &f))
                 return TOOL_EXIT_ERROR;
-        } else if (strcmp(name, "--domain") == 0 || strcmp(name, "--exclude-domain") == 0 ||
-                   strcmp(name, "--filter-domain") == 0) {
+            break;
+        }
+        case OPT_DOMAIN:
+        case OPT_EXCLUDE_DOMAIN:
+        case OPT_FILTER_DOMAIN:
             if (tool_parse_u64(val, &u) != 0 || u > UINT32_MAX)
                 return tool_usage_error(prog, "%s: '%s' is not a domain number", name, val);
-            if (name[2] == 'f') {
+            if (c == OPT_FILTER_DOMAIN) {
                 o->has_fdomain = 1;
                 o->fdomain = (uint32_t)u;
             } else {
                 tm_filter f = { 0 };
                 f.kind = TM_FILTER_DOMAIN;
-                f.inclusive = name[2] == 'd';
+                f.inclusive = c == OPT_DOMAIN;
                 f.domain = (uint32_t)u;
                 if (add_filter(o, prog, &f))
                     return TOOL_EXIT_ERROR;
             }
-        } else if (strcmp(name, "--format") == 0) {
+            break;
+        case OPT_FORMAT:
             if (strcmp(val, "text") == 0)
                 o->format = FMT_TEXT;
             else if (strcmp(val, "json") == 0)
@@ -279,9 +293,10 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
                 o->format = FMT_CSV;
             else
                 return tool_usage_error(prog, "--format: '%s' is not text, json or csv", val);
-        } else if (strcmp(name, "--per-group") == 0) {
-            o->gate.per_group = 1;
-        } else if (strcmp(name, "--fail-on-growth") == 0 || strcmp(name, "--fail-above") == 0) {
+            break;
+        case OPT_PER_GROUP: o->gate.per_group = 1; break;
+        case OPT_FAIL_ON_GROWTH:
+        case OPT_FAIL_ABOVE: {
             const char *want = diff ? "--fail-on-growth" : "--fail-above";
             if (strcmp(name, want) != 0)
                 return tool_usage_error(prog, "%s is %s's gate; %s takes %s", name,
@@ -294,7 +309,9 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
             o->gate.set = 1;
             o->gate.option = want;
             o->gate.spec = val;
-        } else if (strcmp(name, "--min-growth") == 0) {
+            break;
+        }
+        case OPT_MIN_GROWTH: {
             rp_size sz;
             char msg[256];
             if (!diff)
@@ -303,9 +320,17 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
                 return tool_usage_error(prog, "--min-growth: %s", msg);
             o->gate.min_spec = val;
             o->gate.min_growth = sz.bytes;
-        } else {
-            return tool_usage_error(prog, "unknown option '%s'", name);
+            break;
         }
+        default:
+            return tool_option_error(prog, c, argv, longopts);
+        }
+    }
+    /* getopt_long leaves what follows "--" to us. */
+    for (; optind < argc; optind++) {
+        if (o->nfiles >= (size_t)(diff ? 2 : 1))
+            return tool_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+        o->files[o->nfiles++] = argv[optind];
     }
     if (o->nfiles != (size_t)(diff ? 2 : 1))
         return tool_usage_error(prog, diff ? "expected OLD and NEW snapshot files"

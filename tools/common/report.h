@@ -6,7 +6,7 @@
  *   tmstat SNAPSHOT [options]      snapshot.statistics(key, cumulative)
  *   tmdiff OLD NEW [options]       new.compare_to(old, key, cumulative)
  *
- * Options (also as --opt=VALUE):
+ * Options (also as --opt=VALUE, or abbreviated while unambiguous):
  *   --by KEY          lineno (default) | filename | traceback | function | module
  *   --cumulative      add each trace to every frame of its stack
  *   --top N           print the first N statistics (default 10; 0 = all)

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <stdint.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,17 +146,6 @@ int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err)
 int tool_fail(const char *prog, const tm_error *err)
 {
     fprintf(stderr, "%s: %s\n", prog, err && err->message[0] ? err->message : "error");
-    return TOOL_EXIT_ERROR;
-}
-
-int tool_usage_error(const char *prog, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n(try '%s --help')\n", prog);
     return TOOL_EXIT_ERROR;
 }
 

@@ -9,13 +9,7 @@
 
 #include "tm/error.h"
 #include "tm/snapshot.h"
-
-enum {
-    TOOL_EXIT_OK = 0,
-    TOOL_EXIT_GATE = 1,   /* a gate (--fail-on-growth, --fail-above) failed */
-    TOOL_EXIT_ERROR = 2   /* usage or input error; message on stderr */
-};
-
+#include "tool_cli.h"
 
 /* Loads a snapshot from a .tms file or a Python tracemalloc dump, detected
  * by content, never by name, and symbolizes its native frames that have no
@@ -38,8 +32,6 @@ int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err);
 
 /* Prints "PROG: MESSAGE" on stderr and returns TOOL_EXIT_ERROR. */
 int tool_fail(const char *prog, const tm_error *err);
-int tool_usage_error(const char *prog, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* Parses a non-negative decimal integer; returns 0 on success. */
 int tool_parse_u64(const char *s, unsigned long long *out);
