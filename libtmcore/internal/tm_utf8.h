@@ -1,9 +1,11 @@
 /*
- * Private to formats/src: the one UTF-8 sequence decoder of the pickle
- * reader/writer and the exporters.
+ * tmkit's one UTF-8 decoder, for every layer: pattern matching, the line
+ * cache, the pickle reader and writer, the exporters and the JSON writer.
+ * One set of rules (Unicode's well-formed sequences) so that a string is
+ * valid or invalid alike wherever it goes.
  */
-#ifndef TM_FORMATS_UTF8_SEQ_H
-#define TM_FORMATS_UTF8_SEQ_H
+#ifndef TM_UTF8_H
+#define TM_UTF8_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +43,13 @@ static inline size_t tm_utf8_seq(const uint8_t *s, size_t n, uint32_t *cp)
         return 0;
     *cp = v;
     return len;
+}
+
+/* Python's strict decoder and JSON refuse encoded surrogates, Python's
+ * surrogatepass and surrogateescape produce them. */
+static inline int tm_utf8_surrogate(uint32_t cp)
+{
+    return cp >= 0xd800 && cp <= 0xdfff;
 }
 
 #endif

@@ -14,6 +14,7 @@
 #include "tm/render.h"
 #include "tm/stats.h"
 #include "report_internal.h"
+#include "tm_json.h"
 #include "tool.h"
 
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
@@ -356,34 +357,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
 
 void rp_json_str(FILE *out, const char *s, size_t n)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    fputc('"', out);
-    for (size_t i = 0; i < n; i++) {
-        unsigned c = u[i];
-        if (c == '"' || c == '\\') {
-            fputc('\\', out);
-            fputc((int)c, out);
-        } else if (c < 0x20) {
-            fprintf(out, "\\u%04x", c);
-        } else if (c < 0x80) {
-            fputc((int)c, out);
-        } else {
-            /* copy a valid UTF-8 sequence, else escape the byte */
-            size_t need = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : 0;
-            if (c > 0xf4)
-                need = 0;
-            size_t k = 1;
-            while (need && k <= need && i + k < n && (u[i + k] & 0xc0) == 0x80)
-                k++;
-            if (need && k == need + 1) {
-                fwrite(u + i, 1, k, out);
-                i += need;
-            } else {
-                fprintf(out, "\\u%04x", c);
-            }
-        }
-    }
-    fputc('"', out);
+    (void)tm_json_string(out, s, n, 0);   /* the caller checks the stream */
 }
 
 static void csv_field(FILE *out, const char *s, size_t n)

@@ -13,7 +13,8 @@
 #include "tm/error.h"
 #include "tm/stats.h"
 
-/* A JSON string of n bytes: UTF-8 copied, other bytes as \u00XX. */
+/* A JSON string of n bytes as report.h promises: valid UTF-8 copied, every
+ * other byte as \u00XX (tm_json.h). */
 void rp_json_str(FILE *out, const char *s, size_t n);
 /* One statistic as a JSON object (see report.h, "statistics"). */
 void rp_json_stat(FILE *out, const tm_stats *st, const tm_statistic *s, int diff);

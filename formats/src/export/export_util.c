@@ -1,5 +1,6 @@
 /* Escaping writers, size formatting and option checks for the exporters. */
 #include "export_internal.h"
+#include "tm_json.h"
 #include "tm_utf8.h"
 
 #include <errno.h>
@@ -24,15 +25,6 @@ int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *er
     return TM_OK;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one
- * (encoded surrogates are not valid here). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    uint32_t cp;
-    size_t len = tm_utf8_seq(s, n, &cp);
-    return len && (cp < 0xd800 || cp > 0xdfff) ? len : 0;
-}
-
 void ex_put_folded_label(FILE *f, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -48,49 +40,6 @@ void ex_put_folded_label(FILE *f, const char *s, size_t n)
             else
                 fputc(c, f);
         }
-    }
-}
-
-/* Writes s[0..n): valid UTF-8 sequences as they are, ASCII through esc, a
- * byte that starts no UTF-8 sequence as its Latin-1 character, written as
- * a JSON \u escape or an XML character reference. */
-static void put_utf8(FILE *f, const char *s, size_t n, void (*esc)(FILE *, unsigned char),
-                     int xml)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = u[i];
-        size_t k = c >= 0x80 ? utf8_seq(u + i, n - i) : 0;
-        if (k) {
-            fwrite(u + i, 1, k, f);
-            i += k;
-            continue;
-        }
-        if (c >= 0x80)
-            fprintf(f, xml ? "&#x%x;" : "\\u%04x", c);
-        else
-            esc(f, c);
-        i++;
-    }
-}
-
-static void json_ascii(FILE *f, unsigned char c)
-{
-    switch (c) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '\t': fputs("\\t", f); break;
-    /* Inside <script> "</script>" or "<!--" must never appear. */
-    case '<': fputs("\\u003c", f); break;
-    case '>': fputs("\\u003e", f); break;
-    case '&': fputs("\\u0026", f); break;
-    default:
-        if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
     }
 }
 
@@ -114,14 +63,31 @@ static void xml_ascii(FILE *f, unsigned char c)
 
 void ex_put_json_string(FILE *f, const char *s, size_t n)
 {
-    fputc('"', f);
-    put_utf8(f, s, n, json_ascii, 0);
-    fputc('"', f);
+    /* The flame graph embeds its data in a <script> element. */
+    (void)tm_json_string(f, s, n, TM_JSON_SHORT_ESCAPES | TM_JSON_HTML);
 }
 
+/* Valid UTF-8 as it is (encoded surrogates are not: XML has no such
+ * characters), ASCII through xml_ascii, any other byte as a character
+ * reference to its Latin-1 character, as the JSON writer does. */
 void ex_put_xml_text(FILE *f, const char *s, size_t n)
 {
-    put_utf8(f, s, n, xml_ascii, 1);
+    const uint8_t *u = (const uint8_t *)s;
+    for (size_t i = 0; i < n;) {
+        uint8_t c = u[i];
+        uint32_t cp;
+        size_t k = c >= 0x80 ? tm_utf8_seq(u + i, n - i, &cp) : 0;
+        if (k && !tm_utf8_surrogate(cp)) {
+            fwrite(u + i, 1, k, f);
+            i += k;
+            continue;
+        }
+        if (c >= 0x80)
+            fprintf(f, "&#x%x;", c);
+        else
+            xml_ascii(f, c);
+        i++;
+    }
 }
 
 void ex_format_size(char *buf, size_t cap, uint64_t size)

@@ -11,6 +11,7 @@
 #include "pyformat_graph.h"
 #include "tm/snapshot.h"
 #include "tm_alloc.h"
+#include "tm_utf8.h"
 
 /* Errors found while walking the decoded graph carry no byte offset. */
 static int bad_obj(pdec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -81,13 +82,15 @@ static int intern_str(pdec *d, pnode *n, uint32_t *id)
             return pk_nomem(d);
         size_t o = 0;
         for (size_t i = 0; i < len;) {
-            if (s[i] == 0xed && i + 2 < len && (s[i + 1] == 0xb2 || s[i + 1] == 0xb3)) {
-                uint32_t cp = 0xd000u | ((uint32_t)(s[i + 1] & 0x3f) << 6) | (s[i + 2] & 0x3f);
+            uint32_t cp = 0;
+            size_t k = tm_utf8_seq(s + i, len - i, &cp);   /* > 0: checked above */
+            if (cp >= 0xdc80 && cp <= 0xdcff) {
                 d->sbuf[o++] = (char)(cp - 0xdc00u);
-                i += 3;
             } else {
-                d->sbuf[o++] = (char)s[i++];
+                memcpy(d->sbuf + o, s + i, k);
+                o += k;
             }
+            i += k;
         }
         s = (const uint8_t *)d->sbuf;
         len = o;

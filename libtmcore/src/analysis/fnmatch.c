@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tm_alloc.h"
+#include "tm_utf8.h"
 
 enum { TOK_LIT, TOK_ANY, TOK_STAR, TOK_SET };
 
@@ -76,38 +77,15 @@ int tm_fnmatch(const char *name, const char *pattern)
 
 size_t an_utf8_decode(const char *str, size_t len, uint32_t *out)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t n = 0, i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t need;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            out[n++] = c;
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            need = 1, cp = c & 0x1f, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            out[n++] = 0xdc00 + c;
-            i++;
-            continue;
-        }
-        size_t k = 1;
-        for (; k <= need && i + k < len && (s[i + k] & 0xc0) == 0x80; k++)
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        if (k <= need || cp < min || cp > 0x10ffff) {
-            out[n++] = 0xdc00 + c;
-            i++;
-            continue;
-        }
-        /* surrogates are accepted: Python pickles them with surrogatepass */
-        out[n++] = cp;
-        i += need + 1;
+    const uint8_t *s = (const uint8_t *)str;
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t k = tm_utf8_seq(s + i, len - i, &cp);
+        /* Encoded surrogates are kept: Python pickles them with
+         * surrogatepass, so a pattern must be able to match them. */
+        out[n++] = k ? cp : 0xdc00u + s[i];
+        i += k ? k : 1;
     }
     return n;
 }

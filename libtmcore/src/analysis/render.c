@@ -12,6 +12,7 @@
 
 #include "an_internal.h"
 #include "tm_alloc.h"
+#include "tm_utf8.h"
 
 char *tm_format_size(char *buf, double size, int sign)
 {
@@ -124,46 +125,15 @@ static int py_space(uint32_t c)
            c == 0x202f || c == 0x205f || c == 0x3000;
 }
 
-/* Decodes one code point of valid UTF-8 at s (validated beforehand). */
-static size_t cp_at(const unsigned char *s, uint32_t *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] < 0xe0) {
-        *cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-        return 2;
-    }
-    if (s[0] < 0xf0) {
-        *cp = (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-        return 3;
-    }
-    *cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-          (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-    return 4;
-}
-
 /* Strict UTF-8 as Python's decoder: no surrogates, no overlongs. */
-static int valid_utf8(const unsigned char *s, size_t n)
+static int valid_utf8(const uint8_t *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t need;
-        uint32_t cp, min;
-        if (c < 0x80) { i++; continue; }
-        if (c >= 0xc2 && c <= 0xdf) need = 1, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef) need = 2, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4) need = 3, cp = c & 0x07, min = 0x10000;
-        else return 0;
-        for (size_t k = 1; k <= need; k++) {
-            if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        uint32_t cp;
+        size_t k = tm_utf8_seq(s + i, n - i, &cp);
+        if (!k || tm_utf8_surrogate(cp))
             return 0;
-        i += need + 1;
+        i += k;
     }
     return 1;
 }
@@ -173,9 +143,10 @@ static char *strip(char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t b = 0, e = len;
-    uint32_t cp;
+    uint32_t cp = 0;
+    /* The text is valid UTF-8 (load_file), so every decode succeeds. */
     while (b < e) {
-        size_t k = cp_at(u + b, &cp);
+        size_t k = tm_utf8_seq(u + b, e - b, &cp);
         if (!py_space(cp))
             break;
         b += k;
@@ -184,7 +155,7 @@ static char *strip(char *s, size_t len)
         size_t k = 1;
         while (k < e - b && k < 4 && (u[e - k] & 0xc0) == 0x80)
             k++;
-        cp_at(u + e - k, &cp);
+        tm_utf8_seq(u + e - k, k, &cp);
         if (!py_space(cp))
             break;
         e -= k;
@@ -222,7 +193,7 @@ static lc_file *load_file(const char *name)
     }
     int bad = ferror(fp);
     fclose(fp);
-    if (bad || !text || !valid_utf8((unsigned char *)text, n)) {
+    if (bad || !text || !valid_utf8((const uint8_t *)text, n)) {
         tm_free(text);            /* unreadable or not UTF-8: no lines */
         return f;
     }
