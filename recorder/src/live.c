@@ -222,17 +222,9 @@ static inline unsigned shard_index(const shard *s)
     return (unsigned)(s - shards);
 }
 
-/* A change logged for the peak set asked for a rebuild (peak.c); the
- * shard lock is released by now. */
-static inline void peak_after(void)
-{
-    if (TM_UNLIKELY(tm_peak_compact_wanted))
-        tm_peak_compact();
-}
-
 static int insert_wide(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack)
 {
-    if (tm_peak_logging())
+    if (tm_rec_cfg.peak)
         tm_peak_note_wide();
     /* A narrow entry for the same key (say, the block grew past 256 GiB)
      * is replaced: removing it updates the counters. */
@@ -272,7 +264,7 @@ int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
         if (m) {
             int k = __builtin_ctz(m);
             delta -= (int64_t)(bk->val[k] & SIZE_MASK);
-            if (tm_peak_logging())
+            if (tm_rec_cfg.peak)
                 tm_peak_note(shard_index(s), key, bk->val[k]);
             bk->val[k] = val;
             goto done;
@@ -293,11 +285,11 @@ int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
         tm_live_entry old;
         if (tm_wide_remove(ptr, domain, &old)) {
             delta -= (int64_t)old.size;
-            if (tm_peak_logging())
+            if (tm_rec_cfg.peak)
                 tm_peak_note_wide();
         }
     }
-    if (tm_peak_logging())
+    if (tm_rec_cfg.peak)
         tm_peak_note(shard_index(s), key, TM_PEAK_ABSENT);
     if (free_b != SIZE_MAX) {
         for (size_t j = home; j != free_b; j = next_of(j, nb))
@@ -313,7 +305,6 @@ done:
     shard_bytes_set(s, s->bytes + (uint64_t)delta);
     tm_spin_unlock(&s->lock);
     tm_counters_add(delta);
-    peak_after();
     return 0;
 }
 
@@ -328,13 +319,12 @@ int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
         int k;
         if (find_slot(s, h, key, &i, &k)) {
             uint64_t val = s->b[i].val[k];
-            if (tm_peak_logging())
+            if (tm_rec_cfg.peak)
                 tm_peak_note(shard_index(s), key, val);
             uint64_t size = erase(s, h, i, k);
             tm_spin_unlock(&s->lock);
             tm_counters_add(-(int64_t)size);
-            peak_after();
-            if (old)
+                    if (old)
                 *old = decode(key, val);
             return 1;
         }
@@ -343,7 +333,7 @@ int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
     if (TM_UNLIKELY(atomic_load_explicit(&tm_wide_total, memory_order_relaxed))) {
         tm_live_entry e;
         if (tm_wide_remove(ptr, domain, &e)) {
-            if (tm_peak_logging())
+            if (tm_rec_cfg.peak)
                 tm_peak_note_wide();
             tm_counters_add(-(int64_t)e.size);
             if (old)
@@ -452,19 +442,13 @@ size_t tm_live_shard_count(unsigned k)
     return shards[k].count;
 }
 
-void tm_live_walk_locked(void (*begin)(unsigned, void *),
-                         void (*entry)(unsigned, uint64_t, uint64_t, void *),
-                         void (*end)(unsigned, void *), void *arg)
+void tm_live_shard_walk_locked(unsigned n, void (*entry)(uint64_t, uint64_t, void *), void *arg)
 {
-    for (unsigned n = 0; n < NSHARD; n++) {
-        const shard *s = &shards[n];
-        begin(n, arg);
-        for (size_t i = 0; i < s->nb; i++)
-            for (int k = 0; k < SLOTS; k++)
-                if (s->b[i].key[k])
-                    entry(n, s->b[i].key[k], s->b[i].val[k], arg);
-        end(n, arg);
-    }
+    const shard *s = &shards[n];
+    for (size_t i = 0; i < s->nb; i++)
+        for (int k = 0; k < SLOTS; k++)
+            if (s->b[i].key[k])
+                entry(s->b[i].key[k], s->b[i].val[k], arg);
 }
 
 tm_live_entry tm_live_unpack(uint64_t key, uint64_t val)

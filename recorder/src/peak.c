@@ -5,21 +5,22 @@
  * Taking a snapshot at every new peak would cost O(live) per new peak, and
  * a growing program sets a new peak at almost every allocation.  Instead
  * each live-table shard keeps an undo log of its changes since the last
- * new peak: (key, value before).  The live set at the peak is the table as
- * it is now with every shard's log undone, newest first.  A new peak only
+ * new peak: (key, value before).  The shard as it was at the peak is the
+ * shard as it is now with its log undone, newest first.  A new peak only
  * bumps a generation number; a shard whose log belongs to an older
  * generation has changed nothing since the peak, and empties its log the
- * next time it appends (so a new peak costs O(1), not O(shards)).
+ * next time it changes (so a new peak costs O(1), not O(shards)).
  *
- * Logs would grow without bound while the program churns below its peak.
- * When they hold more entries than twice the live set (plus a floor), the
- * peak set is materialized once (O(live + logs), amortized O(1) per
- * change) and logging stops until the next new peak.  The materialized set
- * is also what a peak snapshot reads.
+ * A log would grow without bound while the program churns below its peak.
+ * When a shard's log passes twice the shard's entries (plus a floor), the
+ * shard freezes: its set at the peak is rebuilt once, in its own critical
+ * section (O(shard), amortized O(1) per change, in a per-thread scratch
+ * table that stays in cache), and it logs nothing more until the next new
+ * peak.  No other shard waits for it.
  *
- * Ordering: appends happen under the shard's lock, and changes to one key
- * always go to one shard, so each log holds its keys' history in order.
- * Materializing holds every narrow shard's lock, so it sees the table and
+ * Ordering: logs are written under the shard's lock, and changes to one key
+ * always go to one shard, so each log holds its keys' history in order.  A
+ * peak snapshot holds every narrow shard's lock, so it sees the table and
  * the logs at one instant.  With one thread the result is exactly the live
  * set when the peak was set.  With threads, the peak moment is the instant
  * the generation changed: a change another thread made concurrently may
@@ -28,121 +29,79 @@
  * thread, plus blocks other threads freed and still queue).
  *
  * The wide side table (live_wide.c: domains >= 65536, sizes >= 256 GiB,
- * addresses >= 2^48) keeps no log: when it changes while logging, the peak
- * set is marked inexact and says so.
+ * addresses >= 2^48) keeps no log: when it changes after the peak, the
+ * peak snapshot uses it as it is and says so.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "rec_internal.h"
 
-/* state = generation << 1 | armed.  One word, so that disarming after a
- * materialization cannot undo a new peak that raced with it. */
-_Atomic uint64_t tm_peak_state;
-TM_TLS __thread int tm_peak_compact_wanted;
+_Atomic uint64_t tm_peak_gen;
 
 #define NSHARD 256
-#define COMPACT_CHECK 4096        /* appends per shard between global checks */
-#define COMPACT_FLOOR 65536       /* log entries always allowed */
+#define LOG_FLOOR 512           /* log entries a shard may always keep */
 
-typedef struct peak_log {
-    uint64_t (*ev)[2];            /* key, value before (TM_PEAK_ABSENT: was not there) */
+typedef uint64_t kv_pair[2];
+
+typedef struct peak_shard {
+    kv_pair *ev;                /* key, value before (TM_PEAK_ABSENT: was not there) */
     uint32_t n, cap;
-    uint64_t gen;
-    size_t map_bytes;
-} peak_log;
+    size_t ev_bytes;
+    uint64_t gen;               /* generation of the log, or of the frozen set */
+    int frozen;                 /* set = the shard at the peak of gen; nothing logged */
+    kv_pair *set;
+    uint32_t nset, set_cap;
+    size_t set_bytes;
+} peak_shard;
 
-static peak_log logs[NSHARD];
-
-/* The materialized set, written only with every narrow shard locked. */
-static struct {
-    uint64_t (*kv)[2];
-    size_t n, map_bytes;
-    uint64_t gen;                 /* UINT64_MAX: none */
-    uint64_t bytes;
-} set = { NULL, 0, 0, UINT64_MAX, 0 };
-
+static peak_shard shards[NSHARD];
 static _Atomic int64_t peak_time_ns;
-static _Atomic int wide_changed;  /* since the peak */
-
-static inline uint64_t state_gen(uint64_t st)
-{
-    return st >> 1;
-}
+/* Generation (+1) in which the wide table changed, or a change could not
+ * be logged: the peak snapshot of that generation is approximate. */
+static _Atomic uint64_t lost_gen;
 
 void tm_peak_raise(void)
 {
     if (!tm_rec_cfg.peak)
         return;
-    uint64_t st = atomic_load_explicit(&tm_peak_state, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&tm_peak_state, &st, ((st >> 1) + 1) << 1 | 1,
-                                                  memory_order_relaxed, memory_order_relaxed))
-        ;
-    atomic_store_explicit(&wide_changed, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&tm_peak_gen, 1, memory_order_relaxed);
     atomic_store_explicit(&peak_time_ns, tm_rec_now_ns(), memory_order_relaxed);
 }
 
-static int log_grow(peak_log *l)
+static int grow(kv_pair **p, uint32_t *cap, size_t *bytes, uint32_t keep, uint32_t need)
 {
-    uint32_t ncap = l->cap ? l->cap * 2 : 1024;
-    size_t bytes = ((size_t)ncap * sizeof(*l->ev) + 4095) & ~(size_t)4095;
-    void *p = tm_rmem_map(bytes);
-    if (!p)
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 256;
+    while (ncap < need)
+        ncap *= 2;
+    size_t nbytes = (ncap * sizeof(kv_pair) + 4095) & ~(size_t)4095;
+    kv_pair *np = tm_rmem_map(nbytes);
+    if (!np)
         return -1;
-    if (l->n)
-        memcpy(p, l->ev, (size_t)l->n * sizeof(*l->ev));
-    tm_rmem_unmap(l->ev, l->map_bytes);
-    l->ev = p;
-    l->cap = (uint32_t)(bytes / sizeof(*l->ev));
-    l->map_bytes = bytes;
+    if (keep)
+        memcpy(np, *p, keep * sizeof(kv_pair));
+    tm_rmem_unmap(*p, *bytes);
+    *p = np;
+    *cap = (uint32_t)(nbytes / sizeof(kv_pair));
+    *bytes = nbytes;
     return 0;
 }
 
-static void want_compaction(void)
+/* --- the per-thread scratch table ------------------------------------------- */
+
+/* key -> value, open addressing; a key undone to "absent" keeps its slot
+ * with value TM_PEAK_ABSENT. */
+static TM_TLS __thread kv_pair *scratch;
+static TM_TLS __thread size_t scratch_slots, scratch_bytes;
+
+void tm_peak_thread_end(void)
 {
-    size_t logged = 0;
-    uint64_t gen = state_gen(atomic_load_explicit(&tm_peak_state, memory_order_relaxed));
-    for (int k = 0; k < NSHARD; k++)
-        if (__atomic_load_n(&logs[k].gen, __ATOMIC_RELAXED) == gen)
-            logged += __atomic_load_n(&logs[k].n, __ATOMIC_RELAXED);
-    if (logged > 2 * tm_live_count() + COMPACT_FLOOR)
-        tm_peak_compact_wanted = 1;
+    tm_rmem_unmap(scratch, scratch_bytes);
+    scratch = NULL;
+    scratch_slots = scratch_bytes = 0;
 }
-
-void tm_peak_note(unsigned shard, uint64_t key, uint64_t old)
-{
-    peak_log *l = &logs[shard];
-    uint64_t gen = state_gen(atomic_load_explicit(&tm_peak_state, memory_order_relaxed));
-    if (l->gen != gen) {
-        __atomic_store_n(&l->gen, gen, __ATOMIC_RELAXED);
-        __atomic_store_n(&l->n, 0, __ATOMIC_RELAXED);
-    }
-    if (TM_UNLIKELY(l->n == l->cap) && log_grow(l) < 0) {
-        /* No memory for the log: the peak set cannot be rebuilt exactly.
-         * Materialize what we know now instead (a later, lower state). */
-        tm_peak_compact_wanted = 1;
-        return;
-    }
-    l->ev[l->n][0] = key;
-    l->ev[l->n][1] = old;
-    __atomic_store_n(&l->n, l->n + 1, __ATOMIC_RELAXED);
-    if (TM_UNLIKELY((l->n % COMPACT_CHECK) == 0))
-        want_compaction();
-}
-
-void tm_peak_note_wide(void)
-{
-    atomic_store_explicit(&wide_changed, 1, memory_order_relaxed);
-}
-
-/* --- materializing ---------------------------------------------------------- */
-
-/* Scratch map of one shard: key -> value, open addressing, power of two.
- * A removed key keeps its slot with value TM_PEAK_ABSENT. */
-typedef struct scratch {
-    uint64_t (*kv)[2];
-    size_t cap, bytes;
-} scratch;
 
 static inline uint64_t mix(uint64_t h)
 {
@@ -152,119 +111,113 @@ static inline uint64_t mix(uint64_t h)
     return h;
 }
 
-static void scratch_set(scratch *m, uint64_t key, uint64_t val)
+typedef struct undo {
+    kv_pair *t;
+    size_t mask;
+} undo;
+
+static inline void undo_set(undo *u, uint64_t key, uint64_t val)
 {
-    size_t i = mix(key) & (m->cap - 1);
-    while (m->kv[i][0] && m->kv[i][0] != key)
-        i = (i + 1) & (m->cap - 1);
-    m->kv[i][0] = key;
-    m->kv[i][1] = val;
+    size_t i = mix(key) & u->mask;
+    while (u->t[i][0] && u->t[i][0] != key)
+        i = (i + 1) & u->mask;
+    u->t[i][0] = key;
+    u->t[i][1] = val;
 }
 
-typedef struct walk {
-    scratch m;
-    uint64_t gen;
-    uint64_t (*out)[2];
-    size_t n, cap;
-    uint64_t bytes;
-} walk;
-
-static size_t pow2_at_least(size_t n)
+static void undo_entry(uint64_t key, uint64_t val, void *arg)
 {
-    size_t c = 64;
-    while (c < n)
-        c *= 2;
-    return c;
+    undo_set(arg, key, val);
 }
 
-/* Each shard gets a prefix of the scratch array sized for it alone: a
- * map sized for the biggest shard, cleared 256 times, would cost more than
- * the whole table. */
-static void walk_shard_begin(unsigned shard, void *arg)
+/* The shard's entries as they were at the peak (its entries now with the
+ * first nlog changes of its log undone) into out, which has room for
+ * count + nlog.  Shard locked.  Returns the number, or -1 when no scratch
+ * memory could be had. */
+static long rebuild(unsigned k, kv_pair *out, uint32_t nlog)
 {
-    walk *w = arg;
-    size_t n = tm_live_shard_count(shard) + (logs[shard].gen == w->gen ? logs[shard].n : 0);
-    w->m.cap = pow2_at_least(2 * n + 1);
-}
-
-static void walk_entry(unsigned shard, uint64_t key, uint64_t val, void *arg)
-{
-    (void)shard;
-    scratch_set(&((walk *)arg)->m, key, val);
-}
-
-static void walk_shard_done(unsigned shard, void *arg)
-{
-    walk *w = arg;
-    peak_log *l = &logs[shard];
-    if (l->gen == w->gen)
-        for (uint32_t i = l->n; i-- > 0;)
-            scratch_set(&w->m, l->ev[i][0], l->ev[i][1]);
-    for (size_t i = 0; i < w->m.cap; i++) {
-        if (w->m.kv[i][0] && w->m.kv[i][1] != TM_PEAK_ABSENT && w->n < w->cap) {
-            w->out[w->n][0] = w->m.kv[i][0];
-            w->out[w->n][1] = w->m.kv[i][1];
-            w->bytes += tm_live_unpack(w->m.kv[i][0], w->m.kv[i][1]).size;
-            w->n++;
+    peak_shard *s = &shards[k];
+    size_t n = tm_live_shard_count(k) + nlog, slots = 64;
+    while (slots < 2 * n + 1)
+        slots *= 2;
+    if (slots > scratch_slots) {
+        size_t bytes = (slots * sizeof(kv_pair) + 4095) & ~(size_t)4095;
+        kv_pair *t = tm_rmem_map(bytes);
+        if (!t)
+            return -1;
+        tm_rmem_unmap(scratch, scratch_bytes);
+        scratch = t;
+        scratch_slots = bytes / sizeof(kv_pair);
+        scratch_bytes = bytes;
+    }
+    undo u = { scratch, slots - 1 };
+    tm_live_shard_walk_locked(k, undo_entry, &u);
+    for (uint32_t i = nlog; i-- > 0;)
+        undo_set(&u, s->ev[i][0], s->ev[i][1]);
+    long m = 0;
+    for (size_t i = 0; i < slots; i++) {
+        if (u.t[i][0] && u.t[i][1] != TM_PEAK_ABSENT) {
+            out[m][0] = u.t[i][0];
+            out[m][1] = u.t[i][1];
+            m++;
         }
+        u.t[i][0] = 0;
     }
-    memset(w->m.kv, 0, w->m.cap * sizeof(*w->m.kv));
+    return m;
 }
 
-/* Narrow shards locked. */
-static void materialize_locked(void)
+/* The log passed its bound (or cannot grow): keep the shard's set at the
+ * peak instead.  Returns 0, or -1 without memory (nothing changed). */
+static int freeze(unsigned k)
 {
-    uint64_t st = atomic_load_explicit(&tm_peak_state, memory_order_relaxed);
-    uint64_t gen = state_gen(st);
-    if (set.gen == gen || !(st & 1))
-        return;   /* up to date, or never armed */
-    size_t total = 0, biggest = 0;
-    for (unsigned k = 0; k < NSHARD; k++) {
-        size_t n = tm_live_shard_count(k) + (logs[k].gen == gen ? logs[k].n : 0);
-        total += n;
-        if (n > biggest)
-            biggest = n;
-    }
-    walk w;
-    memset(&w, 0, sizeof(w));
-    w.gen = gen;
-    w.m.bytes = (pow2_at_least(2 * biggest + 1) * sizeof(*w.m.kv) + 4095) & ~(size_t)4095;
-    w.m.kv = tm_rmem_map(w.m.bytes);
-    size_t out_bytes = ((total ? total : 1) * sizeof(*w.out) + 4095) & ~(size_t)4095;
-    w.out = tm_rmem_map(out_bytes);
-    w.cap = total;
-    if (!w.m.kv || !w.out) {
-        tm_rmem_unmap(w.m.kv, w.m.bytes);
-        tm_rmem_unmap(w.out, out_bytes);
-        return;   /* keep logging; the next attempt may find memory */
-    }
-    tm_live_walk_locked(walk_shard_begin, walk_entry, walk_shard_done, &w);
-    tm_rmem_unmap(w.m.kv, w.m.bytes);
-    tm_rmem_unmap(set.kv, set.map_bytes);
-    set.kv = w.out;
-    set.n = w.n;
-    set.map_bytes = out_bytes;
-    set.bytes = w.bytes;
-    set.gen = gen;
-    /* The logs are spent; give back their memory (their length, about twice
-     * the live set, is the recorder's largest cost here). */
-    for (unsigned k = 0; k < NSHARD; k++) {
-        tm_rmem_unmap(logs[k].ev, logs[k].map_bytes);
-        logs[k].ev = NULL;
-        logs[k].n = logs[k].cap = 0;
-        logs[k].map_bytes = 0;
-    }
-    /* Stop logging until the next new peak, unless one came meanwhile. */
-    atomic_compare_exchange_strong(&tm_peak_state, &st, st & ~(uint64_t)1);
+    peak_shard *s = &shards[k];
+    uint32_t need = (uint32_t)(tm_live_shard_count(k) + s->n);
+    if (grow(&s->set, &s->set_cap, &s->set_bytes, 0, need ? need : 1) < 0)
+        return -1;
+    long m = rebuild(k, s->set, s->n);
+    if (m < 0)
+        return -1;
+    s->nset = (uint32_t)m;
+    s->frozen = 1;
+    s->n = 0;
+    return 0;
 }
 
-void tm_peak_compact(void)
+void tm_peak_note(unsigned k, uint64_t key, uint64_t old)
 {
-    tm_peak_compact_wanted = 0;
-    tm_live_lock_narrow();
-    materialize_locked();
-    tm_live_unlock_narrow();
+    peak_shard *s = &shards[k];
+    uint64_t gen = atomic_load_explicit(&tm_peak_gen, memory_order_relaxed);
+    if (s->gen != gen) {
+        s->gen = gen;
+        s->n = 0;
+        s->frozen = 0;
+    } else if (s->frozen) {
+        return;
+    }
+    /* Before this change is applied, the table and the log agree. */
+    if (TM_UNLIKELY(s->n >= 2 * tm_live_shard_count(k) + LOG_FLOOR) && freeze(k) == 0)
+        return;
+    if (TM_UNLIKELY(s->n == s->cap) && grow(&s->ev, &s->cap, &s->ev_bytes, s->n, s->n + 1) < 0) {
+        /* No memory for the log: freezing needs none if the set's array
+         * is big enough; failing that, this change is lost and the peak
+         * snapshot says it is approximate. */
+        if (freeze(k) < 0)
+            atomic_store_explicit(&lost_gen, gen + 1, memory_order_relaxed);
+        return;
+    }
+    s->ev[s->n][0] = key;
+    s->ev[s->n][1] = old;
+    s->n++;
 }
+
+void tm_peak_note_wide(void)
+{
+    atomic_store_explicit(&lost_gen,
+                          atomic_load_explicit(&tm_peak_gen, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* --- the peak snapshot --------------------------------------------------------- */
 
 typedef struct wide_copy {
     tm_peak_set *out;
@@ -272,21 +225,39 @@ typedef struct wide_copy {
     int oom;
 } wide_copy;
 
+static int out_reserve(wide_copy *c, size_t need)
+{
+    if (need <= c->cap)
+        return 0;
+    size_t ncap = c->cap ? c->cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    tm_live_entry *nv = realloc(c->out->v, ncap * sizeof(*nv));
+    if (!nv)
+        return -1;
+    c->out->v = nv;
+    c->cap = ncap;
+    return 0;
+}
+
 static void wide_one(const tm_live_entry *e, void *arg)
 {
     wide_copy *c = arg;
-    if (c->out->n == c->cap) {
-        size_t ncap = c->cap ? c->cap * 2 : 64;
-        tm_live_entry *nv = realloc(c->out->v, ncap * sizeof(*nv));
-        if (!nv) {
-            c->oom = 1;
-            return;
-        }
-        c->out->v = nv;
-        c->cap = ncap;
+    if (out_reserve(c, c->out->n + 1) < 0) {
+        c->oom = 1;
+        return;
     }
     c->out->v[c->out->n++] = *e;
     c->out->bytes += e->size;
+}
+
+static void append_packed(wide_copy *c, const kv_pair *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        tm_live_entry e = tm_live_unpack(v[i][0], v[i][1]);
+        c->out->v[c->out->n++] = e;
+        c->out->bytes += e.size;
+    }
 }
 
 int tm_peak_collect(tm_peak_set *out)
@@ -294,37 +265,47 @@ int tm_peak_collect(tm_peak_set *out)
     memset(out, 0, sizeof(*out));
     if (!tm_rec_cfg.peak)
         return -1;
+    wide_copy c = { out, 0, 0 };
+    kv_pair *tmp = NULL;
+    uint32_t tmp_cap = 0;
+    size_t tmp_bytes = 0;
     tm_live_lock_narrow();
-    materialize_locked();
-    int rc = 0;
-    if (set.gen == UINT64_MAX) {
-        rc = 0;   /* nothing was ever live: an empty set */
-    } else if (set.n) {
-        out->v = malloc(set.n * sizeof(*out->v));
-        if (!out->v) {
-            rc = -2;
-        } else {
-            for (size_t i = 0; i < set.n; i++)
-                out->v[i] = tm_live_unpack(set.kv[i][0], set.kv[i][1]);
-            out->n = set.n;
+    uint64_t gen = atomic_load_explicit(&tm_peak_gen, memory_order_relaxed);
+    for (unsigned k = 0; k < NSHARD && !c.oom; k++) {
+        peak_shard *s = &shards[k];
+        size_t live = tm_live_shard_count(k);
+        if (s->gen == gen && s->frozen) {
+            if (out_reserve(&c, out->n + s->nset) < 0)
+                c.oom = 1;
+            else
+                append_packed(&c, s->set, s->nset);
+            continue;
         }
+        /* A log of an older generation: unchanged since the peak. */
+        uint32_t logged = s->gen == gen ? s->n : 0;
+        uint32_t need = (uint32_t)(live + logged);
+        if (out_reserve(&c, out->n + need) < 0 ||
+            grow(&tmp, &tmp_cap, &tmp_bytes, 0, need ? need : 1) < 0) {
+            c.oom = 1;
+            break;
+        }
+        long m = rebuild(k, tmp, logged);
+        if (m < 0)
+            c.oom = 1;
+        else
+            append_packed(&c, tmp, (size_t)m);
     }
-    out->bytes = set.gen == UINT64_MAX ? 0 : set.bytes;
     /* The wide table as it is now (it keeps no log; see the top). */
-    if (rc == 0 && atomic_load_explicit(&tm_wide_total, memory_order_relaxed)) {
-        wide_copy c = { out, out->n, 0 };
+    if (!c.oom && atomic_load_explicit(&tm_wide_total, memory_order_relaxed))
         tm_wide_foreach(wide_one, &c);
-        if (c.oom)
-            rc = -2;
-    }
     tm_live_unlock_narrow();
+    tm_rmem_unmap(tmp, tmp_bytes);
     out->time_ns = atomic_load_explicit(&peak_time_ns, memory_order_relaxed);
-    out->inexact = atomic_load_explicit(&wide_changed, memory_order_relaxed);
-    return rc;
+    out->inexact = atomic_load_explicit(&lost_gen, memory_order_relaxed) == gen + 1;
+    return c.oom ? -2 : 0;
 }
 
 void tm_peak_start(void)
 {
-    if (tm_rec_cfg.peak)
-        tm_peak_raise();
+    tm_peak_raise();
 }

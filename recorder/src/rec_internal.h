@@ -134,15 +134,13 @@ TM_HIDDEN size_t tm_live_count(void);
 TM_HIDDEN uint64_t tm_live_bytes(void);
 TM_HIDDEN void tm_live_lock_all(void);
 TM_HIDDEN void tm_live_unlock_all(int child);   /* after fork */
-/* For peak.c: the 256 narrow shards only (not the wide table), and a walk
- * of their packed entries while they are locked: begin(shard), then
- * entry(shard, key, value) for each of its entries, then end(shard). */
+/* For peak.c: the 256 narrow shards only (not the wide table), and the
+ * packed entries of one shard, which the caller has locked. */
 TM_HIDDEN void tm_live_lock_narrow(void);
 TM_HIDDEN void tm_live_unlock_narrow(void);
 TM_HIDDEN size_t tm_live_shard_count(unsigned shard);
-TM_HIDDEN void tm_live_walk_locked(void (*begin)(unsigned, void *),
-                                   void (*entry)(unsigned, uint64_t, uint64_t, void *),
-                                   void (*end)(unsigned, void *), void *arg);
+TM_HIDDEN void tm_live_shard_walk_locked(unsigned shard, void (*entry)(uint64_t, uint64_t, void *),
+                                         void *arg);
 TM_HIDDEN tm_live_entry tm_live_unpack(uint64_t key, uint64_t val);
 
 /* The wide side table (live_wide.c), same contracts, no counter updates. */
@@ -158,24 +156,17 @@ TM_HIDDEN void tm_wide_lock_all(void);
 TM_HIDDEN void tm_wide_unlock_all(int child);
 
 /* --- the live set at the peak (peak.c) ------------------------------------
- * With tm_rec_cfg.peak, every change of a narrow shard since the last new
- * peak is logged under the shard's lock (tm_peak_note); the live set at the
- * peak is rebuilt from the table and the logs.  Bit 0 of tm_peak_state:
- * logging; the rest: the peak's generation. */
+ * With tm_rec_cfg.peak, each change of a narrow shard since the last new
+ * peak is logged under the shard's lock (tm_peak_note, before the change is
+ * applied) until the shard freezes its set at the peak; the live set at the
+ * peak is rebuilt from the table and the logs. */
 #define TM_PEAK_ABSENT UINT64_MAX   /* "the key was not in the table" */
-extern _Atomic uint64_t tm_peak_state TM_HIDDEN;
-extern TM_TLS __thread int tm_peak_compact_wanted TM_HIDDEN;
-static inline int tm_peak_logging(void)
-{
-    return TM_UNLIKELY(atomic_load_explicit(&tm_peak_state, memory_order_relaxed) & 1);
-}
+extern _Atomic uint64_t tm_peak_gen TM_HIDDEN;
 TM_HIDDEN void tm_peak_note(unsigned shard, uint64_t key, uint64_t old);   /* shard locked */
 TM_HIDDEN void tm_peak_note_wide(void);
-/* The logs grew past twice the live set: rebuild the set once and stop
- * logging until the next peak.  No shard lock may be held. */
-TM_HIDDEN void tm_peak_compact(void);
 TM_HIDDEN void tm_peak_raise(void);   /* a new peak (counters.c), or reset/clear */
 TM_HIDDEN void tm_peak_start(void);
+TM_HIDDEN void tm_peak_thread_end(void);
 typedef struct tm_peak_set {
     tm_live_entry *v;                 /* malloc'ed; the caller frees it */
     size_t n;

@@ -146,6 +146,7 @@ void tm_thread_buffers_release(void)
             pthread_setspecific(block_key, NULL);
         tm_pending_thread_end();
         tm_crash_thread_end();
+        tm_peak_thread_end();
         tm_rmem_unmap(b, b->bytes);
     }
 }
