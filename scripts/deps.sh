@@ -2,7 +2,7 @@
 # Installs the Debian packages tmkit needs to build and test, if any is missing.
 # Used by scripts/demo.sh and scripts/test.sh; safe to run repeatedly.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config clang llvm binutils python3 valgrind heaptrack
+pkgs=(build-essential cmake pkg-config clang clang-format llvm binutils python3 valgrind heaptrack
       libzstd-dev libelf-dev zlib1g-dev libcmocka-dev libxxhash-dev)
 missing=()
 for p in "${pkgs[@]}"; do
