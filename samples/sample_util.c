@@ -26,7 +26,7 @@ static void print_stats(const tm_stats *st, size_t top, const char *title)
     size_t n = tm_stats_count(st);
     printf("[ %s ]\n", title);
     for (size_t i = 0; i < n && i < top; i++) {
-        tm_render_stat(stdout, st, &tm_stats_items(st)[i]);
+        tm_render_stat(stdout, st, &tm_stats_items(st)[i], NULL);
         putchar('\n');
     }
 }

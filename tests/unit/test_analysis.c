@@ -70,10 +70,10 @@ static char *render_all(const tm_stats *st)
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
     for (size_t i = 0; i < tm_stats_count(st); i++) {
-        tm_render_stat(f, st, &tm_stats_items(st)[i]);
+        tm_render_stat(f, st, &tm_stats_items(st)[i], NULL);
         fputc('\n', f);
         if (tm_stats_key(st) == TM_KEY_TRACEBACK)
-            tm_render_traceback(f, NULL, &tm_stats_items(st)[i], 0, 0, 0);
+            tm_render_traceback(f, NULL, &tm_stats_items(st)[i], 0, 0, 0, NULL);
     }
     fclose(f);
     return buf;
@@ -229,7 +229,8 @@ static void test_fnmatch_known(void **state)
         { "-", "[a-c-e]", 1 },   { "d", "[a-c-e]", 0 },   { "^", "[^a]", 1 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-        int got = tm_fnmatch(rows[i].name, rows[i].pat);
+        int got;
+        tmtest_ok(tm_fnmatch(&got, rows[i].name, rows[i].pat, NULL), NULL);
         if (got != rows[i].want)
             fail_msg("fnmatch(%s, %s) = %d, want %d", rows[i].name, rows[i].pat, got,
                      rows[i].want);
@@ -276,7 +277,8 @@ static void test_fnmatch_python(void **state)
             pat[0] = 0;
         else
             unhex(hp, pat);
-        int got = tm_fnmatch(name, pat);
+        int got;
+        tmtest_ok(tm_fnmatch(&got, name, pat, NULL), NULL);
         if (got != want)
             fail_msg("fnmatch('%s', '%s') = %d, python says %d (hex %s %s)", name, pat, got,
                      want, hn, hp);
@@ -606,6 +608,14 @@ static void test_filter_traces(void **state)
     }
 }
 
+static const char *getline_ok(tm_linecache *lc, const char *path, uint32_t lineno)
+{
+    const char *line;
+    tm_error err;
+    tmtest_ok(tm_linecache_getline(&line, lc, path, lineno, &err), &err);
+    return line;
+}
+
 static void test_linecache(void **state)
 {
     (void)state;
@@ -617,14 +627,14 @@ static void test_linecache(void **state)
     close(fd);
     tm_linecache *lc;
     tmtest_ok(tm_linecache_new(&lc, NULL), NULL);
-    assert_string_equal(tm_linecache_getline(lc, path, 1), "first");
-    assert_string_equal(tm_linecache_getline(lc, path, 2), "second");
-    assert_string_equal(tm_linecache_getline(lc, path, 3), "third");
-    assert_null(tm_linecache_getline(lc, path, 4));
-    assert_null(tm_linecache_getline(lc, path, 5));   /* only whitespace */
-    assert_null(tm_linecache_getline(lc, path, 6));
-    assert_null(tm_linecache_getline(lc, path, 0));
-    assert_null(tm_linecache_getline(lc, "<string>", 1));
+    assert_string_equal(getline_ok(lc, path, 1), "first");
+    assert_string_equal(getline_ok(lc, path, 2), "second");
+    assert_string_equal(getline_ok(lc, path, 3), "third");
+    assert_null(getline_ok(lc, path, 4));
+    assert_null(getline_ok(lc, path, 5));   /* only whitespace */
+    assert_null(getline_ok(lc, path, 6));
+    assert_null(getline_ok(lc, path, 0));
+    assert_null(getline_ok(lc, "<string>", 1));
     tm_linecache_free(lc);
     unlink(path);
 }

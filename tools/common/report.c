@@ -387,7 +387,7 @@ void rp_json_stat(FILE *out, const tm_stats *st, const tm_statistic *s, int diff
     size_t tlen = 0;
     FILE *mem = open_memstream(&text, &tlen);
     if (mem) {
-        tm_render_stat(mem, st, s);
+        tm_render_stat(mem, st, s, NULL);
         fclose(mem);
     }
     fputs("{\"text\": ", out);
@@ -481,10 +481,13 @@ static int write_text(FILE *out, const tm_stats *st, const opts *o, size_t shown
         return -1;
     const tm_statistic *it = tm_stats_items(st);
     for (size_t i = 0; i < shown; i++) {
-        tm_render_stat(out, st, &it[i]);
+        tm_render_stat(out, st, &it[i], NULL);
         fputc('\n', out);
-        if (lc)
-            tm_render_traceback(out, lc, &it[i], o->has_limit, o->limit, o->mrf);
+        if (lc && tm_render_traceback(out, lc, &it[i], o->has_limit, o->limit, o->mrf, NULL) ==
+                      TM_ENOMEM) {
+            tm_linecache_free(lc);
+            return -1;
+        }
     }
     tm_linecache_free(lc);
     return 0;
