@@ -16,7 +16,7 @@ tm_snapshot *sample_take_snapshot(void)
     tm_error err;
     if (tm_take_snapshot(&s, &err) != TM_OK)
         die("take_snapshot", &err);
-    if (tm_symbolize_snapshot(s, NULL, NULL, &err) != TM_OK)
+    if (tm_symbolize_snapshot(NULL, s, NULL, &err) != TM_OK)
         die("symbolize", &err);
     return s;
 }

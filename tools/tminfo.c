@@ -195,15 +195,15 @@ static int info_file(const char *path, int traces)
     void *data;
     size_t len;
     tm_error err;
-    if (tm_file_read(path, &data, &len, &err))
+    if (tm_file_read(&data, &len, path, &err))
         return tool_fail(prog, &err);
     tm_snapshot *s = NULL;
     int rc;
     /* A damaged magic that still reads "?TMS" is a mangled .tms file: let
      * the .tms reader explain what happened to it. */
-    if (tm_tms_is_tms(data, len) || (len >= 4 && memcmp((char *)data + 1, "TMS", 3) == 0)) {
+    if (tm_tms_detect(data, len) || (len >= 4 && memcmp((char *)data + 1, "TMS", 3) == 0)) {
         if ((rc = print_container(path, data, len)) == 0 &&
-            tm_snapshot_decode(&s, data, len, path, &err))
+            tm_tms_decode(&s, data, len, path, &err))
             rc = tool_fail(prog, &err);
     } else {
         rc = tool_decode_snapshot(path, data, len, &s, &err) ? tool_fail(prog, &err) : 0;

@@ -41,7 +41,7 @@ static int print_lookup(tm_symbolizer *s, const char *bin, const char *text) {
     }
     tm_sym_result r;
     tm_error err = {0};
-    if (tm_symbolizer_lookup(s, bin, a, &r, &err) != TM_OK) {
+    if (tm_symbolizer_lookup(&r, s, bin, a, &err) != TM_OK) {
         fprintf(stderr, "tmsym: %s\n", err.message);
         return 2;
     }
@@ -74,7 +74,7 @@ static int run_lookup(int argc, char **argv) {
         }
     }
     const char *note = NULL;
-    int st = tm_symbolizer_file_note(s, bin, &note);
+    int st = tm_symbolizer_file_note(&note, s, bin);
     if (st != TM_SYMSTAT_SYMBOLIZED && st != TM_SYMSTAT_UNUSED)
         fprintf(stderr, "tmsym: note: %s: %s%s%s\n", bin, tm_symstat_name(st), note ? ": " : "",
                 note ? note : "");
@@ -122,11 +122,11 @@ int main(int argc, char **argv) {
     tm_snapshot *snap = NULL;
     tm_symbolize_report *rep = NULL;
     int rc = 2;
-    if (tm_snapshot_read(&snap, in, &err) != TM_OK) {
+    if (tm_tms_read(&snap, in, &err) != TM_OK) {
         fprintf(stderr, "tmsym: %s\n", err.message);
         goto done;
     }
-    if (tm_symbolize_snapshot(snap, &opts, &rep, &err) != TM_OK) {
+    if (tm_symbolize_snapshot(&rep, snap, &opts, &err) != TM_OK) {
         fprintf(stderr, "tmsym: %s: %s\n", in, err.message);
         goto done;
     }
@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
     if (!quiet)
         fprintf(stderr, "tmsym: %zu of %zu frames resolved, %zu inlined frames added\n",
                 rep->frames_resolved, rep->frames, rep->frames_added);
-    if (tm_snapshot_write(snap, out, NULL, &err) != TM_OK) {
+    if (tm_tms_write(snap, out, NULL, &err) != TM_OK) {
         fprintf(stderr, "tmsym: %s\n", err.message);
         goto done;
     }

@@ -29,7 +29,7 @@ static uint32_t str_id(tm_snapshot *s, const char *text)
 {
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_string(s, text, strlen(text), &id, &err), &err);
+    tmtest_ok(tm_snapshot_intern_string(&id, s, text, strlen(text), &err), &err);
     return id;
 }
 
@@ -39,7 +39,7 @@ static uint32_t py_frame(tm_snapshot *s, const char *file, uint32_t line)
     tm_frame f = { TM_NONE, 0, str_id(s, file), line, TM_NONE, 0, 0 };
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_frame(s, &f, &id, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&id, s, &f, &err), &err);
     return id;
 }
 
@@ -48,7 +48,7 @@ static void add_trace(tm_snapshot *s, const uint32_t *frames, size_t n, uint64_t
 {
     uint32_t stack;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_stack(s, frames, n, &stack, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&stack, s, frames, n, &err), &err);
     tm_trace t = { size, stack, domain };
     tmtest_ok(tm_snapshot_add_trace(s, &t, (uint32_t)n, &err), &err);
 }
@@ -408,18 +408,18 @@ static void test_native_frames(void **state)
     tm_module m = { 0 };
     m.path = str_id(s, "/usr/lib/libx.so");
     uint32_t mod;
-    tmtest_ok(tm_snapshot_add_module(s, &m, &mod, &err), &err);
+    tmtest_ok(tm_snapshot_add_module(&mod, s, &m, &err), &err);
     /* caller main (main.c:10) -> helper inlined into process (p.c:5 inside
      * p.c:20) -> unsymbolized libx+0x1a2b */
     tm_frame fmain = { mod, str_id(s, "main"), str_id(s, "main.c"), 10, TM_NONE, 0, 0x100 };
     tm_frame fouter = { mod, str_id(s, "process"), str_id(s, "p.c"), 20, TM_NONE, 0, 0x200 };
     uint32_t imain, iouter, iinner, iraw;
-    tmtest_ok(tm_snapshot_intern_frame(s, &fmain, &imain, &err), &err);
-    tmtest_ok(tm_snapshot_intern_frame(s, &fouter, &iouter, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&imain, s, &fmain, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&iouter, s, &fouter, &err), &err);
     tm_frame finner = { mod, str_id(s, "helper"), str_id(s, "p.c"), 5, iouter, 0, 0x200 };
-    tmtest_ok(tm_snapshot_intern_frame(s, &finner, &iinner, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&iinner, s, &finner, &err), &err);
     tm_frame fraw = { mod, 0, 0, 0, TM_NONE, 0, 0x1a2b };
-    tmtest_ok(tm_snapshot_intern_frame(s, &fraw, &iraw, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&iraw, s, &fraw, &err), &err);
     uint32_t st[] = { iraw, iinner, imain };
     add_trace(s, st, 3, 64, 0);
     tm_trace empty = { 32, 0, 0 };     /* the empty stack */

@@ -37,7 +37,7 @@ static uint32_t str_id(tm_snapshot *s, const char *text)
 {
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_string(s, text, strlen(text), &id, &err), &err);
+    tmtest_ok(tm_snapshot_intern_string(&id, s, text, strlen(text), &err), &err);
     return id;
 }
 
@@ -55,7 +55,7 @@ static tm_snapshot *make_snapshot(unsigned salt, unsigned ntraces)
     m.start = 0x1000;
     m.end = 0x8000;
     uint32_t mod;
-    tmtest_ok(tm_snapshot_add_module(s, &m, &mod, &err), &err);
+    tmtest_ok(tm_snapshot_add_module(&mod, s, &m, &err), &err);
     static const char *const files[] = { "src/a.c", "src/b.c", "lib/x.py", "", "<frozen>" };
     static const char *const funcs[] = { "main", "grow", "_ZN2ns4nodeEv", "", "parse" };
     uint32_t fr[10];
@@ -67,7 +67,7 @@ static tm_snapshot *make_snapshot(unsigned salt, unsigned ntraces)
         f.line = i % 6;
         f.inlined_by = i == 4 ? fr[3] : TM_NONE;
         f.offset = 0x1200 + 8u * i;
-        tmtest_ok(tm_snapshot_intern_frame(s, &f, &fr[i], &err), &err);
+        tmtest_ok(tm_snapshot_intern_frame(&fr[i], s, &f, &err), &err);
     }
     tm_metadata md = { 0 };
     md.program = str_id(s, "/bin/oom");
@@ -80,7 +80,7 @@ static tm_snapshot *make_snapshot(unsigned salt, unsigned ntraces)
         for (size_t k = 0; k < depth; k++)
             st[k] = fr[(t + 3 * k + salt) % 10];
         tm_trace tr = { 0 };
-        tmtest_ok(tm_snapshot_intern_stack(s, st, depth, &tr.stack, &err), &err);
+        tmtest_ok(tm_snapshot_intern_stack(&tr.stack, s, st, depth, &err), &err);
         tr.size = 16u * ((t * 13 + salt) % 29) + 1;
         tr.domain = t % 5 == 0 ? 2 : 0;
         tmtest_ok(tm_snapshot_add_trace(s, &tr, (uint32_t)depth + t % 2, &err), &err);
@@ -350,9 +350,9 @@ static void test_patterns_long_names(void **state)
         f.file = str_id(s, files[i]);
         f.line = 3;
         uint32_t fr;
-        tmtest_ok(tm_snapshot_intern_frame(s, &f, &fr, &err), &err);
+        tmtest_ok(tm_snapshot_intern_frame(&fr, s, &f, &err), &err);
         tm_trace tr = { 0 };
-        tmtest_ok(tm_snapshot_intern_stack(s, &fr, 1, &tr.stack, &err), &err);
+        tmtest_ok(tm_snapshot_intern_stack(&tr.stack, s, &fr, 1, &err), &err);
         tr.size = 100u + (unsigned)i;
         tmtest_ok(tm_snapshot_add_trace(s, &tr, 1, &err), &err);
     }
@@ -445,7 +445,7 @@ static size_t fixture_len[2];
 static int mem_loader(const char *path, tm_snapshot **out, tm_error *err)
 {
     int k = path[0] == 'B';
-    return tm_snapshot_decode(out, fixture[k], fixture_len[k], path, err);
+    return tm_tms_decode(out, fixture[k], fixture_len[k], path, err);
 }
 
 static int run_report(char **argv, int argc, int diff, char **out_text, char **err_text)
@@ -488,8 +488,8 @@ static void test_report_main(void **state)
     (void)state;
     tm_snapshot *a = make_snapshot(1, 40), *b = make_snapshot(2, 55);
     tm_error err;
-    tmtest_ok(tm_snapshot_encode(a, NULL, &fixture[0], &fixture_len[0], &err), &err);
-    tmtest_ok(tm_snapshot_encode(b, NULL, &fixture[1], &fixture_len[1], &err), &err);
+    tmtest_ok(tm_tms_encode(&fixture[0], &fixture_len[0], a, NULL, &err), &err);
+    tmtest_ok(tm_tms_encode(&fixture[1], &fixture_len[1], b, NULL, &err), &err);
     tm_snapshot_free(a);
     tm_snapshot_free(b);
     static char *runs[][12] = {

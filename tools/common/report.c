@@ -240,7 +240,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
         } else if (strcmp(name, "--most-recent-first") == 0) {
             o->mrf = 1;
         } else if (strcmp(name, "--by") == 0) {
-            if (tm_key_type_parse(val, &o->key, &err) != TM_OK)
+            if (tm_key_type_parse(&o->key, val, &err) != TM_OK)
                 return tool_usage_error(prog, "%s", err.message);
         } else if (strcmp(name, "--top") == 0) {
             if (tool_parse_u64(val, &o->top) != 0)

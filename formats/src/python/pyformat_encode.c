@@ -47,7 +47,7 @@ typedef struct penc {
 
 static int encode_pass(penc *e, tm_error *err);
 
-int tm_pyformat_encode(const tm_snapshot *snap, void **out, size_t *out_len, tm_error *err)
+int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap, tm_error *err)
 {
     penc e;
     memset(&e, 0, sizeof e);
@@ -237,7 +237,7 @@ static int stack_expand(penc *e, uint32_t stack, size_t *n, tm_error *err)
     if (tm_grow((void **)&e->stack_frames, &e->stack_frames_cap, depth ? depth : 1,
                 sizeof *e->stack_frames))
         return tm_error_set(err, TM_ENOMEM, "out of memory writing a traceback");
-    tm_snapshot_stack_frames(s, stack, e->stack_frames, depth);
+    tm_snapshot_stack_frames(e->stack_frames, depth, s, stack);
     size_t k = 0;
     for (size_t i = 0; i < depth; i++) {
         size_t steps = 0;

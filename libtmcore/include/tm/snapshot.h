@@ -99,21 +99,21 @@ void tm_snapshot_free(tm_snapshot *snap);
 
 /* --- builder (de-duplicating) ---------------------------------------- */
 
-int tm_snapshot_intern_string(tm_snapshot *snap, const char *s, size_t len,
-                              uint32_t *out_id, tm_error *err);
+int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *snap, const char *s,
+                              size_t len, tm_error *err);
 /* Modules are not de-duplicated: each call appends one. */
-int tm_snapshot_add_module(tm_snapshot *snap, const tm_module *module,
-                           uint32_t *out_id, tm_error *err);
+int tm_snapshot_add_module(uint32_t *out_id, tm_snapshot *snap,
+                           const tm_module *module, tm_error *err);
 /* f->module / f->inlined_by / string ids must already exist. */
-int tm_snapshot_intern_frame(tm_snapshot *snap, const tm_frame *f,
-                             uint32_t *out_id, tm_error *err);
+int tm_snapshot_intern_frame(uint32_t *out_id, tm_snapshot *snap,
+                             const tm_frame *f, tm_error *err);
 /* One tree node: `frame` called from the stack `parent`. */
-int tm_snapshot_intern_stack_node(tm_snapshot *snap, uint32_t parent,
-                                  uint32_t frame, uint32_t *out_id,
+int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *snap,
+                                  uint32_t parent, uint32_t frame,
                                   tm_error *err);
 /* A whole stack, frames[0] the most recent call. */
-int tm_snapshot_intern_stack(tm_snapshot *snap, const uint32_t *frames,
-                             size_t nframes, uint32_t *out_id, tm_error *err);
+int tm_snapshot_intern_stack(uint32_t *out_id, tm_snapshot *snap,
+                             const uint32_t *frames, size_t nframes, tm_error *err);
 int tm_snapshot_reserve_traces(tm_snapshot *snap, size_t n, tm_error *err);
 /* total_nframe: how deep the real stack was (>= the stored depth when the
  * stack was truncated to nframe_limit). */
@@ -158,8 +158,8 @@ const uint32_t *tm_snapshot_argv(const tm_snapshot *snap);  /* string ids */
 
 /* Frames of a stack, most recent first, at most `max` of them; returns the
  * stack's depth (which may exceed max). */
-size_t tm_snapshot_stack_frames(const tm_snapshot *snap, uint32_t stack,
-                                uint32_t *frames, size_t max);
+size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max,
+                                const tm_snapshot *snap, uint32_t stack);
 
 /* Sum of trace sizes. */
 uint64_t tm_snapshot_total_size(const tm_snapshot *snap);

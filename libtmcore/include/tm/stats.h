@@ -57,7 +57,7 @@ typedef enum tm_key_type {
 } tm_key_type;
 
 /* "lineno" ... "module" -> key; TM_EINVAL naming the choices otherwise. */
-int tm_key_type_parse(const char *name, tm_key_type *out, tm_error *err);
+int tm_key_type_parse(tm_key_type *out, const char *name, tm_error *err);
 const char *tm_key_type_name(tm_key_type key);
 
 #define TM_STATS_OPTIONS_VERSION 1

@@ -71,7 +71,7 @@ uint64_t tm_stats_old_total_count(const tm_stats *st) { return st->old_total_cou
 static const char *const key_names[] = { "lineno", "filename", "traceback", "function",
                                          "module" };
 
-int tm_key_type_parse(const char *name, tm_key_type *out, tm_error *err)
+int tm_key_type_parse(tm_key_type *out, const char *name, tm_error *err)
 {
     for (size_t i = 0; i < sizeof key_names / sizeof *key_names; i++) {
         if (strcmp(name, key_names[i]) == 0) {
