@@ -20,6 +20,9 @@
 #include "tm/filter.h"
 #include "tm/render.h"
 #include "tm/stats.h"
+#include "tm/symbolize.h"
+#include "tm/export.h"
+#include "tm/tms.h"
 #include "tm_alloc.h"
 #include "tmtest.h"
 
@@ -639,6 +642,47 @@ static void test_linecache(void **state)
     unlink(path);
 }
 
+/* Options structs: NULL means the defaults everywhere, and each has a
+ * function form of its INIT macro that refuses unknown versions. */
+static void test_options_defaults(void **state)
+{
+    (void)state;
+    tm_snapshot *s = new_snap();
+    uint32_t fr[2] = { py_frame(s, "a.py", 1), py_frame(s, "b.py", 2) };
+    add_trace(s, fr, 2, 100, 0);
+    add_trace(s, fr + 1, 1, 30, 0);
+    tm_error err;
+    tm_stats *with_null, *with_init;
+    tm_stats_options o;
+    tmtest_ok(tm_stats_options_init(&o, TM_STATS_OPTIONS_VERSION, &err), &err);
+    tmtest_ok(tm_stats_compute(&with_null, s, NULL, &err), &err);
+    tmtest_ok(tm_stats_compute(&with_init, s, &o, &err), &err);
+    char *a = render_all(with_null), *b = render_all(with_init);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    tm_stats_free(with_null);
+    tm_stats_free(with_init);
+    tmtest_ok(tm_stats_compare(&with_null, s, s, NULL, &err), &err);
+    assert_int_equal(tm_stats_key(with_null), TM_KEY_LINENO);
+    tm_stats_free(with_null);
+    tm_snapshot_free(s);
+
+    assert_int_equal(tm_stats_options_init(&o, TM_STATS_OPTIONS_VERSION + 1, &err), TM_EINVAL);
+    tm_symbolize_options so;
+    tmtest_ok(tm_symbolize_options_init(&so, TM_SYMBOLIZE_OPTIONS_VERSION, &err), &err);
+    assert_int_equal(so.version, TM_SYMBOLIZE_OPTIONS_VERSION);
+    assert_int_equal(tm_symbolize_options_init(&so, 0, &err), TM_EINVAL);
+    tm_export_options eo;
+    tmtest_ok(tm_export_options_init(&eo, TM_EXPORT_OPTIONS_VERSION, &err), &err);
+    assert_int_equal(eo.weight, TM_EXPORT_WEIGHT_SIZE);
+    assert_int_equal(tm_export_options_init(&eo, 0, &err), TM_EINVAL);
+    tm_tms_write_options wo;
+    tmtest_ok(tm_tms_write_options_init(&wo, TM_TMS_WRITE_OPTIONS_VERSION, &err), &err);
+    assert_int_equal(wo.compression_level, 0);
+    assert_int_equal(tm_tms_write_options_init(&wo, 0, &err), TM_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_filter_traces),
         cmocka_unit_test(test_linecache),
+        cmocka_unit_test(test_options_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

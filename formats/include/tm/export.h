@@ -73,6 +73,10 @@ typedef struct tm_export_options {
 #define TM_EXPORT_OPTIONS_INIT \
     { TM_EXPORT_OPTIONS_VERSION, TM_EXPORT_WEIGHT_SIZE, NULL, TM_EXPORT_PROGRESS_AUTO, 0.0 }
 
+/* The function form of TM_EXPORT_OPTIONS_INIT; TM_EINVAL for a version
+ * this library does not know. */
+int tm_export_options_init(tm_export_options *opts, unsigned version, tm_error *err);
+
 /* opts may be NULL for defaults in every call below. */
 
 int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts,

@@ -45,6 +45,10 @@ typedef struct tm_tms_write_options {
     int no_fsync;            /* skip fsync (tests, benchmarks) */
 } tm_tms_write_options;
 #define TM_TMS_WRITE_OPTIONS_INIT { TM_TMS_WRITE_OPTIONS_VERSION, 0, 0 }
+/* The function form of TM_TMS_WRITE_OPTIONS_INIT; TM_EINVAL for a version
+ * this library does not know.  tm_tms_write and tm_tms_encode accept NULL
+ * options for the defaults. */
+int tm_tms_write_options_init(tm_tms_write_options *opts, unsigned version, tm_error *err);
 
 /* Writes snap to path atomically.  opts may be NULL for defaults.  On any
  * failure no temporary file is left and an existing file at path is

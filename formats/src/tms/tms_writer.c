@@ -444,6 +444,16 @@ static int assemble(section_out *so, int nsec, void **out, size_t *out_len,
     return TM_OK;
 }
 
+int tm_tms_write_options_init(tm_tms_write_options *opts, unsigned version, tm_error *err)
+{
+    if (version != TM_TMS_WRITE_OPTIONS_VERSION)
+        return tm_error_set(err, TM_EINVAL, "tm_tms_write_options version %u, expected %u",
+                            version, TM_TMS_WRITE_OPTIONS_VERSION);
+    const tm_tms_write_options d = TM_TMS_WRITE_OPTIONS_INIT;
+    *opts = d;
+    return TM_OK;
+}
+
 int tm_tms_encode(void **out, size_t *out_len, const tm_snapshot *s,
                   const tm_tms_write_options *opts, tm_error *err)
 {

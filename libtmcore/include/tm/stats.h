@@ -69,6 +69,10 @@ typedef struct tm_stats_options {
     size_t nfilters;            /* <= TM_FILTER_MAX */
 } tm_stats_options;
 #define TM_STATS_OPTIONS_INIT { TM_STATS_OPTIONS_VERSION, TM_KEY_LINENO, 0, NULL, 0 }
+/* The function form of TM_STATS_OPTIONS_INIT, for bindings that cannot use
+ * the macro.  version is the TM_STATS_OPTIONS_VERSION the caller was built
+ * with; TM_EINVAL if this library does not know it. */
+int tm_stats_options_init(tm_stats_options *opts, unsigned version, tm_error *err);
 
 typedef struct tm_stat_frame {
     const char *filename;       /* NUL-terminated, owned by the tm_stats */
@@ -88,7 +92,8 @@ typedef struct tm_statistic {
 typedef struct tm_stats tm_stats;
 
 /* snapshot.statistics(key, cumulative) after filter_traces(filters).  The
- * result owns copies of all strings: the snapshot may be freed first. */
+ * result owns copies of all strings: the snapshot may be freed first.
+ * opts may be NULL: TM_STATS_OPTIONS_INIT (key lineno, no filters). */
 int tm_stats_compute(tm_stats **out, const tm_snapshot *snap,
                      const tm_stats_options *opts, tm_error *err);
 

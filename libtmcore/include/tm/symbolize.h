@@ -65,6 +65,10 @@ typedef struct tm_symbolize_options {
     int ignore_build_id;
 } tm_symbolize_options;
 #define TM_SYMBOLIZE_OPTIONS_INIT { TM_SYMBOLIZE_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0 }
+/* The function form of TM_SYMBOLIZE_OPTIONS_INIT; TM_EINVAL for a version
+ * this library does not know.  Every function below that takes options
+ * accepts NULL for the defaults. */
+int tm_symbolize_options_init(tm_symbolize_options *opts, unsigned version, tm_error *err);
 
 /* What happened to one module.  Only TM_SYMSTAT_SYMBOLIZED and
  * TM_SYMSTAT_SYMTAB_ONLY give function names; the others are notes. */

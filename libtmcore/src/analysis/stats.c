@@ -373,13 +373,26 @@ out:
     return rc;
 }
 
+int tm_stats_options_init(tm_stats_options *opts, unsigned version, tm_error *err)
+{
+    if (version != TM_STATS_OPTIONS_VERSION)
+        return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected %u",
+                            version, TM_STATS_OPTIONS_VERSION);
+    const tm_stats_options d = TM_STATS_OPTIONS_INIT;
+    *opts = d;
+    return TM_OK;
+}
+
 static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osnap,
                const tm_stats_options *o, tm_error *err)
 {
     *out = NULL;
-    if (!o || o->version != TM_STATS_OPTIONS_VERSION)
+    const tm_stats_options defaults = TM_STATS_OPTIONS_INIT;
+    if (!o)
+        o = &defaults;
+    if (o->version != TM_STATS_OPTIONS_VERSION)
         return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected %u",
-                            o ? o->version : 0, TM_STATS_OPTIONS_VERSION);
+                            o->version, TM_STATS_OPTIONS_VERSION);
     if (o->nfilters && !o->filters)
         return tm_error_set(err, TM_EINVAL, "statistics: %zu filters but no array", o->nfilters);
     if (o->key > TM_KEY_MODULE)

@@ -68,6 +68,15 @@ static void module_free(sym_module *m) {
     tm_free(m);
 }
 
+int tm_symbolize_options_init(tm_symbolize_options *opts, unsigned version, tm_error *err) {
+    if (version != TM_SYMBOLIZE_OPTIONS_VERSION)
+        return tm_error_set(err, TM_EINVAL, "symbolizer: options version %u, expected %u",
+                            version, TM_SYMBOLIZE_OPTIONS_VERSION);
+    const tm_symbolize_options d = TM_SYMBOLIZE_OPTIONS_INIT;
+    *opts = d;
+    return TM_OK;
+}
+
 int tm_symbolizer_new(tm_symbolizer **out, const tm_symbolize_options *opts, tm_error *err) {
     *out = NULL;
     if (opts && opts->version != TM_SYMBOLIZE_OPTIONS_VERSION)
