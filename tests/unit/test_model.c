@@ -204,6 +204,74 @@ static void test_appended_stacks_are_indexed_lazily(void **state)
 
 /* Builds a small snapshot; every allocation failure must surface as
  * TM_ENOMEM and leave nothing leaked (ASan checks the latter). */
+/* Logical frames innermost first: a node's frame, its inline callers
+ * outward, then the caller node; *inlined tells the two apart. */
+static void test_stack_walk(void **state)
+{
+    (void)state;
+    tm_snapshot *s;
+    tm_error err;
+    tmtest_ok(tm_snapshot_new(&s, &err), &err);
+    uint32_t outer = pyframe(s, "outer.c", 1);
+    tm_frame f = { TM_NONE, 0, str(s, "mid.c"), 2, outer, 0, 0 };
+    uint32_t mid, inner, caller = pyframe(s, "main.c", 9);
+    tmtest_ok(tm_snapshot_intern_frame(&mid, s, &f, &err), &err);
+    f.file = str(s, "inner.c");
+    f.line = 3;
+    f.inlined_by = mid;
+    tmtest_ok(tm_snapshot_intern_frame(&inner, s, &f, &err), &err);
+    uint32_t frames[2] = { inner, caller }, stack;
+    tmtest_ok(tm_snapshot_intern_stack(&stack, s, frames, 2, &err), &err);
+
+    static const int want_inlined[] = { 0, 1, 1, 0 };
+    uint32_t want[] = { inner, mid, outer, caller };
+    tm_stack_walk w;
+    tm_stack_walk_init(&w, s, stack);
+    for (size_t i = 0; i < 4; i++) {
+        uint32_t got;
+        int inl = -1;
+        tmtest_ok(tm_stack_walk_next(&got, &inl, &w, &err), &err);
+        assert_int_equal(got, want[i]);
+        assert_int_equal(inl, want_inlined[i]);
+    }
+    for (int again = 0; again < 2; again++) {
+        uint32_t got = 0;
+        tmtest_ok(tm_stack_walk_next(&got, NULL, &w, &err), &err);
+        assert_int_equal(got, TM_NONE);
+    }
+    uint32_t got = 0;
+    tm_stack_walk_init(&w, s, 0);   /* the empty stack */
+    tmtest_ok(tm_stack_walk_next(&got, NULL, &w, &err), &err);
+    assert_int_equal(got, TM_NONE);
+    tm_stack_walk_init(&w, s, 1000);
+    assert_int_equal(tm_stack_walk_next(&got, NULL, &w, &err), TM_EINVAL);
+
+    /* TM_INLINE_MAX frames in one chain are walked; one more is refused */
+    uint32_t top = TM_NONE;
+    for (uint32_t i = 0; i <= TM_INLINE_MAX; i++) {
+        tm_frame g = { TM_NONE, 0, 0, i, top, 0, 0 };
+        tmtest_ok(tm_snapshot_intern_frame(&top, s, &g, &err), &err);
+        if (i + 1 == TM_INLINE_MAX)
+            tmtest_ok(tm_snapshot_intern_stack(&stack, s, &top, 1, &err), &err);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        size_t n = 0;
+        int rc;
+        tm_stack_walk_init(&w, s, stack);
+        while ((rc = tm_stack_walk_next(&got, NULL, &w, &err)) == TM_OK && got != TM_NONE)
+            n++;
+        if (pass == 0) {
+            tmtest_ok(rc, &err);
+            assert_int_equal(n, TM_INLINE_MAX);
+            tmtest_ok(tm_snapshot_intern_stack(&stack, s, &top, 1, &err), &err);
+        } else {
+            assert_int_equal(rc, TM_ELIMIT);
+            assert_int_equal(n, TM_INLINE_MAX);
+        }
+    }
+    tm_snapshot_free(s);
+}
+
 static int build_small(void)
 {
     tm_snapshot *s;
@@ -258,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_set_frame_keeps_index_consistent),
         cmocka_unit_test(test_appended_stacks_are_indexed_lazily),
         cmocka_unit_test(test_traces_and_metadata),
+        cmocka_unit_test(test_stack_walk),
         cmocka_unit_test(test_out_of_memory_everywhere),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);

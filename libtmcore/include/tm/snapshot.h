@@ -156,10 +156,38 @@ const tm_metadata *tm_snapshot_metadata(const tm_snapshot *snap);
 size_t tm_snapshot_argc(const tm_snapshot *snap);
 const uint32_t *tm_snapshot_argv(const tm_snapshot *snap);  /* string ids */
 
-/* Frames of a stack, most recent first, at most `max` of them; returns the
- * stack's depth (which may exceed max). */
+/* Frames of a stack's nodes, most recent first, at most `max` of them;
+ * returns the stack's depth (which may exceed max).  Inline chains are not
+ * expanded: tm_stack_walk below gives the logical frames. */
 size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max,
                                 const tm_snapshot *snap, uint32_t stack);
+
+/* --- stack walks ------------------------------------------------------ */
+
+/* Most frames one stack node's inline chain may hold, its own frame
+ * included (a .tms file allows 256; the symbolizer makes at most 64). */
+#define TM_INLINE_MAX 4096u
+
+/* The logical frames of a stack, innermost first: each node's frame, then
+ * the enclosing inlined callers its inlined_by chain links to, then the
+ * caller node's frame, and so on to the outermost.  This is the order
+ * tracemalloc lists a traceback in; every tmkit reader of stacks uses it.
+ * The walk reads the snapshot in place (no allocation); the snapshot must
+ * not change while it runs.  Fields are private. */
+typedef struct tm_stack_walk {
+    const tm_snapshot *snap;
+    uint32_t node;      /* current stack node; 0 = finished */
+    uint32_t frame;     /* last frame given from this node, or TM_NONE */
+    uint32_t chain;     /* inlined callers given from this node */
+} tm_stack_walk;
+
+void tm_stack_walk_init(tm_stack_walk *w, const tm_snapshot *snap, uint32_t stack);
+/* *frame gets the next logical frame id, TM_NONE once the walk is over
+ * (node 0, the empty stack, has no frames).  *inlined (if non-NULL) gets 1
+ * for an enclosing inlined caller, 0 for the frame a stack node points to,
+ * so a change of node is a frame with *inlined 0.  Errors: TM_EINVAL for a
+ * stack id out of range, TM_ELIMIT for a chain past TM_INLINE_MAX. */
+int tm_stack_walk_next(uint32_t *frame, int *inlined, tm_stack_walk *w, tm_error *err);
 
 /* Sum of trace sizes. */
 uint64_t tm_snapshot_total_size(const tm_snapshot *snap);

@@ -18,8 +18,9 @@
  *
  * Logical frames: a stack node points to the innermost frame inlined at its
  * address; `inlined_by` links outward.  Analysis expands every node frame
- * through that chain, so a traceback lists inlined calls as frames of their
- * own (most recent first inside the chain).  Python snapshots have none.
+ * through that chain (tm_stack_walk in tm/snapshot.h), so a traceback lists
+ * inlined calls as frames of their own (most recent first inside the
+ * chain).  Python snapshots have none.
  *
  * Frame names (what filters match and output prints), per tm_frame:
  *   file != 0                   (string(file), line)
