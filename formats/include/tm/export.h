@@ -20,9 +20,9 @@
  * Logical stacks.  A stack node's frame is the innermost inlined function;
  * its `inlined_by` chain links outward at the same address.  Exports expand
  * that chain (tm_stack_walk, tm/snapshot.h), so one native frame may become
- * several labels (outermost first).  A frame's label is its function name if symbolized, else
- * "file:line", else "<unknown>".  Traces with an empty stack count under
- * a single "<unknown>" frame.  Stacks whose labels are equal (e.g. two return
+ * several labels (outermost first).  A frame's label is its function name
+ * if symbolized, else "file:line", else "<unknown>".  Traces with an empty
+ * stack count under a single "<unknown>" frame.  Stacks whose labels are equal (e.g. two return
  * addresses in the same function) are merged.
  *
  * Folded escaping.  Consumers split lines on ';' and take the weight after

@@ -52,8 +52,8 @@ int tm_linecache_getline(const char **line, tm_linecache *lc, const char *filena
 
 /* Traceback.format(limit, most_recent_first), one line each with '\n'.
  * has_limit = 0 is limit=None; lc may be NULL (no source lines).  TM_ENOMEM
- * from the line cache (the output then stops at that frame), TM_EIO when
- * the stream reports a write error. */
+ * from the line cache (the output then ends after that frame's "File"
+ * line), TM_EIO when the stream reports a write error. */
 int tm_render_traceback(FILE *out, tm_linecache *lc, const tm_statistic *s,
                         int has_limit, long limit, int most_recent_first,
                         tm_error *err);

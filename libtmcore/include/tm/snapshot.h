@@ -170,9 +170,9 @@ size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max,
 
 /* The logical frames of a stack, innermost first: each node's frame, then
  * the enclosing inlined callers its inlined_by chain links to, then the
- * caller node's frame, and so on to the outermost.  This is the order
- * tracemalloc lists a traceback in; every tmkit reader of stacks uses it.
- * The walk reads the snapshot in place (no allocation); the snapshot must
+ * caller node's frame, and so on to the outermost: the order of a
+ * tracemalloc traceback.  Statistics, filters, exports, the Python dump
+ * writer and tminfo all expand stacks through it.  The walk reads the snapshot in place (no allocation); the snapshot must
  * not change while it runs.  Fields are private. */
 typedef struct tm_stack_walk {
     const tm_snapshot *snap;
