@@ -41,7 +41,7 @@ int main(void)
     tm_error err;
     if (tm_stats_compare(&st, after, baseline, &o, &err) == TM_OK &&
         tm_linecache_new(&lc, &err) == TM_OK && tm_stats_count(st) > 0) {
-        tm_render_traceback(stdout, lc, &tm_stats_items(st)[0], 1, 4, 0);
+        tm_render_traceback(stdout, lc, &tm_stats_items(st)[0], 1, 4, 0, NULL);
     }
     tm_linecache_free(lc);
     tm_stats_free(st);

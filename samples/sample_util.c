@@ -16,7 +16,7 @@ tm_snapshot *sample_take_snapshot(void)
     tm_error err;
     if (tm_take_snapshot(&s, &err) != TM_OK)
         die("take_snapshot", &err);
-    if (tm_symbolize_snapshot(s, NULL, NULL, &err) != TM_OK)
+    if (tm_symbolize_snapshot(NULL, s, NULL, &err) != TM_OK)
         die("symbolize", &err);
     return s;
 }
@@ -26,7 +26,7 @@ static void print_stats(const tm_stats *st, size_t top, const char *title)
     size_t n = tm_stats_count(st);
     printf("[ %s ]\n", title);
     for (size_t i = 0; i < n && i < top; i++) {
-        tm_render_stat(stdout, st, &tm_stats_items(st)[i]);
+        tm_render_stat(stdout, st, &tm_stats_items(st)[i], NULL);
         putchar('\n');
     }
 }

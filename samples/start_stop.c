@@ -19,12 +19,12 @@ int main(void)
            tm_get_tracemalloc_memory());
     uintptr_t pcs[25];
     size_t n = 0;
-    if (tm_get_object_traceback(kept, pcs, 25, &n, NULL) == TM_OK)
+    if (tm_get_object_traceback(pcs, 25, &n, NULL, kept) == TM_OK)
         printf("the 7777 B block has a %zu-frame traceback\n", n);
     tm_stop();
     tm_get_traced_memory(&cur, &peak);
     printf("after stop: tracing %d, current=%zu, traceback of the block: %s\n", tm_is_tracing(),
-           cur, tm_get_object_traceback(kept, pcs, 25, &n, NULL) == TM_OK ? "found" : "none");
+           cur, tm_get_object_traceback(pcs, 25, &n, NULL, kept) == TM_OK ? "found" : "none");
     free(kept);
     tm_start(1);
     tm_clear_traces();

@@ -103,11 +103,11 @@ int main(int argc, char **argv)
     if (rc)
         return tool_fail(PROG, &err);
     if (to_tms) {
-        rc = tm_snapshot_write(snap, out, NULL, &err);
+        rc = tm_tms_write(snap, out, NULL, &err);
     } else {
         void *buf = NULL;
         size_t len = 0;
-        rc = tm_pyformat_encode(snap, &buf, &len, &err);
+        rc = tm_pyformat_encode(&buf, &len, snap, &err);
         if (rc)
             tm_error_prefix(&err, "%s", out);
         else

@@ -144,12 +144,11 @@ static void print_frame(const tm_snapshot *s, uint32_t id)
     }
 }
 
-static void print_traces(const tm_snapshot *s)
+static int print_traces(const tm_snapshot *s)
 {
     size_t n = tm_snapshot_trace_count(s);
     const tm_trace *t = tm_snapshot_traces(s);
     const tm_stack_node *st = tm_snapshot_stacks(s);
-    const tm_frame *fr = tm_snapshot_frames(s);
     printf("traces:\n");
     for (size_t i = 0; i < n; i++) {
         printf("trace %zu: domain=%" PRIu32 " size=%" PRIu64 " total_nframe=%" PRIu32
@@ -157,18 +156,25 @@ static void print_traces(const tm_snapshot *s)
                tm_snapshot_trace_total_nframe(s, i),
                st[t[i].stack].depth);
         size_t k = 0;
-        for (uint32_t node = t[i].stack; node != 0; node = st[node].parent, k++) {
-            printf("  #%zu ", k);
-            print_frame(s, st[node].frame);
-            putchar('\n');
-            for (uint32_t in = fr[st[node].frame].inlined_by; in != TM_NONE;
-                 in = fr[in].inlined_by) {
+        tm_stack_walk w;
+        uint32_t f;
+        int inlined;
+        tm_error err;
+        tm_stack_walk_init(&w, s, t[i].stack);
+        for (;;) {
+            if (tm_stack_walk_next(&f, &inlined, &w, &err) != TM_OK)
+                return tool_fail(prog, &err);
+            if (f == TM_NONE)
+                break;
+            if (inlined)
                 printf("     inlined into ");
-                print_frame(s, in);
-                putchar('\n');
-            }
+            else
+                printf("  #%zu ", k++);
+            print_frame(s, f);
+            putchar('\n');
         }
     }
+    return 0;
 }
 
 static int print_container(const char *path, const void *data, size_t len)
@@ -198,15 +204,15 @@ static int info_file(const char *path, int traces)
     void *data;
     size_t len;
     tm_error err;
-    if (tm_file_read(path, &data, &len, &err))
+    if (tm_file_read(&data, &len, path, &err))
         return tool_fail(prog, &err);
     tm_snapshot *s = NULL;
     int rc;
     /* A damaged magic that still reads "?TMS" is a mangled .tms file: let
      * the .tms reader explain what happened to it. */
-    if (tm_tms_is_tms(data, len) || (len >= 4 && memcmp((char *)data + 1, "TMS", 3) == 0)) {
+    if (tm_tms_detect(data, len) || (len >= 4 && memcmp((char *)data + 1, "TMS", 3) == 0)) {
         if ((rc = print_container(path, data, len)) == 0 &&
-            tm_snapshot_decode(&s, data, len, path, &err))
+            tm_tms_decode(&s, data, len, path, &err))
             rc = tool_fail(prog, &err);
     } else {
         rc = tool_decode_snapshot(path, data, len, &s, &err) ? tool_fail(prog, &err) : 0;
@@ -218,10 +224,9 @@ static int info_file(const char *path, int traces)
         return rc;
     print_metadata(s);
     print_counts(s);
-    if (traces)
-        print_traces(s);
+    rc = traces ? print_traces(s) : 0;
     tm_snapshot_free(s);
-    return TOOL_EXIT_OK;
+    return rc ? rc : TOOL_EXIT_OK;
 }
 
 int main(int argc, char **argv)

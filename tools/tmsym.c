@@ -61,7 +61,7 @@ static int print_lookup(tm_symbolizer *s, const char *bin, const char *text) {
     }
     tm_sym_result r;
     tm_error err = {0};
-    if (tm_symbolizer_lookup(s, bin, a, &r, &err) != TM_OK)
+    if (tm_symbolizer_lookup(&r, s, bin, a, &err) != TM_OK)
         return tool_fail(prog, &err);
     for (size_t i = 0; i < r.nframes; i++) {
         const tm_sym_frame *f = &r.frames[i];
@@ -88,7 +88,7 @@ static int run_lookup(const char *bin, int naddr, char **addrs) {
         }
     }
     const char *note = NULL;
-    int st = tm_symbolizer_file_note(s, bin, &note);
+    int st = tm_symbolizer_file_note(&note, s, bin);
     if (st != TM_SYMSTAT_SYMBOLIZED && st != TM_SYMSTAT_UNUSED)
         fprintf(stderr, "tmsym: note: %s: %s%s%s\n", bin, tm_symstat_name(st), note ? ": " : "",
                 note ? note : "");
@@ -176,11 +176,12 @@ int main(int argc, char **argv) {
     tm_error err = {0};
     tm_snapshot *snap = NULL;
     tm_symbolize_report *rep = NULL;
-    if (tm_snapshot_read(&snap, in, &err) != TM_OK) {
+    rc = TOOL_EXIT_ERROR;
+    if (tm_tms_read(&snap, in, &err) != TM_OK) {
         fprintf(stderr, "tmsym: %s\n", err.message);
         goto done;
     }
-    if (tm_symbolize_snapshot(snap, &opts, &rep, &err) != TM_OK) {
+    if (tm_symbolize_snapshot(&rep, snap, &opts, &err) != TM_OK) {
         fprintf(stderr, "tmsym: %s: %s\n", in, err.message);
         goto done;
     }
@@ -195,7 +196,7 @@ int main(int argc, char **argv) {
     if (!quiet)
         fprintf(stderr, "tmsym: %zu of %zu frames resolved, %zu inlined frames added\n",
                 rep->frames_resolved, rep->frames, rep->frames_added);
-    if (tm_snapshot_write(snap, out, NULL, &err) != TM_OK) {
+    if (tm_tms_write(snap, out, NULL, &err) != TM_OK) {
         fprintf(stderr, "tmsym: %s\n", err.message);
         goto done;
     }

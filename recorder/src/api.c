@@ -78,8 +78,8 @@ TM_EXPORT unsigned tm_get_traceback_limit(void)
     return tm_rec_cfg.nframe;
 }
 
-TM_EXPORT int tm_get_object_traceback(const void *ptr, uintptr_t *pcs, size_t max,
-                                      size_t *nframes, size_t *size)
+TM_EXPORT int tm_get_object_traceback(uintptr_t *pcs, size_t max, size_t *nframes,
+                                      size_t *size, const void *ptr)
 {
     tm_live_entry e;
     drain();

@@ -1,6 +1,6 @@
 /*
  * Snapshots: the live table and the stack table become a tm_snapshot (frames
- * as module + offset, no symbols) that tm_snapshot_write() stores
+ * as module + offset, no symbols) that tm_tms_write() stores
  * atomically.  This code allocates, so it always runs with the re-entrancy
  * guard held: its allocations go to the real malloc, untraced.
  *
@@ -152,11 +152,11 @@ static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence,
         host[0] = 0;
     host[sizeof(host) - 1] = 0;
     int rc;
-    if ((rc = tm_snapshot_intern_string(s, exe, strlen(exe), &md.program, err)) ||
-        (rc = tm_snapshot_intern_string(s, host, strlen(host), &md.host, err)) ||
-        (rc = tm_snapshot_intern_string(s, trigger, strlen(trigger), &md.trigger, err)) ||
-        (rc = tm_snapshot_intern_string(s, TM_VERSION_STRING, strlen(TM_VERSION_STRING),
-                                        &md.tool_version, err)))
+    if ((rc = tm_snapshot_intern_string(&md.program, s, exe, strlen(exe), err)) ||
+        (rc = tm_snapshot_intern_string(&md.host, s, host, strlen(host), err)) ||
+        (rc = tm_snapshot_intern_string(&md.trigger, s, trigger, strlen(trigger), err)) ||
+        (rc = tm_snapshot_intern_string(&md.tool_version, s, TM_VERSION_STRING,
+                                        strlen(TM_VERSION_STRING), err)))
         return rc;
     md.pid = getpid();
     md.start_time_ns = atomic_load(&tm_rec_start_time_ns);
@@ -203,7 +203,7 @@ static int add_modules(tm_snapshot *s, uint32_t **out_map, uint32_t *out_n, tm_e
         const tm_rec_module *m = tm_modules_get(i);
         tm_module mod;
         memset(&mod, 0, sizeof(mod));
-        int rc = tm_snapshot_intern_string(s, m->path, strlen(m->path), &mod.path, err);
+        int rc = tm_snapshot_intern_string(&mod.path, s, m->path, strlen(m->path), err);
         if (rc) {
             free(map);
             return rc;
@@ -213,7 +213,7 @@ static int add_modules(tm_snapshot *s, uint32_t **out_map, uint32_t *out_n, tm_e
         mod.load_bias = m->bias;
         mod.start = m->exec_start;
         mod.end = m->exec_end;
-        if ((rc = tm_snapshot_add_module(s, &mod, &map[i], err))) {
+        if ((rc = tm_snapshot_add_module(&map[i], s, &mod, err))) {
             free(map);
             return rc;
         }
@@ -255,11 +255,11 @@ static int map_stack(tm_snapshot *s, uint32_t id, uint32_t *smap, uint32_t nsmap
             f.module = TM_NONE;
             f.offset = r->pcs[k];
         }
-        int rc = tm_snapshot_intern_frame(s, &f, &fids[k], err);
+        int rc = tm_snapshot_intern_frame(&fids[k], s, &f, err);
         if (rc)
             return rc;
     }
-    int rc = tm_snapshot_intern_stack(s, fids, r->nframes, out, err);
+    int rc = tm_snapshot_intern_stack(out, s, fids, r->nframes, err);
     if (rc)
         return rc;
     smap[id] = *out + 1;
@@ -388,7 +388,7 @@ static int write_peak(uint32_t seq, tm_error *err)
     tm_snapshot *s = NULL;
     int rc = tm_dump_build_peak(&s, seq, err);
     if (rc == TM_OK) {
-        rc = tm_snapshot_write(s, path, NULL, err);
+        rc = tm_tms_write(s, path, NULL, err);
         tm_snapshot_free(s);
     }
     return rc;
@@ -410,7 +410,7 @@ int tm_dump_write(const char *path, const char *trigger, tm_error *err)
     tm_snapshot *s = NULL;
     int rc = tm_dump_build(&s, trigger, seq, err);
     if (rc == TM_OK) {
-        rc = tm_snapshot_write(s, path, NULL, err);
+        rc = tm_tms_write(s, path, NULL, err);
         tm_snapshot_free(s);
     }
     /* Whenever a snapshot is written, the best peak so far is too: it

@@ -48,7 +48,7 @@ static uint32_t intern(tm_snapshot *s, const char *p)
 {
     uint32_t id;
     tm_error err;
-    check(tm_snapshot_intern_string(s, p, strlen(p), &id, &err), &err);
+    check(tm_snapshot_intern_string(&id, s, p, strlen(p), &err), &err);
     return id;
 }
 
@@ -71,7 +71,7 @@ static tm_snapshot *build(size_t ntraces, size_t nleaf, int random_sizes)
         m.start = m.load_bias + 0x1000;
         m.end = m.start + (1u << 22);
         uint32_t id;
-        check(tm_snapshot_add_module(s, &m, &id, &err), &err);
+        check(tm_snapshot_add_module(&id, s, &m, &err), &err);
     }
     uint32_t *files = malloc(NFILES * sizeof *files), *funcs = malloc(NFUNCS * sizeof *funcs);
     for (int i = 0; i < NFILES; i++) {
@@ -92,7 +92,7 @@ static tm_snapshot *build(size_t ntraces, size_t nleaf, int random_sizes)
             f.file = files[below(NFILES)];
             f.line = 1 + (uint32_t)below(3000);
         }
-        check(tm_snapshot_intern_frame(s, &f, &frames[i], &err), &err);
+        check(tm_snapshot_intern_frame(&frames[i], s, &f, &err), &err);
     }
     /* Call paths share prefixes: main -> a few subsystems -> leaves. */
     uint32_t *prefix = malloc(NPREFIX * sizeof *prefix);
@@ -101,14 +101,14 @@ static tm_snapshot *build(size_t ntraces, size_t nleaf, int random_sizes)
         size_t depth = 3 + below(10);
         for (size_t k = 0; k < depth; k++)
             fr[k] = frames[(k * 131 + below(k < 3 ? 4 : NFRAMES)) % NFRAMES];
-        check(tm_snapshot_intern_stack(s, fr, depth, &prefix[i], &err), &err);
+        check(tm_snapshot_intern_stack(&prefix[i], s, fr, depth, &err), &err);
     }
     uint32_t *leaf = malloc(nleaf * sizeof *leaf);
     for (size_t i = 0; i < nleaf; i++) {
         uint32_t node = prefix[below(NPREFIX)];
         size_t extra = 2 + below(17);
         for (size_t k = 0; k < extra; k++)
-            check(tm_snapshot_intern_stack_node(s, node, frames[below(NFRAMES)], &node, &err),
+            check(tm_snapshot_intern_stack_node(&node, s, node, frames[below(NFRAMES)], &err),
                   &err);
         leaf[i] = node;
     }
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
     char path[512];
     snprintf(path, sizeof path, "%s/format_bench.%d.tms", dir, (int)getpid());
     tm_error err;
-    tm_write_options o = TM_WRITE_OPTIONS_INIT;
+    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT;
     o.no_fsync = 1;
 
     /* Best of 3 for each timing: the machine is shared. */
@@ -177,15 +177,15 @@ int main(int argc, char **argv)
     for (int rep = 0; rep < 3; rep++) {
         free(buf);
         double t0 = now();
-        check(tm_snapshot_encode(s, &o, &buf, &len, &err), &err);
+        check(tm_tms_encode(&buf, &len, s, &o, &err), &err);
         double t1 = now();
-        check(tm_snapshot_write(s, path, &o, &err), &err);
+        check(tm_tms_write(s, path, &o, &err), &err);
         double t2 = now();
         tm_snapshot *b;
-        check(tm_snapshot_decode(&b, buf, len, "bench", &err), &err);
+        check(tm_tms_decode(&b, buf, len, "bench", &err), &err);
         double t3 = now();
         tm_snapshot_free(b);
-        check(tm_snapshot_read(&b, path, &err), &err);
+        check(tm_tms_read(&b, path, &err), &err);
         double t4 = now();
         if (rep == 2) {
             int same = tm_snapshot_trace_count(b) == tm_snapshot_trace_count(s) &&

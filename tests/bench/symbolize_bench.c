@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
     size_t nframes = 0, resolved = 0;
     for (long i = 0; i < naddr; i++) {
         tm_sym_result r;
-        if (tm_symbolizer_lookup(s, bin, a[i], &r, &err) != TM_OK) { fprintf(stderr, "%s\n", err.message); return 2; }
+        if (tm_symbolizer_lookup(&r, s, bin, a[i], &err) != TM_OK) { fprintf(stderr, "%s\n", err.message); return 2; }
         for (size_t k = 0; k < r.nframes; k++)
             fprintf(out, "%s\n%s:%u\n", r.frames[k].function[0] ? r.frames[k].function : "??",
                     r.frames[k].file[0] ? r.frames[k].file : "??", r.frames[k].line);
@@ -188,7 +188,7 @@ int main(int argc, char **argv) {
     fclose(out);
     double tours = now() - t0;
     tm_symbolizer_stats st;
-    tm_symbolizer_get_stats(s, &st);
+    tm_symbolizer_get_stats(&st, s);
     tm_symbolizer_free(s);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -34,7 +34,7 @@ static uint32_t hex_string(tm_snapshot *s, const char *hex)
     }
     tm_error err;
     uint32_t id;
-    if (tm_snapshot_intern_string(s, buf, n, &id, &err))
+    if (tm_snapshot_intern_string(&id, s, buf, n, &err))
         die("string", &err);
     free(buf);
     return id;
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
             f.inlined_by = strcmp(ib, "-") == 0 ? TM_NONE : ids[strtoul(ib, NULL, 10)];
             f.offset = strtoull(strtok_r(NULL, " \n", &save), NULL, 10);
             ids = realloc(ids, (nids + 1) * sizeof *ids);
-            if (tm_snapshot_intern_frame(s, &f, &ids[nids], &err))
+            if (tm_snapshot_intern_frame(&ids[nids], s, &f, &err))
                 die("frame", &err);
             nids++;
         } else if (strcmp(tok, "trace") == 0) {
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
                 frames[nf++] = ids[strtoul(tok, NULL, 10)];
             if (nf > md.nframe_limit)
                 md.nframe_limit = (uint32_t)nf;
-            if (tm_snapshot_intern_stack(s, frames, nf, &t.stack, &err))
+            if (tm_snapshot_intern_stack(&t.stack, s, frames, nf, &err))
                 die("stack", &err);
             if (tm_snapshot_add_trace(s, &t, (uint32_t)nf, &err))
                 die("trace", &err);
@@ -101,9 +101,9 @@ int main(int argc, char **argv)
     }
     if (tm_snapshot_set_metadata(s, &md, &err))
         die("metadata", &err);
-    tm_write_options wo = TM_WRITE_OPTIONS_INIT;
+    tm_tms_write_options wo = TM_TMS_WRITE_OPTIONS_INIT;
     wo.no_fsync = 1;
-    if (tm_snapshot_write(s, argv[1], &wo, &err))
+    if (tm_tms_write(s, argv[1], &wo, &err))
         die(argv[1], &err);
     free(line);
     free(ids);

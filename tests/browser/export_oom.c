@@ -20,16 +20,16 @@ static tm_snapshot *make(int variant)
     uint32_t fn[6], fr[6];
     const char *names[6] = { "main", "a;b", "inner", "outer", "x\ny", "leaf" };
     for (int i = 0; i < 6; i++) {
-        tm_snapshot_intern_string(s, names[i], strlen(names[i]), &fn[i], &err);
+        tm_snapshot_intern_string(&fn[i], s, names[i], strlen(names[i]), &err);
         tm_frame f = { TM_NONE, fn[i], 0, (uint32_t)i, TM_NONE, 0, (uint64_t)i };
         if (i == 2)
             f.inlined_by = fr[1];
-        tm_snapshot_intern_frame(s, &f, &fr[i], &err);
+        tm_snapshot_intern_frame(&fr[i], s, &f, &err);
     }
     for (int i = 0; i < 200; i++) {
         uint32_t st[4] = { fr[(i + variant) % 6], fr[(i / 6) % 6], fr[2], fr[0] };
         tm_trace t = { (uint64_t)(i * 8 + variant), 0, 0 };
-        if (tm_snapshot_intern_stack(s, st, (size_t)(i % 5), &t.stack, &err) ||
+        if (tm_snapshot_intern_stack(&t.stack, s, st, (size_t)(i % 5), &err) ||
             tm_snapshot_add_trace(s, &t, 4, &err))
             exit(3);
     }

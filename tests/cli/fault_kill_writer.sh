@@ -1,5 +1,5 @@
 #!/bin/bash
-# SIGKILL at random points of tm_snapshot_write (fsync on): a writer loops
+# SIGKILL at random points of tm_tms_write (fsync on): a writer loops
 # writing two different large snapshots to one path and is killed after a
 # random delay, 40 times (TM_FAULT_KILLS; TM_FAULT_SEED replays a run).
 # After every kill the path must hold one of the two complete snapshots

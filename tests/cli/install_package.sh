@@ -63,21 +63,21 @@ int main(int argc, char **argv)
     if (argc != 2 || tm_snapshot_new(&s, &err))
         return 2;
     tm_frame f = { TM_NONE, 0, 0, 7, TM_NONE, 0, 0x10 };
-    tm_snapshot_intern_string(s, "consumer_main", 13, &fn, &err);
-    tm_snapshot_intern_string(s, "app.c", 5, &file, &err);
+    tm_snapshot_intern_string(&fn, s, "consumer_main", 13, &err);
+    tm_snapshot_intern_string(&file, s, "app.c", 5, &err);
     f.function = fn;
     f.file = file;
-    if (tm_snapshot_intern_frame(s, &f, &frames[1], &err))
+    if (tm_snapshot_intern_frame(&frames[1], s, &f, &err))
         return 3;
     f.function = 0;
     f.line = 42;
     f.offset = 0x20;
-    tm_snapshot_intern_frame(s, &f, &frames[0], &err);
-    tm_snapshot_intern_stack(s, frames, 2, &stack, &err);
+    tm_snapshot_intern_frame(&frames[0], s, &f, &err);
+    tm_snapshot_intern_stack(&stack, s, frames, 2, &err);
     tm_trace t = { 4096, stack, 0 };
     tm_snapshot_add_trace(s, &t, 2, &err);
     tm_snapshot_add_trace(s, &t, 2, &err);
-    if (tm_snapshot_write(s, argv[1], NULL, &err) || tm_snapshot_read(&back, argv[1], &err)) {
+    if (tm_tms_write(s, argv[1], NULL, &err) || tm_tms_read(&back, argv[1], &err)) {
         fprintf(stderr, "%s\n", err.message);
         return 4;
     }

@@ -1,6 +1,6 @@
 /*
  * A writer to kill: builds two large, different snapshots (variants 0 and 1)
- * and writes them with tm_snapshot_write (fsync on), for the crash tests in
+ * and writes them with tm_tms_write (fsync on), for the crash tests in
  * tests/cli/fault_kill_writer.sh.
  *
  *   fault_writer loop PATH         write variant 0, 1, 0, ... to PATH forever
@@ -53,13 +53,13 @@ static tm_snapshot *variant(int v)
         char tag[48];
         int n = snprintf(tag, sizeof tag, "fn%05zu_v%d_", i, v);
         memcpy(big, tag, (size_t)n);
-        if (tm_snapshot_intern_string(s, big, sizeof big, &fnames[i], &err))
+        if (tm_snapshot_intern_string(&fnames[i], s, big, sizeof big, &err))
             die("big string", &err);
     }
     for (int i = 0; i < 64; i++) {
         char name[64];
         int n = snprintf(name, sizeof name, "src/module_%d/file_%d.c", i % 7, i);
-        if (tm_snapshot_intern_string(s, name, (size_t)n, &files[i], &err))
+        if (tm_snapshot_intern_string(&files[i], s, name, (size_t)n, &err))
             die("string", &err);
     }
     for (int i = 0; i < 512; i++) {
@@ -70,7 +70,7 @@ static tm_snapshot *variant(int v)
         f.inlined_by = TM_NONE;
         if (nbig)
             f.function = fnames[(size_t)i * 3 % nbig];
-        if (tm_snapshot_intern_frame(s, &f, &frames[i], &err))
+        if (tm_snapshot_intern_frame(&frames[i], s, &f, &err))
             die("frame", &err);
     }
     tm_metadata md = { 0 };
@@ -88,7 +88,7 @@ static tm_snapshot *variant(int v)
         for (size_t k = 0; k < depth; k++)
             st[k] = frames[(x >> (k * 3)) % 512];
         tm_trace tr = { 0 };
-        if (tm_snapshot_intern_stack(s, st, depth, &tr.stack, &err))
+        if (tm_snapshot_intern_stack(&tr.stack, s, st, depth, &err))
             die("stack", &err);
         tr.size = (x >> 20) % 4096 + 1;
         if (tm_snapshot_add_trace(s, &tr, (uint32_t)depth, &err))
@@ -108,7 +108,7 @@ static double now_s(void)
 static int which_variant(const char *path, tm_snapshot *const want[2], tm_error *err)
 {
     tm_snapshot *got;
-    if (tm_snapshot_read(&got, path, err))
+    if (tm_tms_read(&got, path, err))
         return -1;
     uint32_t v = tm_snapshot_metadata(got)->sequence;
     int ok = v < 2 && tm_snapshot_trace_count(got) == tm_snapshot_trace_count(want[v]) &&
@@ -143,12 +143,12 @@ static int count_temps(const char *path, long pid)
 }
 
 static int kill_test(const char *path, int iterations, unsigned long seed,
-                     tm_snapshot *const s[2], const tm_write_options *o)
+                     tm_snapshot *const s[2], const tm_tms_write_options *o)
 {
     tm_error err;
     double t0 = now_s();
     for (int i = 0; i < 4; i++)
-        if (tm_snapshot_write(s[i % 2], path, o, &err))
+        if (tm_tms_write(s[i % 2], path, o, &err))
             die("write", &err);
     double period = (now_s() - t0) / 4;
     /* Each child first writes the variant the file does not hold, so a
@@ -166,7 +166,7 @@ static int kill_test(const char *path, int iterations, unsigned long seed,
         }
         if (pid == 0) {
             for (unsigned long k = (unsigned long)prev + 1;; k++)
-                if (tm_snapshot_write(s[k % 2], path, o, &err))
+                if (tm_tms_write(s[k % 2], path, o, &err))
                     die("write", &err);
         }
         struct timespec ts = { (time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9) };
@@ -205,7 +205,7 @@ int main(int argc, char **argv)
     heavy = strcmp(mode, "once") != 0 || (argc > 3 && argv[3][1] == 'h');
     if (strcmp(mode, "check") == 0) {
         tm_snapshot *got;
-        if (tm_snapshot_read(&got, path, &err))
+        if (tm_tms_read(&got, path, &err))
             die("read", &err);
         int v = (int)tm_snapshot_metadata(got)->sequence;
         int ok = 0;
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "once") == 0 && argc > 4)
         ntraces_override = strtoul(argv[4], NULL, 10);
     tm_snapshot *s[2] = { variant(0), variant(1) };
-    tm_write_options o = TM_WRITE_OPTIONS_INIT;   /* fsync on: the real thing */
+    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT;   /* fsync on: the real thing */
     if (heavy)
         o.compression_level = -1;
     int rc = 0;
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
                        argc > 4 ? strtoul(argv[4], NULL, 10) : 1, s, &o);
     } else if (strcmp(mode, "once") == 0) {
         int v = argc > 3 && argv[3][0] == '1';
-        if (tm_snapshot_write(s[v], path, &o, &err)) {
+        if (tm_tms_write(s[v], path, &o, &err)) {
             fprintf(stderr, "fault_writer: %s\n", err.message);
             rc = 2;
         }
@@ -245,7 +245,7 @@ int main(int argc, char **argv)
         printf("ready\n");   /* the killer times its delays from here */
         fflush(stdout);
         for (unsigned long i = 0;; i++)
-            if (tm_snapshot_write(s[i % 2], path, &o, &err))
+            if (tm_tms_write(s[i % 2], path, &o, &err))
                 die("write", &err);
     }
     tm_snapshot_free(s[0]);

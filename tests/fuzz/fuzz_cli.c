@@ -35,7 +35,7 @@ static int null_fd = -1, full_fd = -1;
 static uint32_t str_id(tm_snapshot *s, const char *text)
 {
     uint32_t id = 0;
-    if (tm_snapshot_intern_string(s, text, strlen(text), &id, NULL) != TM_OK)
+    if (tm_snapshot_intern_string(&id, s, text, strlen(text), NULL) != TM_OK)
         abort();
     return id;
 }
@@ -52,7 +52,7 @@ static tm_snapshot *make_fixture(int scale, int ntraces)
     m.start = 0x1000;
     m.end = 0x9000;
     uint32_t mod;
-    if (tm_snapshot_add_module(s, &m, &mod, NULL) != TM_OK)
+    if (tm_snapshot_add_module(&mod, s, &m, NULL) != TM_OK)
         abort();
     const char *files[] = { "/nonexistent/tmfuzz/a.c", "dir/b.c", "x.py", __FILE__, "" };
     const char *funcs[] = { "main", "alloc_node", "_ZN3foo3barEv", "parse", "" };
@@ -65,7 +65,7 @@ static tm_snapshot *make_fixture(int scale, int ntraces)
         f.line = (uint32_t)(i * 7 % 40);
         f.inlined_by = i == 5 ? frames[4] : TM_NONE;
         f.offset = 0x1100 + (uint64_t)i * 0x10;
-        if (tm_snapshot_intern_frame(s, &f, &frames[i], NULL) != TM_OK)
+        if (tm_snapshot_intern_frame(&frames[i], s, &f, NULL) != TM_OK)
             abort();
     }
     for (int t = 0; t < ntraces; t++) {
@@ -74,7 +74,7 @@ static tm_snapshot *make_fixture(int scale, int ntraces)
         for (size_t k = 0; k < depth; k++)
             st[k] = frames[(size_t)(t * 5 + (int)k * 3) % 12];
         tm_trace tr = { 0 };
-        if (tm_snapshot_intern_stack(s, st, depth, &tr.stack, NULL) != TM_OK)
+        if (tm_snapshot_intern_stack(&tr.stack, s, st, depth, NULL) != TM_OK)
             abort();
         tr.size = (uint64_t)(t * 37 % 500) * (uint64_t)scale + (uint64_t)(t % 3) * 100000u;
         tr.domain = (uint32_t)(t % 7 == 0 ? 5 : t % 4 == 0);
@@ -90,7 +90,7 @@ static void init_once(void)
         return;
     tm_snapshot *snaps[3] = { make_fixture(1, 60), make_fixture(3, 45), make_fixture(1, 0) };
     for (int i = 0; i < 3; i++) {
-        if (tm_snapshot_encode(snaps[i], NULL, &fixture_data[i], &fixture_len[i], NULL) != TM_OK)
+        if (tm_tms_encode(&fixture_data[i], &fixture_len[i], snaps[i], NULL, NULL) != TM_OK)
             abort();
         tm_snapshot_free(snaps[i]);
     }
@@ -108,7 +108,7 @@ static int fixture_loader(const char *path, tm_snapshot **out, tm_error *err)
     int k = strcmp(path, "A") == 0 ? 0 : strcmp(path, "B") == 0 ? 1 : strcmp(path, "E") == 0 ? 2 : -1;
     if (k < 0)
         return tm_error_set(err, TM_ENOTFOUND, "%s: no such fixture", path);
-    return tm_snapshot_decode(out, fixture_data[k], fixture_len[k], path, err);
+    return tm_tms_decode(out, fixture_data[k], fixture_len[k], path, err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

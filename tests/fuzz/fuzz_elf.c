@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const uint64_t probes[] = {0, 0x1000, 0x1139, 0x401000, 0x401136};
         for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
             tm_sym_result r;
-            if (tm_symbolizer_lookup(s, path, probes[i], &r, &err) != TM_OK) break;
+            if (tm_symbolizer_lookup(&r, s, path, probes[i], &err) != TM_OK) break;
             for (size_t k = 0; k < r.nframes; k++)
                 if (!r.frames[k].function || !r.frames[k].file) abort();
         }

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     void *buf = NULL;
     size_t len = 0;
-    if (tm_pyformat_encode(snap, &buf, &len, &err) != TM_OK)
+    if (tm_pyformat_encode(&buf, &len, snap, &err) != TM_OK)
         abort();
     tm_snapshot *back = NULL;
     if (tm_pyformat_decode(&back, buf, len, "re-encoded", &err) != TM_OK)

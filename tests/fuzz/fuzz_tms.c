@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the .tms reader: tm_snapshot_decode and tm_tms_inspect.
+ * Fuzz target for the .tms reader: tm_tms_decode and tm_tms_inspect.
  * Checksums would stop a fuzzer at the first byte it changes, so each input
  * is also decoded after its header checksums and payload hashes have been
  * recomputed: that lets mutations reach the section decoders.  Anything
@@ -17,17 +17,17 @@ static void check_one(const uint8_t *data, size_t size)
     tm_snapshot *s = NULL;
     tm_error err;
     err.message[0] = '\0';
-    int rc = tm_snapshot_decode(&s, data, size, "fuzz.tms", &err);
+    int rc = tm_tms_decode(&s, data, size, "fuzz.tms", &err);
     if (rc != TM_OK) {
         if (s != NULL || err.message[0] == '\0')
             abort();   /* failures must leave no snapshot and explain themselves */
     } else {
         void *buf;
         size_t len;
-        if (tm_snapshot_encode(s, NULL, &buf, &len, &err) != TM_OK)
+        if (tm_tms_encode(&buf, &len, s, NULL, &err) != TM_OK)
             abort();   /* whatever the reader accepts, the writer can write */
         tm_snapshot *b;
-        if (tm_snapshot_decode(&b, buf, len, "re-encoded", &err) != TM_OK)
+        if (tm_tms_decode(&b, buf, len, "re-encoded", &err) != TM_OK)
             abort();
         if (tm_snapshot_trace_count(b) != tm_snapshot_trace_count(s) ||
             tm_snapshot_total_size(b) != tm_snapshot_total_size(s) ||

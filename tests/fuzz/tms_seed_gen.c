@@ -24,7 +24,7 @@ static void ok(int rc)
 static uint32_t str(tm_snapshot *s, const char *p)
 {
     uint32_t id;
-    ok(tm_snapshot_intern_string(s, p, strlen(p), &id, &err));
+    ok(tm_snapshot_intern_string(&id, s, p, strlen(p), &err));
     return id;
 }
 
@@ -32,9 +32,9 @@ static void put(tm_snapshot *s, const char *dir, const char *name, int level)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    tm_write_options o = TM_WRITE_OPTIONS_INIT;
+    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT;
     o.compression_level = level;
-    ok(tm_snapshot_write(s, path, &o, &err));
+    ok(tm_tms_write(s, path, &o, &err));
     tm_snapshot_free(s);
 }
 
@@ -46,9 +46,9 @@ static tm_snapshot *tiny(void)
     tm_frame f0 = {.module = TM_NONE, .file = str(s, "a.py"), .line = 3, .inlined_by = TM_NONE};
     tm_frame f1 = {.module = TM_NONE, .file = f0.file, .line = 9, .inlined_by = TM_NONE};
     uint32_t fr[2], st;
-    ok(tm_snapshot_intern_frame(s, &f0, &fr[0], &err));
-    ok(tm_snapshot_intern_frame(s, &f1, &fr[1], &err));
-    ok(tm_snapshot_intern_stack(s, fr, 2, &st, &err));
+    ok(tm_snapshot_intern_frame(&fr[0], s, &f0, &err));
+    ok(tm_snapshot_intern_frame(&fr[1], s, &f1, &err));
+    ok(tm_snapshot_intern_stack(&st, s, fr, 2, &err));
     tm_trace t1 = {.size = 48, .stack = st};
     tm_trace t2 = {.size = 32, .stack = st};
     ok(tm_snapshot_add_trace(s, &t1, 2, &err));
@@ -72,20 +72,20 @@ static tm_snapshot *inlined(void)
     m.start = m.load_bias + 0x1000;
     m.end = m.load_bias + 0x5000;
     uint32_t mod, outer, inner, raw, st;
-    ok(tm_snapshot_add_module(s, &m, &mod, &err));
+    ok(tm_snapshot_add_module(&mod, s, &m, &err));
     tm_frame fo = {.module = mod, .offset = 0x1234, .function = str(s, "main"),
                    .file = str(s, "app.c"), .line = 10, .inlined_by = TM_NONE};
-    ok(tm_snapshot_intern_frame(s, &fo, &outer, &err));
+    ok(tm_snapshot_intern_frame(&outer, s, &fo, &err));
     tm_frame fi = fo;
     fi.function = str(s, "helper");
     fi.file = str(s, "app.h");
     fi.line = 4;
     fi.inlined_by = outer;
-    ok(tm_snapshot_intern_frame(s, &fi, &inner, &err));
+    ok(tm_snapshot_intern_frame(&inner, s, &fi, &err));
     tm_frame fr = {.module = mod, .offset = 0x2000, .inlined_by = TM_NONE};
-    ok(tm_snapshot_intern_frame(s, &fr, &raw, &err));
+    ok(tm_snapshot_intern_frame(&raw, s, &fr, &err));
     uint32_t frames[2] = {inner, raw};
-    ok(tm_snapshot_intern_stack(s, frames, 2, &st, &err));
+    ok(tm_snapshot_intern_stack(&st, s, frames, 2, &err));
     tm_trace t = {.size = 4096, .stack = st, .domain = 7};
     ok(tm_snapshot_add_trace(s, &t, 40, &err));
     const char *argv[] = {"app", "--x"};
@@ -112,11 +112,11 @@ static tm_snapshot *mixed(void)
         snprintf(buf, sizeof buf, "m%d.py", i % 3);
         tm_frame f = {.module = TM_NONE, .file = str(s, buf), .line = (uint32_t)(i * 7 + 1),
                       .inlined_by = TM_NONE};
-        ok(tm_snapshot_intern_frame(s, &f, &frames[i], &err));
+        ok(tm_snapshot_intern_frame(&frames[i], s, &f, &err));
     }
     for (int i = 0; i < 300; i++) {
         uint32_t st;
-        ok(tm_snapshot_intern_stack(s, frames + i % 5, 1 + (size_t)(i % 4), &st, &err));
+        ok(tm_snapshot_intern_stack(&st, s, frames + i % 5, 1 + (size_t)(i % 4), &err));
         tm_trace t = {.size = (uint64_t)(i % 9) * 16 + (i % 50 == 0 ? UINT64_MAX / 2 : 0),
                       .stack = st, .domain = i % 17 == 0};
         ok(tm_snapshot_add_trace(s, &t, 1 + (uint32_t)(i % 4), &err));

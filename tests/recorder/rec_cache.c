@@ -69,7 +69,7 @@ NOINLINE static void verify(void *p, const char *what)
     ref_state ref;
     ref.n = 0;
     _Unwind_Backtrace(ref_cb, &ref);
-    if (tm_get_object_traceback(p, got, MAXF, &n, &size) != TM_OK) {
+    if (tm_get_object_traceback(got, MAXF, &n, &size, p) != TM_OK) {
         fail(what, "block not traced", 0, 0, 0);
         return;
     }

@@ -13,7 +13,7 @@ static int info(const char *path)
 {
     tm_snapshot *s = NULL;
     tm_error err;
-    if (tm_snapshot_read(&s, path, &err) != TM_OK) {
+    if (tm_tms_read(&s, path, &err) != TM_OK) {
         fprintf(stderr, "rec_check: %s\n", err.message);
         return 1;
     }
@@ -39,7 +39,7 @@ static int module_check(const char *path, unsigned long long size, const char *s
 {
     tm_snapshot *s = NULL;
     tm_error err;
-    if (tm_snapshot_read(&s, path, &err) != TM_OK) {
+    if (tm_tms_read(&s, path, &err) != TM_OK) {
         fprintf(stderr, "rec_check: %s\n", err.message);
         return 1;
     }
@@ -50,7 +50,7 @@ static int module_check(const char *path, unsigned long long size, const char *s
             continue;
         got++;
         uint32_t f;
-        if (tm_snapshot_stack_frames(s, tr[i].stack, &f, 1) < 1)
+        if (tm_snapshot_stack_frames(&f, 1, s, tr[i].stack) < 1)
             continue;
         const tm_frame *fr = &tm_snapshot_frames(s)[f];
         if (fr->module == TM_NONE)
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
     fclose(f);
     tm_snapshot *s = NULL;
     tm_error err;
-    if (tm_snapshot_read(&s, argv[2], &err) != TM_OK) {
+    if (tm_tms_read(&s, argv[2], &err) != TM_OK) {
         fprintf(stderr, "rec_check: %s\n", err.message);
         return 1;
     }

@@ -160,7 +160,7 @@ int main(void)
     CHECK(current() == base + 1000);
     do_free(a);
     CHECK(current() == base);
-    CHECK(tm_get_object_traceback(a, NULL, 0, NULL, NULL) == TM_ENOTFOUND);
+    CHECK(tm_get_object_traceback(NULL, 0, NULL, NULL, a) == TM_ENOTFOUND);
 
     /* A snapshot right after a free does not contain the block. */
     void *b = do_malloc(777);
@@ -188,11 +188,11 @@ int main(void)
     pthread_create(&th, NULL, blocked_freer, NULL);
     pthread_barrier_wait(&bar);
     size_t c1 = current();
-    CHECK(tm_get_object_traceback(thread_block, NULL, 0, NULL, NULL) == TM_OK);
+    CHECK(tm_get_object_traceback(NULL, 0, NULL, NULL, thread_block) == TM_OK);
     pthread_barrier_wait(&bar);
     pthread_barrier_wait(&bar);
     CHECK(current() == c1 - 3000);
-    CHECK(tm_get_object_traceback(thread_block, NULL, 0, NULL, NULL) == TM_ENOTFOUND);
+    CHECK(tm_get_object_traceback(NULL, 0, NULL, NULL, thread_block) == TM_ENOTFOUND);
     pthread_barrier_wait(&bar);
     pthread_join(th, NULL);
 
@@ -208,7 +208,7 @@ int main(void)
     for (int i = 0; i < NMANY; i++) {
         sum += 9000 + (size_t)i;
         CHECK(!snapshot_has_size(9000 + (uint64_t)i));
-        CHECK(tm_get_object_traceback(many_blocks[i], NULL, 0, NULL, NULL) == TM_ENOTFOUND);
+        CHECK(tm_get_object_traceback(NULL, 0, NULL, NULL, many_blocks[i]) == TM_ENOTFOUND);
     }
     CHECK(current() == c4 - sum);
     pthread_barrier_wait(&bar);

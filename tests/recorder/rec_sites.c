@@ -332,9 +332,9 @@ __attribute__((noinline)) static void check_counters(void)
     CHECK(p1 == c0 + 4000);
     uintptr_t pcs[8];
     size_t nf = 0, sz = 0;
-    CHECK(tm_get_object_traceback(b, pcs, 8, &nf, &sz) == TM_OK);
+    CHECK(tm_get_object_traceback(pcs, 8, &nf, &sz, b) == TM_OK);
     CHECK(sz == 3000 && nf >= 2 && pcs[1] == RA());
-    CHECK(tm_get_object_traceback(a, pcs, 8, &nf, &sz) == TM_ENOTFOUND);
+    CHECK(tm_get_object_traceback(pcs, 8, &nf, &sz, a) == TM_ENOTFOUND);
     /* A custom domain: counted in current, separate from domain 0. */
     CHECK(tm_track(7, (uintptr_t)b, 111) == TM_OK);
     tm_get_traced_memory(&c1, &p1);
@@ -384,7 +384,7 @@ int main(void)
     snprintf(path, sizeof(path), "rec_sites_api.%ld.tms", (long)getpid());
     CHECK(tm_dump_snapshot(path, &err) == TM_OK);
     s = NULL;
-    CHECK(tm_snapshot_read(&s, path, &err) == TM_OK);
+    CHECK(tm_tms_read(&s, path, &err) == TM_OK);
     if (s) {
         CHECK(rec_verify(s, sites, n, "dump+read") == 0);
         tm_snapshot_free(s);

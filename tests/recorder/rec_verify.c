@@ -14,7 +14,7 @@ int rec_verify(const tm_snapshot *s, const rec_site *sites, size_t n, const char
     for (size_t k = 0; k < n; k++) {
         uint64_t count = 0, size = 0;
         for (size_t i = 0; i < nt; i++) {
-            size_t d = tm_snapshot_stack_frames(s, tr[i].stack, frames, 64);
+            size_t d = tm_snapshot_stack_frames(frames, 64, s, tr[i].stack);
             if (d > 64)
                 d = 64;
             if (sites[k].idx >= d)

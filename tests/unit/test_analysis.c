@@ -20,6 +20,9 @@
 #include "tm/filter.h"
 #include "tm/render.h"
 #include "tm/stats.h"
+#include "tm/symbolize.h"
+#include "tm/export.h"
+#include "tm/tms.h"
 #include "tm_alloc.h"
 #include "tmtest.h"
 
@@ -29,7 +32,7 @@ static uint32_t str_id(tm_snapshot *s, const char *text)
 {
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_string(s, text, strlen(text), &id, &err), &err);
+    tmtest_ok(tm_snapshot_intern_string(&id, s, text, strlen(text), &err), &err);
     return id;
 }
 
@@ -39,7 +42,7 @@ static uint32_t py_frame(tm_snapshot *s, const char *file, uint32_t line)
     tm_frame f = { TM_NONE, 0, str_id(s, file), line, TM_NONE, 0, 0 };
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_frame(s, &f, &id, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&id, s, &f, &err), &err);
     return id;
 }
 
@@ -48,7 +51,7 @@ static void add_trace(tm_snapshot *s, const uint32_t *frames, size_t n, uint64_t
 {
     uint32_t stack;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_stack(s, frames, n, &stack, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&stack, s, frames, n, &err), &err);
     tm_trace t = { size, stack, domain };
     tmtest_ok(tm_snapshot_add_trace(s, &t, (uint32_t)n, &err), &err);
 }
@@ -70,10 +73,10 @@ static char *render_all(const tm_stats *st)
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
     for (size_t i = 0; i < tm_stats_count(st); i++) {
-        tm_render_stat(f, st, &tm_stats_items(st)[i]);
+        tm_render_stat(f, st, &tm_stats_items(st)[i], NULL);
         fputc('\n', f);
         if (tm_stats_key(st) == TM_KEY_TRACEBACK)
-            tm_render_traceback(f, NULL, &tm_stats_items(st)[i], 0, 0, 0);
+            tm_render_traceback(f, NULL, &tm_stats_items(st)[i], 0, 0, 0, NULL);
     }
     fclose(f);
     return buf;
@@ -229,7 +232,8 @@ static void test_fnmatch_known(void **state)
         { "-", "[a-c-e]", 1 },   { "d", "[a-c-e]", 0 },   { "^", "[^a]", 1 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-        int got = tm_fnmatch(rows[i].name, rows[i].pat);
+        int got;
+        tmtest_ok(tm_fnmatch(&got, rows[i].name, rows[i].pat, NULL), NULL);
         if (got != rows[i].want)
             fail_msg("fnmatch(%s, %s) = %d, want %d", rows[i].name, rows[i].pat, got,
                      rows[i].want);
@@ -276,7 +280,8 @@ static void test_fnmatch_python(void **state)
             pat[0] = 0;
         else
             unhex(hp, pat);
-        int got = tm_fnmatch(name, pat);
+        int got;
+        tmtest_ok(tm_fnmatch(&got, name, pat, NULL), NULL);
         if (got != want)
             fail_msg("fnmatch('%s', '%s') = %d, python says %d (hex %s %s)", name, pat, got,
                      want, hn, hp);
@@ -406,18 +411,18 @@ static void test_native_frames(void **state)
     tm_module m = { 0 };
     m.path = str_id(s, "/usr/lib/libx.so");
     uint32_t mod;
-    tmtest_ok(tm_snapshot_add_module(s, &m, &mod, &err), &err);
+    tmtest_ok(tm_snapshot_add_module(&mod, s, &m, &err), &err);
     /* caller main (main.c:10) -> helper inlined into process (p.c:5 inside
      * p.c:20) -> unsymbolized libx+0x1a2b */
     tm_frame fmain = { mod, str_id(s, "main"), str_id(s, "main.c"), 10, TM_NONE, 0, 0x100 };
     tm_frame fouter = { mod, str_id(s, "process"), str_id(s, "p.c"), 20, TM_NONE, 0, 0x200 };
     uint32_t imain, iouter, iinner, iraw;
-    tmtest_ok(tm_snapshot_intern_frame(s, &fmain, &imain, &err), &err);
-    tmtest_ok(tm_snapshot_intern_frame(s, &fouter, &iouter, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&imain, s, &fmain, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&iouter, s, &fouter, &err), &err);
     tm_frame finner = { mod, str_id(s, "helper"), str_id(s, "p.c"), 5, iouter, 0, 0x200 };
-    tmtest_ok(tm_snapshot_intern_frame(s, &finner, &iinner, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&iinner, s, &finner, &err), &err);
     tm_frame fraw = { mod, 0, 0, 0, TM_NONE, 0, 0x1a2b };
-    tmtest_ok(tm_snapshot_intern_frame(s, &fraw, &iraw, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&iraw, s, &fraw, &err), &err);
     uint32_t st[] = { iraw, iinner, imain };
     add_trace(s, st, 3, 64, 0);
     tm_trace empty = { 32, 0, 0 };     /* the empty stack */
@@ -606,6 +611,14 @@ static void test_filter_traces(void **state)
     }
 }
 
+static const char *getline_ok(tm_linecache *lc, const char *path, uint32_t lineno)
+{
+    const char *line;
+    tm_error err;
+    tmtest_ok(tm_linecache_getline(&line, lc, path, lineno, &err), &err);
+    return line;
+}
+
 static void test_linecache(void **state)
 {
     (void)state;
@@ -617,16 +630,57 @@ static void test_linecache(void **state)
     close(fd);
     tm_linecache *lc;
     tmtest_ok(tm_linecache_new(&lc, NULL), NULL);
-    assert_string_equal(tm_linecache_getline(lc, path, 1), "first");
-    assert_string_equal(tm_linecache_getline(lc, path, 2), "second");
-    assert_string_equal(tm_linecache_getline(lc, path, 3), "third");
-    assert_null(tm_linecache_getline(lc, path, 4));
-    assert_null(tm_linecache_getline(lc, path, 5));   /* only whitespace */
-    assert_null(tm_linecache_getline(lc, path, 6));
-    assert_null(tm_linecache_getline(lc, path, 0));
-    assert_null(tm_linecache_getline(lc, "<string>", 1));
+    assert_string_equal(getline_ok(lc, path, 1), "first");
+    assert_string_equal(getline_ok(lc, path, 2), "second");
+    assert_string_equal(getline_ok(lc, path, 3), "third");
+    assert_null(getline_ok(lc, path, 4));
+    assert_null(getline_ok(lc, path, 5));   /* only whitespace */
+    assert_null(getline_ok(lc, path, 6));
+    assert_null(getline_ok(lc, path, 0));
+    assert_null(getline_ok(lc, "<string>", 1));
     tm_linecache_free(lc);
     unlink(path);
+}
+
+/* Options structs: NULL means the defaults everywhere, and each has a
+ * function form of its INIT macro that refuses unknown versions. */
+static void test_options_defaults(void **state)
+{
+    (void)state;
+    tm_snapshot *s = new_snap();
+    uint32_t fr[2] = { py_frame(s, "a.py", 1), py_frame(s, "b.py", 2) };
+    add_trace(s, fr, 2, 100, 0);
+    add_trace(s, fr + 1, 1, 30, 0);
+    tm_error err;
+    tm_stats *with_null, *with_init;
+    tm_stats_options o;
+    tmtest_ok(tm_stats_options_init(&o, TM_STATS_OPTIONS_VERSION, &err), &err);
+    tmtest_ok(tm_stats_compute(&with_null, s, NULL, &err), &err);
+    tmtest_ok(tm_stats_compute(&with_init, s, &o, &err), &err);
+    char *a = render_all(with_null), *b = render_all(with_init);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    tm_stats_free(with_null);
+    tm_stats_free(with_init);
+    tmtest_ok(tm_stats_compare(&with_null, s, s, NULL, &err), &err);
+    assert_int_equal(tm_stats_key(with_null), TM_KEY_LINENO);
+    tm_stats_free(with_null);
+    tm_snapshot_free(s);
+
+    assert_int_equal(tm_stats_options_init(&o, TM_STATS_OPTIONS_VERSION + 1, &err), TM_EINVAL);
+    tm_symbolize_options so;
+    tmtest_ok(tm_symbolize_options_init(&so, TM_SYMBOLIZE_OPTIONS_VERSION, &err), &err);
+    assert_int_equal(so.version, TM_SYMBOLIZE_OPTIONS_VERSION);
+    assert_int_equal(tm_symbolize_options_init(&so, 0, &err), TM_EINVAL);
+    tm_export_options eo;
+    tmtest_ok(tm_export_options_init(&eo, TM_EXPORT_OPTIONS_VERSION, &err), &err);
+    assert_int_equal(eo.weight, TM_EXPORT_WEIGHT_SIZE);
+    assert_int_equal(tm_export_options_init(&eo, 0, &err), TM_EINVAL);
+    tm_tms_write_options wo;
+    tmtest_ok(tm_tms_write_options_init(&wo, TM_TMS_WRITE_OPTIONS_VERSION, &err), &err);
+    assert_int_equal(wo.compression_level, 0);
+    assert_int_equal(tm_tms_write_options_init(&wo, 0, &err), TM_EINVAL);
 }
 
 int main(void)
@@ -644,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_filter_traces),
         cmocka_unit_test(test_linecache),
+        cmocka_unit_test(test_options_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

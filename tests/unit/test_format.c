@@ -34,21 +34,21 @@ static void test_one_trace(void **state)
     tm_snapshot *s = new_snap();
     uint32_t f = tf_frame(s, TM_NONE, 0, NULL, "a.py", 12, TM_NONE), st;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_stack(s, &f, 1, &st, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&st, s, &f, 1, &err), &err);
     tf_trace(s, 0, 1234, st, 1);
     /* The smallest module record: every field zero (5 bytes on disk). */
     tm_module zm;
     memset(&zm, 0, sizeof zm);
     uint32_t mid;
-    tmtest_ok(tm_snapshot_add_module(s, &zm, &mid, &err), &err);
-    tmtest_ok(tm_snapshot_add_module(s, &zm, &mid, &err), &err);
+    tmtest_ok(tm_snapshot_add_module(&mid, s, &zm, &err), &err);
+    tmtest_ok(tm_snapshot_add_module(&mid, s, &zm, &err), &err);
     tm_snapshot *b = tf_roundtrip(s, -1, NULL);
     assert_int_equal(tm_snapshot_module_count(b), 2);
     const tm_trace *t = tm_snapshot_traces(b);
     assert_int_equal(t->size, 1234);
     assert_int_equal(tm_snapshot_trace_total_nframe(b, 0), 1);
     uint32_t fr;
-    assert_int_equal(tm_snapshot_stack_frames(b, t->stack, &fr, 1), 1);
+    assert_int_equal(tm_snapshot_stack_frames(&fr, 1, b, t->stack), 1);
     assert_string_equal(tm_snapshot_string(b, tm_snapshot_frames(b)[fr].file, NULL), "a.py");
     assert_int_equal(tm_snapshot_frames(b)[fr].line, 12);
     tm_snapshot_free(b);
@@ -65,7 +65,7 @@ static void test_deepest_stack(void **state)
         fr[i] = tf_frame(s, TM_NONE, 0, NULL, "deep.py", i % 1000 + 1, TM_NONE);
     uint32_t st;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_stack(s, fr, TM_MAX_NFRAME, &st, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&st, s, fr, TM_MAX_NFRAME, &err), &err);
     tf_trace(s, 0, 64, st, TM_MAX_NFRAME);
     tf_trace(s, 0, 64, st, 100000);
     tm_snapshot *b = tf_roundtrip(s, 0, NULL);
@@ -81,7 +81,7 @@ static void test_huge_sizes(void **state)
     tm_snapshot *s = new_snap();
     uint32_t f = tf_frame(s, TM_NONE, 0, NULL, "x.c", 1, TM_NONE), st;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_stack(s, &f, 1, &st, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&st, s, &f, 1, &err), &err);
     const uint64_t sizes[] = {UINT64_MAX, 0, UINT64_MAX - 1, 1, UINT64_MAX, (uint64_t)1 << 63};
     for (size_t i = 0; i < 6; i++)
         tf_trace(s, i % 2 ? UINT32_MAX : 0, sizes[i], i % 3 ? st : 0, (uint32_t)i);
@@ -98,7 +98,7 @@ static void test_sorting_large_group(void **state)
     tm_snapshot *s = new_snap();
     uint32_t f = tf_frame(s, TM_NONE, 0, NULL, "x.c", 1, TM_NONE), st;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_stack(s, &f, 1, &st, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&st, s, &f, 1, &err), &err);
     tmtest_rng r;
     tmtest_rng_seed(&r, 77);
     for (uint64_t i = 0; i < 6000; i++) {
@@ -132,7 +132,7 @@ static void test_many_modules_non_ascii(void **state)
                       tf_frame(s, 1500, 0, NULL, NULL, 0, TM_NONE)};
     uint32_t st;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_stack(s, fr, 3, &st, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&st, s, fr, 3, &err), &err);
     tf_trace(s, 0, 10, st, 3);
     tm_snapshot *b = tf_roundtrip(s, 0, NULL);
     assert_int_equal(tm_snapshot_module_count(b), 3000);
@@ -158,11 +158,11 @@ static void test_inline_chains(void **state)
     tm_error err;
     tmtest_ok(tm_snapshot_set_frame(s, raw, &f, &err), &err);
     uint32_t st;
-    tmtest_ok(tm_snapshot_intern_stack(s, &raw, 1, &st, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&st, s, &raw, 1, &err), &err);
     tf_trace(s, 0, 100, st, 1);
     tm_snapshot *b = tf_roundtrip(s, 0, NULL);
     uint32_t leaf;
-    tm_snapshot_stack_frames(b, tm_snapshot_traces(b)[0].stack, &leaf, 1);
+    tm_snapshot_stack_frames(&leaf, 1, b, tm_snapshot_traces(b)[0].stack);
     const tm_frame *fb = tm_snapshot_frames(b);
     assert_string_equal(tm_snapshot_string(b, fb[leaf].function, NULL), "leaf");
     uint32_t x = fb[leaf].inlined_by;
@@ -196,14 +196,14 @@ static void test_dedup_through_builder(void **state)
         size_t len;
         const char *p = tm_snapshot_string(b, i, &len);
         uint32_t id;
-        tmtest_ok(tm_snapshot_intern_string(b, p, len, &id, &err), &err);
+        tmtest_ok(tm_snapshot_intern_string(&id, b, p, len, &err), &err);
         assert_int_equal(id, i);
     }
     size_t nst = tm_snapshot_stack_count(b);
     for (uint32_t i = 1; i < nst; i++) {
         tm_stack_node nd = tm_snapshot_stacks(b)[i];
         uint32_t id;
-        tmtest_ok(tm_snapshot_intern_stack_node(b, nd.parent, nd.frame, &id, &err), &err);
+        tmtest_ok(tm_snapshot_intern_stack_node(&id, b, nd.parent, nd.frame, &err), &err);
         assert_int_equal(id, i);
     }
     assert_int_equal(tm_snapshot_stack_count(b), nst);
@@ -216,7 +216,7 @@ static void test_dedup_through_builder(void **state)
 static int decode_rc(const uint8_t *buf, size_t len, tm_error *err, tm_snapshot **out)
 {
     tm_snapshot *s = NULL;
-    int rc = tm_snapshot_decode(&s, buf, len, "crafted.tms", err);
+    int rc = tm_tms_decode(&s, buf, len, "crafted.tms", err);
     if (out)
         *out = s;
     else
@@ -473,10 +473,10 @@ static void test_inline_limit(void **state)
     void *buf;
     size_t len;
     tm_error err;
-    tmtest_ok(tm_snapshot_encode(s, NULL, &buf, &len, &err), &err);   /* 256: fine */
+    tmtest_ok(tm_tms_encode(&buf, &len, s, NULL, &err), &err);   /* 256: fine */
     free(buf);
     tf_frame(s, TM_NONE, 0, NULL, "inl.c", 999, prev);
-    assert_int_equal(tm_snapshot_encode(s, NULL, &buf, &len, &err), TM_ELIMIT);
+    assert_int_equal(tm_tms_encode(&buf, &len, s, NULL, &err), TM_ELIMIT);
     assert_non_null(strstr(err.message, "inline chain"));
     tm_snapshot_free(s);
 
@@ -504,14 +504,14 @@ static void test_text_mode_mangling(void **state)
     void *buf;
     size_t len;
     tm_error err;
-    tmtest_ok(tm_snapshot_encode(s, NULL, &buf, &len, &err), &err);
-    assert_true(tm_tms_is_tms(buf, len));
+    tmtest_ok(tm_tms_encode(&buf, &len, s, NULL, &err), &err);
+    assert_true(tm_tms_detect(buf, len));
     uint8_t *m = malloc(len + 1);
     /* LF -> CR LF on the final magic byte. */
     memcpy(m, buf, 7);
     m[7] = '\r';
     memcpy(m + 8, (uint8_t *)buf + 7, len - 7);
-    assert_false(tm_tms_is_tms(m, len + 1));
+    assert_false(tm_tms_detect(m, len + 1));
     assert_int_equal(decode_rc(m, len + 1, &err, NULL), TM_EFORMAT);
     assert_non_null(strstr(err.message, "text-mode"));
     /* High bit stripped. */
@@ -539,9 +539,9 @@ static void test_write_read_file(void **state)
     snprintf(path, sizeof path, "%s/a.tms", tmpdir);
     tm_snapshot *s = tf_random_snapshot(7, 300);
     tm_error err;
-    tmtest_ok(tm_snapshot_write(s, path, NULL, &err), &err);
+    tmtest_ok(tm_tms_write(s, path, NULL, &err), &err);
     tm_snapshot *b;
-    tmtest_ok(tm_snapshot_read(&b, path, &err), &err);
+    tmtest_ok(tm_tms_read(&b, path, &err), &err);
     tf_assert_same(s, b);
     tm_snapshot_free(b);
     assert_int_equal(tf_count_entries(tmpdir), 1);
@@ -555,7 +555,7 @@ static void test_write_read_file(void **state)
     char sub[300];
     snprintf(sub, sizeof sub, "%s/dir.tms", tmpdir);
     assert_int_equal(mkdir(sub, 0755), 0);
-    assert_int_not_equal(tm_snapshot_write(s, sub, NULL, &err), TM_OK);
+    assert_int_not_equal(tm_tms_write(s, sub, NULL, &err), TM_OK);
     assert_int_equal(err.code, TM_EIO);
     assert_non_null(strstr(err.message, "dir.tms"));
     assert_int_equal(tf_count_entries(tmpdir), 2);
@@ -564,7 +564,7 @@ static void test_write_read_file(void **state)
     /* Failure during encoding (out of memory): the existing file stays. */
     tm_snapshot *big = tf_random_snapshot(8, 100);
     tm_alloc_fail_after(3);
-    int rc = tm_snapshot_write(big, path, NULL, &err);
+    int rc = tm_tms_write(big, path, NULL, &err);
     tm_alloc_fail_after(0);
     assert_int_equal(rc, TM_ENOMEM);
     assert_int_equal(stat(path, &st), 0);
@@ -575,30 +575,30 @@ static void test_write_read_file(void **state)
     /* A directory that does not exist. */
     char nodir[300];
     snprintf(nodir, sizeof nodir, "%s/missing/x.tms", tmpdir);
-    assert_int_equal(tm_snapshot_write(s, nodir, NULL, &err), TM_EIO);
+    assert_int_equal(tm_tms_write(s, nodir, NULL, &err), TM_EIO);
     assert_non_null(strstr(err.message, "missing/x.tms"));
 
     /* Replacing the file: a new inode appears atomically. */
-    tm_write_options o = TM_WRITE_OPTIONS_INIT;
+    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT;
     o.no_fsync = 1;
-    tmtest_ok(tm_snapshot_write(big, path, &o, &err), &err);
-    tmtest_ok(tm_snapshot_read(&b, path, &err), &err);
+    tmtest_ok(tm_tms_write(big, path, &o, &err), &err);
+    tmtest_ok(tm_tms_read(&b, path, &err), &err);
     tf_assert_same(big, b);
     tm_snapshot_free(b);
     assert_int_equal(tf_count_entries(tmpdir), 1);
 
     /* The new file's mode follows the umask, like any created file. */
     mode_t old = umask(027);
-    tmtest_ok(tm_snapshot_write(s, path, &o, &err), &err);
+    tmtest_ok(tm_tms_write(s, path, &o, &err), &err);
     umask(old);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0640);
     assert_int_equal(tf_count_entries(tmpdir), 1);
 
     /* Reading errors name the file. */
-    assert_int_equal(tm_snapshot_read(&b, nodir, &err), TM_EIO);
+    assert_int_equal(tm_tms_read(&b, nodir, &err), TM_EIO);
     assert_non_null(strstr(err.message, "missing/x.tms"));
-    assert_int_equal(tm_snapshot_read(&b, tmpdir, &err), TM_EIO);
+    assert_int_equal(tm_tms_read(&b, tmpdir, &err), TM_EIO);
 
     unlink(path);
     rmdir(tmpdir);
@@ -613,7 +613,7 @@ static void test_inspect(void **state)
     void *buf;
     size_t len;
     tm_error err;
-    tmtest_ok(tm_snapshot_encode(s, NULL, &buf, &len, &err), &err);
+    tmtest_ok(tm_tms_encode(&buf, &len, s, NULL, &err), &err);
     tm_tms_file_info *info;
     tmtest_ok(tm_tms_inspect(&info, buf, len, "i.tms", &err), &err);
     assert_int_equal(info->major, 1);

@@ -6,11 +6,11 @@
 static uint8_t *sample(int level, size_t *len)
 {
     tm_snapshot *s = tf_random_snapshot(42, 200);
-    tm_write_options o = TM_WRITE_OPTIONS_INIT;
+    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT;
     o.compression_level = level;
     void *buf;
     tm_error err;
-    tmtest_ok(tm_snapshot_encode(s, &o, &buf, len, &err), &err);
+    tmtest_ok(tm_tms_encode(&buf, len, s, &o, &err), &err);
     tm_snapshot_free(s);
     return buf;
 }
@@ -21,7 +21,7 @@ static void expect_rejected(const uint8_t *buf, size_t len, const char *what, si
     tm_snapshot *s = (tm_snapshot *)1;
     tm_error err;
     memset(&err, 0, sizeof err);
-    int rc = tm_snapshot_decode(&s, buf, len, "robust.tms", &err);
+    int rc = tm_tms_decode(&s, buf, len, "robust.tms", &err);
     if (rc == TM_OK || s != NULL || strncmp(err.message, "robust.tms: ", 12) != 0) {
         fprintf(stderr, "%s at %zu: rc=%d message='%s'\n", what, at, rc, err.message);
         fail();
@@ -41,7 +41,7 @@ static void check_truncations(int level)
     uint8_t *buf = sample(level, &len);
     tm_snapshot *s;
     tm_error err;
-    tmtest_ok(tm_snapshot_decode(&s, buf, len, "robust.tms", &err), &err);
+    tmtest_ok(tm_tms_decode(&s, buf, len, "robust.tms", &err), &err);
     tm_snapshot_free(s);
     for (size_t cut = 0; cut < len; cut++) {
         /* A copy of exactly `cut` bytes, so ASan sees any over-read. */
@@ -97,7 +97,7 @@ static void test_oom_decode(void **state)
         tm_snapshot *s = (tm_snapshot *)1;
         tm_error err;
         tm_alloc_fail_after(n);
-        int rc = tm_snapshot_decode(&s, buf, len, "oom.tms", &err);
+        int rc = tm_tms_decode(&s, buf, len, "oom.tms", &err);
         tm_alloc_fail_after(0);
         if (rc == TM_OK) {
             tm_snapshot_free(s);
@@ -140,7 +140,7 @@ static void test_oom_encode(void **state)
         size_t len = 1;
         tm_error err;
         tm_alloc_fail_after(n);
-        int rc = tm_snapshot_encode(s, NULL, &buf, &len, &err);
+        int rc = tm_tms_encode(&buf, &len, s, NULL, &err);
         tm_alloc_fail_after(0);
         if (rc == TM_OK) {
             /* Same bytes as without failures: the writer is deterministic. */
@@ -166,13 +166,13 @@ static void test_oom_file_write_read(void **state)
     char path[64];
     snprintf(path, sizeof path, "%s/o.tms", dir);
     tm_snapshot *s = tf_random_snapshot(3, 50);
-    tm_write_options o = TM_WRITE_OPTIONS_INIT;
+    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT;
     o.no_fsync = 1;
     unsigned long n;
     for (n = 1;; n++) {
         tm_error err;
         tm_alloc_fail_after(n);
-        int rc = tm_snapshot_write(s, path, &o, &err);
+        int rc = tm_tms_write(s, path, &o, &err);
         tm_alloc_fail_after(0);
         if (rc == TM_OK)
             break;
@@ -185,7 +185,7 @@ static void test_oom_file_write_read(void **state)
         tm_snapshot *b = (tm_snapshot *)1;
         tm_error err;
         tm_alloc_fail_after(n);
-        int rc = tm_snapshot_read(&b, path, &err);
+        int rc = tm_tms_read(&b, path, &err);
         tm_alloc_fail_after(0);
         if (rc == TM_OK) {
             tf_assert_same(s, b);

@@ -26,7 +26,7 @@ static inline uint32_t tf_str(tm_snapshot *s, const char *p)
 {
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_string(s, p, strlen(p), &id, &err), &err);
+    tmtest_ok(tm_snapshot_intern_string(&id, s, p, strlen(p), &err), &err);
     return id;
 }
 
@@ -39,7 +39,7 @@ static inline uint32_t tf_frame(tm_snapshot *s, uint32_t module, uint64_t offset
                   .inlined_by = inlined_by};
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_frame(s, &f, &id, &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&id, s, &f, &err), &err);
     return id;
 }
 
@@ -64,7 +64,7 @@ static inline uint32_t tf_module(tm_snapshot *s, const char *path, uint64_t bias
     m.end = bias + 0x9000;
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_add_module(s, &m, &id, &err), &err);
+    tmtest_ok(tm_snapshot_add_module(&id, s, &m, &err), &err);
     return id;
 }
 
@@ -117,7 +117,7 @@ static inline tm_snapshot *tf_random_snapshot(uint64_t seed, size_t ntraces)
     }
     /* NUL inside a string survives. */
     uint32_t nul;
-    tmtest_ok(tm_snapshot_intern_string(s, "a\0b", 3, &nul, &err), &err);
+    tmtest_ok(tm_snapshot_intern_string(&nul, s, "a\0b", 3, &err), &err);
     size_t nstacks = 1 + tmtest_rng_below(&r, 40);
     uint32_t stacks[48];
     for (size_t i = 0; i < nstacks; i++) {
@@ -125,7 +125,7 @@ static inline tm_snapshot *tf_random_snapshot(uint64_t seed, size_t ntraces)
         size_t depth = tmtest_rng_below(&r, 30);
         for (size_t k = 0; k < depth; k++)
             fr[k] = frames[tmtest_rng_below(&r, nfr)];
-        tmtest_ok(tm_snapshot_intern_stack(s, fr, depth, &stacks[i], &err), &err);
+        tmtest_ok(tm_snapshot_intern_stack(&stacks[i], s, fr, depth, &err), &err);
     }
     for (size_t i = 0; i < ntraces; i++) {
         uint32_t st = stacks[tmtest_rng_below(&r, nstacks)];
@@ -270,14 +270,14 @@ static inline void tf_assert_same(const tm_snapshot *a, const tm_snapshot *b)
 
 static inline tm_snapshot *tf_roundtrip(const tm_snapshot *s, int level, size_t *out_len)
 {
-    tm_write_options o = TM_WRITE_OPTIONS_INIT;
+    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT;
     o.compression_level = level;
     void *buf;
     size_t len;
     tm_error err;
-    tmtest_ok(tm_snapshot_encode(s, &o, &buf, &len, &err), &err);
+    tmtest_ok(tm_tms_encode(&buf, &len, s, &o, &err), &err);
     tm_snapshot *back;
-    tmtest_ok(tm_snapshot_decode(&back, buf, len, "rt.tms", &err), &err);
+    tmtest_ok(tm_tms_decode(&back, buf, len, "rt.tms", &err), &err);
     free(buf);
     if (out_len)
         *out_len = len;

@@ -7,6 +7,7 @@
  *     not, with frame/domain/all-frames filters, on a snapshot with
  *     modules, inlined native frames, unknown frames and Python frames;
  *   - filter parsing, pattern compilation, tm_snapshot_filter_traces;
+ *     pattern matching, which must give the true answer whatever fails;
  *   - rendering (statistic lines and tracebacks with the line cache);
  *   - tmstat/tmdiff end to end (tm_report_main) with a loader that decodes
  *     .tms bytes, so the failure can land in load, statistics or output;
@@ -36,7 +37,7 @@ static uint32_t str_id(tm_snapshot *s, const char *text)
 {
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_string(s, text, strlen(text), &id, &err), &err);
+    tmtest_ok(tm_snapshot_intern_string(&id, s, text, strlen(text), &err), &err);
     return id;
 }
 
@@ -54,7 +55,7 @@ static tm_snapshot *make_snapshot(unsigned salt, unsigned ntraces)
     m.start = 0x1000;
     m.end = 0x8000;
     uint32_t mod;
-    tmtest_ok(tm_snapshot_add_module(s, &m, &mod, &err), &err);
+    tmtest_ok(tm_snapshot_add_module(&mod, s, &m, &err), &err);
     static const char *const files[] = { "src/a.c", "src/b.c", "lib/x.py", "", "<frozen>" };
     static const char *const funcs[] = { "main", "grow", "_ZN2ns4nodeEv", "", "parse" };
     uint32_t fr[10];
@@ -66,7 +67,7 @@ static tm_snapshot *make_snapshot(unsigned salt, unsigned ntraces)
         f.line = i % 6;
         f.inlined_by = i == 4 ? fr[3] : TM_NONE;
         f.offset = 0x1200 + 8u * i;
-        tmtest_ok(tm_snapshot_intern_frame(s, &f, &fr[i], &err), &err);
+        tmtest_ok(tm_snapshot_intern_frame(&fr[i], s, &f, &err), &err);
     }
     tm_metadata md = { 0 };
     md.program = str_id(s, "/bin/oom");
@@ -79,7 +80,7 @@ static tm_snapshot *make_snapshot(unsigned salt, unsigned ntraces)
         for (size_t k = 0; k < depth; k++)
             st[k] = fr[(t + 3 * k + salt) % 10];
         tm_trace tr = { 0 };
-        tmtest_ok(tm_snapshot_intern_stack(s, st, depth, &tr.stack, &err), &err);
+        tmtest_ok(tm_snapshot_intern_stack(&tr.stack, s, st, depth, &err), &err);
         tr.size = 16u * ((t * 13 + salt) % 29) + 1;
         tr.domain = t % 5 == 0 ? 2 : 0;
         tmtest_ok(tm_snapshot_add_trace(s, &tr, (uint32_t)depth + t % 2, &err), &err);
@@ -99,9 +100,9 @@ static char *render(const tm_stats *st)
     tmtest_ok(tm_linecache_new(&lc, &err), &err);
     for (size_t i = 0; i < tm_stats_count(st); i++) {
         const tm_statistic *s = &tm_stats_items(st)[i];
-        assert_int_equal(tm_render_stat(f, st, s), 0);
+        assert_int_equal(tm_render_stat(f, st, s, NULL), TM_OK);
         fputc('\n', f);
-        assert_int_equal(tm_render_traceback(f, lc, s, 0, 0, 0), 0);
+        assert_int_equal(tm_render_traceback(f, lc, s, 0, 0, 0, NULL), TM_OK);
     }
     fprintf(f, "total %llu %llu\n", (unsigned long long)tm_stats_total_size(st),
             (unsigned long long)tm_stats_total_count(st));
@@ -292,15 +293,93 @@ static void test_patterns(void **state)
                 assert_null(p);
             }
         }
-        /* tm_fnmatch documents -1 for out of memory */
-        int ref = tm_fnmatch("src/b.c", pats[k]);
+        int ref;
+        tmtest_ok(tm_fnmatch(&ref, "src/b.c", pats[k], &err), &err);
         for (unsigned long n = 1; n < 8; n++) {
+            int r = -1;
             tm_alloc_fail_after(n);
-            int r = tm_fnmatch("src/b.c", pats[k]);
+            int rc = tm_fnmatch(&r, "src/b.c", pats[k], &err);
             tm_alloc_fail_after(0);
-            assert_true(r == ref || r == -1);
+            if (rc == TM_OK)
+                assert_int_equal(r, ref);
+            else
+                assert_int_equal(rc, TM_ENOMEM);
         }
     }
+}
+
+/* Names longer than any on-stack buffer: matching them once allocated, and
+ * an allocation failure there read as "no match" -- filters then kept or
+ * dropped the wrong traces with TM_OK.  Matching must not depend on the
+ * allocator at all. */
+static void test_patterns_long_names(void **state)
+{
+    (void)state;
+    char name[700];
+    memset(name, 0, sizeof name);
+    strcpy(name, "/src/");
+    for (size_t i = strlen(name); i < 300; i++)
+        name[i] = 'd';
+    strcat(name, "/\xc3\xa9t\xc3\xa9/keep.pyc");
+    size_t len = strlen(name);
+    static const char *const pats[] = { "*/keep.py", "/src/d*/?t?/keep.py", "*[!k]eep.py",
+                                        "*/drop.py" };
+    static const int want[] = { 1, 1, 0, 0 };
+    for (size_t k = 0; k < sizeof pats / sizeof *pats; k++) {
+        tm_error err;
+        tm_pattern *p;
+        tmtest_ok(tm_pattern_compile(&p, pats[k], strlen(pats[k]), &err), &err);
+        assert_int_equal(tm_pattern_match(p, name, len), want[k]);
+        tm_alloc_fail_after(1);
+        int got = tm_pattern_match(p, name, len);
+        tm_alloc_fail_after(0);
+        assert_int_equal(got, want[k]);
+        tm_pattern_free(p);
+    }
+
+    /* The same through filter_traces: every run is TM_ENOMEM or the full
+     * answer, never a snapshot missing the long-named trace. */
+    tm_snapshot *s;
+    tm_error err;
+    tmtest_ok(tm_snapshot_new(&s, &err), &err);
+    const char *files[2] = { name, "/src/short/drop.py" };
+    for (int i = 0; i < 2; i++) {
+        tm_frame f = { 0 };
+        f.module = TM_NONE;
+        f.inlined_by = TM_NONE;
+        f.file = str_id(s, files[i]);
+        f.line = 3;
+        uint32_t fr;
+        tmtest_ok(tm_snapshot_intern_frame(&fr, s, &f, &err), &err);
+        tm_trace tr = { 0 };
+        tmtest_ok(tm_snapshot_intern_stack(&tr.stack, s, &fr, 1, &err), &err);
+        tr.size = 100u + (unsigned)i;
+        tmtest_ok(tm_snapshot_add_trace(s, &tr, 1, &err), &err);
+    }
+    tm_filter flt;
+    tmtest_ok(tm_filter_parse(&flt, "*/keep.py", 1, &err), &err);
+    tm_alloc_fail_after(0);
+    tm_snapshot *ref;
+    tmtest_ok(tm_snapshot_filter_traces(&ref, s, &flt, 1, &err), &err);
+    unsigned long points = tm_alloc_fail_after(0);
+    assert_int_equal(tm_snapshot_trace_count(ref), 1);
+    assert_int_equal(tm_snapshot_total_size(ref), 100);
+    for (unsigned long n = 1; n <= points + 1; n++) {
+        tm_snapshot *out = (tm_snapshot *)1;
+        tm_alloc_fail_after(n);
+        int rc = tm_snapshot_filter_traces(&out, s, &flt, 1, &err);
+        tm_alloc_fail_after(0);
+        if (rc == TM_OK) {
+            assert_int_equal(tm_snapshot_trace_count(out), 1);
+            assert_int_equal(tm_snapshot_total_size(out), 100);
+            tm_snapshot_free(out);
+        } else {
+            assert_int_equal(rc, TM_ENOMEM);
+            assert_null(out);
+        }
+    }
+    tm_snapshot_free(ref);
+    tm_snapshot_free(s);
 }
 
 static void test_render_linecache(void **state)
@@ -316,6 +395,7 @@ static void test_render_linecache(void **state)
     tm_stat_frame frames[3] = { { path, (uint32_t)strlen(path), 2 },
                                 { "<frozen>", 8, 1 }, { path, (uint32_t)strlen(path), 1 } };
     tm_statistic s = { frames, 3, 100, 2, 0, 0 };
+    char *want = NULL;
     for (int pass = 0; pass < 2; pass++) {
         unsigned long points = 0;
         for (unsigned long n = 0;; n++) {
@@ -328,7 +408,7 @@ static void test_render_linecache(void **state)
             int rc = tm_linecache_new(&lc, &err);
             int rr = 0;
             if (rc == TM_OK)
-                rr = tm_render_traceback(f, lc, &s, pass, -1, pass);
+                rr = tm_render_traceback(f, lc, &s, pass, -1, pass, &err);
             unsigned long made = tm_alloc_fail_after(0);
             fclose(f);
             if (rc == TM_OK)
@@ -339,14 +419,21 @@ static void test_render_linecache(void **state)
                 points = made;
                 assert_int_equal(rr, 0);
                 assert_non_null(strstr(text, "second"));
+                free(want);
+                want = strdup(text);
             }
             /* a cache that cannot hold a line prints the frame without it,
              * or fails: never a crash, never a leak */
+            if (rc == TM_OK && rr == TM_OK)
+                assert_string_equal(text, want);   /* never a traceback missing a line */
+            else if (rc == TM_OK)
+                assert_int_equal(rr, TM_ENOMEM);
             free(text);
             if (n > points)
                 break;
         }
     }
+    free(want);
     unlink(path);
 }
 
@@ -358,7 +445,7 @@ static size_t fixture_len[2];
 static int mem_loader(const char *path, tm_snapshot **out, tm_error *err)
 {
     int k = path[0] == 'B';
-    return tm_snapshot_decode(out, fixture[k], fixture_len[k], path, err);
+    return tm_tms_decode(out, fixture[k], fixture_len[k], path, err);
 }
 
 static int run_report(char **argv, int argc, int diff, char **out_text, char **err_text)
@@ -401,8 +488,8 @@ static void test_report_main(void **state)
     (void)state;
     tm_snapshot *a = make_snapshot(1, 40), *b = make_snapshot(2, 55);
     tm_error err;
-    tmtest_ok(tm_snapshot_encode(a, NULL, &fixture[0], &fixture_len[0], &err), &err);
-    tmtest_ok(tm_snapshot_encode(b, NULL, &fixture[1], &fixture_len[1], &err), &err);
+    tmtest_ok(tm_tms_encode(&fixture[0], &fixture_len[0], a, NULL, &err), &err);
+    tmtest_ok(tm_tms_encode(&fixture[1], &fixture_len[1], b, NULL, &err), &err);
     tm_snapshot_free(a);
     tm_snapshot_free(b);
     static char *runs[][12] = {
@@ -522,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_diff_every_key),
         cmocka_unit_test(test_filter_traces_sets),
         cmocka_unit_test(test_patterns),
+        cmocka_unit_test(test_patterns_long_names),
         cmocka_unit_test(test_render_linecache),
         cmocka_unit_test(test_report_main),
         cmocka_unit_test(test_pickle_fixtures),

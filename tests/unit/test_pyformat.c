@@ -79,7 +79,7 @@ static char *listing(const tm_snapshot *s, size_t *len)
     for (size_t i = 0; i < tm_snapshot_trace_count(s); i++) {
         fprintf(f, "%u %llu %u ", t[i].domain, (unsigned long long)t[i].size,
                 tm_snapshot_trace_total_nframe(s, i));
-        size_t depth = tm_snapshot_stack_frames(s, t[i].stack, ids, 256);
+        size_t depth = tm_snapshot_stack_frames(ids, 256, s, t[i].stack);
         assert_true(depth <= 256);
         for (size_t k = 0; k < depth; k++) {
             size_t n;
@@ -114,7 +114,7 @@ static tm_snapshot *decode_fixture(const char *name)
     uint8_t *data = slurp(fixture_path(name, "pickle"), &len);
     tm_snapshot *s = NULL;
     tm_error err = { 0 };
-    assert_true(tm_pyformat_is_pickle(data, len));
+    assert_true(tm_pyformat_detect(data, len));
     tmtest_ok(tm_pyformat_decode(&s, data, len, name, &err), &err);
     free(data);
     return s;
@@ -293,7 +293,7 @@ static uint32_t str(tm_snapshot *s, const char *t)
 {
     uint32_t id;
     tm_error err;
-    tmtest_ok(tm_snapshot_intern_string(s, t, strlen(t), &id, &err), &err);
+    tmtest_ok(tm_snapshot_intern_string(&id, s, t, strlen(t), &err), &err);
     return id;
 }
 
@@ -308,27 +308,27 @@ static tm_snapshot *native_snapshot(void)
     memset(&m, 0, sizeof m);
     m.path = str(s, "/usr/bin/prog");
     uint32_t mod, fr[6], st1, st2, st3;
-    tmtest_ok(tm_snapshot_add_module(s, &m, &mod, &err), &err);
+    tmtest_ok(tm_snapshot_add_module(&mod, s, &m, &err), &err);
     tm_frame f = { mod, str(s, "main"), str(s, "main.c"), 10, TM_NONE, 0, 0x100 };
-    tmtest_ok(tm_snapshot_intern_frame(s, &f, &fr[0], &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&fr[0], s, &f, &err), &err);
     tm_frame u = { mod, 0, 0, 0, TM_NONE, 0, 0x200 };
-    tmtest_ok(tm_snapshot_intern_frame(s, &u, &fr[1], &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&fr[1], s, &u, &err), &err);
     tm_frame outer = { mod, str(s, "outer"), str(s, "outer.c"), 30, TM_NONE, 0, 0x300 };
-    tmtest_ok(tm_snapshot_intern_frame(s, &outer, &fr[2], &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&fr[2], s, &outer, &err), &err);
     tm_frame mid = { mod, str(s, "mid"), str(s, "mid.h"), 20, fr[2], 0, 0x300 };
-    tmtest_ok(tm_snapshot_intern_frame(s, &mid, &fr[3], &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&fr[3], s, &mid, &err), &err);
     tm_frame inner = { mod, str(s, "inner"), str(s, "inner.h"), 5, fr[3], 0, 0x300 };
-    tmtest_ok(tm_snapshot_intern_frame(s, &inner, &fr[4], &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&fr[4], s, &inner, &err), &err);
     uint32_t bad;
-    tmtest_ok(tm_snapshot_intern_string(s, "/src/\xff\xfe.c", 9, &bad, &err), &err);
+    tmtest_ok(tm_snapshot_intern_string(&bad, s, "/src/\xff\xfe.c", 9, &err), &err);
     tm_frame b = { mod, str(s, "b"), bad, 7, TM_NONE, 0, 0x400 };
-    tmtest_ok(tm_snapshot_intern_frame(s, &b, &fr[5], &err), &err);
+    tmtest_ok(tm_snapshot_intern_frame(&fr[5], s, &b, &err), &err);
     uint32_t a1[] = { fr[4], fr[1], fr[0] };
-    tmtest_ok(tm_snapshot_intern_stack(s, a1, 3, &st1, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&st1, s, a1, 3, &err), &err);
     uint32_t a2[] = { fr[5], fr[0] };
-    tmtest_ok(tm_snapshot_intern_stack(s, a2, 2, &st2, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&st2, s, a2, 2, &err), &err);
     uint32_t a3[] = { fr[0] };
-    tmtest_ok(tm_snapshot_intern_stack(s, a3, 1, &st3, &err), &err);
+    tmtest_ok(tm_snapshot_intern_stack(&st3, s, a3, 1, &err), &err);
     tm_trace t[] = {
         { 64, st1, 0 }, { 32, st1, 0 }, { 1ull << 40, st2, 5 },
         { UINT64_MAX, st3, UINT32_MAX }, { 0, 0, 0 },
@@ -361,8 +361,8 @@ static void test_encode_native_round_trip(void **state)
     void *buf = NULL;
     size_t len = 0;
     tm_error err = { 0 };
-    tmtest_ok(tm_pyformat_encode(s, &buf, &len, &err), &err);
-    assert_true(tm_pyformat_is_pickle(buf, len));
+    tmtest_ok(tm_pyformat_encode(&buf, &len, s, &err), &err);
+    assert_true(tm_pyformat_detect(buf, len));
     tm_snapshot *back = NULL;
     tmtest_ok(tm_pyformat_decode(&back, buf, len, "enc", &err), &err);
     size_t llen;
@@ -375,7 +375,7 @@ static void test_encode_native_round_trip(void **state)
     /* Encoding what we decoded gives the same bytes (only Python frames now). */
     void *buf2 = NULL;
     size_t len2 = 0;
-    tmtest_ok(tm_pyformat_encode(back, &buf2, &len2, &err), &err);
+    tmtest_ok(tm_pyformat_encode(&buf2, &len2, back, &err), &err);
     assert_int_equal(len2, len);
     assert_memory_equal(buf2, buf, len);
     free(buf2);
@@ -392,7 +392,7 @@ static void test_encode_fixtures_round_trip(void **state)
         void *buf = NULL;
         size_t len = 0;
         tm_error err = { 0 };
-        tmtest_ok(tm_pyformat_encode(s, &buf, &len, &err), &err);
+        tmtest_ok(tm_pyformat_encode(&buf, &len, s, &err), &err);
         tm_snapshot *back = NULL;
         tmtest_ok(tm_pyformat_decode(&back, buf, len, GOOD[i], &err), &err);
         assert_matches_expect(back, GOOD[i]);
@@ -418,7 +418,7 @@ static void test_encode_out_of_memory(void **state)
         size_t len = 0;
         tm_error err = { 0 };
         tm_alloc_fail_after(n);
-        int rc = tm_pyformat_encode(s, &buf, &len, &err);
+        int rc = tm_pyformat_encode(&buf, &len, s, &err);
         tm_alloc_fail_after(0);
         if (rc == TM_OK) {
             free(buf);

@@ -56,17 +56,17 @@ static void test_lookup_self(void **state)
     tm_error err = {0};
     assert_int_equal(tm_symbolizer_new(&s, NULL, &err), TM_OK);
     tm_sym_result r;
-    assert_int_equal(tm_symbolizer_lookup(s, self_path, marker_offset() + 1, &r, &err), TM_OK);
+    assert_int_equal(tm_symbolizer_lookup(&r, s, self_path, marker_offset() + 1, &err), TM_OK);
     assert_int_equal(r.status, TM_SYMSTAT_SYMBOLIZED);
     assert_string_equal(r.frames[r.nframes - 1].function, "symtest_marker_function");
     assert_non_null(strstr(r.frames[0].file, "test_symbolize.c"));
     assert_true(r.frames[0].line >= 27 && r.frames[0].line <= 31);
     /* cached: a second lookup gives identical pointers */
     tm_sym_result r2;
-    assert_int_equal(tm_symbolizer_lookup(s, self_path, marker_offset() + 1, &r2, &err), TM_OK);
+    assert_int_equal(tm_symbolizer_lookup(&r2, s, self_path, marker_offset() + 1, &err), TM_OK);
     assert_ptr_equal(r.frames[0].function, r2.frames[0].function);
     tm_symbolizer_stats st;
-    tm_symbolizer_get_stats(s, &st);
+    tm_symbolizer_get_stats(&st, s);
     assert_int_equal(st.modules, 1);
     assert_true(st.line_ranges > 100);
     tm_symbolizer_free(s);
@@ -79,14 +79,14 @@ static void test_lookup_missing(void **state)
     tm_error err = {0};
     assert_int_equal(tm_symbolizer_new(&s, NULL, &err), TM_OK);
     tm_sym_result r;
-    assert_int_equal(tm_symbolizer_lookup(s, "/nonexistent/x.so", 0x1000, &r, &err), TM_OK);
+    assert_int_equal(tm_symbolizer_lookup(&r, s, "/nonexistent/x.so", 0x1000, &err), TM_OK);
     assert_int_equal(r.status, TM_SYMSTAT_MISSING);
     assert_int_equal(r.nframes, 1);
     assert_string_equal(r.frames[0].function, "");
-    assert_int_equal(tm_symbolizer_lookup(s, "/etc/hostname", 0x10, &r, &err), TM_OK);
+    assert_int_equal(tm_symbolizer_lookup(&r, s, "/etc/hostname", 0x10, &err), TM_OK);
     assert_true(r.status == TM_SYMSTAT_UNREADABLE || r.status == TM_SYMSTAT_MISSING);
     const char *note = NULL;
-    tm_symbolizer_file_note(s, "/nonexistent/x.so", &note);
+    tm_symbolizer_file_note(&note, s, "/nonexistent/x.so");
     assert_non_null(note);
     assert_non_null(strstr(note, "/nonexistent/x.so"));
     tm_symbolizer_free(s);
@@ -99,18 +99,18 @@ static tm_snapshot *make_snapshot(int with_bad_modules)
     assert_int_equal(tm_snapshot_new(&snap, &err), TM_OK);
     tm_module m;
     memset(&m, 0, sizeof m);
-    assert_int_equal(tm_snapshot_intern_string(snap, self_path, strlen(self_path), &m.path, &err), TM_OK);
+    assert_int_equal(tm_snapshot_intern_string(&m.path, snap, self_path, strlen(self_path), &err), TM_OK);
     uint32_t id;
-    assert_int_equal(tm_snapshot_add_module(snap, &m, &id, &err), TM_OK);
+    assert_int_equal(tm_snapshot_add_module(&id, snap, &m, &err), TM_OK);
     if (with_bad_modules) {
         const char *p = "/nonexistent/libgone.so";
-        assert_int_equal(tm_snapshot_intern_string(snap, p, strlen(p), &m.path, &err), TM_OK);
-        assert_int_equal(tm_snapshot_add_module(snap, &m, &id, &err), TM_OK);
+        assert_int_equal(tm_snapshot_intern_string(&m.path, snap, p, strlen(p), &err), TM_OK);
+        assert_int_equal(tm_snapshot_add_module(&id, snap, &m, &err), TM_OK);
         /* this executable again, with a build-id it does not have */
-        assert_int_equal(tm_snapshot_intern_string(snap, self_path, strlen(self_path), &m.path, &err), TM_OK);
+        assert_int_equal(tm_snapshot_intern_string(&m.path, snap, self_path, strlen(self_path), &err), TM_OK);
         m.build_id_len = 20;
         memset(m.build_id, 0xab, 20);
-        assert_int_equal(tm_snapshot_add_module(snap, &m, &id, &err), TM_OK);
+        assert_int_equal(tm_snapshot_add_module(&id, snap, &m, &err), TM_OK);
     }
     /* frame 0: return address just after the start of the marker function:
      * offset - 1 is inside it. */
@@ -118,8 +118,8 @@ static tm_snapshot *make_snapshot(int with_bad_modules)
     for (uint32_t k = 0; k < nmod; k++) {
         tm_frame f = {k, 0, 0, 0, TM_NONE, 0, marker_offset() + 1};
         uint32_t fid, sid;
-        assert_int_equal(tm_snapshot_intern_frame(snap, &f, &fid, &err), TM_OK);
-        assert_int_equal(tm_snapshot_intern_stack(snap, &fid, 1, &sid, &err), TM_OK);
+        assert_int_equal(tm_snapshot_intern_frame(&fid, snap, &f, &err), TM_OK);
+        assert_int_equal(tm_snapshot_intern_stack(&sid, snap, &fid, 1, &err), TM_OK);
         tm_trace t = {100, sid, 0};
         assert_int_equal(tm_snapshot_add_trace(snap, &t, 1, &err), TM_OK);
     }
@@ -132,7 +132,7 @@ static void test_snapshot(void **state)
     tm_snapshot *snap = make_snapshot(1);
     tm_error err = {0};
     tm_symbolize_report *rep = NULL;
-    assert_int_equal(tm_symbolize_snapshot(snap, NULL, &rep, &err), TM_OK);
+    assert_int_equal(tm_symbolize_snapshot(&rep, snap, NULL, &err), TM_OK);
     assert_non_null(rep);
     assert_int_equal(rep->nmodules, 3);
     assert_int_equal(rep->modules[0].status, TM_SYMSTAT_SYMBOLIZED);
@@ -149,7 +149,7 @@ static void test_snapshot(void **state)
     tm_symbolize_report_free(rep);
     /* a second run changes nothing: frames with a function are skipped */
     size_t nframes = tm_snapshot_frame_count(snap);
-    assert_int_equal(tm_symbolize_snapshot(snap, NULL, &rep, &err), TM_OK);
+    assert_int_equal(tm_symbolize_snapshot(&rep, snap, NULL, &err), TM_OK);
     assert_int_equal(rep->frames, 2);
     assert_int_equal(tm_snapshot_frame_count(snap), nframes);
     tm_symbolize_report_free(rep);
@@ -178,7 +178,7 @@ static void test_out_of_memory(void **state)
         tm_error err = {0};
         tm_symbolize_report *rep = NULL;
         tm_alloc_fail_after(n);
-        int rc = tm_symbolize_snapshot(snap, NULL, &rep, &err);
+        int rc = tm_symbolize_snapshot(&rep, snap, NULL, &err);
         tm_alloc_fail_after(0);
         if (rc == TM_OK) {
             successes++;
@@ -225,7 +225,7 @@ static int symbolize_file(const char *path, int *statuses)
     tm_sym_result r;
     uint64_t probes[3] = {marker_offset(), marker_offset() + 4, 0x1000};
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(tm_symbolizer_lookup(s, path, probes[i], &r, &err), TM_OK);
+        assert_int_equal(tm_symbolizer_lookup(&r, s, path, probes[i], &err), TM_OK);
         assert_true(r.nframes >= 1 && r.nframes <= TM_SYM_MAX_INLINE);
         for (size_t k = 0; k < r.nframes; k++) {
             assert_non_null(r.frames[k].function);
@@ -234,7 +234,7 @@ static int symbolize_file(const char *path, int *statuses)
     }
     statuses[r.status]++;
     const char *note = NULL;
-    int st = tm_symbolizer_file_note(s, path, &note);
+    int st = tm_symbolizer_file_note(&note, s, path);
     if (st != TM_SYMSTAT_SYMBOLIZED) assert_non_null(note);
     tm_symbolizer_free(s);
     return r.status;

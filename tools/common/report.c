@@ -247,7 +247,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
         case OPT_NO_HEADER: o->header = 0; break;
         case OPT_MOST_RECENT_FIRST: o->mrf = 1; break;
         case OPT_BY:
-            if (tm_key_type_parse(val, &o->key, &err) != TM_OK)
+            if (tm_key_type_parse(&o->key, val, &err) != TM_OK)
                 return tool_usage_error(prog, "%s", err.message);
             break;
         case OPT_TOP:
@@ -386,7 +386,7 @@ void rp_json_stat(FILE *out, const tm_stats *st, const tm_statistic *s, int diff
     size_t tlen = 0;
     FILE *mem = open_memstream(&text, &tlen);
     if (mem) {
-        tm_render_stat(mem, st, s);
+        tm_render_stat(mem, st, s, NULL);
         fclose(mem);
     }
     fputs("{\"text\": ", out);
@@ -480,10 +480,13 @@ static int write_text(FILE *out, const tm_stats *st, const opts *o, size_t shown
         return -1;
     const tm_statistic *it = tm_stats_items(st);
     for (size_t i = 0; i < shown; i++) {
-        tm_render_stat(out, st, &it[i]);
+        tm_render_stat(out, st, &it[i], NULL);
         fputc('\n', out);
-        if (lc)
-            tm_render_traceback(out, lc, &it[i], o->has_limit, o->limit, o->mrf);
+        if (lc && tm_render_traceback(out, lc, &it[i], o->has_limit, o->limit, o->mrf, NULL) ==
+                      TM_ENOMEM) {
+            tm_linecache_free(lc);
+            return -1;
+        }
     }
     tm_linecache_free(lc);
     return 0;

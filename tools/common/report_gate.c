@@ -243,7 +243,7 @@ static void put_groups(FILE *out, const tm_stats *st, const tm_statistic *const 
 {
     for (size_t i = 0; i < n && i < max; i++) {
         fputs("  ", out);
-        tm_render_stat(out, st, list[i]);
+        tm_render_stat(out, st, list[i], NULL);
         fputc('\n', out);
     }
     if (n > max)

@@ -92,7 +92,7 @@ int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
     snprintf(what, sizeof what, "symbolizing %s (%zu frames)", path,
              tm_snapshot_frame_count(snap));
     tm_progress_phase(&progress, 1, what);
-    rc = tm_symbolizer_snapshot(shared_sym, snap, &report, err);
+    rc = tm_symbolizer_snapshot(&report, shared_sym, snap, err);
     tm_progress_end(&progress);
     if (rc)
         return tm_error_prefix(err, "%s: symbolizing", path);
@@ -111,9 +111,9 @@ int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
 int tool_decode_snapshot(const char *path, const void *data, size_t len, tm_snapshot **out,
                          tm_error *err)
 {
-    if (tm_tms_is_tms(data, len))
-        return tm_snapshot_decode(out, data, len, path, err);
-    if (tm_pyformat_is_pickle(data, len))
+    if (tm_tms_detect(data, len))
+        return tm_tms_decode(out, data, len, path, err);
+    if (tm_pyformat_detect(data, len))
         return tm_pyformat_decode(out, data, len, path, err);
     if (len == 0)
         return tm_error_set(err, TM_EFORMAT, "%s: empty file, not a snapshot", path);
@@ -134,7 +134,7 @@ int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err)
     tm_progress_phase(&progress, big, what);
     void *data;
     size_t len;
-    int rc = tm_file_read(path, &data, &len, err);
+    int rc = tm_file_read(&data, &len, path, err);
     if (rc == TM_OK) {
         rc = tool_decode_snapshot(path, data, len, out, err);
         free(data);

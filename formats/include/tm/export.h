@@ -19,10 +19,10 @@
  *
  * Logical stacks.  A stack node's frame is the innermost inlined function;
  * its `inlined_by` chain links outward at the same address.  Exports expand
- * that chain, so one native frame may become several labels (outermost
- * first).  A frame's label is its function name if symbolized, else
- * "file:line", else "<unknown>".  Traces with an empty stack count under
- * a single "<unknown>" frame.  Stacks whose labels are equal (e.g. two return
+ * that chain (tm_stack_walk, tm/snapshot.h), so one native frame may become
+ * several labels (outermost first).  A frame's label is its function name
+ * if symbolized, else "file:line", else "<unknown>".  Traces with an empty
+ * stack count under a single "<unknown>" frame.  Stacks whose labels are equal (e.g. two return
  * addresses in the same function) are merged.
  *
  * Folded escaping.  Consumers split lines on ';' and take the weight after
@@ -72,6 +72,10 @@ typedef struct tm_export_options {
 } tm_export_options;
 #define TM_EXPORT_OPTIONS_INIT \
     { TM_EXPORT_OPTIONS_VERSION, TM_EXPORT_WEIGHT_SIZE, NULL, TM_EXPORT_PROGRESS_AUTO, 0.0 }
+
+/* The function form of TM_EXPORT_OPTIONS_INIT; TM_EINVAL for a version
+ * this library does not know. */
+int tm_export_options_init(tm_export_options *opts, unsigned version, tm_error *err);
 
 /* opts may be NULL for defaults in every call below. */
 

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* True if the buffer looks like a pickle (content sniffing, not a check). */
-int tm_pyformat_is_pickle(const void *data, size_t len);
+int tm_pyformat_detect(const void *data, size_t len);
 
 /* Decodes a Snapshot.dump() file (pickle protocol 2..5, written by Python
  * 3.4+, 3- or 4-tuple traces) from memory; `name` is used in messages.
@@ -44,7 +44,7 @@ int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len,
  * first.  Protocol 4 with 4-tuple traces (Python 3.9+'s layout); file
  * names, frames and tracebacks are memo-shared, so the file is about the
  * size of Python's own dump.  Errors: TM_ENOMEM, TM_ELIMIT. */
-int tm_pyformat_encode(const tm_snapshot *snap, void **out, size_t *out_len,
+int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap,
                        tm_error *err);
 
 #ifdef __cplusplus

@@ -1,6 +1,10 @@
 /*
  * tm/tms.h — reading and writing `.tms` snapshot files.
  *
+ * tm_tms_read / tm_tms_write work on files, tm_tms_decode / tm_tms_encode on
+ * memory, tm_tms_detect sniffs content; tm/pyformat.h has the same verbs for
+ * Python tracemalloc dumps.
+ *
  * The byte layout is specified in formats/TMS-FORMAT.md; this header is the
  * programmatic contract.  Writes are atomic: the file is written to a
  * temporary name in the same directory, fsync'ed, and renamed over `path`,
@@ -34,37 +38,41 @@ extern "C" {
 #define TM_TMS_MAJOR 1
 #define TM_TMS_MINOR 0
 
-#define TM_WRITE_OPTIONS_VERSION 1
-typedef struct tm_write_options {
-    unsigned version;        /* TM_WRITE_OPTIONS_VERSION */
+#define TM_TMS_WRITE_OPTIONS_VERSION 1
+typedef struct tm_tms_write_options {
+    unsigned version;        /* TM_TMS_WRITE_OPTIONS_VERSION */
     int compression_level;   /* zstd level; 0 = default (3); -1 = store raw */
     int no_fsync;            /* skip fsync (tests, benchmarks) */
-} tm_write_options;
-#define TM_WRITE_OPTIONS_INIT { TM_WRITE_OPTIONS_VERSION, 0, 0 }
+} tm_tms_write_options;
+#define TM_TMS_WRITE_OPTIONS_INIT { TM_TMS_WRITE_OPTIONS_VERSION, 0, 0 }
+/* The function form of TM_TMS_WRITE_OPTIONS_INIT; TM_EINVAL for a version
+ * this library does not know.  tm_tms_write and tm_tms_encode accept NULL
+ * options for the defaults. */
+int tm_tms_write_options_init(tm_tms_write_options *opts, unsigned version, tm_error *err);
 
 /* Writes snap to path atomically.  opts may be NULL for defaults.  On any
  * failure no temporary file is left and an existing file at path is
  * untouched.  The new file's mode is 0666 minus the umask.  It goes through
  * tm/output.h: "-" is standard output, devices and FIFOs are written in
  * place. */
-int tm_snapshot_write(const tm_snapshot *snap, const char *path,
-                      const tm_write_options *opts, tm_error *err);
+int tm_tms_write(const tm_snapshot *snap, const char *path,
+                 const tm_tms_write_options *opts, tm_error *err);
 
 /* Encodes snap into a malloc'ed buffer (*out, *out_len) owned by the caller
  * (release with free()).  The output is deterministic for a given snapshot,
  * zstd version and level. */
-int tm_snapshot_encode(const tm_snapshot *snap, const tm_write_options *opts,
-                       void **out, size_t *out_len, tm_error *err);
+int tm_tms_encode(void **out, size_t *out_len, const tm_snapshot *snap,
+                  const tm_tms_write_options *opts, tm_error *err);
 
 /* Reads a whole file.  On success *out is a new snapshot owned by the caller. */
-int tm_snapshot_read(tm_snapshot **out, const char *path, tm_error *err);
+int tm_tms_read(tm_snapshot **out, const char *path, tm_error *err);
 
 /* Decodes from memory.  `name` is used in error messages. */
-int tm_snapshot_decode(tm_snapshot **out, const void *data, size_t len,
-                       const char *name, tm_error *err);
+int tm_tms_decode(tm_snapshot **out, const void *data, size_t len,
+                  const char *name, tm_error *err);
 
 /* True if the buffer starts with the .tms magic (content sniffing). */
-int tm_tms_is_tms(const void *data, size_t len);
+int tm_tms_detect(const void *data, size_t len);
 
 /* --- inspection (tminfo) --------------------------------------------- */
 

@@ -10,8 +10,8 @@
 
 #include "tm_alloc.h"
 
-/* An inline chain longer than this is a corrupt (cyclic) snapshot. */
-#define EX_MAX_INLINE 4096u
+/* The longest inline chain a stack walk gives. */
+#define EX_MAX_INLINE TM_INLINE_MAX
 
 static int tree_label_intern(ex_tree *t, const char *s, size_t n, uint32_t *out,
                              tm_error *err);
@@ -240,23 +240,15 @@ static int adder_stack_node(ex_adder *a, uint32_t k, uint32_t *out, tm_error *er
     for (size_t i = 0; i < depth && rc == TM_OK; i++) {
         uint32_t sk = path[i];
         uint32_t node = a->stack_node[a->stacks[sk].parent];
-        uint32_t f = a->stacks[sk].frame;
         size_t nchain = 0;
-        while (f != TM_NONE) {
-            if (f >= a->nframes) {
-                rc = tm_error_set(err, TM_EFORMAT, "stack %u: frame %u does not exist",
-                                  (unsigned)sk, (unsigned)f);
-                break;
-            }
-            if (nchain == EX_MAX_INLINE) {
-                rc = tm_error_set(err, TM_EFORMAT,
-                                  "frame %u: inline chain longer than %u (a cycle?)",
-                                  (unsigned)a->stacks[sk].frame, EX_MAX_INLINE);
-                break;
-            }
+        tm_stack_walk w;
+        uint32_t f;
+        int inlined;
+        tm_stack_walk_init(&w, a->snap, sk);
+        /* this node's chain only: the walk's next node frame ends it */
+        while ((rc = tm_stack_walk_next(&f, &inlined, &w, err)) == TM_OK && f != TM_NONE &&
+               (nchain == 0 || inlined))
             a->chain[nchain++] = f;
-            f = a->frames[f].inlined_by;
-        }
         while (rc == TM_OK && nchain > 0) {
             uint32_t label;
             rc = adder_frame_label(a, a->chain[--nchain], &label, err);

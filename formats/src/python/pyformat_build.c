@@ -95,7 +95,7 @@ static int intern_str(pdec *d, pnode *n, uint32_t *id)
         s = (const uint8_t *)d->sbuf;
         len = o;
     }
-    int rc = tm_snapshot_intern_string(d->snap, (const char *)s, len, id, d->err);
+    int rc = tm_snapshot_intern_string(id, d->snap, (const char *)s, len, d->err);
     if (rc)
         return rc;
     n->cache = *id + 1;
@@ -123,7 +123,7 @@ static int frame_of(pdec *d, size_t ti, size_t fi, uint64_t v, uint32_t *id)
         return bad_obj(d, "trace %zu: frame %zu: lineno is too large", ti, fi);
     tm_frame f = { TM_NONE, 0, 0, (uint32_t)line, TM_NONE, 0, 0 };
     int rc = intern_str(d, file, &f.file);
-    if (rc || (rc = tm_snapshot_intern_frame(d->snap, &f, id, d->err)))
+    if (rc || (rc = tm_snapshot_intern_frame(id, d->snap, &f, d->err)))
         return rc;
     n->cache = *id + 1;
     n->flags = TUPLE_AS_FRAME;
@@ -148,7 +148,7 @@ static int stack_of(pdec *d, size_t ti, uint64_t v, uint32_t *id, uint32_t *dept
         if (rc)
             return rc;
     }
-    int rc = tm_snapshot_intern_stack(d->snap, d->scratch, count, id, d->err);
+    int rc = tm_snapshot_intern_stack(id, d->snap, d->scratch, count, d->err);
     if (rc)
         return rc;
     n->cache = *id + 1;
@@ -236,7 +236,7 @@ int pk_snapshot_build(pdec *d, uint64_t root)
     tm_metadata md;
     memset(&md, 0, sizeof md);
     md.nframe_limit = (uint32_t)limit;
-    if ((rc = tm_snapshot_intern_string(d->snap, "python", 6, &md.trigger, d->err)))
+    if ((rc = tm_snapshot_intern_string(&md.trigger, d->snap, "python", 6, d->err)))
         return rc;
     return tm_snapshot_set_metadata(d->snap, &md, d->err);
 }

@@ -4,7 +4,7 @@
 
 #include "tm/pyformat.h"
 
-int tm_pyformat_is_pickle(const void *data, size_t len)
+int tm_pyformat_detect(const void *data, size_t len)
 {
     const uint8_t *p = data;
     /* Every dump since Python 3.4 starts with PROTO 2..5 (protocol 0/1

@@ -350,7 +350,7 @@ static int decode_run(pdec *d, uint64_t *result)
     int rc;
     size_t start = 0;
     uint64_t v = PV_UNSET, w = PV_UNSET;
-    if (!tm_pyformat_is_pickle(d->p, d->len)) {
+    if (!tm_pyformat_detect(d->p, d->len)) {
         if (d->len >= 2 && d->p[0] == PK_PROTO)
             return tm_error_set(d->err, TM_EFORMAT,
                                 "%s: byte 1: pickle protocol %u is not supported (2..5 are)",

@@ -41,13 +41,11 @@ typedef struct penc {
     size_t pair_cap;       /* power of two */
     uint32_t *expand;      /* frame ids of one expanded traceback */
     size_t expand_cap;
-    uint32_t *stack_frames;
-    size_t stack_frames_cap;
 } penc;
 
 static int encode_pass(penc *e, tm_error *err);
 
-int tm_pyformat_encode(const tm_snapshot *snap, void **out, size_t *out_len, tm_error *err)
+int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap, tm_error *err)
 {
     penc e;
     memset(&e, 0, sizeof e);
@@ -78,7 +76,6 @@ int tm_pyformat_encode(const tm_snapshot *snap, void **out, size_t *out_len, tm_
     tm_free(e.pair_keys);
     tm_free(e.pair_memo);
     tm_free(e.expand);
-    tm_free(e.stack_frames);
     return rc;
 }
 
@@ -230,26 +227,18 @@ static int put_memo_str(penc *e, const char *s, uint32_t *memo, tm_error *err)
  * each logical frame followed by its inline callers. */
 static int stack_expand(penc *e, uint32_t stack, size_t *n, tm_error *err)
 {
-    const tm_snapshot *s = e->snap;
-    const tm_frame *frames = tm_snapshot_frames(s);
-    size_t nframes = tm_snapshot_frame_count(s);
-    size_t depth = tm_snapshot_stacks(s)[stack].depth;
-    if (tm_grow((void **)&e->stack_frames, &e->stack_frames_cap, depth ? depth : 1,
-                sizeof *e->stack_frames))
-        return tm_error_set(err, TM_ENOMEM, "out of memory writing a traceback");
-    tm_snapshot_stack_frames(s, stack, e->stack_frames, depth);
+    tm_stack_walk w;
+    uint32_t f;
     size_t k = 0;
-    for (size_t i = 0; i < depth; i++) {
-        size_t steps = 0;
-        for (uint32_t f = e->stack_frames[i]; f != TM_NONE && f < nframes && steps <= nframes;
-             f = frames[f].inlined_by, steps++) {
-            if (tm_grow((void **)&e->expand, &e->expand_cap, k + 1, sizeof *e->expand))
-                return tm_error_set(err, TM_ENOMEM, "out of memory writing a traceback");
-            e->expand[k++] = f;
-        }
+    int rc;
+    tm_stack_walk_init(&w, e->snap, stack);
+    while ((rc = tm_stack_walk_next(&f, NULL, &w, err)) == TM_OK && f != TM_NONE) {
+        if (tm_grow((void **)&e->expand, &e->expand_cap, k + 1, sizeof *e->expand))
+            return tm_error_set(err, TM_ENOMEM, "out of memory writing a traceback");
+        e->expand[k++] = f;
     }
     *n = k;
-    return TM_OK;
+    return rc;
 }
 
 static int frame_put(penc *e, uint32_t fid, tm_error *err)

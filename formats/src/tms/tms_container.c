@@ -57,7 +57,7 @@ void tm_tms_file_info_free(tm_tms_file_info *info)
     tm_free(info);
 }
 
-int tm_tms_is_tms(const void *data, size_t len)
+int tm_tms_detect(const void *data, size_t len)
 {
     return len >= TMS_MAGIC_LEN && memcmp(data, TMS_MAGIC, TMS_MAGIC_LEN) == 0;
 }

@@ -169,7 +169,7 @@ static int decode_strings(dec *d, const uint8_t *p, const uint8_t *end)
             return bad(d, at, TM_EFORMAT, "string %llu of %llu bytes runs past the end",
                        (unsigned long long)i + 1, (unsigned long long)len);
         uint32_t id;
-        if ((rc = tm_snapshot_intern_string(d->s, (const char *)p, (size_t)len, &id, d->err)))
+        if ((rc = tm_snapshot_intern_string(&id, d->s, (const char *)p, (size_t)len, d->err)))
             return model_err(d, at, rc);
         /* Analysis groups by string id, so a repeated string would split groups. */
         if (id != i + 1)
@@ -300,7 +300,7 @@ static int decode_modules(dec *d, const uint8_t *p, const uint8_t *end)
             (rc = rd(d, &p, end, &m.end, "module end")))
             return rc;
         uint32_t id;
-        if ((rc = tm_snapshot_add_module(d->s, &m, &id, d->err)))
+        if ((rc = tm_snapshot_add_module(&id, d->s, &m, d->err)))
             return model_err(d, at, rc);
     }
     if (p != end)
@@ -362,7 +362,7 @@ static int decode_frames(dec *d, const uint8_t *p, const uint8_t *end)
         f.module = mod ? (uint32_t)(mod - 1) : TM_NONE;
         f.offset = off;
         f.inlined_by = inl ? d->fremap[i - inl] : TM_NONE;
-        if ((rc = tm_snapshot_intern_frame(d->s, &f, &d->fremap[i], d->err))) {
+        if ((rc = tm_snapshot_intern_frame(&d->fremap[i], d->s, &f, d->err))) {
             rc = model_err(d, at, rc);
             goto out;
         }
@@ -427,8 +427,8 @@ static int decode_stacks(dec *d, const uint8_t *p, const uint8_t *end)
                        (unsigned long long)k, TM_MAX_DEPTH);
         if (append)
             d->sremap[k] = tm_snapshot_append_stack_node(d->s, (uint32_t)parent, (uint32_t)f);
-        else if ((rc = tm_snapshot_intern_stack_node(d->s, d->sremap[parent], d->fremap[f],
-                                                     &d->sremap[k], d->err)))
+        else if ((rc = tm_snapshot_intern_stack_node(&d->sremap[k], d->s, d->sremap[parent],
+                                                     d->fremap[f], d->err)))
             return model_err(d, at, rc);
     }
     d->nstacks = (size_t)n + 1;
@@ -506,8 +506,8 @@ static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
 
 typedef int (*section_decoder)(dec *, const uint8_t *, const uint8_t *);
 
-int tm_snapshot_decode(tm_snapshot **out, const void *data, size_t len,
-                       const char *name, tm_error *err)
+int tm_tms_decode(tm_snapshot **out, const void *data, size_t len,
+                  const char *name, tm_error *err)
 {
     *out = NULL;
     if (!name)
@@ -576,14 +576,14 @@ done:
     return TM_OK;
 }
 
-int tm_snapshot_read(tm_snapshot **out, const char *path, tm_error *err)
+int tm_tms_read(tm_snapshot **out, const char *path, tm_error *err)
 {
     *out = NULL;
     void *buf;
     size_t len;
-    int rc = tm_file_read(path, &buf, &len, err);
+    int rc = tm_file_read(&buf, &len, path, err);
     if (rc == TM_OK)
-        rc = tm_snapshot_decode(out, buf, len, path, err);
+        rc = tm_tms_decode(out, buf, len, path, err);
     tm_free(buf);
     return rc;
 }

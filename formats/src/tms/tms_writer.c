@@ -444,16 +444,26 @@ static int assemble(section_out *so, int nsec, void **out, size_t *out_len,
     return TM_OK;
 }
 
-int tm_snapshot_encode(const tm_snapshot *s, const tm_write_options *opts,
-                       void **out, size_t *out_len, tm_error *err)
+int tm_tms_write_options_init(tm_tms_write_options *opts, unsigned version, tm_error *err)
+{
+    if (version != TM_TMS_WRITE_OPTIONS_VERSION)
+        return tm_error_set(err, TM_EINVAL, "tm_tms_write_options version %u, expected %u",
+                            version, TM_TMS_WRITE_OPTIONS_VERSION);
+    const tm_tms_write_options d = TM_TMS_WRITE_OPTIONS_INIT;
+    *opts = d;
+    return TM_OK;
+}
+
+int tm_tms_encode(void **out, size_t *out_len, const tm_snapshot *s,
+                  const tm_tms_write_options *opts, tm_error *err)
 {
     *out = NULL;
     *out_len = 0;
     int level = DEFAULT_LEVEL;
     if (opts) {
-        if (opts->version != TM_WRITE_OPTIONS_VERSION)
-            return tm_error_set(err, TM_EINVAL, "tm_write_options version %u, expected %u",
-                                opts->version, TM_WRITE_OPTIONS_VERSION);
+        if (opts->version != TM_TMS_WRITE_OPTIONS_VERSION)
+            return tm_error_set(err, TM_EINVAL, "tm_tms_write_options version %u, expected %u",
+                                opts->version, TM_TMS_WRITE_OPTIONS_VERSION);
         if (opts->compression_level != 0)
             level = opts->compression_level < 0 ? -1 : opts->compression_level;
         if (level > ZSTD_maxCLevel())
@@ -509,12 +519,12 @@ out:
 /* The temporary file, rename, fsyncs, in-place writes to devices and FIFOs
  * and the removal of stale temporaries are tm/output.h's, shared with every
  * other file tmkit writes. */
-int tm_snapshot_write(const tm_snapshot *s, const char *path,
-                      const tm_write_options *opts, tm_error *err)
+int tm_tms_write(const tm_snapshot *s, const char *path,
+                 const tm_tms_write_options *opts, tm_error *err)
 {
     void *data;
     size_t len;
-    int rc = tm_snapshot_encode(s, opts, &data, &len, err);
+    int rc = tm_tms_encode(&data, &len, s, opts, err);
     if (rc)
         return tm_error_prefix(err, "%s", path);
     rc = tm_output_write_file(path, data, len,

@@ -8,7 +8,8 @@
  * (size 0, count 0, negative diffs).  Unchanged groups are kept (diff 0).
  * Order: descending by (|size_diff|, size, |count_diff|, count, traceback).
  * Groups are matched by value (filenames and lines), so the two snapshots
- * may come from different files and formats.
+ * may come from different files and formats.  opts may be NULL
+ * (TM_STATS_OPTIONS_INIT).
  */
 #ifndef TM_DIFF_H
 #define TM_DIFF_H

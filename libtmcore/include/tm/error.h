@@ -9,6 +9,16 @@
  *
  * The message buffer lives inside the struct, so a tm_error never needs to be
  * freed and can sit on the stack.  Functions only write to it on failure.
+ *
+ * Argument order: out-parameters first, then the object worked on, then the
+ * inputs, then the tm_error:
+ *
+ *     int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *snap,
+ *                                   const char *s, size_t len, tm_error *err);
+ *
+ * A stdio stream that output is written to is an input here, not an
+ * out-parameter.  Accessors that cannot fail return their result instead
+ * (an optional by-product such as a length comes last).
  */
 #ifndef TM_ERROR_H
 #define TM_ERROR_H

@@ -24,7 +24,7 @@ extern "C" {
 /* On success *data is a malloc'ed buffer of *len bytes owned by the caller
  * (release with free()).  Errors name the path: TM_EIO (open, read, a
  * directory), TM_ELIMIT (past TM_FILE_MAX), TM_ENOMEM. */
-int tm_file_read(const char *path, void **data, size_t *len, tm_error *err);
+int tm_file_read(void **data, size_t *len, const char *path, tm_error *err);
 
 #ifdef __cplusplus
 }

@@ -77,13 +77,15 @@ typedef struct tm_pattern tm_pattern;
 /* Compiles a pattern (after the ".pyc" -> ".py" normalization). */
 int tm_pattern_compile(tm_pattern **out, const char *pattern, size_t len,
                        tm_error *err);
-/* 1 if the whole name (normalized the same way) matches, else 0. */
+/* 1 if the whole name (normalized the same way) matches, else 0.  Matching
+ * never allocates, so it cannot fail: the answer is always the true one. */
 int tm_pattern_match(const tm_pattern *p, const char *name, size_t len);
 void tm_pattern_free(tm_pattern *p);
 
-/* Python's fnmatch.fnmatchcase(name, pattern), without the .pyc rule.
- * Returns 1/0, or -1 if out of memory. */
-int tm_fnmatch(const char *name, const char *pattern);
+/* Python's fnmatch.fnmatchcase(name, pattern), without the .pyc rule:
+ * *matched gets 1 or 0.  Compiling the pattern allocates, so this can fail
+ * with TM_ENOMEM (then *matched is 0). */
+int tm_fnmatch(int *matched, const char *name, const char *pattern, tm_error *err);
 
 #ifdef __cplusplus
 }

@@ -35,22 +35,28 @@ char *tm_format_size_u64(char *buf, uint64_t size, int sign);
 /* The average of a statistic: size / count as Python divides. */
 double tm_stat_average(uint64_t size, uint64_t count);
 
-/* One statistic line as Python prints it, without a newline.  Returns 0 or
- * -1 on write error. */
-int tm_render_stat(FILE *out, const tm_stats *st, const tm_statistic *s);
+/* One statistic line as Python prints it, without a newline.  TM_EIO when
+ * the stream reports a write error. */
+int tm_render_stat(FILE *out, const tm_stats *st, const tm_statistic *s, tm_error *err);
 
 /* Source-line cache for tracebacks. */
 typedef struct tm_linecache tm_linecache;
 int tm_linecache_new(tm_linecache **out, tm_error *err);
 void tm_linecache_free(tm_linecache *lc);
-/* The stripped line (NUL-terminated, owned by the cache) or NULL. */
-const char *tm_linecache_getline(tm_linecache *lc, const char *filename,
-                                 uint32_t lineno);
+/* *line gets the stripped line (NUL-terminated, owned by the cache), or NULL
+ * when the file has no such line, or cannot be read or decoded.  TM_ENOMEM
+ * if the file could not be cached (*line NULL; nothing is cached, so a
+ * later call may succeed). */
+int tm_linecache_getline(const char **line, tm_linecache *lc, const char *filename,
+                         uint32_t lineno, tm_error *err);
 
 /* Traceback.format(limit, most_recent_first), one line each with '\n'.
- * has_limit = 0 is limit=None. */
+ * has_limit = 0 is limit=None; lc may be NULL (no source lines).  TM_ENOMEM
+ * from the line cache (the output then ends after that frame's "File"
+ * line), TM_EIO when the stream reports a write error. */
 int tm_render_traceback(FILE *out, tm_linecache *lc, const tm_statistic *s,
-                        int has_limit, long limit, int most_recent_first);
+                        int has_limit, long limit, int most_recent_first,
+                        tm_error *err);
 
 #ifdef __cplusplus
 }

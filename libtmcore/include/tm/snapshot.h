@@ -99,21 +99,21 @@ void tm_snapshot_free(tm_snapshot *snap);
 
 /* --- builder (de-duplicating) ---------------------------------------- */
 
-int tm_snapshot_intern_string(tm_snapshot *snap, const char *s, size_t len,
-                              uint32_t *out_id, tm_error *err);
+int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *snap, const char *s,
+                              size_t len, tm_error *err);
 /* Modules are not de-duplicated: each call appends one. */
-int tm_snapshot_add_module(tm_snapshot *snap, const tm_module *module,
-                           uint32_t *out_id, tm_error *err);
+int tm_snapshot_add_module(uint32_t *out_id, tm_snapshot *snap,
+                           const tm_module *module, tm_error *err);
 /* f->module / f->inlined_by / string ids must already exist. */
-int tm_snapshot_intern_frame(tm_snapshot *snap, const tm_frame *f,
-                             uint32_t *out_id, tm_error *err);
+int tm_snapshot_intern_frame(uint32_t *out_id, tm_snapshot *snap,
+                             const tm_frame *f, tm_error *err);
 /* One tree node: `frame` called from the stack `parent`. */
-int tm_snapshot_intern_stack_node(tm_snapshot *snap, uint32_t parent,
-                                  uint32_t frame, uint32_t *out_id,
+int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *snap,
+                                  uint32_t parent, uint32_t frame,
                                   tm_error *err);
 /* A whole stack, frames[0] the most recent call. */
-int tm_snapshot_intern_stack(tm_snapshot *snap, const uint32_t *frames,
-                             size_t nframes, uint32_t *out_id, tm_error *err);
+int tm_snapshot_intern_stack(uint32_t *out_id, tm_snapshot *snap,
+                             const uint32_t *frames, size_t nframes, tm_error *err);
 int tm_snapshot_reserve_traces(tm_snapshot *snap, size_t n, tm_error *err);
 /* total_nframe: how deep the real stack was (>= the stored depth when the
  * stack was truncated to nframe_limit). */
@@ -156,10 +156,38 @@ const tm_metadata *tm_snapshot_metadata(const tm_snapshot *snap);
 size_t tm_snapshot_argc(const tm_snapshot *snap);
 const uint32_t *tm_snapshot_argv(const tm_snapshot *snap);  /* string ids */
 
-/* Frames of a stack, most recent first, at most `max` of them; returns the
- * stack's depth (which may exceed max). */
-size_t tm_snapshot_stack_frames(const tm_snapshot *snap, uint32_t stack,
-                                uint32_t *frames, size_t max);
+/* Frames of a stack's nodes, most recent first, at most `max` of them;
+ * returns the stack's depth (which may exceed max).  Inline chains are not
+ * expanded: tm_stack_walk below gives the logical frames. */
+size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max,
+                                const tm_snapshot *snap, uint32_t stack);
+
+/* --- stack walks ------------------------------------------------------ */
+
+/* Most frames one stack node's inline chain may hold, its own frame
+ * included (a .tms file allows 256; the symbolizer makes at most 64). */
+#define TM_INLINE_MAX 4096u
+
+/* The logical frames of a stack, innermost first: each node's frame, then
+ * the enclosing inlined callers its inlined_by chain links to, then the
+ * caller node's frame, and so on to the outermost: the order of a
+ * tracemalloc traceback.  Statistics, filters, exports, the Python dump
+ * writer and tminfo all expand stacks through it.  The walk reads the snapshot in place (no allocation); the snapshot must
+ * not change while it runs.  Fields are private. */
+typedef struct tm_stack_walk {
+    const tm_snapshot *snap;
+    uint32_t node;      /* current stack node; 0 = finished */
+    uint32_t frame;     /* last frame given from this node, or TM_NONE */
+    uint32_t chain;     /* inlined callers given from this node */
+} tm_stack_walk;
+
+void tm_stack_walk_init(tm_stack_walk *w, const tm_snapshot *snap, uint32_t stack);
+/* *frame gets the next logical frame id, TM_NONE once the walk is over
+ * (node 0, the empty stack, has no frames).  *inlined (if non-NULL) gets 1
+ * for an enclosing inlined caller, 0 for the frame a stack node points to,
+ * so a change of node is a frame with *inlined 0.  Errors: TM_EINVAL for a
+ * stack id out of range, TM_ELIMIT for a chain past TM_INLINE_MAX. */
+int tm_stack_walk_next(uint32_t *frame, int *inlined, tm_stack_walk *w, tm_error *err);
 
 /* Sum of trace sizes. */
 uint64_t tm_snapshot_total_size(const tm_snapshot *snap);

@@ -18,8 +18,9 @@
  *
  * Logical frames: a stack node points to the innermost frame inlined at its
  * address; `inlined_by` links outward.  Analysis expands every node frame
- * through that chain, so a traceback lists inlined calls as frames of their
- * own (most recent first inside the chain).  Python snapshots have none.
+ * through that chain (tm_stack_walk in tm/snapshot.h), so a traceback lists
+ * inlined calls as frames of their own (most recent first inside the
+ * chain).  Python snapshots have none.
  *
  * Frame names (what filters match and output prints), per tm_frame:
  *   file != 0                   (string(file), line)
@@ -57,7 +58,7 @@ typedef enum tm_key_type {
 } tm_key_type;
 
 /* "lineno" ... "module" -> key; TM_EINVAL naming the choices otherwise. */
-int tm_key_type_parse(const char *name, tm_key_type *out, tm_error *err);
+int tm_key_type_parse(tm_key_type *out, const char *name, tm_error *err);
 const char *tm_key_type_name(tm_key_type key);
 
 #define TM_STATS_OPTIONS_VERSION 1
@@ -69,6 +70,10 @@ typedef struct tm_stats_options {
     size_t nfilters;            /* <= TM_FILTER_MAX */
 } tm_stats_options;
 #define TM_STATS_OPTIONS_INIT { TM_STATS_OPTIONS_VERSION, TM_KEY_LINENO, 0, NULL, 0 }
+/* The function form of TM_STATS_OPTIONS_INIT, for bindings that cannot use
+ * the macro.  version is the TM_STATS_OPTIONS_VERSION the caller was built
+ * with; TM_EINVAL if this library does not know it. */
+int tm_stats_options_init(tm_stats_options *opts, unsigned version, tm_error *err);
 
 typedef struct tm_stat_frame {
     const char *filename;       /* NUL-terminated, owned by the tm_stats */
@@ -88,7 +93,8 @@ typedef struct tm_statistic {
 typedef struct tm_stats tm_stats;
 
 /* snapshot.statistics(key, cumulative) after filter_traces(filters).  The
- * result owns copies of all strings: the snapshot may be freed first. */
+ * result owns copies of all strings: the snapshot may be freed first.
+ * opts may be NULL: TM_STATS_OPTIONS_INIT (key lineno, no filters). */
 int tm_stats_compute(tm_stats **out, const tm_snapshot *snap,
                      const tm_stats_options *opts, tm_error *err);
 

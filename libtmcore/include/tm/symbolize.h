@@ -65,6 +65,10 @@ typedef struct tm_symbolize_options {
     int ignore_build_id;
 } tm_symbolize_options;
 #define TM_SYMBOLIZE_OPTIONS_INIT { TM_SYMBOLIZE_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0 }
+/* The function form of TM_SYMBOLIZE_OPTIONS_INIT; TM_EINVAL for a version
+ * this library does not know.  Every function below that takes options
+ * accepts NULL for the defaults. */
+int tm_symbolize_options_init(tm_symbolize_options *opts, unsigned version, tm_error *err);
 
 /* What happened to one module.  Only TM_SYMSTAT_SYMBOLIZED and
  * TM_SYMSTAT_SYMTAB_ONLY give function names; the others are notes. */
@@ -113,12 +117,12 @@ void tm_symbolizer_free(tm_symbolizer *sym);
  * alone.  *report (if report is non-NULL) receives a report to release with
  * tm_symbolize_report_free().  Missing or broken files are notes in the
  * report, not errors; errors are out-of-memory and invalid arguments. */
-int tm_symbolizer_snapshot(tm_symbolizer *sym, tm_snapshot *snap,
-                           tm_symbolize_report **report, tm_error *err);
+int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *sym,
+                           tm_snapshot *snap, tm_error *err);
 
 /* One-shot form: a temporary symbolizer with opts (may be NULL). */
-int tm_symbolize_snapshot(tm_snapshot *snap, const tm_symbolize_options *opts,
-                          tm_symbolize_report **report, tm_error *err);
+int tm_symbolize_snapshot(tm_symbolize_report **report, tm_snapshot *snap,
+                          const tm_symbolize_options *opts, tm_error *err);
 
 /* --- low level: one address in one file ------------------------------- */
 
@@ -141,12 +145,12 @@ typedef struct tm_sym_result {
  * valid until tm_symbolizer_free().  A file that cannot be used is not an
  * error: the result has one empty frame and the status says why (see
  * tm_symbolizer_file_note()).  Errors: TM_ENOMEM, TM_EINVAL. */
-int tm_symbolizer_lookup(tm_symbolizer *sym, const char *path,
-                         uint64_t address, tm_sym_result *out, tm_error *err);
+int tm_symbolizer_lookup(tm_sym_result *out, tm_symbolizer *sym,
+                         const char *path, uint64_t address, tm_error *err);
 
 /* The status and note (NULL if none) of a file opened by lookup. */
-int tm_symbolizer_file_note(tm_symbolizer *sym, const char *path,
-                            const char **note);
+int tm_symbolizer_file_note(const char **note, tm_symbolizer *sym,
+                            const char *path);
 
 /* Index statistics of the files opened so far (for benchmarks). */
 typedef struct tm_symbolizer_stats {
@@ -156,7 +160,7 @@ typedef struct tm_symbolizer_stats {
     size_t index_bytes;        /* heap held by the indexes and strings */
     double index_seconds;      /* total time spent building indexes */
 } tm_symbolizer_stats;
-void tm_symbolizer_get_stats(const tm_symbolizer *sym, tm_symbolizer_stats *out);
+void tm_symbolizer_get_stats(tm_symbolizer_stats *out, const tm_symbolizer *sym);
 
 #ifdef __cplusplus
 }

@@ -95,7 +95,7 @@ static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap,
     for (size_t i = 1; i < nstr; i++) {
         size_t len;
         const char *s = tm_snapshot_string(src, (uint32_t)i, &len);
-        if ((rc = tm_snapshot_intern_string(dst, s, len, &smap[i], err)) != TM_OK)
+        if ((rc = tm_snapshot_intern_string(&smap[i], dst, s, len, err)) != TM_OK)
             return rc;
     }
 #define MAP_STR(id) ((id) < nstr ? smap[id] : 0)
@@ -104,7 +104,7 @@ static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap,
         tm_module m = mods[i];
         uint32_t id;
         m.path = MAP_STR(m.path);
-        if ((rc = tm_snapshot_add_module(dst, &m, &id, err)) != TM_OK)
+        if ((rc = tm_snapshot_add_module(&id, dst, &m, err)) != TM_OK)
             return rc;
     }
     const tm_frame *frames = tm_snapshot_frames(src);
@@ -118,7 +118,7 @@ static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap,
                                     i, f.inlined_by);
             f.inlined_by = fmap[f.inlined_by];
         }
-        if ((rc = tm_snapshot_intern_frame(dst, &f, &fmap[i], err)) != TM_OK)
+        if ((rc = tm_snapshot_intern_frame(&fmap[i], dst, &f, err)) != TM_OK)
             return rc;
     }
     const tm_stack_node *st = tm_snapshot_stacks(src);
@@ -128,8 +128,8 @@ static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap,
     for (size_t i = 1; i < nst; i++) {
         if (st[i].parent >= i || st[i].frame >= tm_snapshot_frame_count(src))
             return tm_error_set(err, TM_EFORMAT, "stack %zu: parent or frame out of range", i);
-        if ((rc = tm_snapshot_intern_stack_node(dst, stmap[st[i].parent], fmap[st[i].frame],
-                                                &stmap[i], err)) != TM_OK)
+        if ((rc = tm_snapshot_intern_stack_node(&stmap[i], dst, stmap[st[i].parent],
+                                                fmap[st[i].frame], err)) != TM_OK)
             return rc;
     }
     tm_metadata md = *tm_snapshot_metadata(src);

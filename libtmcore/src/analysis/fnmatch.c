@@ -29,7 +29,8 @@ struct tm_pattern {
 };
 
 static int compile_raw(tm_pattern **out, const char *pattern, size_t len, tm_error *err);
-static int match_cps(const tm_pattern *p, const uint32_t *s, size_t ns);
+static int match_name(const tm_pattern *p, const char *name, size_t len);
+static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i);
 static size_t normalized_len(const char *s, size_t len);
 
 int tm_pattern_compile(tm_pattern **out, const char *pattern, size_t len, tm_error *err)
@@ -48,46 +49,43 @@ void tm_pattern_free(tm_pattern *p)
 
 int tm_pattern_match(const tm_pattern *p, const char *name, size_t len)
 {
-    len = normalized_len(name, len);
-    uint32_t small[256];
-    uint32_t *cps = len <= 256 ? small : tm_malloc(len * sizeof *cps);
-    if (!cps)
-        return 0;
-    size_t n = an_utf8_decode(name, len, cps);
-    int r = match_cps(p, cps, n);
-    if (cps != small)
-        tm_free(cps);
-    return r;
+    return match_name(p, name, normalized_len(name, len));
 }
 
-int tm_fnmatch(const char *name, const char *pattern)
+int tm_fnmatch(int *matched, const char *name, const char *pattern, tm_error *err)
 {
     tm_pattern *p;
-    if (compile_raw(&p, pattern, strlen(pattern), NULL) != TM_OK)
-        return -1;
-    size_t nlen = strlen(name);
-    uint32_t *cps = tm_malloc((nlen + 1) * sizeof *cps);
-    int r = -1;
-    if (cps)
-        r = match_cps(p, cps, an_utf8_decode(name, nlen, cps));
-    tm_free(cps);
+    *matched = 0;
+    int rc = compile_raw(&p, pattern, strlen(pattern), err);
+    if (rc != TM_OK)
+        return rc;
+    *matched = match_name(p, name, strlen(name));
     tm_pattern_free(p);
-    return r;
+    return TM_OK;
 }
 
 size_t an_utf8_decode(const char *str, size_t len, uint32_t *out)
 {
-    const uint8_t *s = (const uint8_t *)str;
+    const unsigned char *s = (const unsigned char *)str;
     size_t n = 0;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t k = tm_utf8_seq(s + i, len - i, &cp);
-        /* Encoded surrogates are kept: Python pickles them with
-         * surrogatepass, so a pattern must be able to match them. */
-        out[n++] = k ? cp : 0xdc00u + s[i];
-        i += k ? k : 1;
-    }
+    for (size_t i = 0; i < len;)
+        out[n++] = utf8_next(s, len, &i);
     return n;
+}
+
+/* The code point at s[*i] (*i < len), advancing *i past it.  It depends on
+ * nothing before *i, so a matcher may restart decoding at any code point
+ * boundary and see what a whole-string decode would have produced. */
+static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+    uint32_t cp;
+    size_t k = tm_utf8_seq(s + *i, len - *i, &cp);
+    /* Encoded surrogates are kept: Python pickles them with surrogatepass,
+     * so a pattern must be able to match them.  An invalid byte b stands
+     * for itself as U+DC00 + b (surrogateescape). */
+    uint32_t r = k ? cp : 0xdc00u + s[*i];
+    *i += k ? k : 1;
+    return r;
 }
 
 /* ".pyc" -> ".py" (tracemalloc._normalize_filename; normcase is a no-op) */
@@ -307,21 +305,27 @@ static int tok_match(const tm_pattern *p, const tok *t, uint32_t c)
     return 0;
 }
 
-static int match_cps(const tm_pattern *p, const uint32_t *s, size_t ns)
+/* Decodes the name as it goes rather than into a buffer, so that matching
+ * never allocates and so cannot fail. */
+static int match_name(const tm_pattern *p, const char *name, size_t len)
 {
+    const unsigned char *s = (const unsigned char *)name;
     size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
     const size_t np = p->ntoks;
-    while (si < ns) {
+    while (si < len) {
+        size_t next = si;
+        uint32_t c;
         if (pi < np && p->toks[pi].kind == TOK_STAR) {
             star_p = pi++;
             star_s = si;
-        } else if (pi < np && tok_match(p, &p->toks[pi], s[si])) {
+        } else if (pi < np && (c = utf8_next(s, len, &next), tok_match(p, &p->toks[pi], c))) {
             pi++;
-            si++;
+            si = next;
         } else if (star_p != SIZE_MAX) {
             /* Leftmost-first retry is enough: every token is one character. */
             pi = star_p + 1;
-            si = ++star_s;
+            utf8_next(s, len, &star_s);
+            si = star_s;
         } else {
             return 0;
         }

@@ -64,7 +64,7 @@ static void put_key(FILE *out, const tm_stats *st, const tm_statistic *s)
         fprintf(out, ":%" PRIu32, f->lineno);
 }
 
-int tm_render_stat(FILE *out, const tm_stats *st, const tm_statistic *s)
+int tm_render_stat(FILE *out, const tm_stats *st, const tm_statistic *s, tm_error *err)
 {
     char a[TM_SIZE_TEXT_MAX], b[TM_SIZE_TEXT_MAX], c[TM_SIZE_TEXT_MAX];
     put_key(out, st, s);
@@ -76,7 +76,7 @@ int tm_render_stat(FILE *out, const tm_stats *st, const tm_statistic *s)
         fprintf(out, ": size=%s, count=%" PRIu64, tm_format_size_u64(a, s->size, 0), s->count);
     if (s->count)
         fprintf(out, ", average=%s", tm_format_size(c, tm_stat_average(s->size, s->count), 0));
-    return ferror(out) ? -1 : 0;
+    return ferror(out) ? tm_error_set(err, TM_EIO, "write error") : TM_OK;
 }
 
 /* --- linecache --------------------------------------------------------- */
@@ -164,6 +164,9 @@ static char *strip(char *s, size_t len)
     return s + b;
 }
 
+/* NULL only when out of memory: a file that cannot be opened or decoded is
+ * cached without lines, but one that did not fit in memory is not cached,
+ * since "no such line" would be a wrong answer. */
 static lc_file *load_file(const char *name)
 {
     lc_file *f = tm_calloc(1, sizeof *f);
@@ -186,7 +189,7 @@ static lc_file *load_file(const char *name)
         if (tm_grow((void **)&text, &cap, n + got + 1, 1) != 0) {
             tm_free(text);
             fclose(fp);
-            return f;
+            goto nomem;
         }
         memcpy(text + n, chunk, got);
         n += got;
@@ -208,18 +211,25 @@ static lc_file *load_file(const char *name)
         if (next < n)
             next += (text[next] == '\r' && next + 1 < n && text[next + 1] == '\n') ? 2 : 1;
         if (tm_grow((void **)&f->lines, &lcap, f->nlines + 1, sizeof *f->lines) != 0) {
-            f->nlines = 0;
-            break;
+            tm_free(text);
+            goto nomem;
         }
         f->lines[f->nlines++] = strip(text + i, e - i);
         i = next;
     }
     f->text = text;
     return f;
+nomem:
+    tm_free(f->lines);
+    tm_free(f->name);
+    tm_free(f);
+    return NULL;
 }
 
-const char *tm_linecache_getline(tm_linecache *lc, const char *filename, uint32_t lineno)
+int tm_linecache_getline(const char **line, tm_linecache *lc, const char *filename,
+                         uint32_t lineno, tm_error *err)
 {
+    *line = NULL;
     size_t b = XXH3_64bits(filename, strlen(filename)) % LC_BUCKETS;
     lc_file *f = lc->buckets[b];
     while (f && strcmp(f->name, filename) != 0)
@@ -227,18 +237,19 @@ const char *tm_linecache_getline(tm_linecache *lc, const char *filename, uint32_
     if (!f) {
         f = load_file(filename);
         if (!f)
-            return NULL;
+            return tm_error_set(err, TM_ENOMEM, "%s: out of memory (line cache)", filename);
         f->next = lc->buckets[b];
         lc->buckets[b] = f;
     }
     if (lineno < 1 || lineno > f->nlines)
-        return NULL;
-    const char *line = f->lines[lineno - 1];
-    return line[0] ? line : NULL;
+        return TM_OK;
+    if (f->lines[lineno - 1][0])
+        *line = f->lines[lineno - 1];
+    return TM_OK;
 }
 
 int tm_render_traceback(FILE *out, tm_linecache *lc, const tm_statistic *s, int has_limit,
-                        long limit, int most_recent_first)
+                        long limit, int most_recent_first, tm_error *err)
 {
     size_t n = s->nframes, lo = 0, hi = n;   /* frames[lo, hi), oldest first */
     if (has_limit) {
@@ -255,9 +266,12 @@ int tm_render_traceback(FILE *out, tm_linecache *lc, const tm_statistic *s, int 
         fputs("  File \"", out);
         fwrite(f->filename, 1, f->filename_len, out);
         fprintf(out, "\", line %" PRIu32 "\n", f->lineno);
-        const char *line = lc ? tm_linecache_getline(lc, f->filename, f->lineno) : NULL;
+        const char *line = NULL;
+        int rc = lc ? tm_linecache_getline(&line, lc, f->filename, f->lineno, err) : TM_OK;
+        if (rc != TM_OK)
+            return rc;
         if (line)
             fprintf(out, "    %s\n", line);
     }
-    return ferror(out) ? -1 : 0;
+    return ferror(out) ? tm_error_set(err, TM_EIO, "write error") : TM_OK;
 }

@@ -71,7 +71,7 @@ uint64_t tm_stats_old_total_count(const tm_stats *st) { return st->old_total_cou
 static const char *const key_names[] = { "lineno", "filename", "traceback", "function",
                                          "module" };
 
-int tm_key_type_parse(const char *name, tm_key_type *out, tm_error *err)
+int tm_key_type_parse(tm_key_type *out, const char *name, tm_error *err)
 {
     for (size_t i = 0; i < sizeof key_names / sizeof *key_names; i++) {
         if (strcmp(name, key_names[i]) == 0) {
@@ -373,13 +373,26 @@ out:
     return rc;
 }
 
+int tm_stats_options_init(tm_stats_options *opts, unsigned version, tm_error *err)
+{
+    if (version != TM_STATS_OPTIONS_VERSION)
+        return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected %u",
+                            version, TM_STATS_OPTIONS_VERSION);
+    const tm_stats_options d = TM_STATS_OPTIONS_INIT;
+    *opts = d;
+    return TM_OK;
+}
+
 static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osnap,
                const tm_stats_options *o, tm_error *err)
 {
     *out = NULL;
-    if (!o || o->version != TM_STATS_OPTIONS_VERSION)
+    const tm_stats_options defaults = TM_STATS_OPTIONS_INIT;
+    if (!o)
+        o = &defaults;
+    if (o->version != TM_STATS_OPTIONS_VERSION)
         return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected %u",
-                            o ? o->version : 0, TM_STATS_OPTIONS_VERSION);
+                            o->version, TM_STATS_OPTIONS_VERSION);
     if (o->nfilters && !o->filters)
         return tm_error_set(err, TM_EINVAL, "statistics: %zu filters but no array", o->nfilters);
     if (o->key > TM_KEY_MODULE)

@@ -135,14 +135,16 @@ int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, tm_error *err)
             goto out;
         }
         size_t n = 0;
-        for (uint32_t f = frame; f != TM_NONE; f = frames[f].inlined_by) {
-            if (f >= v->nframes || n >= v->nframes) {
-                rc = tm_error_set(err, TM_EFORMAT,
-                                  "frame %" PRIu32 ": inline chain is broken or cyclic", frame);
-                goto out;
-            }
+        tm_stack_walk w;
+        uint32_t f;
+        int inlined;
+        tm_stack_walk_init(&w, snap, (uint32_t)s);
+        /* this node's chain only: the walk's next node frame ends it */
+        while ((rc = tm_stack_walk_next(&f, &inlined, &w, err)) == TM_OK && f != TM_NONE &&
+               (n == 0 || inlined))
             chain[n++] = f;
-        }
+        if (rc != TM_OK)
+            goto out;
         uint32_t l = parent == 0 ? 0 : v->node_lnode[parent];
         while (n-- > 0) {
             if ((rc = add_lnode(v, &cap, chain[n], l, v->frame_lf[chain[n]], &l, err)) != TM_OK)

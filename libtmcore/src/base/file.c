@@ -10,7 +10,7 @@
 
 #include "tm_alloc.h"
 
-int tm_file_read(const char *path, void **data, size_t *len, tm_error *err)
+int tm_file_read(void **data, size_t *len, const char *path, tm_error *err)
 {
     *data = NULL;
     *len = 0;

@@ -197,8 +197,8 @@ static char *string_store(tm_snapshot *s, const char *p, size_t len)
     return d;
 }
 
-int tm_snapshot_intern_string(tm_snapshot *s, const char *p, size_t len,
-                              uint32_t *out_id, tm_error *err)
+int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *s, const char *p,
+                              size_t len, tm_error *err)
 {
     if (len > TM_MAX_STRING_LEN)
         return tm_error_set(err, TM_ELIMIT, "string of %zu bytes exceeds the limit of %u",
@@ -231,7 +231,7 @@ int tm_snapshot_intern_string(tm_snapshot *s, const char *p, size_t len,
 
 /* --- modules and frames ---------------------------------------------- */
 
-int tm_snapshot_add_module(tm_snapshot *s, const tm_module *m, uint32_t *out_id, tm_error *err)
+int tm_snapshot_add_module(uint32_t *out_id, tm_snapshot *s, const tm_module *m, tm_error *err)
 {
     if (m->path >= s->nstr)
         return tm_error_set(err, TM_EINVAL, "module path string id %u out of range", m->path);
@@ -264,7 +264,7 @@ static int frame_check(const tm_snapshot *s, const tm_frame *f, tm_error *err)
     return TM_OK;
 }
 
-int tm_snapshot_intern_frame(tm_snapshot *s, const tm_frame *f, uint32_t *out_id, tm_error *err)
+int tm_snapshot_intern_frame(uint32_t *out_id, tm_snapshot *s, const tm_frame *f, tm_error *err)
 {
     int rc = frame_check(s, f, err);
     if (rc)
@@ -325,8 +325,8 @@ uint32_t tm_snapshot_append_stack_node(tm_snapshot *s, uint32_t parent, uint32_t
     return id;
 }
 
-int tm_snapshot_intern_stack_node(tm_snapshot *s, uint32_t parent, uint32_t frame,
-                                  uint32_t *out_id, tm_error *err)
+int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *s, uint32_t parent,
+                                  uint32_t frame, tm_error *err)
 {
     if (s->stack_index_stale) {
         /* Nodes appended by a reader: index them all before looking up. */
@@ -365,13 +365,13 @@ int tm_snapshot_intern_stack_node(tm_snapshot *s, uint32_t parent, uint32_t fram
     return TM_OK;
 }
 
-int tm_snapshot_intern_stack(tm_snapshot *s, const uint32_t *frames, size_t n,
-                             uint32_t *out_id, tm_error *err)
+int tm_snapshot_intern_stack(uint32_t *out_id, tm_snapshot *s, const uint32_t *frames,
+                             size_t n, tm_error *err)
 {
     uint32_t node = 0;
     /* frames[0] is the most recent call, so the tree is built from the end. */
     for (size_t i = n; i-- > 0;) {
-        int rc = tm_snapshot_intern_stack_node(s, node, frames[i], &node, err);
+        int rc = tm_snapshot_intern_stack_node(&node, s, node, frames[i], err);
         if (rc)
             return rc;
     }
@@ -462,7 +462,7 @@ int tm_snapshot_set_argv(tm_snapshot *s, const char *const *argv, size_t argc, t
     if (!ids)
         return nomem(err, "argv");
     for (size_t i = 0; i < argc; i++) {
-        int rc = tm_snapshot_intern_string(s, argv[i], strlen(argv[i]), &ids[i], err);
+        int rc = tm_snapshot_intern_string(&ids[i], s, argv[i], strlen(argv[i]), err);
         if (rc) {
             tm_free(ids);
             return rc;
@@ -527,7 +527,8 @@ const tm_metadata *tm_snapshot_metadata(const tm_snapshot *s) { return &s->meta;
 size_t tm_snapshot_argc(const tm_snapshot *s) { return s->argc; }
 const uint32_t *tm_snapshot_argv(const tm_snapshot *s) { return s->argv; }
 
-size_t tm_snapshot_stack_frames(const tm_snapshot *s, uint32_t stack, uint32_t *frames, size_t max)
+size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max, const tm_snapshot *s,
+                                uint32_t stack)
 {
     if (stack >= s->nstacks)
         return 0;

@@ -34,15 +34,18 @@ static demangle_fn resolve(void) {
     return fn;
 }
 
-char *sym_demangle(const char *name) {
-    if (!name || name[0] != '_' || name[1] != 'Z') return NULL;
+int sym_demangle(char **out, const char *name) {
+    *out = NULL;
+    if (!name || name[0] != '_' || name[1] != 'Z') return TM_OK;
     demangle_fn fn = resolve();
-    if (!fn) return NULL;
+    if (!fn) return TM_OK;
     int status = 0;
     char *d = fn(name, NULL, NULL, &status);
     if (status != 0) {
         free(d);
-        return NULL;
+        /* -1: out of memory; the mangled name would be a wrong answer */
+        return status == -1 ? TM_ENOMEM : TM_OK;
     }
-    return d;
+    *out = d;
+    return TM_OK;
 }

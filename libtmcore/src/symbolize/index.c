@@ -174,8 +174,9 @@ int sym_index_intern_function(sym_index *ix, const char *name, uint32_t *out) {
     uint32_t raw;
     if (sym_strpool_intern(&ix->strings, name, len, &raw) != TM_OK) return TM_ENOMEM;
     if (demangled_lookup(ix, raw, out)) return TM_OK;
-    char *d = sym_demangle(name);
-    int rc = d ? sym_strpool_intern(&ix->strings, d, strlen(d), out) : TM_OK;
+    char *d;
+    int rc = sym_demangle(&d, name);
+    if (rc == TM_OK && d) rc = sym_strpool_intern(&ix->strings, d, strlen(d), out);
     if (!d) *out = raw;
     free(d);
     if (rc != TM_OK) return rc;

@@ -268,7 +268,9 @@ int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap);
 
 /* --- demangling ------------------------------------------------------- */
 
-/* malloc'ed demangled name, or NULL if not a mangled name / failure. */
-char *sym_demangle(const char *name);
+/* *out: malloc'ed demangled name, or NULL if name is not a valid mangled
+ * name (or no demangler is linked).  TM_ENOMEM if the demangler ran out of
+ * memory. */
+int sym_demangle(char **out, const char *name);
 
 #endif

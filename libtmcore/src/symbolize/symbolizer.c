@@ -68,6 +68,15 @@ static void module_free(sym_module *m) {
     tm_free(m);
 }
 
+int tm_symbolize_options_init(tm_symbolize_options *opts, unsigned version, tm_error *err) {
+    if (version != TM_SYMBOLIZE_OPTIONS_VERSION)
+        return tm_error_set(err, TM_EINVAL, "symbolizer: options version %u, expected %u",
+                            version, TM_SYMBOLIZE_OPTIONS_VERSION);
+    const tm_symbolize_options d = TM_SYMBOLIZE_OPTIONS_INIT;
+    *opts = d;
+    return TM_OK;
+}
+
 int tm_symbolizer_new(tm_symbolizer **out, const tm_symbolize_options *opts, tm_error *err) {
     *out = NULL;
     if (opts && opts->version != TM_SYMBOLIZE_OPTIONS_VERSION)
@@ -113,7 +122,7 @@ void tm_symbolizer_free(tm_symbolizer *s) {
     tm_free(s);
 }
 
-void tm_symbolizer_get_stats(const tm_symbolizer *s, tm_symbolizer_stats *out) {
+void tm_symbolizer_get_stats(tm_symbolizer_stats *out, const tm_symbolizer *s) {
     memset(out, 0, sizeof *out);
     out->index_seconds = s->index_seconds;
     for (size_t i = 0; i < s->nmods; i++) {
@@ -352,7 +361,7 @@ static void lookup_in(const sym_module *m, uint64_t addr, tm_sym_result *out) {
     out->status = m->status;
 }
 
-int tm_symbolizer_lookup(tm_symbolizer *s, const char *path, uint64_t addr, tm_sym_result *out,
+int tm_symbolizer_lookup(tm_sym_result *out, tm_symbolizer *s, const char *path, uint64_t addr,
                          tm_error *err) {
     if (!s || !path || !out) return tm_error_set(err, TM_EINVAL, "symbolizer lookup: NULL argument");
     sym_module *m;
@@ -362,7 +371,7 @@ int tm_symbolizer_lookup(tm_symbolizer *s, const char *path, uint64_t addr, tm_s
     return TM_OK;
 }
 
-int tm_symbolizer_file_note(tm_symbolizer *s, const char *path, const char **note) {
+int tm_symbolizer_file_note(const char **note, tm_symbolizer *s, const char *path) {
     for (size_t i = 0; i < s->nmods; i++) {
         if (s->mods[i]->want_id_len == 0 && strcmp(s->mods[i]->key_path, path) == 0) {
             if (note) *note = s->mods[i]->note;
@@ -389,10 +398,10 @@ void tm_symbolize_report_free(tm_symbolize_report *r) {
 static char *plain_dup(const char *s) { return s ? strdup(s) : NULL; }
 
 static int intern(tm_snapshot *snap, const char *s, uint32_t *id, tm_error *err) {
-    return tm_snapshot_intern_string(snap, s, strlen(s), id, err);
+    return tm_snapshot_intern_string(id, snap, s, strlen(s), err);
 }
 
-int tm_symbolizer_snapshot(tm_symbolizer *s, tm_snapshot *snap, tm_symbolize_report **report,
+int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *s, tm_snapshot *snap,
                            tm_error *err) {
     if (report) *report = NULL;
     if (!s || !snap) return tm_error_set(err, TM_EINVAL, "symbolize: NULL argument");
@@ -451,7 +460,7 @@ int tm_symbolizer_snapshot(tm_symbolizer *s, tm_snapshot *snap, tm_symbolize_rep
                 goto out;
             if (k > 0) {
                 size_t before = tm_snapshot_frame_count(snap);
-                if ((rc = tm_snapshot_intern_frame(snap, &nf, &parent, err)) != TM_OK) goto out;
+                if ((rc = tm_snapshot_intern_frame(&parent, snap, &nf, err)) != TM_OK) goto out;
                 rep->frames_added += tm_snapshot_frame_count(snap) - before;
             } else if ((rc = tm_snapshot_set_frame(snap, (uint32_t)id, &nf, err)) != TM_OK) {
                 goto out;
@@ -465,12 +474,12 @@ out:
     return rc;
 }
 
-int tm_symbolize_snapshot(tm_snapshot *snap, const tm_symbolize_options *opts,
-                          tm_symbolize_report **report, tm_error *err) {
+int tm_symbolize_snapshot(tm_symbolize_report **report, tm_snapshot *snap,
+                          const tm_symbolize_options *opts, tm_error *err) {
     tm_symbolizer *s;
     int rc = tm_symbolizer_new(&s, opts, err);
     if (rc != TM_OK) return rc;
-    rc = tm_symbolizer_snapshot(s, snap, report, err);
+    rc = tm_symbolizer_snapshot(report, s, snap, err);
     tm_symbolizer_free(s);
     return rc;
 }
