@@ -30,7 +30,7 @@ static void ok(int rc)
 static uint32_t str(tm_snapshot *s, const char *p)
 {
     uint32_t id;
-    ok(tm_snapshot_intern_string(s, p, strlen(p), &id, &err));
+    ok(tm_snapshot_intern_string(&id, s, p, strlen(p), &err));
     return id;
 }
 
@@ -40,7 +40,7 @@ static uint32_t frame(tm_snapshot *s, uint32_t mod, uint64_t off, const char *fn
     tm_frame f = {.module = mod, .offset = off, .function = fn ? str(s, fn) : 0,
                   .file = file ? str(s, file) : 0, .line = line, .inlined_by = inlined_by};
     uint32_t id;
-    ok(tm_snapshot_intern_frame(s, &f, &id, &err));
+    ok(tm_snapshot_intern_frame(&id, s, &f, &err));
     return id;
 }
 
@@ -48,7 +48,7 @@ static void trace(tm_snapshot *s, const uint32_t *frames, size_t n, uint64_t siz
                   uint32_t total_nframe)
 {
     uint32_t st;
-    ok(tm_snapshot_intern_stack(s, frames, n, &st, &err));
+    ok(tm_snapshot_intern_stack(&st, s, frames, n, &err));
     tm_trace t = {.size = size, .stack = st, .domain = domain};
     ok(tm_snapshot_add_trace(s, &t, total_nframe, &err));
 }
@@ -68,13 +68,13 @@ int main(int argc, char **argv)
     m.start = m.load_bias + 0x1000;
     m.end = m.load_bias + 0x40000;
     uint32_t srv, libc;
-    ok(tm_snapshot_add_module(s, &m, &srv, &err));
+    ok(tm_snapshot_add_module(&srv, s, &m, &err));
     memset(&m, 0, sizeof m);
     m.path = str(s, "/lib/x86_64-linux-gnu/libc.so.6");
     m.load_bias = 0x7ffff7d80000;
     m.start = m.load_bias + 0x28000;
     m.end = m.load_bias + 0x1bd000;
-    ok(tm_snapshot_add_module(s, &m, &libc, &err));
+    ok(tm_snapshot_add_module(&libc, s, &m, &err));
 
     uint32_t main_f = frame(s, srv, 0x1a40, "main", "src/main.c", 88, TM_NONE);
     uint32_t serve = frame(s, srv, 0x2b10, "serve", "src/server.c", 140, TM_NONE);
@@ -121,8 +121,8 @@ int main(int argc, char **argv)
     md.traced_current = 213563;
     md.traced_peak = 1048576;
     ok(tm_snapshot_set_metadata(s, &md, &err));
-    tm_write_options o = TM_WRITE_OPTIONS_INIT;
-    ok(tm_snapshot_write(s, argv[1], &o, &err));
+    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT;
+    ok(tm_tms_write(s, argv[1], &o, &err));
     tm_snapshot_free(s);
     return 0;
 }
