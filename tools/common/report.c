@@ -41,6 +41,14 @@ static const char usage_opts[] =
     "  --exclude-domain N   drop domain N (repeatable)\n"
     "  --limit N            --by traceback: frames printed, as format(limit=N)\n"
     "  --most-recent-first  --by traceback: most recent frame first\n"
+    "  --as-recorded        native stacks exactly as recorded (by default the C/C++\n"
+    "                       runtime's allocation machinery and frames in system\n"
+    "                       headers and sources are hidden, so that each trace\n"
+    "                       counts at the program's own line; --hide-rules lists\n"
+    "                       the rules)\n"
+    "  --hide PAT           also hide native frames whose function, file or module\n"
+    "                       matches PAT (fnmatch); repeatable\n"
+    "  --hide-rules         print the default hiding rules\n"
     "  --format F           text (default), json, csv\n"
     "  --no-header          text: no \"[ Top N KEY ]\" line\n"
     "  --timing             print load / statistics / output times on stderr\n"
@@ -56,9 +64,11 @@ static const char usage_opts[] =
     "    The gate sees every group after filters, not only the --top printed.\n"
     "  -h, --help           this text\n"
     "text: one line per statistic, exactly Python's str(stat); traceback lines\n"
-    "  follow each statistic with --by traceback.\n"
+    "  follow each statistic with --by traceback.  When native frames were\n"
+    "  hidden, a second header line says how many traces moved to a caller\n"
+    "  (on stderr with --no-header).\n"
     "json: {tool, key, cumulative, total_size, total_count, [old_total_size,\n"
-    "  old_total_count,] groups, statistics: [{text, traceback: [{filename,\n"
+    "  old_total_count,] hidden_traces, hidden_frames, groups, statistics: [{text, traceback: [{filename,\n"
     "  lineno}] oldest first, size, count, [average,] [size_diff, count_diff]}],\n"
     "  [gate: {option, spec, scope, mode, limit_bytes, limit_percent, min_growth,\n"
     "  measured_bytes, measured_percent, passed, failing_groups, failing}]}\n"
@@ -79,6 +89,8 @@ typedef struct opts {
     rp_gate gate;
     tm_filter filters[TM_FILTER_MAX];
     size_t nfilters;
+    const char *hide[TM_ATTRIBUTION_MAX_HIDE];
+    tm_attribution_options attribution;
 } opts;
 
 static int parse_args(opts *o, int argc, char **argv, int diff);
@@ -119,6 +131,7 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     so.cumulative = o.cumulative;
     so.filters = o.filters;
     so.nfilters = o.nfilters;
+    so.attribution = &o.attribution;
     int r = diff ? tm_stats_compare(&st, snaps[1], snaps[0], &so, &err)
                  : tm_stats_compute(&st, snaps[0], &so, &err);
     if (r != TM_OK) {
@@ -183,7 +196,7 @@ enum {
     OPT_BY = 256, OPT_CUMULATIVE, OPT_TOP, OPT_INCLUDE, OPT_EXCLUDE, OPT_ALL_FRAMES,
     OPT_FILTER_DOMAIN, OPT_DOMAIN, OPT_EXCLUDE_DOMAIN, OPT_LIMIT, OPT_MOST_RECENT_FIRST,
     OPT_FORMAT, OPT_NO_HEADER, OPT_TIMING, OPT_FAIL_ON_GROWTH, OPT_FAIL_ABOVE, OPT_PER_GROUP,
-    OPT_MIN_GROWTH
+    OPT_MIN_GROWTH, OPT_AS_RECORDED, OPT_HIDE, OPT_HIDE_RULES
 };
 
 /* Both tools take both gates, so that the wrong one gets a message saying
@@ -208,6 +221,9 @@ static const struct option longopts[] = {
     { "fail-above", required_argument, NULL, OPT_FAIL_ABOVE },
     { "per-group", no_argument, NULL, OPT_PER_GROUP },
     { "min-growth", required_argument, NULL, OPT_MIN_GROWTH },
+    { "as-recorded", no_argument, NULL, OPT_AS_RECORDED },
+    { "hide", required_argument, NULL, OPT_HIDE },
+    { "hide-rules", no_argument, NULL, OPT_HIDE_RULES },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -216,6 +232,9 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
 {
     const char *prog = diff ? "tmdiff" : "tmstat";
     memset(o, 0, sizeof *o);
+    const tm_attribution_options ainit = TM_ATTRIBUTION_OPTIONS_INIT;
+    o->attribution = ainit;
+    o->attribution.hide = o->hide;
     o->key = TM_KEY_LINENO;
     o->top = 10;
     o->header = 1;
@@ -245,6 +264,21 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
         case OPT_ALL_FRAMES: o->all_frames = 1; break;
         case OPT_TIMING: o->timing = 1; break;
         case OPT_NO_HEADER: o->header = 0; break;
+        case OPT_AS_RECORDED: o->attribution.as_recorded = 1; break;
+        case OPT_HIDE:
+            if (o->attribution.nhide == TM_ATTRIBUTION_MAX_HIDE)
+                return tool_usage_error(prog, "--hide: at most %d patterns",
+                                        TM_ATTRIBUTION_MAX_HIDE);
+            o->hide[o->attribution.nhide++] = val;
+            break;
+        case OPT_HIDE_RULES:
+            printf("Native frames hidden by default (tm/attribution.h): a frame is hidden\n"
+                   "when its module, its file, or (for a frame without a file) its\n"
+                   "function matches one of these fnmatch patterns:\n");
+            tm_attribution_print_defaults(stdout);
+            printf("Python snapshots hide nothing.  --hide PAT adds patterns (function,\n"
+                   "file or module path); --as-recorded shows the stacks as recorded.\n");
+            return -1;
         case OPT_MOST_RECENT_FIRST: o->mrf = 1; break;
         case OPT_BY:
             if (tm_key_type_parse(&o->key, val, &err) != TM_OK)
@@ -418,6 +452,8 @@ static void write_json(FILE *out, const tm_stats *st, const opts *o, size_t show
     if (diff)
         fprintf(out, "\"old_total_size\": %" PRIu64 ", \"old_total_count\": %" PRIu64 ", ",
                 tm_stats_old_total_size(st), tm_stats_old_total_count(st));
+    fprintf(out, "\"hidden_traces\": %" PRIu64 ", \"hidden_frames\": %" PRIu64 ", ",
+            tm_stats_hidden_traces(st), tm_stats_hidden_frames(st));
     fprintf(out, "\"groups\": %zu, \"statistics\": [", tm_stats_count(st));
     for (size_t i = 0; i < shown; i++) {
         fputs(i ? ",\n  " : "\n  ", out);
@@ -429,9 +465,19 @@ static void write_json(FILE *out, const tm_stats *st, const opts *o, size_t show
     fputs("}\n", out);
 }
 
+/* Never silent: which traces were attributed past hidden runtime frames. */
+static void hidden_line(FILE *out, const tm_stats *st)
+{
+    fprintf(out, "[ runtime frames hidden: %" PRIu64 " of %" PRIu64 " traces counted at a caller's "
+                 "line; --as-recorded shows the stacks as recorded ]\n",
+            tm_stats_hidden_traces(st), tm_stats_total_count(st));
+}
+
 static void write_csv(FILE *out, const tm_stats *st, size_t shown, int diff)
 {
     const tm_statistic *it = tm_stats_items(st);
+    if (tm_stats_hidden_frames(st))
+        hidden_line(stderr, st);   /* a CSV reader would take a line more for data */
     fprintf(out, "rank,filename,lineno,size,count,average%s,traceback\r\n",
             diff ? ",size_diff,count_diff" : "");
     char num[32];
@@ -475,6 +521,8 @@ static int write_text(FILE *out, const tm_stats *st, const opts *o, size_t shown
     if (o->header)
         fprintf(out, "[ Top %zu %s%s%s ]\n", shown, diff ? "differences " : "",
                 tm_key_type_name(tm_stats_key(st)), tm_stats_cumulative(st) ? " cumulative" : "");
+    if (tm_stats_hidden_frames(st))
+        hidden_line(o->header ? out : stderr, st);
     tm_linecache *lc = NULL;
     if (tm_stats_key(st) == TM_KEY_TRACEBACK && tm_linecache_new(&lc, NULL) != TM_OK)
         return -1;

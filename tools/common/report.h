@@ -20,6 +20,11 @@
  *                     Traceback.format(limit=N): N > 0 keeps the N most
  *                     recent, N < 0 drops the -N most recent; default all
  *   --most-recent-first   print tracebacks most recent frame first
+ *   --as-recorded     native stacks exactly as recorded: hide no frame of the
+ *                     C/C++ runtime (tm/attribution.h; hidden by default)
+ *   --hide PATTERN    also hide native frames whose function, file or module
+ *                     matches (fnmatch); repeatable
+ *   --hide-rules      print the default hiding rules and exit
  *   --format F        text (default) | json | csv
  *   --no-header       text: omit the "[ Top N KEY ]" line
  *   --timing          print load / statistics / output times on stderr

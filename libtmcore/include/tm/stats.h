@@ -24,15 +24,21 @@
  *
  * Frame names (what filters match and output prints), per tm_frame:
  *   file != 0                   (string(file), line)
- *   else module != TM_NONE      ("MODULEPATH+0xOFFSET", 0), lowercase hex:
- *                               unsymbolized frames stay distinguishable
+ *   else module != TM_NONE      ("MODULEPATH(FUNCTION)", 0) when the symbol
+ *                               tables name it, as glibc's backtrace_symbols
+ *                               writes it; else ("MODULEPATH+0xOFFSET", 0),
+ *                               lowercase hex: unsymbolized frames stay
+ *                               distinguishable
  *   else function or offset set ("<unknown>", 0)
  *   else                        ("", line) — a Python frame with filename ""
  * The empty stack (node 0) reads as one frame ("<unknown>", 0), which is
  * what tracemalloc stores when it has no frame.
  * function key: string(function) if set, else the frame name above without
  * line; module key: the module path if module != TM_NONE, else the frame's
- * filename (so Python snapshots group by file).  These two keys print as
+ * filename (so Python snapshots group by file); filename key: the module
+ * path for a native frame without a file, else the frame name.
+ * Native frames of the runtime's allocation machinery are hidden first
+ * (tm/attribution.h): every key sees the stacks as attributed.  These two keys print as
  * "NAME: size=..." (no ":LINE").
  */
 #ifndef TM_STATS_H
@@ -41,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tm/attribution.h"
 #include "tm/error.h"
 #include "tm/filter.h"
 #include "tm/snapshot.h"
@@ -61,15 +68,21 @@ typedef enum tm_key_type {
 int tm_key_type_parse(tm_key_type *out, const char *name, tm_error *err);
 const char *tm_key_type_name(tm_key_type key);
 
-#define TM_STATS_OPTIONS_VERSION 1
+/* Version 2 added `attribution`; a version 1 struct (without it) is still
+ * accepted and gets the default attribution. */
+#define TM_STATS_OPTIONS_VERSION 2
 typedef struct tm_stats_options {
     unsigned version;           /* TM_STATS_OPTIONS_VERSION */
     tm_key_type key;
     int cumulative;
-    const tm_filter *filters;   /* applied as Snapshot.filter_traces(filters) */
+    const tm_filter *filters;   /* applied as Snapshot.filter_traces(filters), to the
+                                   stacks as attributed (tm/attribution.h) */
     size_t nfilters;            /* <= TM_FILTER_MAX */
+    /* Which native frames are hidden (tm/attribution.h); NULL: the default
+     * rules.  Python snapshots are never affected. */
+    const tm_attribution_options *attribution;
 } tm_stats_options;
-#define TM_STATS_OPTIONS_INIT { TM_STATS_OPTIONS_VERSION, TM_KEY_LINENO, 0, NULL, 0 }
+#define TM_STATS_OPTIONS_INIT { TM_STATS_OPTIONS_VERSION, TM_KEY_LINENO, 0, NULL, 0, NULL }
 /* The function form of TM_STATS_OPTIONS_INIT, for bindings that cannot use
  * the macro.  version is the TM_STATS_OPTIONS_VERSION the caller was built
  * with; TM_EINVAL if this library does not know it. */
@@ -109,6 +122,12 @@ uint64_t tm_stats_total_size(const tm_stats *st);
 uint64_t tm_stats_total_count(const tm_stats *st);
 uint64_t tm_stats_old_total_size(const tm_stats *st);
 uint64_t tm_stats_old_total_count(const tm_stats *st);
+/* Attribution: how many of the traces above (new snapshot for a diff) had
+ * their most recent frame hidden, so that they count at a caller's line,
+ * and how many distinct frames of the snapshot(s) were hidden.  Output
+ * says so whenever either is not 0. */
+uint64_t tm_stats_hidden_traces(const tm_stats *st);
+uint64_t tm_stats_hidden_frames(const tm_stats *st);
 void tm_stats_free(tm_stats *st);
 
 #ifdef __cplusplus

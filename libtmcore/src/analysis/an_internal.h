@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tm/attribution.h"
 #include "tm/error.h"
 #include "tm/filter.h"
 #include "tm/snapshot.h"
@@ -60,13 +61,18 @@ typedef struct an_view {
     uint32_t *str_map;       /* snapshot string id -> pool id (lazy) */
     uint32_t *frame_lf;      /* frame -> lf of its (name, line) */
     uint32_t *node_lnode;    /* stack node -> lnode of its most recent frame */
+    uint32_t *node_vis;      /* stack node -> lnode of its most recent visible frame, 0 if
+                                none (node_lnode then holds its innermost frame alone) */
+    uint8_t *node_moved;     /* stack node: its most recent frame is hidden */
     uint32_t *lnode_frame;   /* lnode -> snapshot frame id (TM_NONE: unknown) */
     uint32_t *lnode_parent;
     uint32_t *lnode_lf;      /* lnode -> lf (frame name) */
     size_t nlnodes;
 } an_view;
 
-int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, tm_error *err);
+/* attr (NULL: none) hides frames: they get no lnode (tm/attribution.h). */
+int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, const tm_attribution *attr,
+                  tm_error *err);
 void an_view_destroy(an_view *v);
 /* The lf a key type groups this lnode's frame by (single-frame keys). */
 int an_view_key_lf(an_view *v, an_ctx *c, uint32_t lnode, tm_key_type key,

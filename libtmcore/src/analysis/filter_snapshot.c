@@ -40,7 +40,7 @@ int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap,
     }
     if (nfilters) {
         if ((rc = an_filters_init(&fs, filters, nfilters, err)) != TM_OK ||
-            (rc = an_view_build(&v, &c, snap, err)) != TM_OK ||
+            (rc = an_view_build(&v, &c, snap, NULL, err)) != TM_OK ||
             (rc = an_filters_nodes(&fs, &c, &v, &node_mask, &node_keep, err)) != TM_OK)
             goto out;
     }

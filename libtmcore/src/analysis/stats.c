@@ -9,6 +9,7 @@
  */
 #include "an_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ struct tm_stats {
     size_t n;
     tm_stat_frame *frames;
     uint64_t total_size, total_count, old_total_size, old_total_count;
+    uint64_t hidden_traces, hidden_frames;
 };
 
 typedef struct side {
@@ -31,6 +33,8 @@ typedef struct side {
     uint32_t *lkey;           /* lnode -> group ln */
     uint64_t *acc_size, *acc_count;   /* per ln, after accumulate() */
     uint64_t total_size, total_count;
+    uint64_t hidden_traces;   /* kept traces whose most recent frame is hidden */
+    tm_attribution *attr;
 } side;
 
 static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osnap,
@@ -67,6 +71,8 @@ uint64_t tm_stats_total_size(const tm_stats *st) { return st->total_size; }
 uint64_t tm_stats_total_count(const tm_stats *st) { return st->total_count; }
 uint64_t tm_stats_old_total_size(const tm_stats *st) { return st->old_total_size; }
 uint64_t tm_stats_old_total_count(const tm_stats *st) { return st->old_total_count; }
+uint64_t tm_stats_hidden_traces(const tm_stats *st) { return st->hidden_traces; }
+uint64_t tm_stats_hidden_frames(const tm_stats *st) { return st->hidden_frames; }
 
 static const char *const key_names[] = { "lineno", "filename", "traceback", "function",
                                          "module" };
@@ -99,6 +105,7 @@ static int nomem(tm_error *err, const char *what)
 static void side_destroy(side *sd)
 {
     an_view_destroy(&sd->view);
+    tm_attribution_free(sd->attr);
     tm_free(sd->node_size);
     tm_free(sd->node_count);
     tm_free(sd->lkey);
@@ -111,8 +118,8 @@ static void side_destroy(side *sd)
 static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *snap,
                         const tm_stats_options *o, tm_error *err)
 {
-    int rc = an_view_build(&sd->view, c, snap, err);
-    if (rc != TM_OK)
+    int rc = tm_attribution_new(&sd->attr, snap, o->attribution, err);
+    if (rc != TM_OK || (rc = an_view_build(&sd->view, c, snap, sd->attr, err)) != TM_OK)
         return rc;
     an_view *v = &sd->view;
     size_t S = v->nstacks ? v->nstacks : 1, L = v->nlnodes;
@@ -135,7 +142,8 @@ static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *
     const tm_trace *t = tm_snapshot_traces(snap);
     size_t N = tm_snapshot_trace_count(snap);
     uint64_t *node_size = sd->node_size, *node_count = sd->node_count;
-    uint64_t tot_size = 0, tot_count = 0;
+    uint64_t tot_size = 0, tot_count = 0, moved = 0;
+    const uint8_t *node_moved = v->node_moved;
     const uint32_t nst = (uint32_t)v->nstacks;
     for (size_t i = 0; i < N; i++) {
         uint32_t s = t[i].stack;
@@ -149,9 +157,11 @@ static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *
         node_count[s]++;
         tot_size += t[i].size;
         tot_count++;
+        moved += node_moved[s];
     }
     sd->total_size = tot_size;
     sd->total_count = tot_count;
+    sd->hidden_traces = moved;
 
     sd->lkey[0] = 0;
     if (o->key != TM_KEY_TRACEBACK) {
@@ -373,13 +383,22 @@ out:
     return rc;
 }
 
+/* Bytes of a version's struct: version 1 ended before `attribution`. */
+static size_t options_size(unsigned version)
+{
+    return version == 1 ? offsetof(tm_stats_options, attribution)
+                        : version == TM_STATS_OPTIONS_VERSION ? sizeof(tm_stats_options) : 0;
+}
+
 int tm_stats_options_init(tm_stats_options *opts, unsigned version, tm_error *err)
 {
-    if (version != TM_STATS_OPTIONS_VERSION)
-        return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected %u",
+    size_t n = options_size(version);
+    if (!n)
+        return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected 1..%u",
                             version, TM_STATS_OPTIONS_VERSION);
     const tm_stats_options d = TM_STATS_OPTIONS_INIT;
-    *opts = d;
+    memcpy(opts, &d, n);
+    opts->version = version;
     return TM_OK;
 }
 
@@ -387,12 +406,15 @@ static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osna
                const tm_stats_options *o, tm_error *err)
 {
     *out = NULL;
-    const tm_stats_options defaults = TM_STATS_OPTIONS_INIT;
-    if (!o)
-        o = &defaults;
-    if (o->version != TM_STATS_OPTIONS_VERSION)
-        return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected %u",
-                            o->version, TM_STATS_OPTIONS_VERSION);
+    tm_stats_options local = TM_STATS_OPTIONS_INIT;
+    if (o) {
+        size_t n = options_size(o->version);
+        if (!n)
+            return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected 1..%u",
+                                o->version, TM_STATS_OPTIONS_VERSION);
+        memcpy(&local, o, n);   /* an older struct: the newer fields keep their defaults */
+    }
+    o = &local;
     if (o->nfilters && !o->filters)
         return tm_error_set(err, TM_EINVAL, "statistics: %zu filters but no array", o->nfilters);
     if (o->key > TM_KEY_MODULE)
@@ -427,6 +449,8 @@ static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osna
     st->total_count = nw.total_count;
     st->old_total_size = old.total_size;
     st->old_total_count = old.total_count;
+    st->hidden_traces = nw.hidden_traces;
+    st->hidden_frames = tm_attribution_hidden_frames(nw.attr) + tm_attribution_hidden_frames(old.attr);
     rc = emit(st, &nw, osnap ? &old : NULL, err);
 out:
     side_destroy(&nw);

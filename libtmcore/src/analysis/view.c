@@ -31,20 +31,32 @@ static int map_string(an_view *v, an_ctx *c, uint32_t sid, uint32_t *out, tm_err
     return rc;
 }
 
-static int module_offset_name(an_view *v, an_ctx *c, const tm_frame *fr, uint32_t *out,
-                              tm_error *err)
+/* "MODULE(FUNCTION)" for a frame the symbol tables name but no line table
+ * covers (as glibc's backtrace_symbols writes it), else "MODULE+0xOFFSET". */
+static int module_frame_name(an_view *v, an_ctx *c, const tm_frame *fr, uint32_t *out,
+                             tm_error *err)
 {
     const tm_module *m = &tm_snapshot_modules(v->snap)[fr->module];
-    size_t plen;
+    size_t plen, flen = 0;
     const char *path = tm_snapshot_string(v->snap, m->path, &plen);
-    /* One per unsymbolized frame: on the stack unless the path is long. */
+    const char *fn = fr->function ? tm_snapshot_string(v->snap, fr->function, &flen) : NULL;
+    size_t need = plen + (fn ? flen + 2 : 32);
+    /* One per such frame: on the stack unless the names are long. */
     char local[512];
-    char *buf = plen + 32 <= sizeof local ? local : tm_malloc(plen + 32);
+    char *buf = need <= sizeof local ? local : tm_malloc(need);
     if (!buf)
         return nomem(err, "frame name");
     memcpy(buf, path, plen);
-    int n = snprintf(buf + plen, 32, "+0x%" PRIx64, fr->offset);
-    int rc = an_pool_intern(c, buf, plen + (size_t)n, out, err);
+    size_t n = plen;
+    if (fn) {
+        buf[n++] = '(';
+        memcpy(buf + n, fn, flen);
+        n += flen;
+        buf[n++] = ')';
+    } else {
+        n += (size_t)snprintf(buf + plen, 32, "+0x%" PRIx64, fr->offset);
+    }
+    int rc = an_pool_intern(c, buf, n, out, err);
     if (buf != local)
         tm_free(buf);
     return rc;
@@ -60,7 +72,7 @@ static int frame_name(an_view *v, an_ctx *c, const tm_frame *fr, uint32_t *name,
     }
     *line = 0;
     if (fr->module != TM_NONE && fr->module < tm_snapshot_module_count(v->snap))
-        return module_offset_name(v, c, fr, name, err);
+        return module_frame_name(v, c, fr, name, err);
     if (fr->function != 0 || fr->offset != 0) {
         *name = c->lf_name[c->unknown_lf];
         return TM_OK;
@@ -89,7 +101,8 @@ static int add_lnode(an_view *v, size_t *cap, uint32_t frame, uint32_t parent, u
     return TM_OK;
 }
 
-int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, tm_error *err)
+int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, const tm_attribution *attr,
+                  tm_error *err)
 {
     memset(v, 0, sizeof *v);
     v->snap = snap;
@@ -104,8 +117,10 @@ int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, tm_error *err)
     v->str_map = tm_malloc((v->nstrings ? v->nstrings : 1) * sizeof *v->str_map);
     v->frame_lf = tm_malloc((v->nframes ? v->nframes : 1) * sizeof *v->frame_lf);
     v->node_lnode = tm_malloc((v->nstacks ? v->nstacks : 1) * sizeof *v->node_lnode);
+    v->node_vis = tm_malloc((v->nstacks ? v->nstacks : 1) * sizeof *v->node_vis);
+    v->node_moved = tm_calloc(v->nstacks ? v->nstacks : 1, 1);
     chain = tm_malloc((v->nframes ? v->nframes : 1) * sizeof *chain);
-    if (!v->str_map || !v->frame_lf || !v->node_lnode || !chain) {
+    if (!v->str_map || !v->frame_lf || !v->node_lnode || !v->node_vis || !v->node_moved || !chain) {
         rc = nomem(err, "snapshot view");
         goto out;
     }
@@ -124,8 +139,10 @@ int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, tm_error *err)
     if ((rc = add_lnode(v, &cap, TM_NONE, TM_NONE, TM_NONE, &id, err)) != TM_OK ||
         (rc = add_lnode(v, &cap, TM_NONE, 0, c->unknown_lf, &id, err)) != TM_OK)
         goto out;
-    if (v->nstacks)
+    if (v->nstacks) {
         v->node_lnode[0] = 1;
+        v->node_vis[0] = 0;
+    }
     for (size_t s = 1; s < v->nstacks; s++) {
         uint32_t parent = stacks[s].parent, frame = stacks[s].frame;
         if (parent >= s || frame >= v->nframes) {
@@ -145,11 +162,23 @@ int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, tm_error *err)
             chain[n++] = f;
         if (rc != TM_OK)
             goto out;
-        uint32_t l = parent == 0 ? 0 : v->node_lnode[parent];
-        while (n-- > 0) {
-            if ((rc = add_lnode(v, &cap, chain[n], l, v->frame_lf[chain[n]], &l, err)) != TM_OK)
+        /* Hidden frames (tm/attribution.h) get no lnode: the next visible
+         * one hangs from the caller's.  A stack with nothing visible keeps
+         * its innermost frame, alone. */
+        uint32_t l = parent == 0 ? 0 : v->node_vis[parent];
+        for (size_t k = n; k-- > 0;) {
+            if (tm_attribution_hides(attr, chain[k]))
+                continue;
+            if ((rc = add_lnode(v, &cap, chain[k], l, v->frame_lf[chain[k]], &l, err)) != TM_OK)
                 goto out;
         }
+        v->node_vis[s] = l;
+        /* Counted at a caller's line: the innermost frame is hidden and
+         * something is left (else it stays where it was, alone). */
+        v->node_moved[s] = l != 0 && tm_attribution_hides(attr, chain[0]);
+        if (l == 0 &&
+            (rc = add_lnode(v, &cap, chain[0], 0, v->frame_lf[chain[0]], &l, err)) != TM_OK)
+            goto out;
         v->node_lnode[s] = l;
     }
 out:
@@ -164,6 +193,8 @@ void an_view_destroy(an_view *v)
     tm_free(v->str_map);
     tm_free(v->frame_lf);
     tm_free(v->node_lnode);
+    tm_free(v->node_vis);
+    tm_free(v->node_moved);
     tm_free(v->lnode_frame);
     tm_free(v->lnode_parent);
     tm_free(v->lnode_lf);
@@ -203,6 +234,14 @@ int an_view_key_lf(an_view *v, an_ctx *c, uint32_t lnode, tm_key_type key, uint3
         }
         break;
     case TM_KEY_FILENAME:
+        /* A native frame without a line is grouped by its module. */
+        if (fr->file == 0 && fr->module != TM_NONE &&
+            fr->module < tm_snapshot_module_count(v->snap)) {
+            uint32_t path = tm_snapshot_modules(v->snap)[fr->module].path;
+            if ((rc = map_string(v, c, path, &name, err)) != TM_OK)
+                return rc;
+            return an_lf_intern(c, name, 0, out, err);
+        }
         break;
     }
     return an_lf_intern(c, c->lf_name[lf], 0, out, err);
