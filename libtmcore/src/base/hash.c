@@ -22,8 +22,8 @@ int tm_hindex_grow(tm_hindex *ix, size_t n)
     while (cap / 4 * 3 < n)
         cap *= 2;
     /* tm_malloc, not tm_calloc: only it asks for huge pages, and a big
-     * table is probed at random, where 4 KiB pages made every lookup a TLB
-     * miss (50% slower interning a million stack nodes). */
+     * table is probed at random, where with 4 KiB pages most lookups also
+     * miss the TLB. */
     uint64_t *slots = tm_malloc(cap * sizeof *slots);
     if (!slots)
         return -1;
