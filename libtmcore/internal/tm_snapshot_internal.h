@@ -8,6 +8,7 @@
 #define TM_SNAPSHOT_INTERNAL_H
 
 #include "tm/snapshot.h"
+#include "tm_hash.h"
 
 /* Documented limits (formats/TMS-FORMAT.md repeats them). */
 #define TM_MAX_STRING_LEN (16u * 1024u * 1024u)
@@ -18,13 +19,6 @@
 #define TM_MAX_TRACES (1024u * 1024u * 1024u)
 #define TM_MAX_DEPTH (1u << 20)   /* 65535 frames, each expanded by its inline chain */
 #define TM_MAX_ARGS (1u << 20)
-
-typedef struct tm_index {
-    uint32_t *buckets;   /* nbuckets heads, TM_NONE = empty; power of two */
-    size_t nbuckets;
-    uint32_t *next;      /* per element */
-    size_t next_cap;
-} tm_index;
 
 typedef struct tm_string_block {
     struct tm_string_block *next;
@@ -38,18 +32,18 @@ struct tm_snapshot {
     size_t nstr, str_cap, str_len_cap;
     size_t str_bytes;
     tm_string_block *blocks;
-    tm_index str_index;
+    tm_hindex str_index;
 
     tm_module *modules;
     size_t nmodules, module_cap;
 
     tm_frame *frames;
     size_t nframes, frame_cap;
-    tm_index frame_index;
+    tm_hindex frame_index;
 
     tm_stack_node *stacks;
     size_t nstacks, stack_cap;
-    tm_index stack_index;
+    tm_hindex stack_index;
     int stack_index_stale;   /* nodes appended unindexed; rebuilt on next intern */
 
     tm_trace *traces;

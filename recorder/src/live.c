@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "rec_internal.h"
+#include "tm_hash.h"
 
 #define NSHARD 256
 #define SLOTS 4
@@ -56,16 +57,6 @@ typedef struct shard {
 } shard;
 
 static shard shards[NSHARD] __attribute__((aligned(64)));
-
-static inline uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
 
 /* Shard of a key: a hash of its 1 MiB region (the domain bits included). */
 static inline shard *shard_of(uint64_t key)
@@ -148,7 +139,7 @@ static int shard_grow(shard *s)
         for (int k = 0; k < SLOTS; k++) {
             uint64_t key = s->b[i].key[k];
             if (key)
-                place(nbk, novf, nnb, home_of(mix(key), nnb), key, s->b[i].val[k]);
+                place(nbk, novf, nnb, home_of(tm_hash_u64(key), nnb), key, s->b[i].val[k]);
         }
     bucket *old = s->b;
     size_t old_bytes = s->map_bytes;
@@ -204,7 +195,7 @@ static uint64_t erase(shard *s, uint64_t h, size_t i, int k)
 
 void tm_live_prefetch(uintptr_t ptr, uint32_t domain)
 {
-    uint64_t h = mix(make_key(ptr, domain));
+    uint64_t h = tm_hash_u64(make_key(ptr, domain));
     shard *s = shard_of(make_key(ptr, domain));
     /* Unlocked reads, only to choose an address to prefetch: a stale value
      * costs a useless prefetch, nothing else. */
@@ -246,7 +237,7 @@ int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
         return insert_wide(ptr, domain, size, stack);
     uint64_t key = make_key(ptr, domain);
     uint64_t val = size | ((stack == UINT32_MAX ? STACK_NONE : (uint64_t)stack) << SIZE_BITS);
-    uint64_t h = mix(key);
+    uint64_t h = tm_hash_u64(key);
     shard *s = shard_of(key);
     int64_t delta = (int64_t)size;
     tm_spin_lock(&s->lock);
@@ -312,7 +303,7 @@ int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
 {
     if (TM_LIKELY(key_fits(ptr, domain))) {
         uint64_t key = make_key(ptr, domain);
-        uint64_t h = mix(key);
+        uint64_t h = tm_hash_u64(key);
         shard *s = shard_of(key);
         tm_spin_lock(&s->lock);
         size_t i;
@@ -348,7 +339,7 @@ int tm_live_find(uintptr_t ptr, uint32_t domain, tm_live_entry *out)
 {
     if (key_fits(ptr, domain)) {
         uint64_t key = make_key(ptr, domain);
-        uint64_t h = mix(key);
+        uint64_t h = tm_hash_u64(key);
         shard *s = shard_of(key);
         tm_spin_lock(&s->lock);
         size_t i;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rec_internal.h"
+#include "tm_hash.h"
 
 #define NSHARD 16
 #define MAX_LOAD_NUM 4   /* 80% */
@@ -33,13 +34,7 @@ _Atomic size_t tm_wide_total;
 
 static inline uint64_t hash_key(uintptr_t ptr, uint32_t domain)
 {
-    uint64_t h = (uint64_t)ptr ^ ((uint64_t)domain << 48);
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
+    return tm_hash_u64((uint64_t)ptr ^ ((uint64_t)domain << 48));
 }
 
 static inline size_t home_of(uint64_t h, size_t cap)

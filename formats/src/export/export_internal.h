@@ -19,6 +19,7 @@
 #include "tm/export.h"
 #include "tm/snapshot.h"
 
+#include "tm_hash.h"
 #include "tm_progress.h"
 
 typedef struct ex_node {
@@ -35,16 +36,14 @@ typedef struct ex_node {
 typedef struct ex_tree {
     ex_node *nodes;
     size_t nnodes, node_cap;
-    uint32_t *edge_slots;     /* open addressing: node id + 1, 0 = empty */
-    size_t edge_cap;          /* power of two */
+    tm_hindex edge_index;     /* (parent, label) -> node id; the root is not in it */
 
     char *label_bytes;        /* all labels, each NUL-terminated */
     size_t label_bytes_len, label_bytes_cap;
     uint64_t *label_off;      /* offset of label i in label_bytes */
     uint32_t *label_len;
     size_t nlabels, label_cap, label_len_cap;
-    uint32_t *label_slots;    /* open addressing: label id + 1 */
-    size_t label_slot_cap;
+    tm_hindex label_index;    /* label -> label id */
 
     uint32_t max_depth;
 } ex_tree;

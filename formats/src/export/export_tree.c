@@ -5,9 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "tm_alloc.h"
 
 /* The longest inline chain a stack walk gives. */
@@ -23,11 +20,8 @@ static int ex_tree_init(ex_tree *t, tm_error *err)
     memset(t, 0, sizeof *t);
     t->node_cap = 1024;
     t->nodes = tm_calloc(t->node_cap, sizeof *t->nodes);
-    t->edge_cap = 2048;
-    t->edge_slots = tm_calloc(t->edge_cap, sizeof *t->edge_slots);
-    t->label_slot_cap = 1024;
-    t->label_slots = tm_calloc(t->label_slot_cap, sizeof *t->label_slots);
-    if (!t->nodes || !t->edge_slots || !t->label_slots) {
+    if (!t->nodes || tm_hindex_reserve(&t->edge_index, 1024) ||
+        tm_hindex_reserve(&t->label_index, 512)) {
         ex_tree_free(t);
         return tm_error_set(err, TM_ENOMEM, "out of memory building the stack tree");
     }
@@ -40,48 +34,25 @@ static int ex_tree_init(ex_tree *t, tm_error *err)
 void ex_tree_free(ex_tree *t)
 {
     tm_free(t->nodes);
-    tm_free(t->edge_slots);
+    tm_hindex_free(&t->edge_index);
     tm_free(t->label_bytes);
     tm_free(t->label_off);
     tm_free(t->label_len);
-    tm_free(t->label_slots);
+    tm_hindex_free(&t->label_index);
     memset(t, 0, sizeof *t);
-}
-
-static uint64_t label_hash(const char *s, size_t n)
-{
-    return XXH3_64bits(s, n);
-}
-
-static int label_rehash(ex_tree *t)
-{
-    size_t cap = t->label_slot_cap * 2;
-    uint32_t *slots = tm_calloc(cap, sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < t->nlabels; i++) {
-        size_t h = (size_t)label_hash(t->label_bytes + t->label_off[i], t->label_len[i]) & (cap - 1);
-        while (slots[h])
-            h = (h + 1) & (cap - 1);
-        slots[h] = (uint32_t)i + 1;
-    }
-    tm_free(t->label_slots);
-    t->label_slots = slots;
-    t->label_slot_cap = cap;
-    return 0;
 }
 
 static int tree_label_intern(ex_tree *t, const char *s, size_t n, uint32_t *out,
                              tm_error *err)
 {
-    size_t h = (size_t)label_hash(s, n) & (t->label_slot_cap - 1);
-    while (t->label_slots[h]) {
-        uint32_t id = t->label_slots[h] - 1;
+    uint64_t h = tm_hash_bytes(s, n);
+    size_t pos;
+    for (uint32_t id = tm_hindex_first(&t->label_index, h, &pos); id != TM_HINDEX_NONE;
+         id = tm_hindex_next(&t->label_index, h, &pos)) {
         if (t->label_len[id] == n && memcmp(t->label_bytes + t->label_off[id], s, n) == 0) {
             *out = id;
             return TM_OK;
         }
-        h = (h + 1) & (t->label_slot_cap - 1);
     }
     if (t->nlabels >= UINT32_MAX - 1 || n > UINT32_MAX)
         return tm_error_set(err, TM_ELIMIT, "too many distinct frame labels");
@@ -91,60 +62,36 @@ static int tree_label_intern(ex_tree *t, const char *s, size_t n, uint32_t *out,
     if (tm_grow((void **)&t->label_bytes, &t->label_bytes_cap, t->label_bytes_len + n + 1, 1))
         goto nomem;
     uint32_t id = (uint32_t)t->nlabels;
+    if (tm_hindex_add(&t->label_index, pos, h, id))
+        goto nomem;
     t->label_off[id] = t->label_bytes_len;
     t->label_len[id] = (uint32_t)n;
     memcpy(t->label_bytes + t->label_bytes_len, s, n);
     t->label_bytes[t->label_bytes_len + n] = '\0';
     t->label_bytes_len += n + 1;
     t->nlabels++;
-    t->label_slots[h] = id + 1;
-    if (t->nlabels * 2 > t->label_slot_cap && label_rehash(t))
-        goto nomem;
     *out = id;
     return TM_OK;
 nomem:
     return tm_error_set(err, TM_ENOMEM, "out of memory interning frame labels");
 }
 
-static size_t edge_hash(uint32_t parent, uint32_t label)
-{
-    uint64_t k = ((uint64_t)parent << 32) | label;
-    return (size_t)XXH3_64bits(&k, sizeof k);
-}
-
-static int edge_rehash(ex_tree *t)
-{
-    size_t cap = t->edge_cap * 2;
-    uint32_t *slots = tm_calloc(cap, sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 1; i < t->nnodes; i++) {
-        size_t h = edge_hash(t->nodes[i].parent, t->nodes[i].label) & (cap - 1);
-        while (slots[h])
-            h = (h + 1) & (cap - 1);
-        slots[h] = (uint32_t)i + 1;
-    }
-    tm_free(t->edge_slots);
-    t->edge_slots = slots;
-    t->edge_cap = cap;
-    return 0;
-}
-
 static int tree_child(ex_tree *t, uint32_t parent, uint32_t label, uint32_t *out,
                       tm_error *err)
 {
-    size_t h = edge_hash(parent, label) & (t->edge_cap - 1);
-    while (t->edge_slots[h]) {
-        uint32_t id = t->edge_slots[h] - 1;
+    uint64_t h = tm_hash_u64(((uint64_t)parent << 32) | label);
+    size_t pos;
+    for (uint32_t id = tm_hindex_first(&t->edge_index, h, &pos); id != TM_HINDEX_NONE;
+         id = tm_hindex_next(&t->edge_index, h, &pos)) {
         if (t->nodes[id].parent == parent && t->nodes[id].label == label) {
             *out = id;
             return TM_OK;
         }
-        h = (h + 1) & (t->edge_cap - 1);
     }
     if (t->nnodes >= UINT32_MAX - 1)
         return tm_error_set(err, TM_ELIMIT, "too many distinct stacks");
-    if (tm_grow((void **)&t->nodes, &t->node_cap, t->nnodes + 1, sizeof *t->nodes))
+    if (tm_grow((void **)&t->nodes, &t->node_cap, t->nnodes + 1, sizeof *t->nodes) ||
+        tm_hindex_add(&t->edge_index, pos, h, (uint32_t)t->nnodes))
         return tm_error_set(err, TM_ENOMEM, "out of memory building the stack tree");
     uint32_t id = (uint32_t)t->nnodes++;
     ex_node *nd = &t->nodes[id];
@@ -154,9 +101,6 @@ static int tree_child(ex_tree *t, uint32_t parent, uint32_t label, uint32_t *out
     nd->depth = t->nodes[parent].depth + 1;
     if (nd->depth > t->max_depth)
         t->max_depth = nd->depth;
-    t->edge_slots[h] = id + 1;
-    if (t->nnodes * 2 > t->edge_cap && edge_rehash(t))
-        return tm_error_set(err, TM_ENOMEM, "out of memory building the stack tree");
     *out = id;
     return TM_OK;
 }

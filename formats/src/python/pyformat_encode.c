@@ -17,8 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "tm_hash.h"
 
 #include "pyformat_internal.h"
 #include "tm_utf8.h"
@@ -36,9 +35,10 @@ typedef struct penc {
     uint32_t *str_memo;    /* per string id; slot nstr is "<unknown>" */
     uint32_t *stack_memo;  /* per stack node */
     uint32_t *stack_len;   /* its expanded frame count, once memoized */
-    uint64_t *pair_keys;   /* (file string id << 32 | line) + 1; 0 = empty */
+    uint64_t *pair_key;    /* file string id << 32 | line, per distinct pair */
     uint32_t *pair_memo;
-    size_t pair_cap;       /* power of two */
+    size_t npairs;         /* room for one per frame: no pair has two */
+    tm_hindex pair_index;
     uint32_t *expand;      /* frame ids of one expanded traceback */
     size_t expand_cap;
 } penc;
@@ -73,8 +73,9 @@ int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap, tm_
     tm_free(e.str_memo);
     tm_free(e.stack_memo);
     tm_free(e.stack_len);
-    tm_free(e.pair_keys);
+    tm_free(e.pair_key);
     tm_free(e.pair_memo);
+    tm_hindex_free(&e.pair_index);
     tm_free(e.expand);
     return rc;
 }
@@ -248,14 +249,15 @@ static int frame_put(penc *e, uint32_t fid, tm_error *err)
     /* Unsymbolized native frames are Python's "<unknown>", line 0. */
     uint32_t file = f->file ? f->file : (uint32_t)nstr;
     uint32_t line = f->file ? f->line : 0;
-    uint64_t key = (((uint64_t)file << 32) | line) + 1;
-    size_t mask = e->pair_cap - 1;
-    size_t h = (size_t)XXH3_64bits(&key, sizeof key) & mask;
-    while (e->pair_keys[h] && e->pair_keys[h] != key)
-        h = (h + 1) & mask;
-    if (e->pair_keys[h]) {
-        memo_ref(e, e->pair_memo[h]);
-        return TM_OK;
+    uint64_t key = ((uint64_t)file << 32) | line;
+    uint64_t h = tm_hash_u64(key);
+    size_t pos;
+    for (uint32_t id = tm_hindex_first(&e->pair_index, h, &pos); id != TM_HINDEX_NONE;
+         id = tm_hindex_next(&e->pair_index, h, &pos)) {
+        if (e->pair_key[id] == key) {
+            memo_ref(e, e->pair_memo[id]);
+            return TM_OK;
+        }
     }
     if (e->str_memo[file] != NO_MEMO) {
         memo_ref(e, e->str_memo[file]);
@@ -269,8 +271,12 @@ static int frame_put(penc *e, uint32_t fid, tm_error *err)
     }
     put_int(e, line);
     put_byte(e, PK_TUPLE2);
-    e->pair_keys[h] = key;
-    return memoize(e, &e->pair_memo[h], err);
+    uint32_t id = (uint32_t)e->npairs;
+    if (tm_hindex_add(&e->pair_index, pos, h, id))
+        return tm_error_set(err, TM_ENOMEM, "out of memory writing a traceback");
+    e->npairs++;
+    e->pair_key[id] = key;
+    return memoize(e, &e->pair_memo[id], err);
 }
 
 static int traceback_put(penc *e, uint32_t stack, size_t *nout, tm_error *err)
@@ -308,21 +314,19 @@ static int tables_reset(penc *e, tm_error *err)
     size_t nstacks = tm_snapshot_stack_count(e->snap);
     size_t nframes = tm_snapshot_frame_count(e->snap);
     if (!e->str_memo) {
-        size_t cap = 16;
-        while (cap < 2 * nframes + 2)
-            cap *= 2;
         e->str_memo = tm_malloc((nstr + 1) * sizeof *e->str_memo);
         e->stack_memo = tm_malloc(nstacks * sizeof *e->stack_memo);
         e->stack_len = tm_malloc(nstacks * sizeof *e->stack_len);
-        e->pair_keys = tm_malloc(cap * sizeof *e->pair_keys);
-        e->pair_memo = tm_malloc(cap * sizeof *e->pair_memo);
-        e->pair_cap = cap;
-        if (!e->str_memo || !e->stack_memo || !e->stack_len || !e->pair_keys || !e->pair_memo)
+        e->pair_key = tm_malloc((nframes + 1) * sizeof *e->pair_key);
+        e->pair_memo = tm_malloc((nframes + 1) * sizeof *e->pair_memo);
+        if (!e->str_memo || !e->stack_memo || !e->stack_len || !e->pair_key || !e->pair_memo ||
+            tm_hindex_reserve(&e->pair_index, nframes + 1))
             return tm_error_set(err, TM_ENOMEM, "out of memory writing a pickle");
     }
     memset(e->str_memo, 0xff, (nstr + 1) * sizeof *e->str_memo);
     memset(e->stack_memo, 0xff, nstacks * sizeof *e->stack_memo);
-    memset(e->pair_keys, 0, e->pair_cap * sizeof *e->pair_keys);
+    tm_hindex_clear(&e->pair_index);
+    e->npairs = 0;
     e->pos = 0;
     e->memo_next = 0;
     return TM_OK;

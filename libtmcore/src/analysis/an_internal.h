@@ -20,29 +20,22 @@
 #include "tm/filter.h"
 #include "tm/snapshot.h"
 #include "tm/stats.h"
-
-typedef struct an_map {      /* uint64 key -> uint32 value, open addressing */
-    uint64_t *keys;
-    uint32_t *vals;          /* TM_NONE = empty slot */
-    size_t cap, n;
-} an_map;
+#include "tm_hash.h"
 
 typedef struct an_ctx {
     /* pool */
     char **str;
     uint32_t *str_len;
-    uint64_t *str_hash;
     size_t nstr, str_cap;
-    uint32_t *str_slots;     /* open addressing over ids, TM_NONE = empty */
-    size_t str_slot_cap;
+    tm_hindex str_index;
     /* logical frames */
     uint32_t *lf_name, *lf_line;
     size_t nlf, lf_cap;
-    an_map lf_map;
+    tm_hindex lf_index;
     /* logical stack nodes */
     uint32_t *ln_lf, *ln_parent, *ln_depth;
     size_t nln, ln_cap;
-    an_map ln_map;
+    tm_hindex ln_index;
     uint32_t unknown_lf;     /* ("<unknown>", 0) */
 } an_ctx;
 

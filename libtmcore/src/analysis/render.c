@@ -7,11 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include "an_internal.h"
 #include "tm_alloc.h"
+#include "tm_hash.h"
 #include "tm_utf8.h"
 
 char *tm_format_size(char *buf, double size, int sign)
@@ -81,10 +80,7 @@ int tm_render_stat(FILE *out, const tm_stats *st, const tm_statistic *s, tm_erro
 
 /* --- linecache --------------------------------------------------------- */
 
-#define LC_BUCKETS 1024
-
 typedef struct lc_file {
-    struct lc_file *next;
     char *name;
     char *text;        /* lines, each stripped and NUL-terminated */
     char **lines;
@@ -92,7 +88,9 @@ typedef struct lc_file {
 } lc_file;
 
 struct tm_linecache {
-    lc_file *buckets[LC_BUCKETS];
+    lc_file **files;
+    size_t nfiles, files_cap;
+    tm_hindex index;   /* file name -> files[] */
 };
 
 int tm_linecache_new(tm_linecache **out, tm_error *err)
@@ -101,19 +99,22 @@ int tm_linecache_new(tm_linecache **out, tm_error *err)
     return *out ? TM_OK : tm_error_set(err, TM_ENOMEM, "out of memory (line cache)");
 }
 
+static void lc_file_free(lc_file *f)
+{
+    tm_free(f->name);
+    tm_free(f->text);
+    tm_free(f->lines);
+    tm_free(f);
+}
+
 void tm_linecache_free(tm_linecache *lc)
 {
     if (!lc)
         return;
-    for (size_t i = 0; i < LC_BUCKETS; i++) {
-        for (lc_file *f = lc->buckets[i], *next; f; f = next) {
-            next = f->next;
-            tm_free(f->name);
-            tm_free(f->text);
-            tm_free(f->lines);
-            tm_free(f);
-        }
-    }
+    for (size_t i = 0; i < lc->nfiles; i++)
+        lc_file_free(lc->files[i]);
+    tm_free(lc->files);
+    tm_hindex_free(&lc->index);
     tm_free(lc);
 }
 
@@ -230,16 +231,28 @@ int tm_linecache_getline(const char **line, tm_linecache *lc, const char *filena
                          uint32_t lineno, tm_error *err)
 {
     *line = NULL;
-    size_t b = XXH3_64bits(filename, strlen(filename)) % LC_BUCKETS;
-    lc_file *f = lc->buckets[b];
-    while (f && strcmp(f->name, filename) != 0)
-        f = f->next;
+    uint64_t h = tm_hash_bytes(filename, strlen(filename));
+    size_t pos;
+    lc_file *f = NULL;
+    for (uint32_t id = tm_hindex_first(&lc->index, h, &pos); id != TM_HINDEX_NONE;
+         id = tm_hindex_next(&lc->index, h, &pos)) {
+        if (strcmp(lc->files[id]->name, filename) == 0) {
+            f = lc->files[id];
+            break;
+        }
+    }
     if (!f) {
+        if (lc->nfiles >= UINT32_MAX - 1 ||
+            tm_grow((void **)&lc->files, &lc->files_cap, lc->nfiles + 1, sizeof *lc->files) != 0)
+            return tm_error_set(err, TM_ENOMEM, "%s: out of memory (line cache)", filename);
         f = load_file(filename);
         if (!f)
             return tm_error_set(err, TM_ENOMEM, "%s: out of memory (line cache)", filename);
-        f->next = lc->buckets[b];
-        lc->buckets[b] = f;
+        if (tm_hindex_add(&lc->index, pos, h, (uint32_t)lc->nfiles) != 0) {
+            lc_file_free(f);
+            return tm_error_set(err, TM_ENOMEM, "%s: out of memory (line cache)", filename);
+        }
+        lc->files[lc->nfiles++] = f;
     }
     if (lineno < 1 || lineno > f->nlines)
         return TM_OK;

@@ -2,20 +2,18 @@
  * The snapshot model: interned strings, modules, frames, a prefix tree of
  * stacks and a flat trace array.  See tm/snapshot.h for the contract.
  *
- * De-duplication uses chained hash indexes (bucket heads + a `next` link per
- * element) because the symbolizer rewrites frames in place: a chained index
- * lets one element be unlinked and relinked without rebuilding the table.
+ * De-duplication uses tm_hash.h indexes over the element arrays; the
+ * symbolizer rewrites frames in place, so a frame is removed from its index
+ * and filed again under its new hash.
  */
 #include "tm/snapshot.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "tm_snapshot_internal.h"
 #include "tm_alloc.h"
+#include "tm_hash.h"
 
 #define STRING_BLOCK_SIZE (64u * 1024u)
 
@@ -24,89 +22,21 @@ static int nomem(tm_error *err, const char *what)
     return tm_error_set(err, TM_ENOMEM, "out of memory while adding %s", what);
 }
 
-/* --- chained hash index --------------------------------------------- */
+/* --- hashes ----------------------------------------------------------- */
 
-/* Rehashes the `count` linked elements into a table sized for `want`. */
-static int index_grow(tm_index *ix, size_t count, size_t want,
-                      uint32_t (*hash_of)(const tm_snapshot *, uint32_t), const tm_snapshot *snap)
+static uint64_t string_hash(const char *p, size_t len)
 {
-    size_t nb = ix->nbuckets ? ix->nbuckets * 2 : 256;
-    while (nb < want * 2)
-        nb *= 2;
-    uint32_t *b = tm_malloc(nb * sizeof *b);
-    if (!b)
-        return -1;
-    memset(b, 0xff, nb * sizeof *b);
-    for (uint32_t id = 0; id < count; id++) {
-        uint32_t h = hash_of(snap, id) & (uint32_t)(nb - 1);
-        ix->next[id] = b[h];
-        b[h] = id;
-    }
-    tm_free(ix->buckets);
-    ix->buckets = b;
-    ix->nbuckets = nb;
-    return 0;
+    return tm_hash_bytes(p, len);
 }
 
-/* Makes room for element `id` (== count) in the index and links it. */
-static int index_add(tm_index *ix, uint32_t id, uint32_t hash,
-                     uint32_t (*hash_of)(const tm_snapshot *, uint32_t),
-                     const tm_snapshot *snap)
+static uint64_t frame_hash(const tm_frame *f)
 {
-    if (tm_grow((void **)&ix->next, &ix->next_cap, (size_t)id + 1, sizeof *ix->next))
-        return -1;
-    if ((size_t)id + 1 > ix->nbuckets / 2) {
-        if (index_grow(ix, id, id + 1, hash_of, snap))
-            return -1;
-    }
-    uint32_t h = hash & (uint32_t)(ix->nbuckets - 1);
-    ix->next[id] = ix->buckets[h];
-    ix->buckets[h] = id;
-    return 0;
+    return tm_hash_bytes(f, sizeof *f);
 }
 
-static void index_unlink(tm_index *ix, uint32_t id, uint32_t hash)
+static uint64_t node_hash_of(uint32_t parent, uint32_t frame)
 {
-    uint32_t *link = &ix->buckets[hash & (uint32_t)(ix->nbuckets - 1)];
-    while (*link != TM_NONE) {
-        if (*link == id) {
-            *link = ix->next[id];
-            return;
-        }
-        link = &ix->next[*link];
-    }
-}
-
-static void index_free(tm_index *ix)
-{
-    tm_free(ix->buckets);
-    tm_free(ix->next);
-}
-
-static uint32_t hash_bytes(const void *p, size_t n)
-{
-    return (uint32_t)XXH3_64bits(p, n);
-}
-
-static uint32_t string_hash(const tm_snapshot *s, uint32_t id)
-{
-    return hash_bytes(s->str[id], s->str_len[id]);
-}
-
-static uint32_t frame_hash(const tm_snapshot *s, uint32_t id)
-{
-    return hash_bytes(&s->frames[id], sizeof(tm_frame));
-}
-
-static uint32_t node_hash_of(uint32_t parent, uint32_t frame)
-{
-    uint64_t k = ((uint64_t)parent << 32) | frame;
-    return (uint32_t)XXH3_64bits(&k, sizeof k);
-}
-
-static uint32_t stack_hash(const tm_snapshot *s, uint32_t id)
-{
-    return node_hash_of(s->stacks[id].parent, s->stacks[id].frame);
+    return tm_hash_u64(((uint64_t)parent << 32) | frame);
 }
 
 /* --- lifetime -------------------------------------------------------- */
@@ -127,13 +57,13 @@ int tm_snapshot_new(tm_snapshot **out, tm_error *err)
     s->str[0] = "";
     s->str_len[0] = 0;
     s->nstr = 1;
-    if (index_add(&s->str_index, 0, string_hash(s, 0), string_hash, s)) {
+    if (tm_hindex_insert(&s->str_index, string_hash("", 0), 0)) {
         tm_snapshot_free(s);
         return nomem(err, "a snapshot");
     }
     s->stacks[0] = root;
     s->nstacks = 1;
-    if (index_add(&s->stack_index, 0, stack_hash(s, 0), stack_hash, s)) {
+    if (tm_hindex_insert(&s->stack_index, node_hash_of(TM_NONE, 0), 0)) {
         tm_snapshot_free(s);
         return nomem(err, "a snapshot");
     }
@@ -154,12 +84,12 @@ void tm_snapshot_free(tm_snapshot *s)
     }
     tm_free(s->str);
     tm_free(s->str_len);
-    index_free(&s->str_index);
+    tm_hindex_free(&s->str_index);
     tm_free(s->modules);
     tm_free(s->frames);
-    index_free(&s->frame_index);
+    tm_hindex_free(&s->frame_index);
     tm_free(s->stacks);
-    index_free(&s->stack_index);
+    tm_hindex_free(&s->stack_index);
     tm_free(s->traces);
     tm_free(s->tnf);
     tm_free(s->argv);
@@ -203,9 +133,10 @@ int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *s, const char *p,
     if (len > TM_MAX_STRING_LEN)
         return tm_error_set(err, TM_ELIMIT, "string of %zu bytes exceeds the limit of %u",
                             len, TM_MAX_STRING_LEN);
-    uint32_t h = hash_bytes(p, len);
-    for (uint32_t id = s->str_index.buckets[h & (s->str_index.nbuckets - 1)]; id != TM_NONE;
-         id = s->str_index.next[id]) {
+    uint64_t h = string_hash(p, len);
+    size_t pos;
+    for (uint32_t id = tm_hindex_first(&s->str_index, h, &pos); id != TM_HINDEX_NONE;
+         id = tm_hindex_next(&s->str_index, h, &pos)) {
         if (s->str_len[id] == len && memcmp(s->str[id], p, len) == 0) {
             *out_id = id;
             return TM_OK;
@@ -222,7 +153,7 @@ int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *s, const char *p,
         return nomem(err, "a string");
     s->str[id] = d;
     s->str_len[id] = (uint32_t)len;
-    if (index_add(&s->str_index, id, h, string_hash, s))
+    if (tm_hindex_add(&s->str_index, pos, h, id))
         return nomem(err, "a string");   /* the stored bytes stay owned by the block list */
     s->nstr++;
     *out_id = id;
@@ -269,14 +200,13 @@ int tm_snapshot_intern_frame(uint32_t *out_id, tm_snapshot *s, const tm_frame *f
     int rc = frame_check(s, f, err);
     if (rc)
         return rc;
-    uint32_t h = hash_bytes(f, sizeof *f);
-    if (s->frame_index.nbuckets) {
-        for (uint32_t id = s->frame_index.buckets[h & (s->frame_index.nbuckets - 1)];
-             id != TM_NONE; id = s->frame_index.next[id]) {
-            if (memcmp(&s->frames[id], f, sizeof *f) == 0) {
-                *out_id = id;
-                return TM_OK;
-            }
+    uint64_t h = frame_hash(f);
+    size_t pos;
+    for (uint32_t id = tm_hindex_first(&s->frame_index, h, &pos); id != TM_HINDEX_NONE;
+         id = tm_hindex_next(&s->frame_index, h, &pos)) {
+        if (memcmp(&s->frames[id], f, sizeof *f) == 0) {
+            *out_id = id;
+            return TM_OK;
         }
     }
     if (s->nframes >= TM_MAX_FRAMES)
@@ -285,7 +215,7 @@ int tm_snapshot_intern_frame(uint32_t *out_id, tm_snapshot *s, const tm_frame *f
     if (tm_grow((void **)&s->frames, &s->frame_cap, s->nframes + 1, sizeof *s->frames))
         return nomem(err, "a frame");
     s->frames[id] = *f;
-    if (index_add(&s->frame_index, id, h, frame_hash, s))
+    if (tm_hindex_add(&s->frame_index, pos, h, id))
         return nomem(err, "a frame");
     s->nframes++;
     *out_id = id;
@@ -305,11 +235,10 @@ int tm_snapshot_set_frame(tm_snapshot *s, uint32_t id, const tm_frame *f, tm_err
         if (k == id || ++steps > s->nframes)
             return tm_error_set(err, TM_EINVAL, "frame %u: inlined_by chain would form a cycle", id);
     }
-    index_unlink(&s->frame_index, id, frame_hash(s, id));
+    /* Removing first leaves a free slot, so filing it again cannot fail. */
+    tm_hindex_remove(&s->frame_index, frame_hash(&s->frames[id]), id);
     s->frames[id] = *f;
-    uint32_t h = frame_hash(s, id) & (uint32_t)(s->frame_index.nbuckets - 1);
-    s->frame_index.next[id] = s->frame_index.buckets[h];
-    s->frame_index.buckets[h] = id;
+    (void)tm_hindex_insert(&s->frame_index, frame_hash(f), id);
     return TM_OK;
 }
 
@@ -329,20 +258,25 @@ int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *s, uint32_t par
                                   uint32_t frame, tm_error *err)
 {
     if (s->stack_index_stale) {
-        /* Nodes appended by a reader: index them all before looking up. */
-        if (tm_grow((void **)&s->stack_index.next, &s->stack_index.next_cap, s->nstacks + 1,
-                    sizeof *s->stack_index.next) ||
-            index_grow(&s->stack_index, s->nstacks, s->nstacks + 1, stack_hash, s))
+        /* Nodes appended by a reader: index them before looking up.  Every
+         * intern call indexes the stale ones first, so the indexed nodes are
+         * always ids 0 .. count-1. */
+        if (tm_hindex_reserve(&s->stack_index, s->nstacks + 1))
             return nomem(err, "a stack");
+        for (size_t id = s->stack_index.count; id < s->nstacks; id++)
+            (void)tm_hindex_insert(&s->stack_index,
+                                   node_hash_of(s->stacks[id].parent, s->stacks[id].frame),
+                                   (uint32_t)id);
         s->stack_index_stale = 0;
     }
     if (parent >= s->nstacks)
         return tm_error_set(err, TM_EINVAL, "stack parent %u out of range", parent);
     if (frame >= s->nframes)
         return tm_error_set(err, TM_EINVAL, "stack frame %u out of range", frame);
-    uint32_t h = node_hash_of(parent, frame);
-    for (uint32_t id = s->stack_index.buckets[h & (s->stack_index.nbuckets - 1)]; id != TM_NONE;
-         id = s->stack_index.next[id]) {
+    uint64_t h = node_hash_of(parent, frame);
+    size_t pos;
+    for (uint32_t id = tm_hindex_first(&s->stack_index, h, &pos); id != TM_HINDEX_NONE;
+         id = tm_hindex_next(&s->stack_index, h, &pos)) {
         if (s->stacks[id].parent == parent && s->stacks[id].frame == frame && id != 0) {
             *out_id = id;
             return TM_OK;
@@ -358,7 +292,7 @@ int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *s, uint32_t par
     s->stacks[id].frame = frame;
     s->stacks[id].parent = parent;
     s->stacks[id].depth = s->stacks[parent].depth + 1;
-    if (index_add(&s->stack_index, id, h, stack_hash, s))
+    if (tm_hindex_add(&s->stack_index, pos, h, id))
         return nomem(err, "a stack");
     s->nstacks++;
     *out_id = id;
@@ -388,10 +322,7 @@ int tm_snapshot_reserve_stacks(tm_snapshot *s, size_t n, tm_error *err)
     /* One rehash up front instead of one per doubling while a reader adds
      * tens of thousands of nodes. */
     if (tm_grow((void **)&s->stacks, &s->stack_cap, n, sizeof *s->stacks) ||
-        tm_grow((void **)&s->stack_index.next, &s->stack_index.next_cap, n,
-                sizeof *s->stack_index.next) ||
-        (n > s->stack_index.nbuckets / 2 &&
-         index_grow(&s->stack_index, s->nstacks, n, stack_hash, s)))
+        tm_hindex_reserve(&s->stack_index, n))
         return nomem(err, "stacks");
     return TM_OK;
 }
@@ -556,8 +487,7 @@ size_t tm_snapshot_memory_usage(const tm_snapshot *s)
     n += s->module_cap * sizeof *s->modules + s->frame_cap * sizeof *s->frames;
     n += s->stack_cap * sizeof *s->stacks + s->trace_cap * sizeof *s->traces;
     n += s->tnf_cap * sizeof *s->tnf;
-    const tm_index *ix[] = { &s->str_index, &s->frame_index, &s->stack_index };
-    for (size_t i = 0; i < 3; i++)
-        n += ix[i]->nbuckets * sizeof(uint32_t) + ix[i]->next_cap * sizeof(uint32_t);
+    n += tm_hindex_bytes(&s->str_index) + tm_hindex_bytes(&s->frame_index) +
+         tm_hindex_bytes(&s->stack_index);
     return n;
 }

@@ -59,6 +59,8 @@ typedef struct walk_item {
     unsigned level;
 } walk_item;
 
+typedef struct origin_entry { uint64_t off; uint32_t name; } origin_entry;
+
 typedef struct walker {
     dw_reader r;
     sym_index *ix;
@@ -71,9 +73,9 @@ typedef struct walker {
     int errors;
     char note[SYM_NOTE_MAX];
     /* abstract origin offset -> name: inlined copies repeat their origin */
-    uint64_t *origin_keys;
-    uint32_t *origin_names;
+    origin_entry *origins;
     size_t norigin, caporigin;
+    tm_hindex origin_index;
 } walker;
 
 typedef struct range_buf { uint64_t lo[MAX_RANGES], hi[MAX_RANGES]; int n; } range_buf;
@@ -188,30 +190,18 @@ static const char *find_string(walker *w, const die_attrs *die, const int *keys,
 }
 
 static int origin_lookup(walker *w, uint64_t key, uint32_t **slot) {
-    if ((w->norigin + 1) * 2 > w->caporigin) {
-        size_t nc = w->caporigin ? w->caporigin * 2 : 1024;
-        uint64_t *k = tm_calloc(nc, sizeof *k);
-        uint32_t *v = tm_calloc(nc, sizeof *v);
-        if (!k || !v) { tm_free(k); tm_free(v); return -1; }
-        for (size_t i = 0; i < w->caporigin; i++) {
-            if (!w->origin_keys[i]) continue;   /* 0 = empty: no DIE lives at offset 0 */
-            size_t h = (size_t)(w->origin_keys[i] * 0x9e3779b97f4a7c15ull) & (nc - 1);
-            while (k[h]) h = (h + 1) & (nc - 1);
-            k[h] = w->origin_keys[i];
-            v[h] = w->origin_names[i];
-        }
-        tm_free(w->origin_keys);
-        tm_free(w->origin_names);
-        w->origin_keys = k;
-        w->origin_names = v;
-        w->caporigin = nc;
+    uint64_t h = tm_hash_u64(key);
+    size_t pos;
+    for (uint32_t id = tm_hindex_first(&w->origin_index, h, &pos); id != TM_HINDEX_NONE;
+         id = tm_hindex_next(&w->origin_index, h, &pos)) {
+        if (w->origins[id].off == key) { *slot = &w->origins[id].name; return 1; }
     }
-    size_t h = (size_t)(key * 0x9e3779b97f4a7c15ull) & (w->caporigin - 1);
-    while (w->origin_keys[h] && w->origin_keys[h] != key) h = (h + 1) & (w->caporigin - 1);
-    *slot = &w->origin_names[h];
-    if (w->origin_keys[h]) return 1;
-    w->origin_keys[h] = key;
-    w->norigin++;
+    if (w->norigin >= UINT32_MAX - 1 ||
+        tm_grow((void **)&w->origins, &w->caporigin, w->norigin + 1, sizeof *w->origins) != 0 ||
+        tm_hindex_add(&w->origin_index, pos, h, (uint32_t)w->norigin) != 0)
+        return -1;
+    w->origins[w->norigin] = (origin_entry){key, 0};
+    *slot = &w->origins[w->norigin++].name;
     return 0;
 }
 
@@ -521,7 +511,7 @@ static int index_sections(walker *w, const dw_sections *secp, char *note, size_t
 out:
     dw_reader_free(&w->r);
     tm_free(w->lf.files);
-    tm_free(w->origin_keys);
-    tm_free(w->origin_names);
+    tm_free(w->origins);
+    tm_hindex_free(&w->origin_index);
     return rc;
 }

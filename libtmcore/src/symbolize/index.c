@@ -14,9 +14,6 @@
 #include "sym_internal.h"
 #include "tm_alloc.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 /* --- string pool ---------------------------------------------------------- */
 
 int sym_strpool_init(sym_strpool *p) {
@@ -31,45 +28,26 @@ int sym_strpool_init(sym_strpool *p) {
 
 void sym_strpool_free(sym_strpool *p) {
     tm_free(p->data);
-    tm_free(p->slots);
+    tm_hindex_free(&p->index);
     memset(p, 0, sizeof *p);
-}
-
-static int pool_rehash(sym_strpool *p, size_t nslots) {
-    uint32_t *slots = tm_calloc(nslots, sizeof *slots);
-    if (!slots) return TM_ENOMEM;
-    for (size_t i = 0; i < p->nslots; i++) {
-        uint32_t v = p->slots[i];
-        if (!v) continue;
-        const char *s = p->data + v - 1;
-        size_t h = (size_t)XXH3_64bits(s, strlen(s)) & (nslots - 1);
-        while (slots[h]) h = (h + 1) & (nslots - 1);
-        slots[h] = v;
-    }
-    tm_free(p->slots);
-    p->slots = slots;
-    p->nslots = nslots;
-    return TM_OK;
 }
 
 int sym_strpool_intern(sym_strpool *p, const char *s, size_t len, uint32_t *out) {
     if (len == 0) { *out = 0; return TM_OK; }
-    if ((p->count + 1) * 2 > p->nslots && pool_rehash(p, p->nslots ? p->nslots * 2 : 256) != TM_OK)
-        return TM_ENOMEM;
-    size_t mask = p->nslots - 1;
-    size_t h = (size_t)XXH3_64bits(s, len) & mask;
-    for (; p->slots[h]; h = (h + 1) & mask) {
-        const char *c = p->data + p->slots[h] - 1;
-        if (strncmp(c, s, len) == 0 && c[len] == '\0') { *out = p->slots[h] - 1; return TM_OK; }
+    uint64_t h = tm_hash_bytes(s, len);
+    size_t pos;
+    for (uint32_t off = tm_hindex_first(&p->index, h, &pos); off != TM_HINDEX_NONE;
+         off = tm_hindex_next(&p->index, h, &pos)) {
+        const char *c = p->data + off;
+        if (strncmp(c, s, len) == 0 && c[len] == '\0') { *out = off; return TM_OK; }
     }
     if (p->len + len + 1 > UINT32_MAX - 1) return TM_ENOMEM;
     if (tm_grow((void **)&p->data, &p->cap, p->len + len + 1, 1) != 0) return TM_ENOMEM;
     uint32_t off = (uint32_t)p->len;
+    if (tm_hindex_add(&p->index, pos, h, off) != 0) return TM_ENOMEM;
     memcpy(p->data + off, s, len);
     p->data[off + len] = '\0';
     p->len += len + 1;
-    p->slots[h] = off + 1;
-    p->count++;
     *out = off;
     return TM_OK;
 }
@@ -87,17 +65,18 @@ void sym_index_free(sym_index *ix) {
     tm_free(ix->funcs);
     tm_free(ix->ranges);
     tm_free(ix->syms);
-    tm_free(ix->demangle_cache);
+    tm_free(ix->demangled);
+    tm_hindex_free(&ix->demangled_index);
     tm_free(ix->segs);
     tm_free(ix->seg_accel.first);
     memset(ix, 0, sizeof *ix);
 }
 
 size_t sym_index_memory(const sym_index *ix) {
-    return ix->strings.cap + ix->strings.nslots * sizeof(uint32_t) +
+    return ix->strings.cap + tm_hindex_bytes(&ix->strings.index) +
            ix->caplines * sizeof(sym_line) + ix->capfuncs * sizeof(sym_func) +
            ix->capranges * sizeof(sym_range) + ix->capsyms * sizeof(sym_symbol) +
-           ix->ndemangle_cache * sizeof(uint32_t) +
+           ix->capdemangled * 2 * sizeof(uint32_t) + tm_hindex_bytes(&ix->demangled_index) +
            ix->nsegs * sizeof(sym_seg) + (ix->seg_accel.nb + 1) * sizeof(uint32_t) +
            sizeof *ix;
 }
@@ -128,42 +107,27 @@ int sym_index_add_range(sym_index *ix, uint64_t lo, uint64_t hi, uint32_t func, 
 }
 
 /* Mangled names repeat (every inlined copy of a function names it again):
- * cache raw pool offset -> demangled offset in a small open-addressing map
- * stored as pairs. */
-static int demangled_lookup(sym_index *ix, uint32_t raw, uint32_t *out) {
-    if (!ix->ndemangle_cache) return 0;
-    size_t mask = ix->ndemangle_cache / 2 - 1;
-    for (size_t h = (raw * 2654435761u) & mask;; h = (h + 1) & mask) {
-        uint32_t k = ix->demangle_cache[2 * h];
-        if (k == 0) return 0;
-        if (k == raw + 1) { *out = ix->demangle_cache[2 * h + 1]; return 1; }
-    }
+ * cache raw pool offset -> demangled offset. */
+static uint32_t demangled_lookup(const sym_index *ix, uint32_t raw, size_t *pos) {
+    uint64_t h = tm_hash_u64(raw);
+    for (uint32_t id = tm_hindex_first(&ix->demangled_index, h, pos); id != TM_HINDEX_NONE;
+         id = tm_hindex_next(&ix->demangled_index, h, pos))
+        if (ix->demangled[2 * id] == raw) return ix->demangled[2 * id + 1];
+    return SYM_NONE;
 }
 
-static int demangled_store(sym_index *ix, uint32_t raw, uint32_t val, size_t *used) {
-    size_t nslots = ix->ndemangle_cache / 2;
-    if ((*used + 1) * 2 > nslots) {
-        size_t nn = nslots ? nslots * 2 : 64;
-        uint32_t *t = tm_calloc(nn * 2, sizeof *t);
-        if (!t) return TM_ENOMEM;
-        for (size_t i = 0; i < nslots; i++) {
-            uint32_t k = ix->demangle_cache[2 * i];
-            if (!k) continue;
-            size_t h = ((k - 1) * 2654435761u) & (nn - 1);
-            while (t[2 * h]) h = (h + 1) & (nn - 1);
-            t[2 * h] = k;
-            t[2 * h + 1] = ix->demangle_cache[2 * i + 1];
-        }
-        tm_free(ix->demangle_cache);
-        ix->demangle_cache = t;
-        ix->ndemangle_cache = nn * 2;
-        nslots = nn;
-    }
-    size_t h = (raw * 2654435761u) & (nslots - 1);
-    while (ix->demangle_cache[2 * h]) h = (h + 1) & (nslots - 1);
-    ix->demangle_cache[2 * h] = raw + 1;
-    ix->demangle_cache[2 * h + 1] = val;
-    (*used)++;
+/* pos: where demangled_lookup missed.  Demangling and interning ran since,
+ * but neither touches this index, so that slot is still the free one. */
+static int demangled_store(sym_index *ix, size_t pos, uint32_t raw, uint32_t val) {
+    if (ix->ndemangled >= UINT32_MAX - 1 ||
+        tm_grow((void **)&ix->demangled, &ix->capdemangled, ix->ndemangled + 1,
+                2 * sizeof *ix->demangled) != 0)
+        return TM_ENOMEM;
+    if (tm_hindex_add(&ix->demangled_index, pos, tm_hash_u64(raw), (uint32_t)ix->ndemangled) != 0)
+        return TM_ENOMEM;
+    ix->demangled[2 * ix->ndemangled] = raw;
+    ix->demangled[2 * ix->ndemangled + 1] = val;
+    ix->ndemangled++;
     return TM_OK;
 }
 
@@ -173,14 +137,16 @@ int sym_index_intern_function(sym_index *ix, const char *name, uint32_t *out) {
         return sym_strpool_intern(&ix->strings, name, len, out);
     uint32_t raw;
     if (sym_strpool_intern(&ix->strings, name, len, &raw) != TM_OK) return TM_ENOMEM;
-    if (demangled_lookup(ix, raw, out)) return TM_OK;
+    size_t pos;
+    uint32_t hit = demangled_lookup(ix, raw, &pos);
+    if (hit != SYM_NONE) { *out = hit; return TM_OK; }
     char *d;
     int rc = sym_demangle(&d, name);
     if (rc == TM_OK && d) rc = sym_strpool_intern(&ix->strings, d, strlen(d), out);
     if (!d) *out = raw;
     free(d);
     if (rc != TM_OK) return rc;
-    return demangled_store(ix, raw, *out, &ix->ndemangle_used);
+    return demangled_store(ix, pos, raw, *out);
 }
 
 int sym_index_add_symbol(sym_index *ix, uint64_t addr, uint64_t size, const char *name,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "tm/symbolize.h"
+#include "tm_hash.h"
 
 #define SYM_NOTE_MAX 512
 #define SYM_NONE UINT32_MAX
@@ -26,8 +27,7 @@
 typedef struct sym_strpool {
     char *data;
     size_t len, cap;
-    uint32_t *slots;      /* open addressing: offset+1, 0 = empty */
-    size_t nslots, count;
+    tm_hindex index;      /* string -> its offset */
 } sym_strpool;
 
 int sym_strpool_init(sym_strpool *p);
@@ -131,9 +131,9 @@ typedef struct sym_index {
     sym_func *funcs; size_t nfuncs, capfuncs;
     sym_range *ranges; size_t nranges, capranges;
     sym_symbol *syms; size_t nsyms, capsyms;
-    uint32_t *demangle_cache;  /* raw name offset -> demangled (lazy map) */
-    size_t ndemangle_cache;    /* array length (2 per slot) */
-    size_t ndemangle_used;
+    /* raw name offset -> demangled, filled lazily: (raw, demangled) pairs */
+    uint32_t *demangled; size_t ndemangled, capdemangled;
+    tm_hindex demangled_index;
     int finished;
 } sym_index;
 
