@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a bundled sample: installs what is missing, builds tmkit, records
-# samples/demo.c under tmrun (no recompilation, LD_PRELOAD), and prints the lines
-# that hold the most memory, exactly as Python's tracemalloc would print them.
+# samples/inventory.cpp (an ordinary C++ program: std::vector, std::string, std::map,
+# make_unique, strdup) under tmrun --peak (no recompilation, LD_PRELOAD), and prints
+# the program's own lines that held memory at its peak and at exit, exactly as
+# Python's tracemalloc prints statistics.
 # Usage: scripts/demo.sh            (from the repository root)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,12 +13,14 @@ b=build/demo
 mkdir -p build
 echo "=== tmkit: build ($b)"
 cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$b.configure.log" 2>&1 || { cat "$b.configure.log"; exit 1; }
-cmake --build "$b" -j"$(nproc)" --target tmrun tmrecorder tmstat tminfo demo >"$b.demo-build.log" 2>&1 ||
+cmake --build "$b" -j"$(nproc)" --target tmrun tmrecorder tmstat tminfo inventory >"$b.demo-build.log" 2>&1 ||
   { grep -E 'error|warning' "$b.demo-build.log" | head -50; exit 1; }
-out=build/demo.tms
-echo "=== tmkit: $b/recorder/tmrun -n 16 -o $out -- $b/samples/demo"
-"$b/recorder/tmrun" -n 16 -o "$out" -- "$b/samples/demo"
-echo "=== tmkit: $b/tools/tmstat $out --by lineno --top 10"
-"$b/tools/tmstat" "$out" --by lineno --top 10
-echo "=== tmkit: $b/tools/tmstat $out --by traceback --top 1 --limit 4"
-"$b/tools/tmstat" "$out" --by traceback --top 1 --limit 4
+out=build/inventory.tms
+echo "=== tmkit: $b/recorder/tmrun --peak -o $out -- $b/samples/inventory"
+"$b/recorder/tmrun" --peak -o "$out" -- "$b/samples/inventory"
+echo "=== tmkit: at the peak: $b/tools/tmstat build/inventory.peak.tms --by lineno --top 10"
+"$b/tools/tmstat" build/inventory.peak.tms --by lineno --top 10
+echo "=== tmkit: at exit: $b/tools/tmstat $out --by lineno"
+"$b/tools/tmstat" "$out" --by lineno
+echo "=== tmkit: $b/tools/tmstat build/inventory.peak.tms --by traceback --top 1 --limit 4"
+"$b/tools/tmstat" build/inventory.peak.tms --by traceback --top 1 --limit 4

@@ -49,6 +49,11 @@ static void usage(FILE *f)
           "                     millions of stacks small)\n"
           "      --no-progress  never show progress (it is shown on stderr only when\n"
           "                     stderr is a terminal and the work takes a while)\n"
+          "      --as-recorded  native stacks exactly as recorded (by default frames of\n"
+          "                     the C/C++ runtime's allocation machinery and of system\n"
+          "                     headers and sources are hidden, as in tmstat)\n"
+          "      --hide PAT     also hide native frames whose function, file or module\n"
+          "                     matches PAT (fnmatch); repeatable\n"
           "  -h, --help         show this help\n"
           "      --version      show the tmkit version\n"
           "\n"
@@ -93,18 +98,25 @@ int main(int argc, char **argv)
         return tool_usage_error(prog, "unknown command '%s' (folded, flamegraph, diff, timeline)",
                                 cmd);
 
-    enum { OPT_COUNT = 256, OPT_TITLE, OPT_NO_PROGRESS, OPT_VERSION, OPT_MIN_WIDTH };
+    enum { OPT_COUNT = 256, OPT_TITLE, OPT_NO_PROGRESS, OPT_VERSION, OPT_MIN_WIDTH,
+           OPT_AS_RECORDED, OPT_HIDE };
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
         { "count", no_argument, NULL, OPT_COUNT },
         { "title", required_argument, NULL, OPT_TITLE },
         { "min-width", required_argument, NULL, OPT_MIN_WIDTH },
         { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+        { "as-recorded", no_argument, NULL, OPT_AS_RECORDED },
+        { "hide", required_argument, NULL, OPT_HIDE },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
     };
     tm_export_options opts = TM_EXPORT_OPTIONS_INIT;
+    tm_attribution_options attribution = TM_ATTRIBUTION_OPTIONS_INIT;
+    const char *hide[TM_ATTRIBUTION_MAX_HIDE];
+    attribution.hide = hide;
+    opts.attribution = &attribution;
     const char *output = "-";
     /* argv[1] (the command) takes the place of the program name. */
     int sub_argc = argc - 1;
@@ -135,6 +147,15 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_NO_PROGRESS: opts.progress = TM_EXPORT_PROGRESS_OFF; break;
+        case OPT_AS_RECORDED: attribution.as_recorded = 1; break;
+        case OPT_HIDE:
+            if (attribution.nhide == TM_ATTRIBUTION_MAX_HIDE) {
+                rc = tool_usage_error(prog, "--hide: at most %d patterns",
+                                      TM_ATTRIBUTION_MAX_HIDE);
+                goto free_files;
+            }
+            hide[attribution.nhide++] = optarg;
+            break;
         case 'h':
             usage(stdout);
             rc = TOOL_EXIT_OK;

@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tm/attribution.h"
 #include "tm/error.h"
 #include "tm/output.h"   /* tm_output_open() for atomic export files */
 #include "tm/snapshot.h"
@@ -59,7 +60,7 @@ enum {
     TM_EXPORT_PROGRESS_OFF = 1
 };
 
-#define TM_EXPORT_OPTIONS_VERSION 1
+#define TM_EXPORT_OPTIONS_VERSION 2
 typedef struct tm_export_options {
     unsigned version;     /* TM_EXPORT_OPTIONS_VERSION */
     int weight;           /* TM_EXPORT_WEIGHT_* */
@@ -69,9 +70,13 @@ typedef struct tm_export_options {
                              fraction of the whole (0 = keep all; 1e-4 keeps a
                              page of a million stacks small); their weight
                              stays in the parent's total */
+    /* Version 2: which native frames are hidden, as in statistics
+     * (tm/attribution.h); NULL = the default rules.  A version 1 struct
+     * (without it) is still accepted and gets the defaults. */
+    const tm_attribution_options *attribution;
 } tm_export_options;
 #define TM_EXPORT_OPTIONS_INIT \
-    { TM_EXPORT_OPTIONS_VERSION, TM_EXPORT_WEIGHT_SIZE, NULL, TM_EXPORT_PROGRESS_AUTO, 0.0 }
+    { TM_EXPORT_OPTIONS_VERSION, TM_EXPORT_WEIGHT_SIZE, NULL, TM_EXPORT_PROGRESS_AUTO, 0.0, NULL }
 
 /* The function form of TM_EXPORT_OPTIONS_INIT; TM_EINVAL for a version
  * this library does not know. */

@@ -21,7 +21,7 @@ int tm_export_flamegraph(const tm_snapshot *snap, const tm_export_options *opts_
         return rc;
     ex_tree t;
     const ex_source src[] = { { snap, 1, "building flame graph" } };
-    rc = ex_tree_build(&t, src, 1, opts.progress != TM_EXPORT_PROGRESS_OFF, err);
+    rc = ex_tree_build(&t, src, 1, opts.attribution, opts.progress != TM_EXPORT_PROGRESS_OFF, err);
     if (rc)
         return rc;
     char sub[512];
@@ -41,7 +41,7 @@ int tm_export_diff_flamegraph(const tm_snapshot *old_snap, const tm_snapshot *ne
     ex_tree t;
     const ex_source src[] = { { old_snap, 0, "reading OLD stacks" },
                               { new_snap, 1, "reading NEW stacks" } };
-    rc = ex_tree_build(&t, src, 2, opts.progress != TM_EXPORT_PROGRESS_OFF, err);
+    rc = ex_tree_build(&t, src, 2, opts.attribution, opts.progress != TM_EXPORT_PROGRESS_OFF, err);
     if (rc)
         return rc;
     char sub[1200], a[512], b[512];

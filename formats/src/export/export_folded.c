@@ -13,7 +13,7 @@ int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts_in,
     ex_tree t;
     int allow = opts.progress != TM_EXPORT_PROGRESS_OFF;
     const ex_source src[] = { { snap, 0, "folding stacks" } };
-    rc = ex_tree_build(&t, src, 1, allow, err);
+    rc = ex_tree_build(&t, src, 1, opts.attribution, allow, err);
     if (rc)
         return rc;
     tm_progress p;

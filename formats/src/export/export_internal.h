@@ -57,9 +57,15 @@ typedef struct ex_source {
     const char *what;
 } ex_source;
 
+/* Bytes of an options struct of that version, 0 if unknown. */
+size_t ex_options_size(unsigned version);
+
 /* init + add every source (with progress when allow) + finish.  On failure
  * the tree is freed. */
-int ex_tree_build(ex_tree *t, const ex_source *src, size_t nsrc, int allow, tm_error *err);
+/* Native frames are hidden as attribution says (NULL: the default rules),
+ * tm/attribution.h. */
+int ex_tree_build(ex_tree *t, const ex_source *src, size_t nsrc,
+                  const tm_attribution_options *attribution, int allow, tm_error *err);
 
 static inline const char *ex_label(const ex_tree *t, uint32_t id, size_t *len)
 {

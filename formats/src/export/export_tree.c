@@ -121,6 +121,7 @@ typedef struct ex_adder {
     size_t scratch_cap;
     uint32_t *path;           /* stacks still to compute, oldest first */
     size_t path_cap;
+    const tm_attribution *attr;   /* hidden frames get no tree node */
     uint32_t chain[EX_MAX_INLINE];
 } ex_adder;
 
@@ -194,8 +195,10 @@ static int adder_stack_node(ex_adder *a, uint32_t k, uint32_t *out, tm_error *er
                (nchain == 0 || inlined))
             a->chain[nchain++] = f;
         while (rc == TM_OK && nchain > 0) {
-            uint32_t label;
-            rc = adder_frame_label(a, a->chain[--nchain], &label, err);
+            uint32_t label, fr = a->chain[--nchain];
+            if (tm_attribution_hides(a->attr, fr))
+                continue;
+            rc = adder_frame_label(a, fr, &label, err);
             if (rc == TM_OK)
                 rc = tree_child(a->t, node, label, &node, err);
         }
@@ -208,10 +211,16 @@ static int adder_stack_node(ex_adder *a, uint32_t k, uint32_t *out, tm_error *er
 }
 
 static int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
-                                tm_progress *progress, tm_error *err)
+                                const tm_attribution_options *attribution, tm_progress *progress,
+                                tm_error *err)
 {
     ex_adder a;
     memset(&a, 0, offsetof(ex_adder, chain));
+    tm_attribution *attr = NULL;
+    int rc = tm_attribution_new(&attr, snap, attribution, err);
+    if (rc)
+        return rc;
+    a.attr = attr;
     a.t = t;
     a.snap = snap;
     a.frames = tm_snapshot_frames(snap);
@@ -220,9 +229,9 @@ static int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
     a.nstacks = tm_snapshot_stack_count(snap);
     size_t ntraces = tm_snapshot_trace_count(snap);
     const tm_trace *traces = tm_snapshot_traces(snap);
-    int rc = tree_label_intern(t, "<unknown>", 9, &a.unknown_label, err);
+    rc = tree_label_intern(t, "<unknown>", 9, &a.unknown_label, err);
     if (rc)
-        return rc;
+        goto out;
     a.frame_label = tm_malloc((a.nframes ? a.nframes : 1) * sizeof *a.frame_label);
     a.stack_node = tm_malloc((a.nstacks ? a.nstacks : 1) * sizeof *a.stack_node);
     if (!a.frame_label || !a.stack_node) {
@@ -256,11 +265,19 @@ static int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
             rc = adder_stack_node(&a, st, &node, err);
             if (rc)
                 goto out;
+            if (node == 0) {
+                /* Every frame hidden: the innermost one stays, alone. */
+                uint32_t label;
+                if ((rc = adder_frame_label(&a, a.stacks[st].frame, &label, err)) ||
+                    (rc = tree_child(t, 0, label, &node, err)))
+                    goto out;
+            }
         }
         t->nodes[node].size[side] += traces[i].size;
         t->nodes[node].count[side] += 1;
     }
 out:
+    tm_attribution_free(attr);
     tm_free(a.frame_label);
     tm_free(a.stack_node);
     tm_free(a.scratch);
@@ -283,13 +300,14 @@ static int rank_cmp(const void *x, const void *y, void *ctx)
 
 static int ex_tree_finish(ex_tree *t, tm_error *err);
 
-int ex_tree_build(ex_tree *t, const ex_source *src, size_t nsrc, int allow, tm_error *err)
+int ex_tree_build(ex_tree *t, const ex_source *src, size_t nsrc,
+                  const tm_attribution_options *attribution, int allow, tm_error *err)
 {
     int rc = ex_tree_init(t, err);
     for (size_t i = 0; rc == TM_OK && i < nsrc; i++) {
         tm_progress p;
         tm_progress_begin(&p, allow, src[i].what, tm_snapshot_trace_count(src[i].snap));
-        rc = ex_tree_add_snapshot(t, src[i].snap, src[i].side, &p, err);
+        rc = ex_tree_add_snapshot(t, src[i].snap, src[i].side, attribution, &p, err);
         tm_progress_end(&p);
     }
     if (rc == TM_OK)

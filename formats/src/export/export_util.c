@@ -13,9 +13,12 @@ int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *er
         *out = d;
         return TM_OK;
     }
-    if (in->version != TM_EXPORT_OPTIONS_VERSION)
-        return tm_error_set(err, TM_EINVAL, "export options version %u, this library knows %u",
+    size_t n = ex_options_size(in->version);
+    if (!n)
+        return tm_error_set(err, TM_EINVAL, "export options version %u, this library knows 1..%u",
                             in->version, TM_EXPORT_OPTIONS_VERSION);
+    memcpy(&d, in, n);   /* an older struct: the newer fields keep their defaults */
+    in = &d;
     if (in->weight != TM_EXPORT_WEIGHT_SIZE && in->weight != TM_EXPORT_WEIGHT_COUNT)
         return tm_error_set(err, TM_EINVAL, "export options: unknown weight %d", in->weight);
     if (!(in->min_width >= 0 && in->min_width <= 1))
@@ -23,6 +26,12 @@ int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *er
                             in->min_width);
     *out = *in;
     return TM_OK;
+}
+
+size_t ex_options_size(unsigned version)
+{
+    return version == 1 ? offsetof(tm_export_options, attribution)
+                        : version == TM_EXPORT_OPTIONS_VERSION ? sizeof(tm_export_options) : 0;
 }
 
 void ex_put_folded_label(FILE *f, const char *s, size_t n)
