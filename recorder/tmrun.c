@@ -72,8 +72,11 @@ static int find_library(char *out, size_t cap)
     if (slash)
         *slash = 0;
     static const char *const rel[] = {
-        "libtmrecorder.so", "../lib/libtmrecorder.so", "../lib/tmkit/libtmrecorder.so",
-        "../lib/x86_64-linux-gnu/libtmrecorder.so", "../lib64/libtmrecorder.so",
+        "libtmrecorder.so",
+        "../lib/libtmrecorder.so",
+        "../lib/tmkit/libtmrecorder.so",
+        "../lib/x86_64-linux-gnu/libtmrecorder.so",
+        "../lib64/libtmrecorder.so",
         "../recorder/libtmrecorder.so",
     };
     for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
@@ -85,8 +88,10 @@ static int find_library(char *out, size_t cap)
             return 0;
         }
     }
-    fprintf(stderr, "tmrun: libtmrecorder.so not found next to %s or in %s/../lib "
-                    "(set TM_RECORDER_LIB)\n", exe, exe);
+    fprintf(stderr,
+            "tmrun: libtmrecorder.so not found next to %s or in %s/../lib "
+            "(set TM_RECORDER_LIB)\n",
+            exe, exe);
     return -1;
 }
 
@@ -137,11 +142,8 @@ int main(int argc, char **argv)
         case OPT_PEAK: peak = 1; break;
         case OPT_CRASH: crash = 1; break;
         case OPT_FOLLOW_FORK: follow = 1; break;
-        case 'h':
-            usage(stdout);
-            return TOOL_EXIT_OK;
-        default:
-            return tool_option_error(prog, c, argv, longopts);
+        case 'h': usage(stdout); return TOOL_EXIT_OK;
+        default: return tool_option_error(prog, c, argv, longopts);
         }
     }
     int i = optind;
@@ -189,7 +191,7 @@ int main(int argc, char **argv)
     setenv("LD_PRELOAD", preload, 1);
     setenv("TM_OUTPUT", out, 1);
     setenv("TM_NFRAME", nframe, 1);
-    setenv("TM_ROOT_PID", pid, 1);   /* exec keeps our pid */
+    setenv("TM_ROOT_PID", pid, 1); /* exec keeps our pid */
     unsetenv("TM_START");
     if (interval)
         setenv("TM_INTERVAL", interval, 1);

@@ -57,5 +57,5 @@ int main(void)
     for (record *r = head; r; r = r->next)
         n++;
     printf("demo: %ld records\n", n);
-    return 0;   /* everything is still allocated: the snapshot at exit sees it */
+    return 0; /* everything is still allocated: the snapshot at exit sees it */
 }

@@ -13,7 +13,7 @@ int main(void)
     void *b = malloc(2000);
     char *c = strdup("libc allocates this one");
     static char pool[4096];
-    tm_track(5, (uintptr_t)pool, sizeof(pool));   /* a custom allocator's block */
+    tm_track(5, (uintptr_t)pool, sizeof(pool)); /* a custom allocator's block */
     tm_snapshot *s = sample_take_snapshot();
 
     sample_print_top(s, TM_KEY_LINENO, NULL, 0, 5, "No filter");
@@ -21,7 +21,7 @@ int main(void)
     sample_print_top(s, TM_KEY_LINENO, &only_mine, 1, 5, "Only this file");
     tm_filter not_unknown[2] = { sample_exclude("<unknown>"), sample_exclude("") };
     tm_error err;
-    if (tm_filter_parse(&not_unknown[1], "*filters.c:16", 0, &err) != TM_OK) {   /* PATTERN:LINE */
+    if (tm_filter_parse(&not_unknown[1], "*filters.c:16", 0, &err) != TM_OK) { /* PATTERN:LINE */
         fprintf(stderr, "%s\n", err.message);
         return 2;
     }

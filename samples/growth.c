@@ -9,8 +9,8 @@ static void *history[64];
 
 static void step(int i)
 {
-    history[i] = malloc(1000 * (size_t)(i + 1));   /* grows every iteration */
-    void *tmp = malloc(5000);                        /* temporary: freed */
+    history[i] = malloc(1000 * (size_t)(i + 1)); /* grows every iteration */
+    void *tmp = malloc(5000);                    /* temporary: freed */
     free(tmp);
 }
 

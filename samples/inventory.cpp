@@ -20,11 +20,12 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 struct Item {
-    std::string name;        // longer than the small-string buffer: on the heap
-    std::vector<int> stock;  // one block per item
+    std::string name;       // longer than the small-string buffer: on the heap
+    std::vector<int> stock; // one block per item
 };
 
 using Batch = std::vector<std::unique_ptr<Item>>;
@@ -115,7 +116,7 @@ void expect(const char *when, const Batch &batch, const Index &index,
     }
 }
 
-}  // namespace
+} // namespace
 
 int main()
 {
@@ -127,7 +128,7 @@ int main()
         Index index = build_index(batch);
         summary = summarize(index, 100);
         if (report)
-            expect("peak", batch, index, summary);  // the peak: everything is live
+            expect("peak", batch, index, summary); // the peak: everything is live
     }
     std::printf("%s: %zu lines in the summary\n", banner, summary.size());
     for (char *line : summary)
@@ -136,5 +137,5 @@ int main()
     summary.shrink_to_fit();
     if (report)
         expect("exit", Batch(), Index(), summary);
-    return 0;  // banner is never freed
+    return 0; // banner is never freed
 }

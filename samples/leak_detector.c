@@ -10,9 +10,9 @@ static char *leaked[10];
 
 static void handle_request(int i)
 {
-    char *scratch = malloc(4096);        /* freed: not a leak */
+    char *scratch = malloc(4096); /* freed: not a leak */
     snprintf(scratch, 4096, "request %d", i);
-    leaked[i] = malloc(strlen(scratch) + 1);   /* never freed: the leak */
+    leaked[i] = malloc(strlen(scratch) + 1); /* never freed: the leak */
     strcpy(leaked[i], scratch);
     free(scratch);
 }
@@ -25,7 +25,7 @@ int main(void)
         handle_request(i);
     tm_snapshot *after = sample_take_snapshot();
     tm_filter keep = sample_include("*leak_detector.c");
-    keep.all_frames = 1;   /* a frame of this file anywhere in the stack */
+    keep.all_frames = 1; /* a frame of this file anywhere in the stack */
     int64_t grew = sample_print_diff(after, baseline, TM_KEY_TRACEBACK, &keep, 1, 5,
                                      "Still allocated since the baseline");
     printf("leaked: %lld B\n", (long long)grew);

@@ -21,10 +21,10 @@ static void *measure(const char *name, work_fn fn, int arg)
 
 static void *build_and_shrink(int n)
 {
-    int *tmp = malloc((size_t)n * sizeof(int));   /* temporary working set */
+    int *tmp = malloc((size_t)n * sizeof(int)); /* temporary working set */
     for (int i = 0; i < n; i++)
         tmp[i] = i;
-    int *result = malloc(16 * sizeof(int));       /* what the caller keeps */
+    int *result = malloc(16 * sizeof(int)); /* what the caller keeps */
     for (int i = 0; i < 16; i++)
         result[i] = tmp[i * (n / 16)];
     free(tmp);

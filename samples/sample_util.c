@@ -48,9 +48,8 @@ uint64_t sample_print_top(const tm_snapshot *s, tm_key_type key, const tm_filter
     return total;
 }
 
-int64_t sample_print_diff(const tm_snapshot *new_snap, const tm_snapshot *old_snap,
-                          tm_key_type key, const tm_filter *filters, size_t nfilters,
-                          size_t top, const char *title)
+int64_t sample_print_diff(const tm_snapshot *new_snap, const tm_snapshot *old_snap, tm_key_type key,
+                          const tm_filter *filters, size_t nfilters, size_t top, const char *title)
 {
     tm_stats_options o = TM_STATS_OPTIONS_INIT;
     o.key = key;
@@ -78,8 +77,14 @@ static tm_filter make_filter(const char *pattern, int inclusive)
     return f;
 }
 
-tm_filter sample_include(const char *pattern) { return make_filter(pattern, 1); }
-tm_filter sample_exclude(const char *pattern) { return make_filter(pattern, 0); }
+tm_filter sample_include(const char *pattern)
+{
+    return make_filter(pattern, 1);
+}
+tm_filter sample_exclude(const char *pattern)
+{
+    return make_filter(pattern, 0);
+}
 
 const char *sample_size(uint64_t n)
 {

@@ -20,9 +20,8 @@ uint64_t sample_print_top(const tm_snapshot *s, tm_key_type key, const tm_filter
 
 /* new.compare_to(old, key); prints the first `top` lines; returns the sum of
  * size_diff over all groups. */
-int64_t sample_print_diff(const tm_snapshot *new_snap, const tm_snapshot *old_snap,
-                          tm_key_type key, const tm_filter *filters, size_t nfilters,
-                          size_t top, const char *title);
+int64_t sample_print_diff(const tm_snapshot *new_snap, const tm_snapshot *old_snap, tm_key_type key,
+                          const tm_filter *filters, size_t nfilters, size_t top, const char *title);
 
 /* A filter that keeps only traces whose most recent frame is in a file
  * matching pattern (Python: Filter(True, pattern)). */

@@ -66,15 +66,12 @@ int main(int argc, char **argv)
                 return tool_usage_error(PROG, "unexpected argument '%s'", optarg);
             break;
         case 256: to = optarg; break;
-        case 'h':
-            usage(stdout);
-            return TOOL_EXIT_OK;
+        case 'h': usage(stdout); return TOOL_EXIT_OK;
         case ':':
             if (optopt == 256)
                 return tool_usage_error(PROG, "--to needs a value (tms or python)");
             return tool_option_error(PROG, c, argv, longopts);
-        default:
-            return tool_option_error(PROG, c, argv, longopts);
+        default: return tool_option_error(PROG, c, argv, longopts);
         }
     }
     for (; optind < argc; optind++) {

@@ -16,49 +16,50 @@ static const char *const prog = "tmexport";
 
 static void usage(FILE *f)
 {
-    fputs("usage: tmexport folded SNAPSHOT [-o OUT] [--count]\n"
-          "       tmexport flamegraph SNAPSHOT -o OUT.html [--title T] [--count] [--min-width PCT]\n"
-          "       tmexport diff OLD NEW -o OUT.html [--title T] [--count] [--min-width PCT]\n"
-          "       tmexport timeline SNAPSHOT... -o OUT.svg [--title T]\n"
-          "\n"
-          "Export snapshots (.tms files or Python tracemalloc dumps) for other tools\n"
-          "and for people.\n"
-          "\n"
-          "commands:\n"
-          "  folded      one line per unique stack, 'root;caller;...;leaf WEIGHT', frames\n"
-          "              oldest first (input of flamegraph.pl, speedscope, inferno).\n"
-          "              Inlined calls are expanded; ';' '\\' and control characters in\n"
-          "              names are escaped as \\x3b, \\\\, \\n, \\xHH.\n"
-          "  flamegraph  a self-contained interactive HTML flame graph (no network):\n"
-          "              click to zoom, search box, hover for sizes; the view is kept\n"
-          "              in the URL (#search=TEXT&zoom=N) for links and reloads.\n"
-          "  diff        flame graph of NEW compared to OLD: widths from NEW, red = grew,\n"
-          "              blue = shrank; stacks only in OLD are drawn with their OLD width.\n"
-          "  timeline    SVG chart of traced current and peak memory over a series of\n"
-          "              snapshots (e.g. app.1.tms app.2.tms ... from an interval trigger),\n"
-          "              ordered by snapshot time.\n"
-          "\n"
-          "options:\n"
-          "  -o, --output FILE  write to FILE (atomically: temporary file + rename);\n"
-          "                     '-' or no -o writes to standard output\n"
-          "      --count        weigh stacks by number of allocations, not bytes\n"
-          "      --title TEXT   title of the page or picture\n"
-          "      --min-width PCT\n"
-          "                     flame graphs: leave out frames narrower than PCT percent\n"
-          "                     of the whole (default 0: keep all; 0.01 keeps pages of\n"
-          "                     millions of stacks small)\n"
-          "      --no-progress  never show progress (it is shown on stderr only when\n"
-          "                     stderr is a terminal and the work takes a while)\n"
-          "      --as-recorded  native stacks exactly as recorded (by default frames of\n"
-          "                     the C/C++ runtime's allocation machinery and of system\n"
-          "                     headers and sources are hidden, as in tmstat)\n"
-          "      --hide PAT     also hide native frames whose function, file or module\n"
-          "                     matches PAT (fnmatch); repeatable\n"
-          "  -h, --help         show this help\n"
-          "      --version      show the tmkit version\n"
-          "\n"
-          "exit status: 0 success, 2 usage or input error (the message names the file).\n",
-          f);
+    fputs(
+        "usage: tmexport folded SNAPSHOT [-o OUT] [--count]\n"
+        "       tmexport flamegraph SNAPSHOT -o OUT.html [--title T] [--count] [--min-width PCT]\n"
+        "       tmexport diff OLD NEW -o OUT.html [--title T] [--count] [--min-width PCT]\n"
+        "       tmexport timeline SNAPSHOT... -o OUT.svg [--title T]\n"
+        "\n"
+        "Export snapshots (.tms files or Python tracemalloc dumps) for other tools\n"
+        "and for people.\n"
+        "\n"
+        "commands:\n"
+        "  folded      one line per unique stack, 'root;caller;...;leaf WEIGHT', frames\n"
+        "              oldest first (input of flamegraph.pl, speedscope, inferno).\n"
+        "              Inlined calls are expanded; ';' '\\' and control characters in\n"
+        "              names are escaped as \\x3b, \\\\, \\n, \\xHH.\n"
+        "  flamegraph  a self-contained interactive HTML flame graph (no network):\n"
+        "              click to zoom, search box, hover for sizes; the view is kept\n"
+        "              in the URL (#search=TEXT&zoom=N) for links and reloads.\n"
+        "  diff        flame graph of NEW compared to OLD: widths from NEW, red = grew,\n"
+        "              blue = shrank; stacks only in OLD are drawn with their OLD width.\n"
+        "  timeline    SVG chart of traced current and peak memory over a series of\n"
+        "              snapshots (e.g. app.1.tms app.2.tms ... from an interval trigger),\n"
+        "              ordered by snapshot time.\n"
+        "\n"
+        "options:\n"
+        "  -o, --output FILE  write to FILE (atomically: temporary file + rename);\n"
+        "                     '-' or no -o writes to standard output\n"
+        "      --count        weigh stacks by number of allocations, not bytes\n"
+        "      --title TEXT   title of the page or picture\n"
+        "      --min-width PCT\n"
+        "                     flame graphs: leave out frames narrower than PCT percent\n"
+        "                     of the whole (default 0: keep all; 0.01 keeps pages of\n"
+        "                     millions of stacks small)\n"
+        "      --no-progress  never show progress (it is shown on stderr only when\n"
+        "                     stderr is a terminal and the work takes a while)\n"
+        "      --as-recorded  native stacks exactly as recorded (by default frames of\n"
+        "                     the C/C++ runtime's allocation machinery and of system\n"
+        "                     headers and sources are hidden, as in tmstat)\n"
+        "      --hide PAT     also hide native frames whose function, file or module\n"
+        "                     matches PAT (fnmatch); repeatable\n"
+        "  -h, --help         show this help\n"
+        "      --version      show the tmkit version\n"
+        "\n"
+        "exit status: 0 success, 2 usage or input error (the message names the file).\n",
+        f);
 }
 
 static int run(int kind, const char *cmd, char **files, size_t nfiles, const char *output,
@@ -98,8 +99,15 @@ int main(int argc, char **argv)
         return tool_usage_error(prog, "unknown command '%s' (folded, flamegraph, diff, timeline)",
                                 cmd);
 
-    enum { OPT_COUNT = 256, OPT_TITLE, OPT_NO_PROGRESS, OPT_VERSION, OPT_MIN_WIDTH,
-           OPT_AS_RECORDED, OPT_HIDE };
+    enum {
+        OPT_COUNT = 256,
+        OPT_TITLE,
+        OPT_NO_PROGRESS,
+        OPT_VERSION,
+        OPT_MIN_WIDTH,
+        OPT_AS_RECORDED,
+        OPT_HIDE
+    };
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
         { "count", no_argument, NULL, OPT_COUNT },
@@ -150,8 +158,7 @@ int main(int argc, char **argv)
         case OPT_AS_RECORDED: attribution.as_recorded = 1; break;
         case OPT_HIDE:
             if (attribution.nhide == TM_ATTRIBUTION_MAX_HIDE) {
-                rc = tool_usage_error(prog, "--hide: at most %d patterns",
-                                      TM_ATTRIBUTION_MAX_HIDE);
+                rc = tool_usage_error(prog, "--hide: at most %d patterns", TM_ATTRIBUTION_MAX_HIDE);
                 goto free_files;
             }
             hide[attribution.nhide++] = optarg;
@@ -164,9 +171,7 @@ int main(int argc, char **argv)
             printf("tmexport (tmkit) %s\n", tm_version_string());
             rc = TOOL_EXIT_OK;
             goto free_files;
-        default:
-            rc = tool_option_error(prog, c, sub_argv, longopts);
-            goto free_files;
+        default: rc = tool_option_error(prog, c, sub_argv, longopts); goto free_files;
         }
     }
     while (optind < sub_argc)

@@ -19,12 +19,13 @@ static const char *prog = "tminfo";
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tminfo [--traces] FILE...\n"
-               "  Shows the .tms header, sections, metadata and counts of each FILE\n"
-               "  (a .tms snapshot or a Python tracemalloc dump).\n"
-               "  --traces     also print every trace with its frames\n"
-               "  -h, --help   show this help\n"
-               "exit status: 0 success, 2 if any file could not be read.\n");
+    fprintf(f,
+            "usage: tminfo [--traces] FILE...\n"
+            "  Shows the .tms header, sections, metadata and counts of each FILE\n"
+            "  (a .tms snapshot or a Python tracemalloc dump).\n"
+            "  --traces     also print every trace with its frames\n"
+            "  -h, --help   show this help\n"
+            "exit status: 0 success, 2 if any file could not be read.\n");
 }
 
 /* Strings may hold any bytes; keep one item per line. */
@@ -152,8 +153,8 @@ static int print_traces(const tm_snapshot *s)
     printf("traces:\n");
     for (size_t i = 0; i < n; i++) {
         printf("trace %zu: domain=%" PRIu32 " size=%" PRIu64 " total_nframe=%" PRIu32
-               " nframe=%" PRIu32 "\n", i, t[i].domain, t[i].size,
-               tm_snapshot_trace_total_nframe(s, i),
+               " nframe=%" PRIu32 "\n",
+               i, t[i].domain, t[i].size, tm_snapshot_trace_total_nframe(s, i),
                st[t[i].stack].depth);
         size_t k = 0;
         tm_stack_walk w;
@@ -183,17 +184,19 @@ static int print_container(const char *path, const void *data, size_t len)
     tm_error err;
     if (tm_tms_inspect(&info, data, len, path, &err))
         return tool_fail(prog, &err);
-    printf("%s: .tms format version %u.%u, %" PRIu64 " bytes, %zu sections\n", path,
-           info->major, info->minor, info->file_size, info->nsections);
+    printf("%s: .tms format version %u.%u, %" PRIu64 " bytes, %zu sections\n", path, info->major,
+           info->minor, info->file_size, info->nsections);
     printf("  %-9s %-5s %-10s %-9s %-5s %12s %12s %8s\n", "offset", "type", "name", "flags",
            "codec", "stored", "raw", "ratio");
     for (size_t i = 0; i < info->nsections; i++) {
         const tm_tms_section_info *si = &info->sections[i];
-        printf("  %-9" PRIu64 " %-5" PRIu32 " %-10s %-9s %-5s %12" PRIu64 " %12" PRIu64
-               " %7.2fx\n", si->offset, si->type, si->name,
-               si->critical ? "critical" : "optional",
-               si->codec == 0 ? "raw" : si->codec == 1 ? "zstd" : "?", si->stored_len,
-               si->raw_len, si->stored_len ? (double)si->raw_len / (double)si->stored_len : 1.0);
+        printf("  %-9" PRIu64 " %-5" PRIu32 " %-10s %-9s %-5s %12" PRIu64 " %12" PRIu64 " %7.2fx\n",
+               si->offset, si->type, si->name, si->critical ? "critical" : "optional",
+               si->codec == 0       ? "raw"
+                   : si->codec == 1 ? "zstd"
+                                    : "?",
+               si->stored_len, si->raw_len,
+               si->stored_len ? (double)si->raw_len / (double)si->stored_len : 1.0);
     }
     tm_tms_file_info_free(info);
     return TOOL_EXIT_OK;
@@ -253,9 +256,7 @@ int main(int argc, char **argv)
             usage(stdout);
             free(files);
             return TOOL_EXIT_OK;
-        default:
-            free(files);
-            return tool_option_error(prog, c, argv, longopts);
+        default: free(files); return tool_option_error(prog, c, argv, longopts);
         }
     }
     while (optind < argc)

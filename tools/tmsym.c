@@ -28,7 +28,8 @@
 
 static const char *const prog = "tmsym";
 
-static void usage(FILE *f) {
+static void usage(FILE *f)
+{
     fprintf(f,
             "usage: tmsym IN.tms [-o OUT.tms] [--search-path DIR]... [--debug-dir DIR]...\n"
             "             [--no-default-debug-dir] [--ignore-build-id] [-q]\n"
@@ -51,7 +52,8 @@ static void usage(FILE *f) {
             "exit status: 0 success, 2 usage or input error.\n");
 }
 
-static int print_lookup(tm_symbolizer *s, const char *bin, const char *text) {
+static int print_lookup(tm_symbolizer *s, const char *bin, const char *text)
+{
     char *end;
     errno = 0;
     unsigned long long a = strtoull(text, &end, 16);
@@ -60,7 +62,7 @@ static int print_lookup(tm_symbolizer *s, const char *bin, const char *text) {
         return TOOL_EXIT_ERROR;
     }
     tm_sym_result r;
-    tm_error err = {0};
+    tm_error err = { 0 };
     if (tm_symbolizer_lookup(&r, s, bin, a, &err) != TM_OK)
         return tool_fail(prog, &err);
     for (size_t i = 0; i < r.nframes; i++) {
@@ -72,18 +74,21 @@ static int print_lookup(tm_symbolizer *s, const char *bin, const char *text) {
     return TOOL_EXIT_OK;
 }
 
-static int run_lookup(const char *bin, int naddr, char **addrs) {
+static int run_lookup(const char *bin, int naddr, char **addrs)
+{
     tm_symbolizer *s;
-    tm_error err = {0};
+    tm_error err = { 0 };
     if (tm_symbolizer_new(&s, NULL, &err) != TM_OK)
         return tool_fail(prog, &err);
     int rc = TOOL_EXIT_OK;
     if (naddr > 0) {
-        for (int i = 0; i < naddr && rc == TOOL_EXIT_OK; i++) rc = print_lookup(s, bin, addrs[i]);
+        for (int i = 0; i < naddr && rc == TOOL_EXIT_OK; i++)
+            rc = print_lookup(s, bin, addrs[i]);
     } else {
         char line[256];
         while (rc == TOOL_EXIT_OK && fgets(line, sizeof line, stdin)) {
-            if (line[0] == '\n') continue;
+            if (line[0] == '\n')
+                continue;
             rc = print_lookup(s, bin, line);
         }
     }
@@ -98,9 +103,15 @@ static int run_lookup(const char *bin, int naddr, char **addrs) {
     return rc;
 }
 
-int main(int argc, char **argv) {
-    enum { OPT_SEARCH_PATH = 256, OPT_DEBUG_DIR, OPT_NO_DEFAULT_DEBUG_DIR, OPT_IGNORE_BUILD_ID,
-           OPT_LOOKUP };
+int main(int argc, char **argv)
+{
+    enum {
+        OPT_SEARCH_PATH = 256,
+        OPT_DEBUG_DIR,
+        OPT_NO_DEFAULT_DEBUG_DIR,
+        OPT_IGNORE_BUILD_ID,
+        OPT_LOOKUP
+    };
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
         { "search-path", required_argument, NULL, OPT_SEARCH_PATH },
@@ -127,12 +138,30 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "-:o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 1: addrs[naddr++] = optarg; break;
-        case 'o': out = optarg; snapshot_opts = 1; break;
-        case OPT_SEARCH_PATH: search[opts.nsearch_paths++] = optarg; snapshot_opts = 1; break;
-        case OPT_DEBUG_DIR: debug[opts.ndebug_dirs++] = optarg; snapshot_opts = 1; break;
-        case OPT_NO_DEFAULT_DEBUG_DIR: opts.no_default_debug_dir = 1; snapshot_opts = 1; break;
-        case OPT_IGNORE_BUILD_ID: opts.ignore_build_id = 1; snapshot_opts = 1; break;
-        case 'q': quiet = 1; snapshot_opts = 1; break;
+        case 'o':
+            out = optarg;
+            snapshot_opts = 1;
+            break;
+        case OPT_SEARCH_PATH:
+            search[opts.nsearch_paths++] = optarg;
+            snapshot_opts = 1;
+            break;
+        case OPT_DEBUG_DIR:
+            debug[opts.ndebug_dirs++] = optarg;
+            snapshot_opts = 1;
+            break;
+        case OPT_NO_DEFAULT_DEBUG_DIR:
+            opts.no_default_debug_dir = 1;
+            snapshot_opts = 1;
+            break;
+        case OPT_IGNORE_BUILD_ID:
+            opts.ignore_build_id = 1;
+            snapshot_opts = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            snapshot_opts = 1;
+            break;
         case OPT_LOOKUP:
             if (lookup) {
                 rc = tool_usage_error(prog, "--lookup given twice");
@@ -144,9 +173,7 @@ int main(int argc, char **argv) {
             usage(stdout);
             rc = TOOL_EXIT_OK;
             goto free_args;
-        default:
-            rc = tool_option_error(prog, c, argv, longopts);
-            goto free_args;
+        default: rc = tool_option_error(prog, c, argv, longopts); goto free_args;
         }
     }
     while (optind < argc)
@@ -169,11 +196,12 @@ int main(int argc, char **argv) {
         goto free_args;
     }
     in = addrs[0];
-    if (!out) out = in;
+    if (!out)
+        out = in;
     opts.search_paths = search;
     opts.debug_dirs = debug;
 
-    tm_error err = {0};
+    tm_error err = { 0 };
     tm_snapshot *snap = NULL;
     tm_symbolize_report *rep = NULL;
     rc = TOOL_EXIT_ERROR;
@@ -187,7 +215,8 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < rep->nmodules; i++) {
         const tm_symbolize_module_report *m = &rep->modules[i];
-        if (m->status == TM_SYMSTAT_UNUSED) continue;
+        if (m->status == TM_SYMSTAT_UNUSED)
+            continue;
         if (m->status != TM_SYMSTAT_SYMBOLIZED || m->note)
             fprintf(stderr, "tmsym: note: module %u %s: %s%s%s\n", m->module,
                     m->path ? m->path : "?", tm_symstat_name(m->status), m->note ? ": " : "",

@@ -49,8 +49,8 @@ static inline uint64_t tm_hash_bytes(const void *p, size_t n)
 #define TM_HINDEX_NONE UINT32_MAX
 
 typedef struct tm_hindex {
-    uint64_t *slots;   /* (hash32 << 32) | (id + 1); 0 = empty */
-    size_t cap;        /* 0 or a power of two */
+    uint64_t *slots; /* (hash32 << 32) | (id + 1); 0 = empty */
+    size_t cap;      /* 0 or a power of two */
     size_t count;
 } tm_hindex;
 
@@ -84,7 +84,7 @@ static inline uint32_t tm_hindex__scan(const tm_hindex *ix, uint32_t tag, size_t
         uint64_t v = ix->slots[i];
         if (!v || (uint32_t)(v >> 32) == tag) {
             *pos = i;
-            return (uint32_t)v - 1;   /* empty: 0 - 1 == TM_HINDEX_NONE */
+            return (uint32_t)v - 1; /* empty: 0 - 1 == TM_HINDEX_NONE */
         }
     }
 }

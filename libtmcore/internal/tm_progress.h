@@ -15,11 +15,11 @@
 #include <stdint.h>
 
 typedef struct tm_progress {
-    int enabled;           /* stderr is a terminal and the caller allows it */
-    int shown;             /* something is on the line and must be erased */
+    int enabled; /* stderr is a terminal and the caller allows it */
+    int shown;   /* something is on the line and must be erased */
     const char *what;
     uint64_t total;
-    uint64_t next_tick;    /* cheap counter check before reading the clock */
+    uint64_t next_tick; /* cheap counter check before reading the clock */
     uint64_t stride;
     int64_t start_ns, delay_ns, last_ns;
 } tm_progress;

@@ -17,7 +17,7 @@
 #define TM_MAX_FRAMES (256u * 1024u * 1024u)
 #define TM_MAX_STACKS (256u * 1024u * 1024u)
 #define TM_MAX_TRACES (1024u * 1024u * 1024u)
-#define TM_MAX_DEPTH (1u << 20)   /* 65535 frames, each expanded by its inline chain */
+#define TM_MAX_DEPTH (1u << 20) /* 65535 frames, each expanded by its inline chain */
 #define TM_MAX_ARGS (1u << 20)
 
 typedef struct tm_string_block {
@@ -27,7 +27,7 @@ typedef struct tm_string_block {
 } tm_string_block;
 
 struct tm_snapshot {
-    const char **str;          /* point into blocks (never move) */
+    const char **str; /* point into blocks (never move) */
     uint32_t *str_len;
     size_t nstr, str_cap, str_len_cap;
     size_t str_bytes;
@@ -44,7 +44,7 @@ struct tm_snapshot {
     tm_stack_node *stacks;
     size_t nstacks, stack_cap;
     tm_hindex stack_index;
-    int stack_index_stale;   /* nodes appended unindexed; rebuilt on next intern */
+    int stack_index_stale; /* nodes appended unindexed; rebuilt on next intern */
 
     tm_trace *traces;
     size_t ntraces, trace_cap;
@@ -74,7 +74,6 @@ int tm_snapshot_note_total_nframe(tm_snapshot *snap, size_t i, uint32_t total_nf
                                   tm_error *err);
 
 /* argv by string ids (the reader has ids, not C strings). */
-int tm_snapshot_set_argv_ids(tm_snapshot *snap, const uint32_t *ids, size_t argc,
-                             tm_error *err);
+int tm_snapshot_set_argv_ids(tm_snapshot *snap, const uint32_t *ids, size_t argc, tm_error *err);
 
 #endif

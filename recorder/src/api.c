@@ -78,14 +78,14 @@ TM_EXPORT unsigned tm_get_traceback_limit(void)
     return tm_rec_cfg.nframe;
 }
 
-TM_EXPORT int tm_get_object_traceback(uintptr_t *pcs, size_t max, size_t *nframes,
-                                      size_t *size, const void *ptr)
+TM_EXPORT int tm_get_object_traceback(uintptr_t *pcs, size_t max, size_t *nframes, size_t *size,
+                                      const void *ptr)
 {
     tm_live_entry e;
     drain();
     tm_rec_guard++;
-    int found = ptr && tm_live_find((uintptr_t)ptr, 0, &e) &&
-                !tm_pending_others_has((uintptr_t)ptr);
+    int found =
+        ptr && tm_live_find((uintptr_t)ptr, 0, &e) && !tm_pending_others_has((uintptr_t)ptr);
     tm_rec_guard--;
     if (!found)
         return TM_ENOTFOUND;

@@ -61,9 +61,12 @@ static int parse_signal(const char *v)
         return n > 0 && n < NSIG ? (int)n : 0;
     if (strncasecmp(v, "SIG", 3) == 0)
         v += 3;
-    static const struct { const char *name; int no; } names[] = {
-        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP }, { "PROF", SIGPROF },
-        { "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "TTIN", SIGTTIN },
+    static const struct {
+        const char *name;
+        int no;
+    } names[] = {
+        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },   { "HUP", SIGHUP }, { "PROF", SIGPROF },
+        { "URG", SIGURG },   { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "TTIN", SIGTTIN },
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcasecmp(v, names[i].name) == 0)
@@ -104,7 +107,7 @@ static void fork_child(void)
     } else {
         atomic_store(&tm_rec_tracing, 0);
         tm_rec_cfg.exit_dump = 0;
-        tm_rec_cfg.unwind_check = 0;   /* the parent reports its own counts */
+        tm_rec_cfg.unwind_check = 0; /* the parent reports its own counts */
         tm_live_clear();
     }
     tm_rec_guard--;
@@ -128,8 +131,10 @@ void tm_rec_init(void)
         else if (strcmp(v, "eh-nocache") == 0)
             c->incremental = 1;
         else if (strcmp(v, "eh") != 0)
-            fprintf(stderr, "tmrecorder: TM_UNWIND=%s: expected eh, eh-nocache, eh-full, fp "
-                            "or libgcc; using eh\n", v);
+            fprintf(stderr,
+                    "tmrecorder: TM_UNWIND=%s: expected eh, eh-nocache, eh-full, fp "
+                    "or libgcc; using eh\n",
+                    v);
     }
     c->unwind_check = env_flag("TM_UNWIND_CHECK");
     int autostart = env_flag("TM_START");
@@ -202,8 +207,7 @@ int tm_rec_is_traced_process(void)
  * call _exit from a later destructor or atexit handler. */
 static void exit_snapshot(void)
 {
-    if (!tm_rec_cfg.exit_dump || !atomic_load(&tm_rec_tracing) ||
-        atomic_exchange(&exit_written, 1))
+    if (!tm_rec_cfg.exit_dump || !atomic_load(&tm_rec_tracing) || atomic_exchange(&exit_written, 1))
         return;
     tm_dump_exit("exit");
 }

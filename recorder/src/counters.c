@@ -16,7 +16,7 @@ TM_TLS __thread uint32_t tm_cnt_epoch;
 static TM_TLS __thread int cnt_registered;
 
 static pthread_key_t cnt_key;
-static _Atomic int cnt_key_state;   /* 0 none, 1 creating, 2 ready */
+static _Atomic int cnt_key_state; /* 0 none, 1 creating, 2 ready */
 
 static void cnt_flush_own(void)
 {
@@ -55,7 +55,7 @@ static void cnt_register(void)
     if (st == 2)
         pthread_setspecific(cnt_key, (void *)1);
     else
-        cnt_registered = 0;   /* key being created elsewhere: try next time */
+        cnt_registered = 0; /* key being created elsewhere: try next time */
 }
 
 void tm_counters_slow(int64_t d)

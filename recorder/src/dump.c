@@ -25,7 +25,7 @@
 #include "tm/snapshot.h"
 #include "tm/tms.h"
 
-static char stem[4200];            /* output without ".tms", with ".PID" in a child */
+static char stem[4200]; /* output without ".tms", with ".PID" in a child */
 static int is_child;
 static _Atomic uint32_t next_seq = 1;
 static pthread_mutex_t dump_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -83,7 +83,7 @@ typedef struct collect {
     size_t n, cap;
     uint64_t bytes;
     int oom;
-    const uintptr_t *skip;     /* freed blocks other threads still queue, sorted */
+    const uintptr_t *skip; /* freed blocks other threads still queue, sorted */
     size_t nskip;
 } collect;
 
@@ -100,7 +100,7 @@ static void collect_one(const tm_live_entry *e, void *arg)
         bsearch(&e->ptr, c->skip, c->nskip, sizeof(uintptr_t), cmp_uptr))
         return;
     if (c->n == c->cap) {
-        c->oom = 1;   /* grew since counting: the next shard pass copes */
+        c->oom = 1; /* grew since counting: the next shard pass copes */
         return;
     }
     c->v[c->n++] = *e;
@@ -140,8 +140,8 @@ static int read_cmdline(char **out, size_t *len)
     return 0;
 }
 
-static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence,
-                        uint64_t current, int64_t time_ns, tm_error *err)
+static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence, uint64_t current,
+                        int64_t time_ns, tm_error *err)
 {
     tm_metadata md;
     memset(&md, 0, sizeof(md));
@@ -373,8 +373,9 @@ int tm_dump_build_peak(tm_snapshot **out, uint32_t sequence, tm_error *err)
         return tm_error_set(err, TM_ENOMEM, "peak traces: out of memory");
     }
     if (p.inexact)
-        fprintf(stderr, "tmrecorder: the peak snapshot is approximate: blocks of domains >= 65536 "
-                        "or of 256 GiB or more changed after the peak\n");
+        fprintf(stderr,
+                "tmrecorder: the peak snapshot is approximate: blocks of domains >= 65536 "
+                "or of 256 GiB or more changed after the peak\n");
     rc = build_from(out, p.v, p.n, p.bytes, "peak", sequence, p.time_ns, err);
     free(p.v);
     return rc;
@@ -493,7 +494,7 @@ void tm_crash_thread_end(void)
     if (!p || sigaltstack(NULL, &cur) != 0 || (cur.ss_flags & SS_ONSTACK))
         return;
     altstack = NULL;
-    if (cur.ss_sp == p) {   /* else the program has put its own in place */
+    if (cur.ss_sp == p) { /* else the program has put its own in place */
         stack_t off = { .ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE };
         sigaltstack(&off, NULL);
     }
@@ -538,7 +539,7 @@ static struct timespec ts_of(int64_t ns)
 static void *trigger_thread(void *arg)
 {
     (void)arg;
-    tm_rec_guard++;   /* this thread's own allocations are never traced */
+    tm_rec_guard++; /* this thread's own allocations are never traced */
     in_trigger_thread = 1;
     sigset_t all;
     sigfillset(&all);
@@ -561,13 +562,13 @@ static void *trigger_thread(void *arg)
         if (atomic_load(&crash_signo) && !atomic_load(&crash_done)) {
             tm_dump_exit("crash");
             atomic_store(&crash_done, 1);
-            continue;   /* the process is about to die */
+            continue; /* the process is about to die */
         }
         if (iv && now >= next_iv) {
             dump_report(NULL, "interval");
             next_iv += iv;
             if (next_iv <= now)
-                next_iv = now + iv;   /* fell behind: skip, do not burst */
+                next_iv = now + iv; /* fell behind: skip, do not burst */
         }
         if (atomic_exchange(&sig_pending, 0))
             dump_report(NULL, "signal");

@@ -30,7 +30,7 @@ typedef struct cache_slot {
 } cache_slot;
 
 static cache_slot *cache;
-static _Atomic int cache_state;   /* 0 none, 1 mapping, 2 ready, 3 failed */
+static _Atomic int cache_state; /* 0 none, 1 mapping, 2 ready, 3 failed */
 
 /* --- DWARF reading helpers ----------------------------------------------- */
 
@@ -112,7 +112,7 @@ static uintptr_t rd_encoded(rd *r, uint8_t enc, uintptr_t data_base)
     case 0x30: v += data_base; break;
     default: r->bad = 1; return 0;
     }
-    if (enc & 0x80) {   /* indirect */
+    if (enc & 0x80) { /* indirect */
         if (!v) {
             r->bad = 1;
             return 0;
@@ -153,9 +153,8 @@ static void set_reg(row *rw, uint64_t reg, int rule, int64_t off)
 }
 
 /* Runs insns until the location passes pc.  Returns 0 or -1 (malformed). */
-static int run_program(row *rw, const row *initial, const cie_info *ci,
-                       const uint8_t *p, const uint8_t *end, uintptr_t loc,
-                       uintptr_t pc)
+static int run_program(row *rw, const row *initial, const cie_info *ci, const uint8_t *p,
+                       const uint8_t *end, uintptr_t loc, uintptr_t pc)
 {
     row stack[8];
     int depth = 0;
@@ -183,31 +182,51 @@ static int run_program(row *rw, const row *initial, const cie_info *ci,
             continue;
         }
         switch (op) {
-        case 0x00: break;                                        /* nop */
-        case 0x01: loc = rd_encoded(&r, ci->fde_enc, 0); if (loc > pc) return 0; break;
-        case 0x02: loc += rd_fixed(&r, 1) * ci->code_align; if (loc > pc) return 0; break;
-        case 0x03: loc += rd_fixed(&r, 2) * ci->code_align; if (loc > pc) return 0; break;
-        case 0x04: loc += rd_fixed(&r, 4) * ci->code_align; if (loc > pc) return 0; break;
-        case 0x05:                                               /* offset_extended */
+        case 0x00: break; /* nop */
+        case 0x01:
+            loc = rd_encoded(&r, ci->fde_enc, 0);
+            if (loc > pc)
+                return 0;
+            break;
+        case 0x02:
+            loc += rd_fixed(&r, 1) * ci->code_align;
+            if (loc > pc)
+                return 0;
+            break;
+        case 0x03:
+            loc += rd_fixed(&r, 2) * ci->code_align;
+            if (loc > pc)
+                return 0;
+            break;
+        case 0x04:
+            loc += rd_fixed(&r, 4) * ci->code_align;
+            if (loc > pc)
+                return 0;
+            break;
+        case 0x05: /* offset_extended */
             reg = rd_uleb(&r);
             set_reg(rw, reg, RULE_OFFSET, (int64_t)rd_uleb(&r) * ci->data_align);
             break;
-        case 0x06:                                               /* restore_extended */
+        case 0x06: /* restore_extended */
             reg = rd_uleb(&r);
             if (initial && reg <= 16) {
                 rw->rule[reg] = initial->rule[reg];
                 rw->off[reg] = initial->off[reg];
             }
             break;
-        case 0x07: set_reg(rw, rd_uleb(&r), RULE_UNDEF, 0); break;   /* undefined */
-        case 0x08: set_reg(rw, rd_uleb(&r), RULE_SAME, 0); break;    /* same_value */
-        case 0x09: reg = rd_uleb(&r); rd_uleb(&r); set_reg(rw, reg, RULE_OTHER, 0); break;
-        case 0x0a:                                               /* remember_state */
+        case 0x07: set_reg(rw, rd_uleb(&r), RULE_UNDEF, 0); break; /* undefined */
+        case 0x08: set_reg(rw, rd_uleb(&r), RULE_SAME, 0); break;  /* same_value */
+        case 0x09:
+            reg = rd_uleb(&r);
+            rd_uleb(&r);
+            set_reg(rw, reg, RULE_OTHER, 0);
+            break;
+        case 0x0a: /* remember_state */
             if (depth == 8)
                 return -1;
             stack[depth++] = *rw;
             break;
-        case 0x0b:                                               /* restore_state */
+        case 0x0b: /* restore_state */
             if (depth == 0)
                 return -1;
             {
@@ -216,11 +235,29 @@ static int run_program(row *rw, const row *initial, const cie_info *ci,
                 *rw = stack[--depth];
             }
             break;
-        case 0x0c: rw->cfa_reg = (uint32_t)rd_uleb(&r); rw->cfa_off = (int64_t)rd_uleb(&r); rw->cfa_expr = 0; break;
-        case 0x0d: rw->cfa_reg = (uint32_t)rd_uleb(&r); rw->cfa_expr = 0; break;
+        case 0x0c:
+            rw->cfa_reg = (uint32_t)rd_uleb(&r);
+            rw->cfa_off = (int64_t)rd_uleb(&r);
+            rw->cfa_expr = 0;
+            break;
+        case 0x0d:
+            rw->cfa_reg = (uint32_t)rd_uleb(&r);
+            rw->cfa_expr = 0;
+            break;
         case 0x0e: rw->cfa_off = (int64_t)rd_uleb(&r); break;
-        case 0x0f: { uint64_t n = rd_uleb(&r); r.p += n; rw->cfa_expr = 1; break; }
-        case 0x10: { reg = rd_uleb(&r); uint64_t n = rd_uleb(&r); r.p += n; set_reg(rw, reg, RULE_OTHER, 0); break; }
+        case 0x0f: {
+            uint64_t n = rd_uleb(&r);
+            r.p += n;
+            rw->cfa_expr = 1;
+            break;
+        }
+        case 0x10: {
+            reg = rd_uleb(&r);
+            uint64_t n = rd_uleb(&r);
+            r.p += n;
+            set_reg(rw, reg, RULE_OTHER, 0);
+            break;
+        }
         case 0x11:
             reg = rd_uleb(&r);
             set_reg(rw, reg, RULE_OFFSET, rd_sleb(&r) * ci->data_align);
@@ -231,16 +268,29 @@ static int run_program(row *rw, const row *initial, const cie_info *ci,
             rw->cfa_expr = 0;
             break;
         case 0x13: rw->cfa_off = rd_sleb(&r) * ci->data_align; break;
-        case 0x14: reg = rd_uleb(&r); rd_uleb(&r); set_reg(rw, reg, RULE_OTHER, 0); break;
-        case 0x15: reg = rd_uleb(&r); rd_sleb(&r); set_reg(rw, reg, RULE_OTHER, 0); break;
-        case 0x16: { reg = rd_uleb(&r); uint64_t n = rd_uleb(&r); r.p += n; set_reg(rw, reg, RULE_OTHER, 0); break; }
-        case 0x2e: rd_uleb(&r); break;                            /* GNU_args_size */
-        case 0x2f:                                               /* GNU_negative_offset_extended */
+        case 0x14:
+            reg = rd_uleb(&r);
+            rd_uleb(&r);
+            set_reg(rw, reg, RULE_OTHER, 0);
+            break;
+        case 0x15:
+            reg = rd_uleb(&r);
+            rd_sleb(&r);
+            set_reg(rw, reg, RULE_OTHER, 0);
+            break;
+        case 0x16: {
+            reg = rd_uleb(&r);
+            uint64_t n = rd_uleb(&r);
+            r.p += n;
+            set_reg(rw, reg, RULE_OTHER, 0);
+            break;
+        }
+        case 0x2e: rd_uleb(&r); break; /* GNU_args_size */
+        case 0x2f:                     /* GNU_negative_offset_extended */
             reg = rd_uleb(&r);
             set_reg(rw, reg, RULE_OFFSET, -(int64_t)rd_uleb(&r) * ci->data_align);
             break;
-        default:
-            return -1;
+        default: return -1;
         }
         if (r.p > r.end)
             return -1;
@@ -256,7 +306,7 @@ static int parse_cie(const uint8_t *cie, cie_info *ci)
         return -1;
     r.end = r.p + len;
     if (rd_fixed(&r, 4) != 0)
-        return -1;   /* not a CIE (64-bit DWARF is not used on x86-64) */
+        return -1; /* not a CIE (64-bit DWARF is not used on x86-64) */
     unsigned version = (unsigned)rd_fixed(&r, 1);
     const char *aug = (const char *)r.p;
     size_t auglen = strnlen(aug, (size_t)(r.end - r.p));
@@ -278,13 +328,17 @@ static int parse_cie(const uint8_t *cie, cie_info *ci)
         }
         case 'R': ci->fde_enc = (uint8_t)rd_fixed(&r, 1); break;
         case 'L': rd_fixed(&r, 1); break;
-        case 'P': { uint8_t e = (uint8_t)rd_fixed(&r, 1); rd_encoded(&r, (uint8_t)(e & 0x7f), 0); break; }
+        case 'P': {
+            uint8_t e = (uint8_t)rd_fixed(&r, 1);
+            rd_encoded(&r, (uint8_t)(e & 0x7f), 0);
+            break;
+        }
         case 'S': ci->signal = 1; break;
         case 'B': break;
         default:
             if (!after_aug)
                 return -1;
-            i = auglen;   /* unknown letter: 'z' lets us skip the rest */
+            i = auglen; /* unknown letter: 'z' lets us skip the rest */
         }
     }
     if (after_aug)
@@ -306,8 +360,8 @@ static uint64_t pack_rule(unsigned kind, const row *rw)
         return 1u | (TM_RULE_STOP << 1);
     if (rw->rule[REG_RA] == RULE_UNDEF)
         return 1u | (TM_RULE_END << 1);
-    if (rw->rule[REG_RA] != RULE_OFFSET || rw->off[REG_RA] % 8 ||
-        rw->off[REG_RA] / 8 < -128 || rw->off[REG_RA] / 8 > 127)
+    if (rw->rule[REG_RA] != RULE_OFFSET || rw->off[REG_RA] % 8 || rw->off[REG_RA] / 8 < -128 ||
+        rw->off[REG_RA] / 8 > 127)
         return 1u | (TM_RULE_STOP << 1);
     if (rw->cfa_reg == REG_RBP)
         v |= 1u << 3;
@@ -345,9 +399,9 @@ static uint64_t compute_rule(uintptr_t lookup_pc)
     if (!hdr || hdr[0] != 1)
         return stop;
     rd r = { hdr + 4, (const uint8_t *)fo.dlfo_map_end, 0 };
-    rd_encoded(&r, hdr[1], (uintptr_t)hdr);                      /* eh_frame_ptr */
+    rd_encoded(&r, hdr[1], (uintptr_t)hdr); /* eh_frame_ptr */
     uint64_t count = rd_encoded(&r, hdr[2], (uintptr_t)hdr);
-    if (r.bad || hdr[3] != 0x3b || count == 0)                  /* datarel|sdata4 */
+    if (r.bad || hdr[3] != 0x3b || count == 0) /* datarel|sdata4 */
         return stop;
     const int32_t *tab = (const int32_t *)r.p;
     uintptr_t base = (uintptr_t)hdr;
@@ -365,7 +419,7 @@ static uint64_t compute_rule(uintptr_t lookup_pc)
     rd f = { fde, fde + 4, 0 };
     uint64_t len = rd_fixed(&f, 4);
     if (len == 0xffffffffu)
-        return stop;   /* 64-bit DWARF: not produced for x86-64 .eh_frame */
+        return stop; /* 64-bit DWARF: not produced for x86-64 .eh_frame */
     f.end = f.p + len;
     const uint8_t *cie_ptr_at = f.p;
     uint32_t cie_off = (uint32_t)rd_fixed(&f, 4);
@@ -420,14 +474,13 @@ uint64_t tm_eh_rule(uintptr_t lookup_pc)
             uint64_t v = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
             if (v)
                 return v;
-            break;  /* being filled by another thread */
+            break; /* being filled by another thread */
         }
         if (key == 0) {
             uint64_t v = compute_rule(lookup_pc);
             uintptr_t expect = 0;
             if (atomic_compare_exchange_strong_explicit(&cache[i].key, &expect, lookup_pc,
-                                                        memory_order_acq_rel,
-                                                        memory_order_acquire))
+                                                        memory_order_acq_rel, memory_order_acquire))
                 atomic_store_explicit(&cache[i].rule, v, memory_order_release);
             return v;
         }

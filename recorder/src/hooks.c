@@ -72,7 +72,7 @@ static void *arena_alloc(size_t n, size_t align)
     }
     uintptr_t p = ((uintptr_t)(arena + off + 16) + align - 1) & ~(uintptr_t)(align - 1);
     ((size_t *)p)[-1] = n;
-    return (void *)p;   /* static storage: already zero */
+    return (void *)p; /* static storage: already zero */
 }
 
 static inline size_t arena_size(const void *p)
@@ -101,7 +101,7 @@ static void resolve(void)
     r.aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
     r.valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
     r.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
-    r.malloc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    r.malloc_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
     if (!r.malloc || !r.calloc || !r.realloc || !r.free || !r.posix_memalign) {
         static const char msg[] = "tmrecorder: cannot find the real malloc with dlsym\n";
         if (write(2, msg, sizeof(msg) - 1) < 0) {
@@ -123,7 +123,7 @@ static inline int ensure_real(void)
     if (TM_LIKELY(atomic_load_explicit(&real_ready, memory_order_acquire)))
         return 1;
     if (atomic_load(&resolving) && tm_rec_guard)
-        return 0;   /* dlsym is allocating: use the arena */
+        return 0; /* dlsym is allocating: use the arena */
     resolve();
     return 1;
 }
@@ -150,16 +150,16 @@ TM_HIDDEN void tm_real_free(void *p)
 
 /* --- C allocation functions ------------------------------------------------ */
 
-#define TRACED_ALLOC(expr, size)                          \
-    do {                                                  \
-        tm_regs r_;                                       \
-        TM_CALLER_REGS(r_);                               \
-        tm_rec_guard++;                                   \
-        void *p_ = (expr);                                \
-        if (p_)                                           \
-            tm_record_alloc(p_, (size), 0, &r_);          \
-        tm_rec_guard--;                                   \
-        return p_;                                        \
+#define TRACED_ALLOC(expr, size)                                                                   \
+    do {                                                                                           \
+        tm_regs r_;                                                                                \
+        TM_CALLER_REGS(r_);                                                                        \
+        tm_rec_guard++;                                                                            \
+        void *p_ = (expr);                                                                         \
+        if (p_)                                                                                    \
+            tm_record_alloc(p_, (size), 0, &r_);                                                   \
+        tm_rec_guard--;                                                                            \
+        return p_;                                                                                 \
     } while (0)
 
 TM_EXPORT void *malloc(size_t n)
@@ -187,8 +187,7 @@ TM_EXPORT void *calloc(size_t nm, size_t sz)
     TRACED_ALLOC(real.calloc(nm, sz), nm * sz);
 }
 
-static void *realloc_traced(void *p, size_t n, const tm_regs *r, int is_array,
-                            size_t nm, size_t sz)
+static void *realloc_traced(void *p, size_t n, const tm_regs *r, int is_array, size_t nm, size_t sz)
 {
     tm_live_entry old;
     int had = p ? tm_live_remove((uintptr_t)p, 0, &old) : 0;
@@ -196,7 +195,7 @@ static void *realloc_traced(void *p, size_t n, const tm_regs *r, int is_array,
     if (q)
         tm_record_alloc(q, n, 0, r);
     else if (had && n != 0)
-        tm_live_insert(old.ptr, 0, old.size, old.stack);   /* p is still valid */
+        tm_live_insert(old.ptr, 0, old.size, old.stack); /* p is still valid */
     return q;
 }
 
@@ -372,41 +371,41 @@ static inline void *cxx_alloc(size_t n, size_t al, const tm_regs *r)
     return p;
 }
 
-#define CXX_NEW(name, fallback_sym)                                      \
-    TM_EXPORT void *name(size_t n)                                       \
-    {                                                                    \
-        ensure_real();                                                   \
-        tm_regs r;                                                       \
-        TM_CALLER_REGS(r);                                               \
-        void *p = cxx_alloc(n, 0, should_trace() ? &r : NULL);           \
-        return p ? p : cxx_fallback(fallback_sym, n, 0, 0);              \
+#define CXX_NEW(name, fallback_sym)                                                                \
+    TM_EXPORT void *name(size_t n)                                                                 \
+    {                                                                                              \
+        ensure_real();                                                                             \
+        tm_regs r;                                                                                 \
+        TM_CALLER_REGS(r);                                                                         \
+        void *p = cxx_alloc(n, 0, should_trace() ? &r : NULL);                                     \
+        return p ? p : cxx_fallback(fallback_sym, n, 0, 0);                                        \
     }
-#define CXX_NEW_NOTHROW(name)                                            \
-    TM_EXPORT void *name(size_t n, const void *nt)                       \
-    {                                                                    \
-        (void)nt;                                                        \
-        ensure_real();                                                   \
-        tm_regs r;                                                       \
-        TM_CALLER_REGS(r);                                               \
-        return cxx_alloc(n, 0, should_trace() ? &r : NULL);              \
+#define CXX_NEW_NOTHROW(name)                                                                      \
+    TM_EXPORT void *name(size_t n, const void *nt)                                                 \
+    {                                                                                              \
+        (void)nt;                                                                                  \
+        ensure_real();                                                                             \
+        tm_regs r;                                                                                 \
+        TM_CALLER_REGS(r);                                                                         \
+        return cxx_alloc(n, 0, should_trace() ? &r : NULL);                                        \
     }
-#define CXX_NEW_ALIGNED(name, fallback_sym)                              \
-    TM_EXPORT void *name(size_t n, size_t al)                            \
-    {                                                                    \
-        ensure_real();                                                   \
-        tm_regs r;                                                       \
-        TM_CALLER_REGS(r);                                               \
-        void *p = cxx_alloc(n, al, should_trace() ? &r : NULL);          \
-        return p ? p : cxx_fallback(fallback_sym, n, al, 1);             \
+#define CXX_NEW_ALIGNED(name, fallback_sym)                                                        \
+    TM_EXPORT void *name(size_t n, size_t al)                                                      \
+    {                                                                                              \
+        ensure_real();                                                                             \
+        tm_regs r;                                                                                 \
+        TM_CALLER_REGS(r);                                                                         \
+        void *p = cxx_alloc(n, al, should_trace() ? &r : NULL);                                    \
+        return p ? p : cxx_fallback(fallback_sym, n, al, 1);                                       \
     }
-#define CXX_NEW_ALIGNED_NOTHROW(name)                                    \
-    TM_EXPORT void *name(size_t n, size_t al, const void *nt)            \
-    {                                                                    \
-        (void)nt;                                                        \
-        ensure_real();                                                   \
-        tm_regs r;                                                       \
-        TM_CALLER_REGS(r);                                               \
-        return cxx_alloc(n, al, should_trace() ? &r : NULL);             \
+#define CXX_NEW_ALIGNED_NOTHROW(name)                                                              \
+    TM_EXPORT void *name(size_t n, size_t al, const void *nt)                                      \
+    {                                                                                              \
+        (void)nt;                                                                                  \
+        ensure_real();                                                                             \
+        tm_regs r;                                                                                 \
+        TM_CALLER_REGS(r);                                                                         \
+        return cxx_alloc(n, al, should_trace() ? &r : NULL);                                       \
     }
 
 CXX_NEW(_Znwm, "_Znwm")
@@ -423,16 +422,56 @@ static inline void cxx_delete(void *p)
     free(p);
 }
 
-TM_EXPORT void _ZdlPv(void *p) { cxx_delete(p); }
-TM_EXPORT void _ZdaPv(void *p) { cxx_delete(p); }
-TM_EXPORT void _ZdlPvm(void *p, size_t n) { (void)n; cxx_delete(p); }
-TM_EXPORT void _ZdaPvm(void *p, size_t n) { (void)n; cxx_delete(p); }
-TM_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; cxx_delete(p); }
-TM_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt) { (void)nt; cxx_delete(p); }
-TM_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al) { (void)al; cxx_delete(p); }
-TM_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al) { (void)al; cxx_delete(p); }
-TM_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al) { (void)n; (void)al; cxx_delete(p); }
-TM_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al) { (void)n; (void)al; cxx_delete(p); }
+TM_EXPORT void _ZdlPv(void *p)
+{
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdaPv(void *p)
+{
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdlPvm(void *p, size_t n)
+{
+    (void)n;
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdaPvm(void *p, size_t n)
+{
+    (void)n;
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
+{
+    (void)nt;
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
+{
+    (void)nt;
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al)
+{
+    (void)al;
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al)
+{
+    (void)al;
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al)
+{
+    (void)n;
+    (void)al;
+    cxx_delete(p);
+}
+TM_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al)
+{
+    (void)n;
+    (void)al;
+    cxx_delete(p);
+}
 TM_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const void *nt)
 {
     (void)al;

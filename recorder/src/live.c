@@ -32,7 +32,7 @@
 
 #define NSHARD 256
 #define SLOTS 4
-#define MAX_LOAD_NUM 4   /* 80% of the slots */
+#define MAX_LOAD_NUM 4 /* 80% of the slots */
 #define MAX_LOAD_DEN 5
 #define PTR_BITS 48
 #define SIZE_BITS 38
@@ -48,11 +48,11 @@ typedef struct bucket {
 typedef struct shard {
     tm_spin lock;
     bucket *b;
-    uint8_t *ovf;         /* per bucket: entries stored past it */
-    size_t nb;            /* buckets */
+    uint8_t *ovf; /* per bucket: entries stored past it */
+    size_t nb;    /* buckets */
     size_t count;
-    size_t limit;         /* grow when count reaches it */
-    uint64_t bytes;       /* sum of the sizes */
+    size_t limit;   /* grow when count reaches it */
+    uint64_t bytes; /* sum of the sizes */
     size_t map_bytes;
 } shard;
 
@@ -106,7 +106,7 @@ static inline unsigned bucket_match(const bucket *bk, uint64_t key)
     a = _mm_and_si128(a, _mm_shuffle_epi32(a, _MM_SHUFFLE(2, 3, 0, 1)));
     b = _mm_and_si128(b, _mm_shuffle_epi32(b, _MM_SHUFFLE(2, 3, 0, 1)));
     return (unsigned)_mm_movemask_pd(_mm_castsi128_pd(a)) |
-           (unsigned)_mm_movemask_pd(_mm_castsi128_pd(b)) << 2;
+        (unsigned)_mm_movemask_pd(_mm_castsi128_pd(b)) << 2;
 }
 
 /* Stores a key known to be absent.  Shard locked, a free slot exists. */
@@ -130,7 +130,7 @@ static int shard_grow(shard *s)
 {
     size_t nnb = s->nb ? s->nb + s->nb / 2 : 16;
     size_t bytes = (nnb * (sizeof(bucket) + 1) + 4095) & ~(size_t)4095;
-    nnb = bytes / (sizeof(bucket) + 1);   /* use the whole mapping */
+    nnb = bytes / (sizeof(bucket) + 1); /* use the whole mapping */
     bucket *nbk = tm_rmem_map(bytes);
     if (!nbk)
         return -1;
@@ -177,7 +177,7 @@ static inline int find_slot(const shard *s, uint64_t h, uint64_t key, size_t *bi
 
 static inline void shard_bytes_set(shard *s, uint64_t v)
 {
-    __atomic_store_n(&s->bytes, v, __ATOMIC_RELAXED);   /* read unlocked by tm_live_bytes */
+    __atomic_store_n(&s->bytes, v, __ATOMIC_RELAXED); /* read unlocked by tm_live_bytes */
 }
 
 /* Removes (bucket i, slot k) whose key hashes to h.  Shard locked. */
@@ -204,7 +204,7 @@ void tm_live_prefetch(uintptr_t ptr, uint32_t domain)
     if (b && nb) {
         size_t i = home_of(h, nb);
         __builtin_prefetch(&b[i], 1);
-        __builtin_prefetch((const uint8_t *)(b + nb) + i, 1);   /* its overflow count */
+        __builtin_prefetch((const uint8_t *)(b + nb) + i, 1); /* its overflow count */
     }
 }
 
@@ -315,7 +315,7 @@ int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
             uint64_t size = erase(s, h, i, k);
             tm_spin_unlock(&s->lock);
             tm_counters_add(-(int64_t)size);
-                    if (old)
+            if (old)
                 *old = decode(key, val);
             return 1;
         }

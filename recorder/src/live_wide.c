@@ -15,7 +15,7 @@
 #include "tm_hash.h"
 
 #define NSHARD 16
-#define MAX_LOAD_NUM 4   /* 80% */
+#define MAX_LOAD_NUM 4 /* 80% */
 #define MAX_LOAD_DEN 5
 
 typedef struct shard {
@@ -47,7 +47,10 @@ static inline size_t home_of(uint64_t h, size_t cap)
  * entry that is closer to home than the key would be, and deletion shifts
  * the rest of the cluster back by one without rehashing anything. */
 #define SIZE_MASK ((UINT64_C(1) << 48) - 1)
-static inline unsigned dist_of(const tm_live_entry *e) { return (unsigned)(e->size >> 48); }
+static inline unsigned dist_of(const tm_live_entry *e)
+{
+    return (unsigned)(e->size >> 48);
+}
 static inline void set_dist(tm_live_entry *e, unsigned d)
 {
     e->size = (e->size & SIZE_MASK) | ((uint64_t)d << 48);
@@ -79,7 +82,7 @@ static int shard_grow(shard *s)
 {
     size_t ncap = s->cap ? s->cap + s->cap / 2 : 64;
     size_t bytes = (ncap * sizeof(tm_live_entry) + 4095) & ~(size_t)4095;
-    ncap = bytes / sizeof(tm_live_entry);    /* use the whole mapping */
+    ncap = bytes / sizeof(tm_live_entry); /* use the whole mapping */
     tm_live_entry *ns = tm_rmem_map(bytes);
     if (!ns)
         return -1;
@@ -120,7 +123,7 @@ int tm_wide_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
     uint64_t h = hash_key(ptr, domain);
     shard *s = &shards[h >> 60];
     if (size > SIZE_MASK)
-        size = SIZE_MASK;   /* 256 TiB: no real block is larger */
+        size = SIZE_MASK; /* 256 TiB: no real block is larger */
     int64_t delta = (int64_t)size;
     tm_spin_lock(&s->lock);
     size_t i = s->count ? find_slot(s, h, ptr, domain) : SIZE_MAX;

@@ -13,8 +13,7 @@ static _Atomic size_t mapped_bytes;
 
 void *tm_rmem_map(size_t bytes)
 {
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     atomic_fetch_add_explicit(&mapped_bytes, bytes, memory_order_relaxed);

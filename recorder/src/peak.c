@@ -40,16 +40,16 @@
 _Atomic uint64_t tm_peak_gen;
 
 #define NSHARD 256
-#define LOG_FLOOR 512           /* log entries a shard may always keep */
+#define LOG_FLOOR 512 /* log entries a shard may always keep */
 
 typedef uint64_t kv_pair[2];
 
 typedef struct peak_shard {
-    kv_pair *ev;                /* key, value before (TM_PEAK_ABSENT: was not there) */
+    kv_pair *ev; /* key, value before (TM_PEAK_ABSENT: was not there) */
     uint32_t n, cap;
     size_t ev_bytes;
-    uint64_t gen;               /* generation of the log, or of the frozen set */
-    int frozen;                 /* set = the shard at the peak of gen; nothing logged */
+    uint64_t gen; /* generation of the log, or of the frozen set */
+    int frozen;   /* set = the shard at the peak of gen; nothing logged */
     kv_pair *set;
     uint32_t nset, set_cap;
     size_t set_bytes;
@@ -212,8 +212,7 @@ void tm_peak_note(unsigned k, uint64_t key, uint64_t old)
 
 void tm_peak_note_wide(void)
 {
-    atomic_store_explicit(&lost_gen,
-                          atomic_load_explicit(&tm_peak_gen, memory_order_relaxed) + 1,
+    atomic_store_explicit(&lost_gen, atomic_load_explicit(&tm_peak_gen, memory_order_relaxed) + 1,
                           memory_order_relaxed);
 }
 

@@ -103,7 +103,7 @@ void tm_pending_flush_own(void)
     tm_pending *s = tm_pending_own;
     if (!s || !s->n)
         return;
-    tm_rec_guard++;   /* the real frees below must not come back here */
+    tm_rec_guard++; /* the real frees below must not come back here */
     for (uint32_t k = 0; k < TM_PENDING_DEPTH; k++) {
         /* Oldest first: the table sees the frees in program order. */
         uint32_t i = (s->pos + k) % TM_PENDING_DEPTH;

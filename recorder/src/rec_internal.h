@@ -30,44 +30,44 @@ typedef struct tm_regs {
 /* Valid in a function compiled with -fno-omit-frame-pointer (the recorder
  * is): __builtin_frame_address(0) points to the saved rbp, above it the
  * return address. */
-#define TM_CALLER_REGS(r)                                                  \
-    do {                                                                   \
-        uintptr_t *fa_ = (uintptr_t *)__builtin_frame_address(0);          \
-        (r).pc = fa_[1];                                                   \
-        (r).sp = (uintptr_t)(fa_ + 2);                                     \
-        (r).bp = fa_[0];                                                   \
+#define TM_CALLER_REGS(r)                                                                          \
+    do {                                                                                           \
+        uintptr_t *fa_ = (uintptr_t *)__builtin_frame_address(0);                                  \
+        (r).pc = fa_[1];                                                                           \
+        (r).sp = (uintptr_t)(fa_ + 2);                                                             \
+        (r).bp = fa_[0];                                                                           \
     } while (0)
 
 /* --- per-thread state (hooks.c) ---------------------------------------- */
-extern TM_TLS __thread int tm_rec_guard;    /* >0: inside the recorder */
+extern TM_TLS __thread int tm_rec_guard; /* >0: inside the recorder */
 
 /* --- configuration and global state (config.c) ------------------------ */
 enum { TM_UNWIND_EH = 0, TM_UNWIND_FP = 1, TM_UNWIND_LIBGCC = 2 };
 
 typedef struct tm_rec_config {
-    unsigned nframe;          /* traceback limit */
-    int unwinder;             /* TM_UNWIND_* */
-    int unwind_check;         /* compare with libgcc on every stack */
-    int incremental;          /* 0 full eh walk, 1 reuse the previous walk, 2 and
+    unsigned nframe;  /* traceback limit */
+    int unwinder;     /* TM_UNWIND_* */
+    int unwind_check; /* compare with libgcc on every stack */
+    int incremental;  /* 0 full eh walk, 1 reuse the previous walk, 2 and
                                  cache stack ids per reused prefix + fresh frames */
     int follow_fork;
-    int peak;                 /* keep the live set at the peak (peak.c) */
+    int peak; /* keep the live set at the peak (peak.c) */
     double interval;
     int signo;
-    int crash;                /* write the exit snapshot on a fatal signal */
-    int exit_dump;            /* write TM_OUTPUT at exit */
-    char output[4096];        /* TM_OUTPUT as given, or "" */
+    int crash;         /* write the exit snapshot on a fatal signal */
+    int exit_dump;     /* write TM_OUTPUT at exit */
+    char output[4096]; /* TM_OUTPUT as given, or "" */
 } tm_rec_config;
 
 extern tm_rec_config tm_rec_cfg TM_HIDDEN;
 extern _Atomic int tm_rec_tracing TM_HIDDEN;
 extern _Atomic int64_t tm_rec_start_time_ns TM_HIDDEN;
 
-TM_HIDDEN void tm_rec_init(void);      /* idempotent; called outside hooks */
+TM_HIDDEN void tm_rec_init(void); /* idempotent; called outside hooks */
 TM_HIDDEN int64_t tm_rec_now_ns(void);
 
 /* --- recorder memory (mem.c) --------------------------------------------- */
-TM_HIDDEN void *tm_rmem_map(size_t bytes);         /* zeroed, or NULL */
+TM_HIDDEN void *tm_rmem_map(size_t bytes); /* zeroed, or NULL */
 TM_HIDDEN void tm_rmem_unmap(void *p, size_t bytes);
 TM_HIDDEN size_t tm_rmem_total(void);
 
@@ -81,7 +81,7 @@ TM_HIDDEN size_t tm_rmem_total(void);
  * of a few nanoseconds is not woken: it sleeps with a 1 ms timeout and
  * tries again.  Never allocates. */
 typedef struct {
-    _Atomic uint32_t v;           /* 0 free, 1 held */
+    _Atomic uint32_t v; /* 0 free, 1 held */
     _Atomic uint32_t sleepers;
 } tm_spin;
 TM_HIDDEN void tm_spin_lock_slow(tm_spin *l);
@@ -117,8 +117,7 @@ typedef struct tm_live_entry {
 } tm_live_entry;
 
 /* Inserts or replaces; updates the counters.  Returns 0 or -1 (no memory). */
-TM_HIDDEN int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size,
-                             uint32_t stack);
+TM_HIDDEN int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack);
 /* Removes; fills *old if given.  Returns 1 if it was there. */
 TM_HIDDEN int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old);
 /* Starts loading the cache line where (ptr, domain) would be inserted. */
@@ -133,7 +132,7 @@ TM_HIDDEN size_t tm_live_count(void);
  * (each shard's total is updated under its lock). */
 TM_HIDDEN uint64_t tm_live_bytes(void);
 TM_HIDDEN void tm_live_lock_all(void);
-TM_HIDDEN void tm_live_unlock_all(int child);   /* after fork */
+TM_HIDDEN void tm_live_unlock_all(int child); /* after fork */
 /* For peak.c: the 256 narrow shards only (not the wide table), and the
  * packed entries of one shard, which the caller has locked. */
 TM_HIDDEN void tm_live_lock_narrow(void);
@@ -144,7 +143,7 @@ TM_HIDDEN void tm_live_shard_walk_locked(unsigned shard, void (*entry)(uint64_t,
 TM_HIDDEN tm_live_entry tm_live_unpack(uint64_t key, uint64_t val);
 
 /* The wide side table (live_wide.c), same contracts, no counter updates. */
-extern _Atomic size_t tm_wide_total TM_HIDDEN;    /* entries in it */
+extern _Atomic size_t tm_wide_total TM_HIDDEN; /* entries in it */
 TM_HIDDEN int tm_wide_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack,
                              int64_t *delta);
 TM_HIDDEN int tm_wide_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old);
@@ -160,19 +159,19 @@ TM_HIDDEN void tm_wide_unlock_all(int child);
  * peak is logged under the shard's lock (tm_peak_note, before the change is
  * applied) until the shard freezes its set at the peak; the live set at the
  * peak is rebuilt from the table and the logs. */
-#define TM_PEAK_ABSENT UINT64_MAX   /* "the key was not in the table" */
+#define TM_PEAK_ABSENT UINT64_MAX /* "the key was not in the table" */
 extern _Atomic uint64_t tm_peak_gen TM_HIDDEN;
-TM_HIDDEN void tm_peak_note(unsigned shard, uint64_t key, uint64_t old);   /* shard locked */
+TM_HIDDEN void tm_peak_note(unsigned shard, uint64_t key, uint64_t old); /* shard locked */
 TM_HIDDEN void tm_peak_note_wide(void);
-TM_HIDDEN void tm_peak_raise(void);   /* a new peak (counters.c), or reset/clear */
+TM_HIDDEN void tm_peak_raise(void); /* a new peak (counters.c), or reset/clear */
 TM_HIDDEN void tm_peak_start(void);
 TM_HIDDEN void tm_peak_thread_end(void);
 typedef struct tm_peak_set {
-    tm_live_entry *v;                 /* malloc'ed; the caller frees it */
+    tm_live_entry *v; /* malloc'ed; the caller frees it */
     size_t n;
     uint64_t bytes;
-    int64_t time_ns;                  /* when the peak was set */
-    int inexact;                      /* the wide table changed since */
+    int64_t time_ns; /* when the peak was set */
+    int inexact;     /* the wide table changed since */
 } tm_peak_set;
 /* Guard held.  0, -1 when peak tracking is off, -2 out of memory. */
 TM_HIDDEN int tm_peak_collect(tm_peak_set *out);
@@ -195,7 +194,7 @@ TM_HIDDEN int tm_peak_collect(tm_peak_set *out);
 typedef struct tm_counters {
     _Atomic int64_t flushed;
     _Atomic uint64_t peak;
-    _Atomic uint32_t epoch;     /* bumped by clear: older TLS deltas are dropped */
+    _Atomic uint32_t epoch; /* bumped by clear: older TLS deltas are dropped */
 } tm_counters;
 extern tm_counters tm_rec_cnt TM_HIDDEN;
 extern TM_TLS __thread int64_t tm_cnt_delta TM_HIDDEN;
@@ -206,26 +205,26 @@ static inline void tm_counters_add(int64_t d)
     int64_t nd = tm_cnt_delta + d;
     if (TM_LIKELY(tm_cnt_epoch == atomic_load_explicit(&tm_rec_cnt.epoch, memory_order_relaxed) &&
                   nd <= TM_CNT_BATCH && nd >= -TM_CNT_BATCH &&
-                  (d <= 0 || atomic_load_explicit(&tm_rec_cnt.flushed, memory_order_relaxed) + nd <=
-                                 (int64_t)atomic_load_explicit(&tm_rec_cnt.peak,
-                                                               memory_order_relaxed)))) {
+                  (d <= 0 ||
+                   atomic_load_explicit(&tm_rec_cnt.flushed, memory_order_relaxed) + nd <=
+                       (int64_t)atomic_load_explicit(&tm_rec_cnt.peak, memory_order_relaxed)))) {
         tm_cnt_delta = nd;
         return;
     }
     tm_counters_slow(d);
 }
 TM_HIDDEN uint64_t tm_counters_current(void);
-TM_HIDDEN uint64_t tm_counters_peak(uint64_t current);   /* never below current */
+TM_HIDDEN uint64_t tm_counters_peak(uint64_t current); /* never below current */
 TM_HIDDEN void tm_counters_reset_peak(void);
-TM_HIDDEN void tm_counters_clear(void);       /* with the table: current 0, peak 0 */
-TM_HIDDEN void tm_counters_fork_child(void);  /* the other threads' deltas are gone */
+TM_HIDDEN void tm_counters_clear(void);      /* with the table: current 0, peak 0 */
+TM_HIDDEN void tm_counters_fork_child(void); /* the other threads' deltas are gone */
 
 /* --- stacks and modules (stacks.c) --------------------------------------- */
 typedef struct tm_stack_rec {
     uint64_t hash;
     uint32_t nframes;
     uint32_t total;
-    uintptr_t pcs[];          /* then uint32_t mods[nframes] */
+    uintptr_t pcs[]; /* then uint32_t mods[nframes] */
 } tm_stack_rec;
 
 static inline const uint32_t *tm_stack_rec_mods(const tm_stack_rec *r)
@@ -234,7 +233,7 @@ static inline const uint32_t *tm_stack_rec_mods(const tm_stack_rec *r)
 }
 
 typedef struct tm_rec_module {
-    uintptr_t map_start, map_end;   /* whole mapping, for lookup */
+    uintptr_t map_start, map_end; /* whole mapping, for lookup */
     uintptr_t exec_start, exec_end;
     uintptr_t bias;
     const void *link_map;
@@ -249,7 +248,7 @@ TM_HIDDEN const tm_stack_rec *tm_stacks_get(uint32_t id);
 TM_HIDDEN uint32_t tm_stacks_count(void);
 TM_HIDDEN uint32_t tm_modules_count(void);
 TM_HIDDEN const tm_rec_module *tm_modules_get(uint32_t id);
-TM_HIDDEN void tm_stacks_lock(void);     /* fork */
+TM_HIDDEN void tm_stacks_lock(void); /* fork */
 TM_HIDDEN void tm_stacks_unlock(int child);
 
 /* --- unwinding (unwind.c, unwind_alt.c, ehframe.c) ------------------------ */
@@ -261,12 +260,11 @@ TM_HIDDEN uint32_t tm_unwind_stack(const tm_regs *start, uint32_t max);
 /* Fills pcs[0..max) most recent first with the configured unwinder, without
  * any reuse (eh: the full walk); returns the number stored and sets *total
  * to the full depth (capped at TM_MAX_NFRAME). */
-TM_HIDDEN uint32_t tm_unwind(const tm_regs *start, uintptr_t *pcs, uint32_t max,
-                             uint32_t *total);
-TM_HIDDEN uint32_t tm_unwind_eh_full(const tm_regs *start, uintptr_t *pcs,
-                                     uint32_t max, uint32_t *total);
-TM_HIDDEN uint32_t tm_unwind_libgcc(const tm_regs *start, uintptr_t *pcs,
-                                    uint32_t max, uint32_t *total);
+TM_HIDDEN uint32_t tm_unwind(const tm_regs *start, uintptr_t *pcs, uint32_t max, uint32_t *total);
+TM_HIDDEN uint32_t tm_unwind_eh_full(const tm_regs *start, uintptr_t *pcs, uint32_t max,
+                                     uint32_t *total);
+TM_HIDDEN uint32_t tm_unwind_libgcc(const tm_regs *start, uintptr_t *pcs, uint32_t max,
+                                    uint32_t *total);
 /* Counts of this thread's incremental walks (tests and benches):
  * remembered frames reused, prefixes found changed, stack ids from the
  * cache, stacks hashed and looked up in the stack table. */
@@ -295,8 +293,8 @@ TM_HIDDEN void tm_thread_buffers_release(void);
 #define TM_PENDING_DEPTH 4
 typedef struct tm_pending {
     _Atomic uintptr_t q[TM_PENDING_DEPTH];
-    uint32_t pos, n;                  /* next slot, slots in use: owner only */
-    struct tm_pending *next, *prev;   /* registry, under its lock */
+    uint32_t pos, n;                /* next slot, slots in use: owner only */
+    struct tm_pending *next, *prev; /* registry, under its lock */
 } tm_pending;
 /* Thread life (unwind.c's per-thread block): from here on, frees of this
  * thread may be deferred; at its end, its queued blocks are released. */
@@ -325,18 +323,17 @@ TM_HIDDEN int tm_pending_others_has(uintptr_t p);
 /* Copies up to cap of them; returns how many there are. */
 TM_HIDDEN size_t tm_pending_others_collect(uintptr_t *out, size_t cap);
 TM_HIDDEN size_t tm_pending_others_max(void);
-TM_HIDDEN void tm_pending_fork_prepare(void);          /* locks the registry */
+TM_HIDDEN void tm_pending_fork_prepare(void); /* locks the registry */
 TM_HIDDEN void tm_pending_fork_after(int child);
 
 /* --- snapshots (dump.c) ------------------------------------------------- */
 struct tm_snapshot;
 struct tm_error;
 /* Caller holds the guard. */
-TM_HIDDEN int tm_dump_build(struct tm_snapshot **out, const char *trigger,
-                            uint32_t sequence, struct tm_error *err);
+TM_HIDDEN int tm_dump_build(struct tm_snapshot **out, const char *trigger, uint32_t sequence,
+                            struct tm_error *err);
 /* The live set at the peak (trigger "peak"); TM_EINVAL without TM_PEAK. */
-TM_HIDDEN int tm_dump_build_peak(struct tm_snapshot **out, uint32_t sequence,
-                                 struct tm_error *err);
+TM_HIDDEN int tm_dump_build_peak(struct tm_snapshot **out, uint32_t sequence, struct tm_error *err);
 TM_HIDDEN int tm_dump_write(const char *path, const char *trigger, struct tm_error *err);
 /* Next numbered path; returns 0 or -1. */
 TM_HIDDEN int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq);
@@ -344,7 +341,7 @@ TM_HIDDEN int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq);
  * child) with that trigger; says on stderr why it could not. */
 TM_HIDDEN void tm_dump_exit(const char *trigger);
 TM_HIDDEN void tm_dump_after_fork_child(void);
-TM_HIDDEN void tm_triggers_start(void);   /* background thread, signals */
+TM_HIDDEN void tm_triggers_start(void); /* background thread, signals */
 /* This process writes the exit snapshot (not a vfork child, nor a fork
  * child that is not followed).  Async-signal-safe. */
 TM_HIDDEN int tm_rec_is_traced_process(void);

@@ -23,7 +23,7 @@
 #include "rec_internal.h"
 
 typedef struct index_tab {
-    size_t cap;                 /* power of two */
+    size_t cap; /* power of two */
     size_t count;
     _Atomic uint64_t slots[];
 } index_tab;
@@ -42,7 +42,7 @@ static _Atomic(tm_stack_rec *) *rec_pages[MAX_STACKS / REC_PAGE];
 static int inited;
 static _Atomic uint32_t nrecs;
 static char *chunk_pos, *chunk_end;
-static tm_rec_module *modules;            /* MAX_MODULES reserved */
+static tm_rec_module *modules; /* MAX_MODULES reserved */
 static _Atomic uint32_t nmodules;
 
 static inline uint64_t stack_hash(const uintptr_t *pcs, uint32_t n, uint32_t total)
@@ -51,21 +51,22 @@ static inline uint64_t stack_hash(const uintptr_t *pcs, uint32_t n, uint32_t tot
     return h ? h : 1;
 }
 
-static inline int rec_equal(const tm_stack_rec *r, uint64_t h, const uintptr_t *pcs,
-                            uint32_t n, uint32_t total)
+static inline int rec_equal(const tm_stack_rec *r, uint64_t h, const uintptr_t *pcs, uint32_t n,
+                            uint32_t total)
 {
     return r->hash == h && r->nframes == n && r->total == total &&
-           memcmp(r->pcs, pcs, (size_t)n * sizeof(uintptr_t)) == 0;
+        memcmp(r->pcs, pcs, (size_t)n * sizeof(uintptr_t)) == 0;
 }
 
 static inline tm_stack_rec *rec_at(uint32_t id)
 {
-    _Atomic(tm_stack_rec *) *page = __atomic_load_n(&rec_pages[id >> REC_PAGE_BITS], __ATOMIC_ACQUIRE);
+    _Atomic(tm_stack_rec *) *page =
+        __atomic_load_n(&rec_pages[id >> REC_PAGE_BITS], __ATOMIC_ACQUIRE);
     return page ? atomic_load_explicit(&page[id & (REC_PAGE - 1)], memory_order_acquire) : NULL;
 }
 
-static uint32_t probe(index_tab *t, uint64_t h, const uintptr_t *pcs, uint32_t n,
-                      uint32_t total, size_t *empty)
+static uint32_t probe(index_tab *t, uint64_t h, const uintptr_t *pcs, uint32_t n, uint32_t total,
+                      size_t *empty)
 {
     size_t mask = t->cap - 1;
     size_t i = (size_t)h & mask;

@@ -38,18 +38,18 @@
 #define CACHE_FRAMES 256
 #define SID_BITS 8
 #define SID_SLOTS (1u << SID_BITS)
-#define SID_FRESH 6                   /* longest fresh part the cache holds */
-#define RULE_BITS 6                   /* per-thread rule cache: 64 PCs */
+#define SID_FRESH 6 /* longest fresh part the cache holds */
+#define RULE_BITS 6 /* per-thread rule cache: 64 PCs */
 
 typedef struct slot_check {
     uintptr_t addr, val;
 } slot_check;
 
 typedef struct saved_walk {
-    uint32_t n;                       /* frames; 0 = nothing to reuse */
-    uint32_t chk_end[CACHE_FRAMES];   /* checks of frames 0..d: chk[0..chk_end[d]) */
+    uint32_t n;                     /* frames; 0 = nothing to reuse */
+    uint32_t chk_end[CACHE_FRAMES]; /* checks of frames 0..d: chk[0..chk_end[d]) */
     uintptr_t pc[CACHE_FRAMES], sp[CACHE_FRAMES], bp[CACHE_FRAMES];
-    uintptr_t bp_mask[CACHE_FRAMES];  /* ~0: the walk from d on depends on bp[d] */
+    uintptr_t bp_mask[CACHE_FRAMES]; /* ~0: the walk from d on depends on bp[d] */
     uint64_t gen[CACHE_FRAMES];
     slot_check chk[2 * CACHE_FRAMES];
 } saved_walk;
@@ -60,14 +60,14 @@ typedef struct fresh_frame {
 } fresh_frame;
 
 typedef struct sid_entry {
-    uint64_t gen;                     /* prefix; 0: the fresh frames are the whole stack */
-    uint32_t key;                     /* nfresh | limit << 8; 0 = empty */
+    uint64_t gen; /* prefix; 0: the fresh frames are the whole stack */
+    uint32_t key; /* nfresh | limit << 8; 0 = empty */
     uint32_t sid;
     uintptr_t pc[SID_FRESH];
 } sid_entry;
 
 typedef struct rule_entry {
-    uintptr_t pc;                     /* as looked up (tm_rule_pc); 0 = empty */
+    uintptr_t pc; /* as looked up (tm_rule_pc); 0 = empty */
     uint64_t rule;
 } rule_entry;
 
@@ -82,7 +82,7 @@ typedef struct thread_block {
     rule_entry rules[1u << RULE_BITS];
     saved_walk w;
     fresh_frame fresh[CACHE_FRAMES];
-    uintptr_t out[];                  /* out_cap entries */
+    uintptr_t out[]; /* out_cap entries */
 } thread_block;
 
 static TM_TLS __thread thread_block *tls_block;
@@ -128,7 +128,7 @@ static thread_block *block_get(uint32_t need_out)
     if (b) {
         tm_rmem_unmap(b, b->bytes);
     } else {
-        tm_pending_thread_start();   /* both end with the block (block_destroy) */
+        tm_pending_thread_start(); /* both end with the block (block_destroy) */
         tm_crash_thread_start();
     }
     tls_block = nb;
@@ -176,7 +176,7 @@ static inline int32_t prefix_changed(const saved_walk *w, uint32_t d)
                 f++;
             return f;
         }
-    return (int32_t)d;   /* changed back meanwhile: do not trust it */
+    return (int32_t)d; /* changed back meanwhile: do not trust it */
 }
 
 /* Stores the fresh frames f[0..t) (innermost first) above the kept prefix
@@ -185,7 +185,7 @@ static void walk_store(thread_block *b, uint32_t D, const fresh_frame *f, uint32
 {
     saved_walk *w = &b->w;
     uint32_t k = D ? w->chk_end[D - 1] : 0;
-    uintptr_t out_mask = D ? w->bp_mask[D - 1] : 0;   /* of the caller */
+    uintptr_t out_mask = D ? w->bp_mask[D - 1] : 0; /* of the caller */
     for (uint32_t j = t; j-- > 0;) {
         uint32_t d = D + (t - 1 - j);
         const fresh_frame *fr = &f[j];
@@ -225,8 +225,7 @@ static inline uint64_t rule_get(thread_block *b, uintptr_t lpc)
 
 /* --- stack ids ------------------------------------------------------------ */
 
-static inline sid_entry *sid_slot(thread_block *b, uint64_t gen, const fresh_frame *f,
-                                  uint32_t t)
+static inline sid_entry *sid_slot(thread_block *b, uint64_t gen, const fresh_frame *f, uint32_t t)
 {
     uint64_t h = gen * 0x9e3779b97f4a7c15ULL + t;
     for (uint32_t j = 0; j < t; j++)
@@ -234,8 +233,8 @@ static inline sid_entry *sid_slot(thread_block *b, uint64_t gen, const fresh_fra
     return &b->cache[h >> (64 - SID_BITS)];
 }
 
-static inline int sid_match(const sid_entry *e, uint64_t gen, uint32_t key,
-                            const fresh_frame *f, uint32_t t)
+static inline int sid_match(const sid_entry *e, uint64_t gen, uint32_t key, const fresh_frame *f,
+                            uint32_t t)
 {
     if (e->gen != gen || e->key != key)
         return 0;

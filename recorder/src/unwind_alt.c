@@ -20,8 +20,7 @@
 
 static _Atomic uint64_t check_stacks, check_libgcc_bad, check_full_bad, check_printed;
 
-uint32_t tm_unwind_eh_full(const tm_regs *start, uintptr_t *pcs, uint32_t max,
-                           uint32_t *total)
+uint32_t tm_unwind_eh_full(const tm_regs *start, uintptr_t *pcs, uint32_t max, uint32_t *total)
 {
     uintptr_t pc = start->pc, sp = start->sp, bp = start->bp;
     tm_step_reads rd;
@@ -118,12 +117,9 @@ uint32_t tm_unwind_libgcc(const tm_regs *start, uintptr_t *pcs, uint32_t max, ui
 uint32_t tm_unwind(const tm_regs *start, uintptr_t *pcs, uint32_t max, uint32_t *total)
 {
     switch (tm_rec_cfg.unwinder) {
-    case TM_UNWIND_FP:
-        return unwind_fp(start, pcs, max, total);
-    case TM_UNWIND_LIBGCC:
-        return tm_unwind_libgcc(start, pcs, max, total);
-    default:
-        return tm_unwind_eh_full(start, pcs, max, total);
+    case TM_UNWIND_FP: return unwind_fp(start, pcs, max, total);
+    case TM_UNWIND_LIBGCC: return tm_unwind_libgcc(start, pcs, max, total);
+    default: return tm_unwind_eh_full(start, pcs, max, total);
     }
 }
 
@@ -133,8 +129,9 @@ static void check_report_one(const char *what, const uintptr_t *a, uint32_t na, 
     if (atomic_fetch_add(&check_printed, 1) >= 5)
         return;
     char buf[512];
-    int len = snprintf(buf, sizeof(buf), "tmrecorder: unwind check: %s differs: n=%u/%u total=%u/%u",
-                       what, na, nb, ta, tb);
+    int len =
+        snprintf(buf, sizeof(buf), "tmrecorder: unwind check: %s differs: n=%u/%u total=%u/%u",
+                 what, na, nb, ta, tb);
     uint32_t m = na < nb ? na : nb;
     for (uint32_t i = 0; i < m && len < 400; i++)
         if (a[i] != b[i]) {
@@ -148,8 +145,8 @@ static void check_report_one(const char *what, const uintptr_t *a, uint32_t na, 
     }
 }
 
-static int same_walk(const uintptr_t *a, uint32_t na, uint32_t ta,
-                     const uintptr_t *b, uint32_t nb, uint32_t tb)
+static int same_walk(const uintptr_t *a, uint32_t na, uint32_t ta, const uintptr_t *b, uint32_t nb,
+                     uint32_t tb)
 {
     return na == nb && ta == tb && memcmp(a, b, (size_t)na * sizeof(uintptr_t)) == 0;
 }

@@ -18,7 +18,7 @@ enum { TM_STEP_OK = 0, TM_STEP_END = 1, TM_STEP_SIGNAL = 2 };
 typedef struct tm_step_reads {
     uintptr_t ra_slot, ra;
     uintptr_t bp_slot, bp;
-    int cfa_rbp;              /* the CFA came from rbp: the frame's rbp mattered */
+    int cfa_rbp; /* the CFA came from rbp: the frame's rbp mattered */
 } tm_step_reads;
 
 /* The PC whose rule applies: a return address is looked up one byte back

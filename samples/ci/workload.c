@@ -59,7 +59,7 @@ int main(void)
         snprintf(key, sizeof key, "item-%d", i);
         put(key, i);
     }
-    char *buffer = malloc(64 * 1024);   /* a scratch buffer the "tests" keep */
+    char *buffer = malloc(64 * 1024); /* a scratch buffer the "tests" keep */
     if (!buffer)
         return 1;
     memset(buffer, 0, 64 * 1024);
@@ -69,5 +69,5 @@ int main(void)
         for (entry *e = table[b]; e; e = e->next)
             n++;
     printf("workload: %ld entries, %ld KiB of history\n", n, extra < 1024 ? extra : 1024);
-    return 0;   /* left allocated on purpose: the snapshot at exit sees it */
+    return 0; /* left allocated on purpose: the snapshot at exit sees it */
 }

@@ -27,7 +27,10 @@ static uint64_t next(void)
     return rng * 0x2545F4914F6CDD1Dull;
 }
 
-static uint64_t below(uint64_t n) { return next() % n; }
+static uint64_t below(uint64_t n)
+{
+    return next() % n;
+}
 
 static double now(void)
 {
@@ -79,15 +82,16 @@ static tm_snapshot *build(size_t ntraces, size_t nleaf, int random_sizes)
         files[i] = intern(s, buf);
     }
     for (int i = 0; i < NFUNCS; i++) {
-        snprintf(buf, sizeof buf, "ns%d::Class%d::method_%d(int, std::string const&)",
-                 i % 13, i % 211, i);
+        snprintf(buf, sizeof buf, "ns%d::Class%d::method_%d(int, std::string const&)", i % 13,
+                 i % 211, i);
         funcs[i] = intern(s, buf);
     }
     uint32_t *frames = malloc(NFRAMES * sizeof *frames);
     for (int i = 0; i < NFRAMES; i++) {
-        tm_frame f = {.module = (uint32_t)below(NMOD), .offset = below(1u << 22),
-                      .inlined_by = TM_NONE};
-        if (below(10) < 8) {   /* most frames symbolized */
+        tm_frame f = { .module = (uint32_t)below(NMOD),
+                       .offset = below(1u << 22),
+                       .inlined_by = TM_NONE };
+        if (below(10) < 8) { /* most frames symbolized */
             f.function = funcs[below(NFUNCS)];
             f.file = files[below(NFILES)];
             f.line = 1 + (uint32_t)below(3000);
@@ -114,16 +118,16 @@ static tm_snapshot *build(size_t ntraces, size_t nleaf, int random_sizes)
     }
     check(tm_snapshot_reserve_traces(s, ntraces, &err), &err);
     const tm_stack_node *st = tm_snapshot_stacks(s);
-    static const uint64_t common[] = {8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 4096};
+    static const uint64_t common[] = { 8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 4096 };
     for (size_t i = 0; i < ntraces; i++) {
         /* Skewed popularity: a few stacks hold most traces. */
         uint64_t r = below(nleaf);
         size_t li = (size_t)(r * r / nleaf * r / nleaf);
-        tm_trace t = {.stack = leaf[li], .domain = below(100) ? 0 : 1 + (uint32_t)below(3)};
+        tm_trace t = { .stack = leaf[li], .domain = below(100) ? 0 : 1 + (uint32_t)below(3) };
         uint64_t typical = common[(leaf[li] * 2654435761u >> 8) % 12];
         uint64_t pick = below(100);
         t.size = pick < 70 ? typical : pick < 95 ? common[below(12)] : 1 + below(1u << 20);
-        if (random_sizes)   /* worst case: no size repeats */
+        if (random_sizes) /* worst case: no size repeats */
             t.size = 1 + below(1u << 20);
         uint32_t tnf = st[t.stack].depth + (below(50) ? 0 : (uint32_t)below(40));
         check(tm_snapshot_add_trace(s, &t, tnf, &err), &err);
@@ -159,7 +163,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
             dir = argv[++i];
         } else {
-            fprintf(stderr, "usage: format_bench [--smoke] [--traces N] [--random-sizes] [--dir DIR]\n");
+            fprintf(stderr,
+                    "usage: format_bench [--smoke] [--traces N] [--random-sizes] [--dir DIR]\n");
             return 2;
         }
     }
@@ -189,9 +194,9 @@ int main(int argc, char **argv)
         double t4 = now();
         if (rep == 2) {
             int same = tm_snapshot_trace_count(b) == tm_snapshot_trace_count(s) &&
-                       tm_snapshot_total_size(b) == tm_snapshot_total_size(s) &&
-                       tm_snapshot_stack_count(b) == tm_snapshot_stack_count(s) &&
-                       tm_snapshot_frame_count(b) == tm_snapshot_frame_count(s);
+                tm_snapshot_total_size(b) == tm_snapshot_total_size(s) &&
+                tm_snapshot_stack_count(b) == tm_snapshot_stack_count(s) &&
+                tm_snapshot_frame_count(b) == tm_snapshot_frame_count(s);
             if (!same) {
                 fprintf(stderr, "format_bench: round trip changed the snapshot\n");
                 return 1;
@@ -209,9 +214,9 @@ int main(int argc, char **argv)
     check(tm_tms_inspect(&info, buf, len, "bench", &err), &err);
     uint64_t traces_bytes = 0, rest = 24;
     printf("format_bench: %zu traces, %zu unique stack nodes (%zu leaf stacks), %zu frames, "
-           "%zu strings, %zu modules\n", tm_snapshot_trace_count(s), tm_snapshot_stack_count(s),
-           nleaf, tm_snapshot_frame_count(s), tm_snapshot_string_count(s),
-           tm_snapshot_module_count(s));
+           "%zu strings, %zu modules\n",
+           tm_snapshot_trace_count(s), tm_snapshot_stack_count(s), nleaf,
+           tm_snapshot_frame_count(s), tm_snapshot_string_count(s), tm_snapshot_module_count(s));
     printf("  %-9s %10s %10s %7s\n", "section", "stored", "raw", "ratio");
     for (size_t i = 0; i < info->nsections; i++) {
         const tm_tms_section_info *si = &info->sections[i];
@@ -233,10 +238,12 @@ int main(int argc, char **argv)
            (unsigned long long)traces_bytes, bpt);
     printf("  unique stacks etc.     %llu bytes (strings, modules, frames, stacks, metadata)\n",
            (unsigned long long)rest);
-    printf("  encode                 %.1f ms  (%.1f M traces/s, %.1f MB/s of model, %.1f MB/s of file)\n",
+    printf("  encode                 %.1f ms  (%.1f M traces/s, %.1f MB/s of model, %.1f MB/s of "
+           "file)\n",
            t_enc * 1e3, (double)ntraces / t_enc / 1e6, (double)model / 1e6 / t_enc, mb / t_enc);
     printf("  write (encode+file)    %.1f ms\n", t_write * 1e3);
-    printf("  decode                 %.1f ms  (%.1f M traces/s, %.1f MB/s of model, %.1f MB/s of file)\n",
+    printf("  decode                 %.1f ms  (%.1f M traces/s, %.1f MB/s of model, %.1f MB/s of "
+           "file)\n",
            t_dec * 1e3, (double)ntraces / t_dec / 1e6, (double)model / 1e6 / t_dec, mb / t_dec);
     printf("  load (read file)       %.1f ms\n", t_read * 1e3);
     printf("  model memory           %.1f MB\n", (double)model / 1e6);

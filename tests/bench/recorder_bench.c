@@ -76,16 +76,16 @@ static inline uint64_t next_rand(uint64_t *s)
     return *s;
 }
 
-#define LEAF(k)                                                          \
-    __attribute__((noinline)) static void leaf##k(work *w, long i)       \
-    {                                                                    \
-        uint64_t r = next_rand(&w->rng);                                 \
-        long slot = (long)(r % (uint64_t)w->nslots);                     \
-        free(w->slots[slot]);                                            \
-        w->slots[slot] = malloc(16 + (size_t)((r >> 32) % 241));         \
+#define LEAF(k)                                                                                    \
+    __attribute__((noinline)) static void leaf##k(work *w, long i)                                 \
+    {                                                                                              \
+        uint64_t r = next_rand(&w->rng);                                                           \
+        long slot = (long)(r % (uint64_t)w->nslots);                                               \
+        free(w->slots[slot]);                                                                      \
+        w->slots[slot] = malloc(16 + (size_t)((r >> 32) % 241));                                   \
         /* k in a register: four different bodies, which the linker's    \
-         * identical code folding would otherwise merge into one leaf. */ \
-        __asm__ volatile("" ::"r"(i), "r"((long)k) : "memory");          \
+         * identical code folding would otherwise merge into one leaf. */                         \
+        __asm__ volatile("" ::"r"(i), "r"((long)k) : "memory");                                    \
     }
 LEAF(0)
 LEAF(1)
@@ -140,13 +140,13 @@ __attribute__((noinline)) static int descend(work *w, int d)
 static void *worker_thread(void *arg)
 {
     work *w = arg;
-    descend(w, opt_depth - 4);   /* + bottom, leaf, thread start, clone */
+    descend(w, opt_depth - 4); /* + bottom, leaf, thread start, clone */
     return NULL;
 }
 
 static int worker(int nthreads)
 {
-    rec_mem = (size_t (*)(void))dlsym(RTLD_DEFAULT, "tm_get_tracemalloc_memory");
+    rec_mem = (size_t(*)(void))dlsym(RTLD_DEFAULT, "tm_get_tracemalloc_memory");
     pthread_barrier_init(&barrier, NULL, (unsigned)nthreads);
     work w[8];
     pthread_t th[8];
@@ -237,8 +237,8 @@ static int print_parts(const char *self, long pairs, const char *live, const cha
         printf("  breakdown: %s not built (TM_SANITIZE)\n", parts);
         return 0;
     }
-    static const char *keys[] = { "malloc+free", "live", "counters", "intern", "stack_id",
-                                  "nocache", "unwind_full" };
+    static const char *keys[] = { "malloc+free", "live",    "counters",   "intern",
+                                  "stack_id",    "nocache", "unwind_full" };
     double v[7];
     unsigned frames = 0;
     if (!strstr(r.text, "parts frames ") ||
@@ -259,13 +259,15 @@ static int print_parts(const char *self, long pairs, const char *live, const cha
     }
     double live_ns = v[1] - v[0];
     printf("  breakdown of one traced pair, %u-frame stacks (recorder_parts, %ld pairs, "
-           "best of 3, ns):\n", frames, pairs);
+           "best of 3, ns):\n",
+           frames, pairs);
     printf("    real malloc+free (hooks in, not tracing) %7.1f   bare run: %.1f\n", v[0], bare_ns);
-    printf("    live table remove+insert, incl. counters %7.1f   (counters alone %.1f)\n",
-           live_ns, v[2]);
+    printf("    live table remove+insert, incl. counters %7.1f   (counters alone %.1f)\n", live_ns,
+           v[2]);
     printf("    stack id: incremental walk + id cache     %7.1f   (the hooks' path)\n", v[4]);
     printf("      without the id cache (walk + dedup)     %7.1f   hash + dedup alone: %.1f;"
-           " full walk, no dedup: %.1f\n", v[5], v[3], v[6]);
+           " full walk, no dedup: %.1f\n",
+           v[5], v[3], v[6]);
     double sum = v[0] + live_ns + v[4];
     printf("    sum of the steps                          %7.1f   tmrun 1 thread: %.1f\n", sum,
            rec_ns);
@@ -282,13 +284,12 @@ static int print_parts(const char *self, long pairs, const char *live, const cha
  * keeps 100 000).  The script times itself, like the worker. */
 static void real_program(const char *tmrun, const char *out, const char *hout, int have_heaptrack)
 {
-    static const char script[] =
-        "import json, time\n"
-        "t = time.perf_counter()\n"
-        "d = [{'k': i, 'v': [str(i)] * 5} for i in range(300000)]\n"
-        "json.loads(json.dumps(d))\n"
-        "del d\n"
-        "print('loop %.6f' % (time.perf_counter() - t))\n";
+    static const char script[] = "import json, time\n"
+                                 "t = time.perf_counter()\n"
+                                 "d = [{'k': i, 'v': [str(i)] * 5} for i in range(300000)]\n"
+                                 "json.loads(json.dumps(d))\n"
+                                 "del d\n"
+                                 "print('loop %.6f' % (time.perf_counter() - t))\n";
     /* The interpreter itself, not a launcher script (pyenv's shim) that
      * heaptrack would trace instead. */
     char py[4096] = "";
@@ -306,10 +307,10 @@ static void real_program(const char *tmrun, const char *out, const char *hout, i
     setenv("PYTHONMALLOC", "malloc", 1);
     static const char guard[] = "ulimit -v 16777216; exec timeout 600 heaptrack \"$@\"";
     char *bare[] = { py, "-c", (char *)script, NULL };
-    char *rec[] = { (char *)tmrun, "-n", "20", "-o", (char *)out, "--", py, "-c", (char *)script,
-                    NULL };
-    char *ht[] = { "bash", "-c", (char *)guard, "heaptrack", "--raw", "-o", (char *)hout, py, "-c",
-                   (char *)script, NULL };
+    char *rec[] = { (char *)tmrun, "-n", "20", "-o",           (char *)out,
+                    "--",          py,   "-c", (char *)script, NULL };
+    char *ht[] = { "bash",       "-c", (char *)guard, "heaptrack",    "--raw", "-o",
+                   (char *)hout, py,   "-c",          (char *)script, NULL };
     result b = run(bare), r = run(rec);
     result b2 = run(bare), r2 = run(rec);
     if (b2.ok && (!b.ok || b2.loop < b.loop))
@@ -322,8 +323,8 @@ static void real_program(const char *tmrun, const char *out, const char *hout, i
         return;
     }
     printf("  real program: python3, PYTHONMALLOC=malloc, a 300 000-dict JSON built, dumped "
-           "and parsed:\n    bare %.3f s  tmrun %.3f s (%.2fx bare)", b.loop, r.loop,
-           r.loop / b.loop);
+           "and parsed:\n    bare %.3f s  tmrun %.3f s (%.2fx bare)",
+           b.loop, r.loop, r.loop / b.loop);
     if (have_heaptrack) {
         setenv("PYTHONMALLOC", "malloc", 1);
         result h = run(ht);
@@ -387,21 +388,25 @@ int main(int argc, char **argv)
     snprintf(live, sizeof(live), "%ld", opt_live);
     snprintf(depth, sizeof(depth), "%d", opt_depth);
     printf("recorder_bench: %ld malloc/free pairs per thread over %ld live blocks, "
-           "%d-frame stacks%s\n", opt_pairs, opt_live, opt_depth, smoke ? " (smoke)" : "");
+           "%d-frame stacks%s\n",
+           opt_pairs, opt_live, opt_depth, smoke ? " (smoke)" : "");
     int fail = 0;
     double bare1_ns = 0, rec1_ns = 0;
     for (int threads = 1; threads <= 2; threads++) {
         snprintf(nt, sizeof(nt), "%d", threads);
-        char *bare[] = { self, "--worker", nt, "--pairs", pairs, "--live", live, "--depth", depth, NULL };
-        char *rec[] = { tmrun, "-n", "20", "-o", out, "--", self, "--worker", nt, "--pairs", pairs,
-                        "--live", live, "--depth", depth, NULL };
+        char *bare[] = { self,     "--worker", nt,        "--pairs", pairs,
+                         "--live", live,       "--depth", depth,     NULL };
+        char *rec[] = { tmrun, "-n",      "20",  "-o",     out,  "--",      self,  "--worker",
+                        nt,    "--pairs", pairs, "--live", live, "--depth", depth, NULL };
         /* ulimit/timeout guard: heaptrack_interpret has been seen to need
          * more than 18 GB on runs like this one. */
         static const char guard[] = "ulimit -v 16777216; exec timeout 600 heaptrack \"$@\"";
-        char *ht[] = { "bash", "-c", (char *)guard, "heaptrack", "--raw", "-o", hout, self,
-                       "--worker", nt, "--pairs", pairs, "--live", live, "--depth", depth, NULL };
-        char *hti[] = { "bash", "-c", (char *)guard, "heaptrack", "-o", hout, self,
-                        "--worker", nt, "--pairs", pairs, "--live", live, "--depth", depth, NULL };
+        char *ht[] = { "bash",   "-c", (char *)guard, "heaptrack", "--raw",   "-o",
+                       hout,     self, "--worker",    nt,          "--pairs", pairs,
+                       "--live", live, "--depth",     depth,       NULL };
+        char *hti[] = { "bash",     "-c", (char *)guard, "heaptrack", "-o",     hout, self,
+                        "--worker", nt,   "--pairs",     pairs,       "--live", live, "--depth",
+                        depth,      NULL };
         /* Best of `reps` for bare and tmrun: the machine is shared. */
         int reps = smoke ? 1 : 3;
         result b = run(bare), r = run(rec), h, hi;
@@ -428,8 +433,9 @@ int main(int argc, char **argv)
             bare1_ns = b.loop / per;
             rec1_ns = r.loop / per;
         }
-        printf("  %d thread(s): bare %.3f s (%.1f ns/pair)  tmrun %.3f s (%.1f ns/pair, %.2fx bare)",
-               threads, b.loop, b.loop / per, r.loop, r.loop / per, r.loop / b.loop);
+        printf(
+            "  %d thread(s): bare %.3f s (%.1f ns/pair)  tmrun %.3f s (%.1f ns/pair, %.2fx bare)",
+            threads, b.loop, b.loop / per, r.loop, r.loop / per, r.loop / b.loop);
         printf("\n");
         if (!have_heaptrack)
             printf("    heaptrack: %s\n", smoke ? "skipped (--smoke)" : "not available");
@@ -449,7 +455,8 @@ int main(int argc, char **argv)
         printf("\n");
         if (r.mem1 > r.mem0)
             printf("    recorder memory: %zu bytes before the live set, %zu after: %.1f bytes per "
-                   "live block\n", r.mem0, r.mem1, (double)(r.mem1 - r.mem0) / (double)opt_live);
+                   "live block\n",
+                   r.mem0, r.mem1, (double)(r.mem1 - r.mem0) / (double)opt_live);
     }
     if (!smoke)
         real_program(tmrun, out, hout, have_heaptrack);

@@ -74,37 +74,34 @@ __attribute__((noinline)) static void step_unwind(work *w, int k, int mode)
     sink += tm_unwind_stack(&r, 20);
 }
 
-#define LEAF(k)                                                               \
-    __attribute__((noinline)) static void leaf##k(work *w)                    \
-    {                                                                         \
-        uint64_t r = next_rand(&w->rng);                                      \
-        switch (w->mode) {                                                    \
-        case M_ALLOC:                                                         \
-        case M_LIVE: {                                                        \
-            long slot = (long)(r % (uint64_t)w->nslots);                      \
-            void *old = w->slots[slot];                                       \
-            size_t size = 16 + (size_t)((r >> 32) % 241);                     \
-            if (w->mode == M_LIVE)                                            \
-                tm_live_remove((uintptr_t)old, 0, NULL);                      \
-            free(old);                                                        \
-            w->slots[slot] = malloc(size);                                    \
-            if (w->mode == M_LIVE)                                            \
-                tm_live_insert((uintptr_t)w->slots[slot], 0, size, w->sid[k]); \
-            break;                                                            \
-        }                                                                     \
-        case M_COUNTERS: {                                                    \
-            int64_t s = 16 + (int64_t)((r >> 32) % 241);                      \
-            tm_counters_add(-s);                                              \
-            tm_counters_add(s);                                               \
-            break;                                                            \
-        }                                                                     \
-        case M_INTERN:                                                        \
-            sink += tm_stacks_intern(w->pcs[k], w->npcs[k], w->total[k]);     \
-            break;                                                            \
-        default:                                                              \
-            step_unwind(w, k, w->mode);                                       \
-        }                                                                     \
-        __asm__ volatile("" ::: "memory");                                    \
+#define LEAF(k)                                                                                    \
+    __attribute__((noinline)) static void leaf##k(work *w)                                         \
+    {                                                                                              \
+        uint64_t r = next_rand(&w->rng);                                                           \
+        switch (w->mode) {                                                                         \
+        case M_ALLOC:                                                                              \
+        case M_LIVE: {                                                                             \
+            long slot = (long)(r % (uint64_t)w->nslots);                                           \
+            void *old = w->slots[slot];                                                            \
+            size_t size = 16 + (size_t)((r >> 32) % 241);                                          \
+            if (w->mode == M_LIVE)                                                                 \
+                tm_live_remove((uintptr_t)old, 0, NULL);                                           \
+            free(old);                                                                             \
+            w->slots[slot] = malloc(size);                                                         \
+            if (w->mode == M_LIVE)                                                                 \
+                tm_live_insert((uintptr_t)w->slots[slot], 0, size, w->sid[k]);                     \
+            break;                                                                                 \
+        }                                                                                          \
+        case M_COUNTERS: {                                                                         \
+            int64_t s = 16 + (int64_t)((r >> 32) % 241);                                           \
+            tm_counters_add(-s);                                                                   \
+            tm_counters_add(s);                                                                    \
+            break;                                                                                 \
+        }                                                                                          \
+        case M_INTERN: sink += tm_stacks_intern(w->pcs[k], w->npcs[k], w->total[k]); break;        \
+        default: step_unwind(w, k, w->mode);                                                       \
+        }                                                                                          \
+        __asm__ volatile("" ::: "memory");                                                         \
     }
 LEAF(0)
 LEAF(1)
@@ -142,8 +139,8 @@ __attribute__((noinline)) static void bottom(work *w)
         w->slots[i] = malloc(size);
         tm_live_insert((uintptr_t)w->slots[i], 0, size, w->sid[i & 3]);
     }
-    static const char *names[M_COUNT] = { "malloc+free", "live", "counters", "intern",
-                                          "stack_id", "nocache", "unwind_full" };
+    static const char *names[M_COUNT] = { "malloc+free", "live",    "counters",   "intern",
+                                          "stack_id",    "nocache", "unwind_full" };
     double best[M_COUNT];
     for (int m = 0; m < M_COUNT; m++)
         best[m] = 1e30;

@@ -66,7 +66,7 @@ int main(int argc, char **argv)
             md.traced_current = strtoull(strtok_r(NULL, " \n", &save), NULL, 10);
             md.traced_peak = strtoull(strtok_r(NULL, " \n", &save), NULL, 10);
             md.program = hex_string(s, strtok_r(NULL, " \n", &save));
-            md.trigger = hex_string(s, "696e74657276616c");   /* "interval" */
+            md.trigger = hex_string(s, "696e74657276616c"); /* "interval" */
         } else if (strcmp(tok, "frame") == 0) {
             tm_frame f = { 0 };
             f.module = TM_NONE;

@@ -46,7 +46,7 @@ static int recurse(volatile char *prev, long depth)
     frame[0] = prev ? prev[0] : 1;
     if (depth == depth_limit)
         return frame[0];
-    return recurse(frame, depth + 1) + frame[1];   /* not a tail call */
+    return recurse(frame, depth + 1) + frame[1]; /* not a tail call */
 }
 
 static void *spin(void *arg)
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "exit") == 0)
         return 3;
     if (strcmp(mode, "segv") == 0) {
-        volatile uintptr_t addr = 16;   /* a real fault, not raise() */
+        volatile uintptr_t addr = 16; /* a real fault, not raise() */
         *(volatile int *)addr = 1;
         return 0;
     }
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
         void *p = m(48);
         f(p);
         f(p);
-        for (int i = 0; i < 64; i++)   /* under tmrun the second free is deferred */
+        for (int i = 0; i < 64; i++) /* under tmrun the second free is deferred */
             f(m(48));
         return 0;
     }

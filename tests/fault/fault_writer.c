@@ -78,8 +78,10 @@ static tm_snapshot *variant(int v)
     md.sequence = (uint32_t)v;
     if (tm_snapshot_set_metadata(s, &md, &err))
         die("metadata", &err);
-    size_t ntraces = ntraces_override ? ntraces_override : heavy ? 40000u + 10000u * (size_t)v
-                                                                : v ? 150000 : 200000;
+    size_t ntraces = ntraces_override ? ntraces_override
+        : heavy                       ? 40000u + 10000u * (size_t)v
+        : v                           ? 150000
+                                      : 200000;
     uint64_t x = 0x9e3779b97f4a7c15ull + (uint64_t)v;
     for (size_t t = 0; t < ntraces; t++) {
         uint32_t st[16];
@@ -112,9 +114,9 @@ static int which_variant(const char *path, tm_snapshot *const want[2], tm_error 
         return -1;
     uint32_t v = tm_snapshot_metadata(got)->sequence;
     int ok = v < 2 && tm_snapshot_trace_count(got) == tm_snapshot_trace_count(want[v]) &&
-             tm_snapshot_string_count(got) == tm_snapshot_string_count(want[v]) &&
-             tm_snapshot_total_size(got) == tm_snapshot_total_size(want[v]) &&
-             tm_snapshot_stack_count(got) == tm_snapshot_stack_count(want[v]);
+        tm_snapshot_string_count(got) == tm_snapshot_string_count(want[v]) &&
+        tm_snapshot_total_size(got) == tm_snapshot_total_size(want[v]) &&
+        tm_snapshot_stack_count(got) == tm_snapshot_stack_count(want[v]);
     tm_snapshot_free(got);
     if (!ok)
         tm_error_set(err, TM_EFORMAT, "%s: not one of the written snapshots", path);
@@ -142,8 +144,8 @@ static int count_temps(const char *path, long pid)
     return n;
 }
 
-static int kill_test(const char *path, int iterations, unsigned long seed,
-                     tm_snapshot *const s[2], const tm_tms_write_options *o)
+static int kill_test(const char *path, int iterations, unsigned long seed, tm_snapshot *const s[2],
+                     const tm_tms_write_options *o)
 {
     tm_error err;
     double t0 = now_s();
@@ -177,7 +179,8 @@ static int kill_test(const char *path, int iterations, unsigned long seed,
         int t = count_temps(path, (long)pid);
         temps += t > 0;
         if (v < 0) {
-            fprintf(stderr, "fault_writer: kill %d after %.1f ms: %s\n", i, delay * 1e3, err.message);
+            fprintf(stderr, "fault_writer: kill %d after %.1f ms: %s\n", i, delay * 1e3,
+                    err.message);
             bad++;
             continue;
         }
@@ -188,8 +191,8 @@ static int kill_test(const char *path, int iterations, unsigned long seed,
         prev = v;
     }
     printf("%d kills, write period %.1f ms, seed %lu: the file changed %d times, not %d times; "
-           "%d kills left a temporary file; %d bad files\n", iterations, period * 1e3, seed,
-           changed, unchanged, temps, bad);
+           "%d kills left a temporary file; %d bad files\n",
+           iterations, period * 1e3, seed, changed, unchanged, temps, bad);
     printf("seen %d %d temps %d\n", changed, unchanged, temps);
     return bad ? 3 : 0;
 }
@@ -212,9 +215,9 @@ int main(int argc, char **argv)
         if (v == 0 || v == 1) {
             tm_snapshot *want = variant(v);
             ok = tm_snapshot_trace_count(got) == tm_snapshot_trace_count(want) &&
-                 tm_snapshot_string_count(got) == tm_snapshot_string_count(want) &&
-                 tm_snapshot_total_size(got) == tm_snapshot_total_size(want) &&
-                 tm_snapshot_stack_count(got) == tm_snapshot_stack_count(want);
+                tm_snapshot_string_count(got) == tm_snapshot_string_count(want) &&
+                tm_snapshot_total_size(got) == tm_snapshot_total_size(want) &&
+                tm_snapshot_stack_count(got) == tm_snapshot_stack_count(want);
             tm_snapshot_free(want);
         }
         tm_snapshot_free(got);
@@ -228,7 +231,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "once") == 0 && argc > 4)
         ntraces_override = strtoul(argv[4], NULL, 10);
     tm_snapshot *s[2] = { variant(0), variant(1) };
-    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT;   /* fsync on: the real thing */
+    tm_tms_write_options o = TM_TMS_WRITE_OPTIONS_INIT; /* fsync on: the real thing */
     if (heavy)
         o.compression_level = -1;
     int rc = 0;
@@ -242,7 +245,7 @@ int main(int argc, char **argv)
             rc = 2;
         }
     } else {
-        printf("ready\n");   /* the killer times its delays from here */
+        printf("ready\n"); /* the killer times its delays from here */
         fflush(stdout);
         for (unsigned long i = 0;; i++)
             if (tm_tms_write(s[i % 2], path, &o, &err))

@@ -105,7 +105,10 @@ static void init_once(void)
 static int fixture_loader(const char *path, tm_snapshot **out, tm_error *err)
 {
     *out = NULL;
-    int k = strcmp(path, "A") == 0 ? 0 : strcmp(path, "B") == 0 ? 1 : strcmp(path, "E") == 0 ? 2 : -1;
+    int k = strcmp(path, "A") == 0 ? 0
+        : strcmp(path, "B") == 0   ? 1
+        : strcmp(path, "E") == 0   ? 2
+                                   : -1;
     if (k < 0)
         return tm_error_set(err, TM_ENOTFOUND, "%s: no such fixture", path);
     return tm_tms_decode(out, fixture_data[k], fixture_len[k], path, err);

@@ -23,17 +23,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     dw_sections sec;
     memset(&sec, 0, sizeof sec);
-    dw_bytes *slots[] = {&sec.info, &sec.abbrev, &sec.str, &sec.line_str, &sec.str_offsets,
-                         &sec.addr, &sec.ranges, &sec.rnglists, &sec.line};
-    uint8_t *copies[9] = {0};
+    dw_bytes *slots[] = { &sec.info, &sec.abbrev, &sec.str,      &sec.line_str, &sec.str_offsets,
+                          &sec.addr, &sec.ranges, &sec.rnglists, &sec.line };
+    uint8_t *copies[9] = { 0 };
     size_t off = 0;
     for (int i = 0; i < 9 && off + 4 <= size; i++) {
         size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8 | (size_t)data[off + 2] << 16 |
-                     (size_t)data[off + 3] << 24;
+            (size_t)data[off + 3] << 24;
         off += 4;
-        if (len > size - off) len = size - off;
+        if (len > size - off)
+            len = size - off;
         copies[i] = malloc(len ? len : 1);
-        if (!copies[i]) break;
+        if (!copies[i])
+            break;
         memcpy(copies[i], data + off, len);
         slots[i]->p = copies[i];
         slots[i]->n = len;
@@ -44,20 +46,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char note[SYM_NOTE_MAX];
         note[0] = '\0';
         int rc = sym_dwarf_index_sections(&sec, &ix, note, sizeof note);
-        if (rc != TM_OK && rc != TM_EFORMAT && rc != TM_ENOMEM) abort();
-        if (rc == TM_EFORMAT && !note[0]) abort();
+        if (rc != TM_OK && rc != TM_EFORMAT && rc != TM_ENOMEM)
+            abort();
+        if (rc == TM_EFORMAT && !note[0])
+            abort();
         if (rc == TM_OK && sym_index_finish(&ix) == TM_OK) {
-            static const uint64_t probes[] = {0, 0x1000, 0x1139, 0x401000, 0x401136};
+            static const uint64_t probes[] = { 0, 0x1000, 0x1139, 0x401000, 0x401136 };
             for (size_t k = 0; k < sizeof probes / sizeof probes[0]; k++) {
                 tm_sym_result r;
                 sym_index_lookup(&ix, probes[k], &r);
-                if (r.nframes < 1 || r.nframes > TM_SYM_MAX_INLINE) abort();
+                if (r.nframes < 1 || r.nframes > TM_SYM_MAX_INLINE)
+                    abort();
                 for (size_t j = 0; j < r.nframes; j++)
-                    if (!r.frames[j].function || !r.frames[j].file) abort();
+                    if (!r.frames[j].function || !r.frames[j].file)
+                        abort();
             }
         }
         sym_index_free(&ix);
     }
-    for (int i = 0; i < 9; i++) free(copies[i]);
+    for (int i = 0; i < 9; i++)
+        free(copies[i]);
     return 0;
 }

@@ -20,12 +20,12 @@ static void check_one(const uint8_t *data, size_t size)
     int rc = tm_tms_decode(&s, data, size, "fuzz.tms", &err);
     if (rc != TM_OK) {
         if (s != NULL || err.message[0] == '\0')
-            abort();   /* failures must leave no snapshot and explain themselves */
+            abort(); /* failures must leave no snapshot and explain themselves */
     } else {
         void *buf;
         size_t len;
         if (tm_tms_encode(&buf, &len, s, NULL, &err) != TM_OK)
-            abort();   /* whatever the reader accepts, the writer can write */
+            abort(); /* whatever the reader accepts, the writer can write */
         tm_snapshot *b;
         if (tm_tms_decode(&b, buf, len, "re-encoded", &err) != TM_OK)
             abort();
@@ -59,7 +59,8 @@ static void fix_checksums(uint8_t *p, size_t size)
         if (stored > size - pos)
             stored = size - pos;
         tms_put_le64(h + TMS_SH_PAYLOAD_HASH, tms_payload_hash(p + pos, (size_t)stored));
-        tms_put_le32(h + TMS_SH_CHECKSUM, tms_header_checksum(h, TMS_SECTION_HEADER_LEN, TMS_SH_CHECKSUM));
+        tms_put_le32(h + TMS_SH_CHECKSUM,
+                     tms_header_checksum(h, TMS_SECTION_HEADER_LEN, TMS_SH_CHECKSUM));
         pos += (size_t)stored;
     }
 }

@@ -43,14 +43,14 @@ static tm_snapshot *tiny(void)
 {
     tm_snapshot *s;
     ok(tm_snapshot_new(&s, &err));
-    tm_frame f0 = {.module = TM_NONE, .file = str(s, "a.py"), .line = 3, .inlined_by = TM_NONE};
-    tm_frame f1 = {.module = TM_NONE, .file = f0.file, .line = 9, .inlined_by = TM_NONE};
+    tm_frame f0 = { .module = TM_NONE, .file = str(s, "a.py"), .line = 3, .inlined_by = TM_NONE };
+    tm_frame f1 = { .module = TM_NONE, .file = f0.file, .line = 9, .inlined_by = TM_NONE };
     uint32_t fr[2], st;
     ok(tm_snapshot_intern_frame(&fr[0], s, &f0, &err));
     ok(tm_snapshot_intern_frame(&fr[1], s, &f1, &err));
     ok(tm_snapshot_intern_stack(&st, s, fr, 2, &err));
-    tm_trace t1 = {.size = 48, .stack = st};
-    tm_trace t2 = {.size = 32, .stack = st};
+    tm_trace t1 = { .size = 48, .stack = st };
+    tm_trace t2 = { .size = 32, .stack = st };
     ok(tm_snapshot_add_trace(s, &t1, 2, &err));
     ok(tm_snapshot_add_trace(s, &t2, 2, &err));
     tm_metadata md = *tm_snapshot_metadata(s);
@@ -73,8 +73,12 @@ static tm_snapshot *inlined(void)
     m.end = m.load_bias + 0x5000;
     uint32_t mod, outer, inner, raw, st;
     ok(tm_snapshot_add_module(&mod, s, &m, &err));
-    tm_frame fo = {.module = mod, .offset = 0x1234, .function = str(s, "main"),
-                   .file = str(s, "app.c"), .line = 10, .inlined_by = TM_NONE};
+    tm_frame fo = { .module = mod,
+                    .offset = 0x1234,
+                    .function = str(s, "main"),
+                    .file = str(s, "app.c"),
+                    .line = 10,
+                    .inlined_by = TM_NONE };
     ok(tm_snapshot_intern_frame(&outer, s, &fo, &err));
     tm_frame fi = fo;
     fi.function = str(s, "helper");
@@ -82,13 +86,13 @@ static tm_snapshot *inlined(void)
     fi.line = 4;
     fi.inlined_by = outer;
     ok(tm_snapshot_intern_frame(&inner, s, &fi, &err));
-    tm_frame fr = {.module = mod, .offset = 0x2000, .inlined_by = TM_NONE};
+    tm_frame fr = { .module = mod, .offset = 0x2000, .inlined_by = TM_NONE };
     ok(tm_snapshot_intern_frame(&raw, s, &fr, &err));
-    uint32_t frames[2] = {inner, raw};
+    uint32_t frames[2] = { inner, raw };
     ok(tm_snapshot_intern_stack(&st, s, frames, 2, &err));
-    tm_trace t = {.size = 4096, .stack = st, .domain = 7};
+    tm_trace t = { .size = 4096, .stack = st, .domain = 7 };
     ok(tm_snapshot_add_trace(s, &t, 40, &err));
-    const char *argv[] = {"app", "--x"};
+    const char *argv[] = { "app", "--x" };
     ok(tm_snapshot_set_argv(s, argv, 2, &err));
     tm_metadata md = *tm_snapshot_metadata(s);
     md.program = m.path;
@@ -110,15 +114,18 @@ static tm_snapshot *mixed(void)
     char buf[32];
     for (int i = 0; i < 8; i++) {
         snprintf(buf, sizeof buf, "m%d.py", i % 3);
-        tm_frame f = {.module = TM_NONE, .file = str(s, buf), .line = (uint32_t)(i * 7 + 1),
-                      .inlined_by = TM_NONE};
+        tm_frame f = { .module = TM_NONE,
+                       .file = str(s, buf),
+                       .line = (uint32_t)(i * 7 + 1),
+                       .inlined_by = TM_NONE };
         ok(tm_snapshot_intern_frame(&frames[i], s, &f, &err));
     }
     for (int i = 0; i < 300; i++) {
         uint32_t st;
         ok(tm_snapshot_intern_stack(&st, s, frames + i % 5, 1 + (size_t)(i % 4), &err));
-        tm_trace t = {.size = (uint64_t)(i % 9) * 16 + (i % 50 == 0 ? UINT64_MAX / 2 : 0),
-                      .stack = st, .domain = i % 17 == 0};
+        tm_trace t = { .size = (uint64_t)(i % 9) * 16 + (i % 50 == 0 ? UINT64_MAX / 2 : 0),
+                       .stack = st,
+                       .domain = i % 17 == 0 };
         ok(tm_snapshot_add_trace(s, &t, 1 + (uint32_t)(i % 4), &err));
     }
     return s;

@@ -82,8 +82,9 @@ NOINLINE static void verify(void *p, const char *what)
         fail(what, "frame count differs", (unsigned)n, n, want);
         return;
     }
-    if (n && _Unwind_FindEnclosingFunction((void *)(got[0] - 1)) !=
-                 _Unwind_FindEnclosingFunction((void *)(ref.pcs[1] - 1)))
+    if (n &&
+        _Unwind_FindEnclosingFunction((void *)(got[0] - 1)) !=
+            _Unwind_FindEnclosingFunction((void *)(ref.pcs[1] - 1)))
         fail(what, "frame 0 in another function", 0, got[0], ref.pcs[1]);
     for (unsigned i = 1; i < n; i++)
         if (got[i] != ref.pcs[i + 1]) {
@@ -110,11 +111,11 @@ NOINLINE static void mid(const char *what)
 
 /* Identical bodies, so mid and leaf run at the same sp with the same
  * return addresses: only mid's return slot tells the paths apart. */
-#define TOP(name)                                  \
-    NOINLINE static void name(const char *what)    \
-    {                                              \
-        mid(what);                                 \
-        __asm__ volatile("" ::"r"(#name) : "memory"); \
+#define TOP(name)                                                                                  \
+    NOINLINE static void name(const char *what)                                                    \
+    {                                                                                              \
+        mid(what);                                                                                 \
+        __asm__ volatile("" ::"r"(#name) : "memory");                                              \
     }
 TOP(top_a)
 TOP(top_b)
@@ -124,7 +125,8 @@ static void case_callers(void)
 {
     for (int i = 0; i < 60; i++) {
         switch (i % 5) {
-        case 0: case 3: top_a("callers a"); break;
+        case 0:
+        case 3: top_a("callers a"); break;
         case 1: top_b("callers b"); break;
         case 2: top_c("callers c"); break;
         default: mid("callers mid"); break;
@@ -142,7 +144,7 @@ NOINLINE static int rec(int d, const char *what)
     else
         leaf(what);
     if (d == 2)
-        leaf(what);   /* on the way back up: a shallower stack, same function */
+        leaf(what); /* on the way back up: a shallower stack, same function */
     __asm__ volatile("" : "+r"(r)::"memory");
     return r + 1;
 }
@@ -281,8 +283,8 @@ static void check_stats(const char *who)
     uint64_t st[TM_USTAT_COUNT];
     tm_unwind_stats(st);
     printf("rec_cache: %s: %llu walks reused remembered frames, %llu stale prefixes, "
-           "%llu stack ids from the cache, %llu interned\n", who,
-           (unsigned long long)st[TM_USTAT_REUSED], (unsigned long long)st[TM_USTAT_STALE],
+           "%llu stack ids from the cache, %llu interned\n",
+           who, (unsigned long long)st[TM_USTAT_REUSED], (unsigned long long)st[TM_USTAT_STALE],
            (unsigned long long)st[TM_USTAT_HIT], (unsigned long long)st[TM_USTAT_INTERN]);
     /* Only the default unwinder has these paths (TM_UNWIND=eh). */
     const char *u = getenv("TM_UNWIND");
@@ -334,7 +336,7 @@ int main(void)
     check_stats("main");
     int nfail = atomic_load(&failures);
     printf("rec_cache: %d allocations checked, %d failures\n", atomic_load(&checked), nfail);
-    fflush(stdout);   /* before the recorder's exit report on stderr */
+    fflush(stdout); /* before the recorder's exit report on stderr */
     if (atomic_load(&checked) < 1000) {
         fprintf(stderr, "FAIL: rec_cache: only %d allocations checked\n", atomic_load(&checked));
         return 1;

@@ -2,8 +2,10 @@
 // that the recorder remembered.
 #include <stdexcept>
 
-namespace {
-__attribute__((noinline)) void sink_frames(int depth, void (*cb)(const char *)) {
+namespace
+{
+__attribute__((noinline)) void sink_frames(int depth, void (*cb)(const char *))
+{
     if (depth > 0) {
         sink_frames(depth - 1, cb);
     } else {
@@ -12,11 +14,12 @@ __attribute__((noinline)) void sink_frames(int depth, void (*cb)(const char *)) 
     }
     __asm__ volatile("" ::: "memory");
 }
-}  // namespace
+} // namespace
 
 extern "C" void rec_cache_throw(int depth, void (*cb)(const char *));
 
-extern "C" void rec_cache_throw(int depth, void (*cb)(const char *)) {
+extern "C" void rec_cache_throw(int depth, void (*cb)(const char *))
+{
     try {
         sink_frames(depth, cb);
     } catch (const std::runtime_error &) {

@@ -20,13 +20,14 @@ static int info(const char *path)
     const tm_metadata *md = tm_snapshot_metadata(s);
     const char *trigger = tm_snapshot_string(s, md->trigger, NULL);
     int ok = md->pid > 0 && md->traced_peak >= md->traced_current &&
-             (strcmp(trigger, "exit") != 0 || md->traced_current == tm_snapshot_total_size(s)) &&
-             (tm_snapshot_trace_count(s) == 0 || tm_snapshot_module_count(s) > 0);
+        (strcmp(trigger, "exit") != 0 || md->traced_current == tm_snapshot_total_size(s)) &&
+        (tm_snapshot_trace_count(s) == 0 || tm_snapshot_module_count(s) > 0);
     printf("%s: trigger %s, seq %u, pid %lld, %zu traces, %zu stacks, %zu frames, %zu modules, "
-           "current %llu, peak %llu: %s\n", path, trigger, md->sequence, (long long)md->pid,
-           tm_snapshot_trace_count(s), tm_snapshot_stack_count(s), tm_snapshot_frame_count(s),
-           tm_snapshot_module_count(s), (unsigned long long)md->traced_current,
-           (unsigned long long)md->traced_peak, ok ? "ok" : "INCONSISTENT");
+           "current %llu, peak %llu: %s\n",
+           path, trigger, md->sequence, (long long)md->pid, tm_snapshot_trace_count(s),
+           tm_snapshot_stack_count(s), tm_snapshot_frame_count(s), tm_snapshot_module_count(s),
+           (unsigned long long)md->traced_current, (unsigned long long)md->traced_peak,
+           ok ? "ok" : "INCONSISTENT");
     tm_snapshot_free(s);
     return ok ? 0 : 1;
 }
@@ -93,8 +94,9 @@ int main(int argc, char **argv)
         unsigned long long count, size;
         if (sscanf(line, "pid %ld", &pid) == 1)
             continue;
-        if (n < 256 && sscanf(line, "site %31s %lx %u %llu %llu", sites[n].name, &ra,
-                              &sites[n].idx, &count, &size) == 5) {
+        if (n < 256 &&
+            sscanf(line, "site %31s %lx %u %llu %llu", sites[n].name, &ra, &sites[n].idx, &count,
+                   &size) == 5) {
             sites[n].ra = ra;
             sites[n].count = count;
             sites[n].size = size;
@@ -112,12 +114,12 @@ int main(int argc, char **argv)
     const tm_metadata *md = tm_snapshot_metadata(s);
     const char *trigger = tm_snapshot_string(s, md->trigger, NULL);
     const char *prog = tm_snapshot_string(s, md->program, NULL);
-#define MD_CHECK(c)                                                    \
-    do {                                                               \
-        if (!(c)) {                                                    \
-            fprintf(stderr, "%s: metadata check failed: %s\n", argv[2], #c); \
-            bad++;                                                     \
-        }                                                              \
+#define MD_CHECK(c)                                                                                \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s: metadata check failed: %s\n", argv[2], #c);                       \
+            bad++;                                                                                 \
+        }                                                                                          \
     } while (0)
     MD_CHECK(n > 0);
     MD_CHECK(md->pid == pid);
@@ -131,7 +133,7 @@ int main(int argc, char **argv)
     size_t with_build_id = 0;
     for (size_t i = 0; i < tm_snapshot_module_count(s); i++)
         with_build_id += tm_snapshot_modules(s)[i].build_id_len == 20;
-    MD_CHECK(with_build_id >= 2);   /* the program and libc at least */
+    MD_CHECK(with_build_id >= 2); /* the program and libc at least */
     printf("%s: %zu traces, %zu stacks, %zu modules, current %llu, peak %llu: %s\n", argv[2],
            tm_snapshot_trace_count(s), tm_snapshot_stack_count(s), tm_snapshot_module_count(s),
            (unsigned long long)md->traced_current, (unsigned long long)md->traced_peak,

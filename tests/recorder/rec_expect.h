@@ -9,8 +9,8 @@
 #include "tm/snapshot.h"
 
 typedef struct rec_site {
-    uintptr_t ra;       /* absolute return address expected at frame idx */
-    unsigned idx;       /* frame index (0 = most recent) */
+    uintptr_t ra; /* absolute return address expected at frame idx */
+    unsigned idx; /* frame index (0 = most recent) */
     uint64_t count, size;
     char name[32];
 } rec_site;

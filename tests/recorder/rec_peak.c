@@ -19,22 +19,22 @@ static int failures;
 static pthread_barrier_t bar;
 static void *held[2][64];
 
-#define CHECK(c)                                                              \
-    do {                                                                      \
-        if (!(c)) {                                                           \
-            fprintf(stderr, "rec_peak:%d: check failed: %s\n", __LINE__, #c); \
-            failures++;                                                       \
-        }                                                                     \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "rec_peak:%d: check failed: %s\n", __LINE__, #c);                      \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static void *thread_fn(void *arg)
 {
     long id = (long)arg;
-    pthread_barrier_wait(&bar);   /* main reads the base */
+    pthread_barrier_wait(&bar); /* main reads the base */
     /* Phase 1: both threads hold 64 x 100 bytes (6400, under the batch). */
     for (int i = 0; i < 64; i++)
         held[id][i] = do_malloc(100);
-    pthread_barrier_wait(&bar);   /* main checks */
+    pthread_barrier_wait(&bar); /* main checks */
     pthread_barrier_wait(&bar);
     /* Phase 2: thread 1 frees its blocks; churn that returns to zero. */
     if (id == 1)
@@ -66,8 +66,8 @@ int main(void)
     pthread_barrier_wait(&bar);
     pthread_barrier_wait(&bar);
     tm_get_traced_memory(&c, &p);
-    snprintf(log[0], sizeof(log[0]), "phase 1: current %zu (expected %zu), peak %zu (true %zu)", c, c0 + 12800, p,
-           c0 + 12800);
+    snprintf(log[0], sizeof(log[0]), "phase 1: current %zu (expected %zu), peak %zu (true %zu)", c,
+             c0 + 12800, p, c0 + 12800);
     CHECK(c == c0 + 12800);
     CHECK(p >= c && p <= c0 + 12800 + BATCH);
     pthread_barrier_wait(&bar);
@@ -75,8 +75,9 @@ int main(void)
     tm_get_traced_memory(&c, &p);
     /* The true peak so far is at least 12800 and at most 12800 + 1063 (one
      * churn block of each thread at a time). */
-    snprintf(log[1], sizeof(log[1]), "phase 2: current %zu (expected %zu), peak %zu (true in [%zu, %zu])", c,
-           c0 + 6400, p, c0 + 12800, c0 + 12800 + 2 * 1063);
+    snprintf(log[1], sizeof(log[1]),
+             "phase 2: current %zu (expected %zu), peak %zu (true in [%zu, %zu])", c, c0 + 6400, p,
+             c0 + 12800, c0 + 12800 + 2 * 1063);
     CHECK(c == c0 + 6400);
     CHECK(p + BATCH >= c0 + 12800 && p <= c0 + 12800 + 2 * 1063 + BATCH);
     pthread_barrier_wait(&bar);
@@ -90,8 +91,9 @@ int main(void)
     void *small = do_malloc(10);
     do_free(big);
     tm_get_traced_memory(&c, &p);
-    snprintf(log[2], sizeof(log[2]), "after join: current %zu (expected %zu), peak %zu (expected %zu)", c, c0 + 10, p,
-           c0 + 50010);
+    snprintf(log[2], sizeof(log[2]),
+             "after join: current %zu (expected %zu), peak %zu (expected %zu)", c, c0 + 10, p,
+             c0 + 50010);
     CHECK(c == c0 + 10);
     CHECK(p == c0 + 50010);
     do_free(small);

@@ -20,14 +20,14 @@
 #include "tm/snapshot.h"
 
 static int failures;
-#define CHECK(c, ...)                                                                      \
-    do {                                                                                   \
-        if (!(c)) {                                                                        \
-            fprintf(stderr, "rec_peak_set:%d: check failed: %s: ", __LINE__, #c);         \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fputc('\n', stderr);                                                           \
-            failures++;                                                                    \
-        }                                                                                  \
+#define CHECK(c, ...)                                                                              \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "rec_peak_set:%d: check failed: %s: ", __LINE__, #c);                  \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 /* Site s allocates sizes in [base(s), base(s) + 1000). */
@@ -240,17 +240,20 @@ static void threads(void)
     tally_peak(&got);
     /* At the second barrier every thread holds its base and all its extra
      * blocks: that is the true peak, up to one churned block per thread. */
-    uint64_t base_bytes = 0, extra_bytes = (uint64_t)NT * EXTRA * (site_base(1) + (EXTRA_SIZE - site_base(1)) % 1000);
+    uint64_t base_bytes = 0,
+             extra_bytes =
+                 (uint64_t)NT * EXTRA * (site_base(1) + (EXTRA_SIZE - site_base(1)) % 1000);
     for (size_t t = 0; t < NT; t++)
         for (size_t i = 0; i < BASE; i++)
             base_bytes += site_base(0) + (t * 7 + i) % 1000;
     uint64_t truth = base_bytes + extra_bytes, slack = truth / 100;
     printf("rec_peak_set: %d threads: peak set %llu B (%llu + %llu blocks), true peak %llu B, "
-           "reported %zu B\n", NT, (unsigned long long)got.total, (unsigned long long)got.n[0],
+           "reported %zu B\n",
+           NT, (unsigned long long)got.total, (unsigned long long)got.n[0],
            (unsigned long long)got.n[1], (unsigned long long)truth, peak);
     CHECK(got.total + slack >= truth && got.total <= truth + slack,
-          "peak set %llu B, true peak %llu B: off by more than 1%%",
-          (unsigned long long)got.total, (unsigned long long)truth);
+          "peak set %llu B, true peak %llu B: off by more than 1%%", (unsigned long long)got.total,
+          (unsigned long long)truth);
     CHECK(got.n[1] + NT * EXTRA / 100 >= (uint64_t)NT * EXTRA && got.n[1] <= (uint64_t)NT * EXTRA,
           "%llu extra blocks at the peak, expected %d", (unsigned long long)got.n[1], NT * EXTRA);
     CHECK(peak + slack >= truth && peak <= truth + slack, "reported peak %zu B, true %llu B", peak,

@@ -25,12 +25,12 @@ static int failures;
 static pthread_barrier_t bar;
 static void *thread_block;
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "FAIL: rec_pending:%d: check failed: %s\n", __LINE__, #c); \
-            failures++;                                                           \
-        }                                                                         \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "FAIL: rec_pending:%d: check failed: %s\n", __LINE__, #c);             \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static size_t current(void)
@@ -51,10 +51,10 @@ static void *blocked_freer(void *arg)
 {
     (void)arg;
     thread_block = do_malloc(3000);
-    pthread_barrier_wait(&bar);   /* main sees it */
+    pthread_barrier_wait(&bar); /* main sees it */
     pthread_barrier_wait(&bar);
     do_free(thread_block);
-    pthread_barrier_wait(&bar);   /* main checks while we wait here */
+    pthread_barrier_wait(&bar); /* main checks while we wait here */
     pthread_barrier_wait(&bar);
     return NULL;
 }
@@ -73,7 +73,7 @@ static void *many_freer(void *arg)
     pthread_barrier_wait(&bar);
     for (int i = 0; i < NMANY; i++)
         do_free(many_blocks[i]);
-    pthread_barrier_wait(&bar);   /* main checks while we wait here */
+    pthread_barrier_wait(&bar); /* main checks while we wait here */
     pthread_barrier_wait(&bar);
     return NULL;
 }

@@ -4,6 +4,6 @@
 __attribute__((visibility("default"))) void *plugin_alloc(size_t n)
 {
     void *p = malloc(n);
-    __asm__ volatile("" ::"r"(p) : "memory");   /* keep the call a call */
+    __asm__ volatile("" ::"r"(p) : "memory"); /* keep the call a call */
     return p;
 }

@@ -75,7 +75,8 @@ void ev_free(void *ptr)
 }
 
 /* realloc moves a block: the old event dies, a new one is born. */
-static void ev_move(uintptr_t old, const char *name, uintptr_t ra, unsigned idx, size_t size, void *ptr)
+static void ev_move(uintptr_t old, const char *name, uintptr_t ra, unsigned idx, size_t size,
+                    void *ptr)
 {
     if (old)
         ev_free((void *)old);
@@ -135,7 +136,7 @@ __attribute__((noinline)) static void s_realloc_chain(void)
         ev_move(old, "realloc", RA(), 1, n, q);
         p = q;
     }
-    void *r = realloc(NULL, 33);                /* realloc as malloc */
+    void *r = realloc(NULL, 33); /* realloc as malloc */
     ev_add("realloc", RA(), 1, 33, r);
     void *a = reallocarray(NULL, 12, 10);
     ev_add("realloc", RA(), 1, 120, a);
@@ -242,9 +243,9 @@ static void run_sites(void)
     s_calloc();
     s_realloc_chain();
     s_aligned();
-#if defined(__SANITIZE_ADDRESS__)   /* gcc */
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
 #define REC_ASAN 1
-#elif defined(__has_feature)        /* clang */
+#elif defined(__has_feature) /* clang */
 #if __has_feature(address_sanitizer)
 #define REC_ASAN 1
 #endif
@@ -295,7 +296,7 @@ int main(int argc, char **argv)
     run_sites();
     pid_t pid = fork();
     if (pid == 0) {
-        nev = 0;   /* the child's own expectations */
+        nev = 0; /* the child's own expectations */
         s_child();
         char path[4096];
         snprintf(path, sizeof(path), "%s.child", argv[1]);
@@ -308,12 +309,12 @@ int main(int argc, char **argv)
 }
 #else
 static int failures;
-#define CHECK(c)                                                              \
-    do {                                                                      \
-        if (!(c)) {                                                           \
-            fprintf(stderr, "rec_sites_api:%d: check failed: %s\n", __LINE__, #c); \
-            failures++;                                                       \
-        }                                                                     \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "rec_sites_api:%d: check failed: %s\n", __LINE__, #c);                 \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 __attribute__((noinline)) static void check_counters(void)
@@ -339,11 +340,11 @@ __attribute__((noinline)) static void check_counters(void)
     CHECK(tm_track(7, (uintptr_t)b, 111) == TM_OK);
     tm_get_traced_memory(&c1, &p1);
     CHECK(c1 == c0 + 3611);
-    CHECK(tm_track(7, (uintptr_t)b, 11) == TM_OK);    /* replaces */
+    CHECK(tm_track(7, (uintptr_t)b, 11) == TM_OK); /* replaces */
     tm_get_traced_memory(&c1, &p1);
     CHECK(c1 == c0 + 3511);
     CHECK(tm_untrack(7, (uintptr_t)b) == TM_OK);
-    CHECK(tm_untrack(7, (uintptr_t)b) == TM_OK);      /* unknown: no-op */
+    CHECK(tm_untrack(7, (uintptr_t)b) == TM_OK); /* unknown: no-op */
     free(b);
     free(c);
     tm_get_traced_memory(&c1, &p1);

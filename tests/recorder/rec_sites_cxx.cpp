@@ -19,7 +19,7 @@ extern "C" __attribute__((noinline)) void s_cxx_new(void)
     Foo *gone = new Foo();
     ev_add("cxx_new", RA(), 1, sizeof(Foo), gone);
     ev_free(gone);
-    delete gone;   // sized delete _ZdlPvm with -fsized-deallocation
+    delete gone; // sized delete _ZdlPvm with -fsized-deallocation
 }
 
 extern "C" __attribute__((noinline)) void s_cxx_array(void)

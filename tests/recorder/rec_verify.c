@@ -21,16 +21,17 @@ int rec_verify(const tm_snapshot *s, const rec_site *sites, size_t n, const char
                 continue;
             const tm_frame *f = &fr[frames[sites[k].idx]];
             uintptr_t pc = f->module != TM_NONE && f->module < nmod
-                               ? (uintptr_t)(mods[f->module].load_bias + f->offset)
-                               : (uintptr_t)f->offset;
+                ? (uintptr_t)(mods[f->module].load_bias + f->offset)
+                : (uintptr_t)f->offset;
             if (pc == sites[k].ra) {
                 count++;
                 size += tr[i].size;
             }
         }
         int ok = count == sites[k].count && size == sites[k].size;
-        fprintf(stderr, "%s: site %-14s frame %u: count %llu (expected %llu), size %llu "
-                        "(expected %llu) %s\n",
+        fprintf(stderr,
+                "%s: site %-14s frame %u: count %llu (expected %llu), size %llu "
+                "(expected %llu) %s\n",
                 what, sites[k].name, sites[k].idx, (unsigned long long)count,
                 (unsigned long long)sites[k].count, (unsigned long long)size,
                 (unsigned long long)sites[k].size, ok ? "ok" : "MISMATCH");

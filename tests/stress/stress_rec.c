@@ -21,7 +21,7 @@
 
 #define NTHREADS 8
 #define SLOTS 512
-#define SMIN 2000   /* stress block sizes: [SMIN, SMAX) */
+#define SMIN 2000 /* stress block sizes: [SMIN, SMAX) */
 #define SMAX 4000
 
 static long iters = 200000;
@@ -48,7 +48,7 @@ static inline uint64_t rnd(uint64_t *s)
 
 static void on_usr1(int sig)
 {
-    (void)sig;   /* only interrupts */
+    (void)sig; /* only interrupts */
 }
 
 static void *worker(void *arg)
@@ -108,7 +108,7 @@ static void *forker(void *arg)
     while (!atomic_load(&stop_aux) && n < 20) {
         pid_t pid = fork();
         if (pid == 0) {
-            alarm(20);   /* a deadlock in the child fails the test, never hangs it */
+            alarm(20); /* a deadlock in the child fails the test, never hangs it */
             for (int i = 0; i < 1000; i++)
                 free(malloc(100 + (size_t)i));
             _exit(0);
@@ -183,8 +183,8 @@ int main(int argc, char **argv)
             got_size += tr[i].size;
             got_count++;
         }
-    int ok = got_size == exp_size && got_count == exp_count &&
-             tm_snapshot_total_size(s) == cur && peak >= cur;
+    int ok = got_size == exp_size && got_count == exp_count && tm_snapshot_total_size(s) == cur &&
+        peak >= cur;
     printf("stress_rec: %d threads x %ld ops: live %llu blocks / %llu bytes, traced %llu / %llu; "
            "current %zu, snapshot total %llu, peak %zu: %s\n",
            NTHREADS, iters, (unsigned long long)exp_count, (unsigned long long)exp_size,

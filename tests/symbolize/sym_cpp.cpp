@@ -8,45 +8,65 @@
 
 volatile int sink;
 
-namespace geo {
+namespace geo
+{
 struct Point {
     int x, y;
-    Point(int a, int b) : x(a), y(b) { sink += a; }
-    Point operator+(const Point &o) const { return Point(x + o.x, y + o.y); }
-    int norm1() const { return (x < 0 ? -x : x) + (y < 0 ? -y : y); }
+    Point(int a, int b) : x(a), y(b)
+    {
+        sink += a;
+    }
+    Point operator+(const Point &o) const
+    {
+        return Point(x + o.x, y + o.y);
+    }
+    int norm1() const
+    {
+        return (x < 0 ? -x : x) + (y < 0 ? -y : y);
+    }
 };
 
-class Shape {
-public:
-    virtual ~Shape() {}
+class Shape
+{
+  public:
+    virtual ~Shape()
+    {
+    }
     virtual int area() const = 0;
 };
 
-class Rect : public Shape {
-public:
-    Rect(int w, int h) : w_(w), h_(h) {}
-    int area() const override { return w_ * h_ + (int)(sink & 1); }
-private:
+class Rect : public Shape
+{
+  public:
+    Rect(int w, int h) : w_(w), h_(h)
+    {
+    }
+    int area() const override
+    {
+        return w_ * h_ + (int)(sink & 1);
+    }
+
+  private:
     int w_, h_;
 };
 
-template <typename T>
-__attribute__((noinline)) T accumulate(const std::vector<T> &v)
+template <typename T> __attribute__((noinline)) T accumulate(const std::vector<T> &v)
 {
     T s = T();
     for (const T &e : v)
         s = s + e;
     return s;
 }
-}  // namespace geo
+} // namespace geo
 
-namespace {
+namespace
+{
 __attribute__((noinline)) int hidden(int n)
 {
     geo::Point p(n, -n);
     return (p + geo::Point(1, 2)).norm1();
 }
-}  // namespace
+} // namespace
 
 static __attribute__((noinline)) int use_shape(const geo::Shape &s)
 {

@@ -169,25 +169,25 @@ static void test_format_size_python(void **state)
     (void)state;
     /* python prints: value kind sign expected; kind i = int, f = float
      * (float values as exact hex so C reads the same double) */
-    char *out = python(
-        "import random, tracemalloc\n"
-        "r = random.Random(7)\n"
-        "vals = [0, 1, 99, 100, 101, 1023, 1024, 10239, 10240, 10241, 102399, 102400,\n"
-        "        2**20, 10*2**20 - 1, 10*2**20, 2**30 * 99, 2**40 * 10, 2**52, 2**53]\n"
-        "for e in range(0, 52):\n"
-        "    for _ in range(12):\n"
-        "        vals.append(r.randrange(0, 2**(e+1)))\n"
-        "for v in vals:\n"
-        "    for s in (False, True):\n"
-        "        for x in (v, -v):\n"
-        "            if x < 0 and not s: continue\n"
-        "            print('i', x, int(s), tracemalloc._format_size(x, s), sep='|')\n"
-        "for _ in range(3000):\n"
-        "    size = r.randrange(0, 2**r.randrange(1, 50)); count = r.randrange(1, 1000)\n"
-        "    a = size / count\n"
-        "    print('a', size, count, tracemalloc._format_size(a, False), sep='|')\n"
-        "    f = r.random() * 10 ** r.randrange(0, 16)\n"
-        "    print('f', f.hex(), 0, tracemalloc._format_size(f, False), sep='|')\n");
+    char *out =
+        python("import random, tracemalloc\n"
+               "r = random.Random(7)\n"
+               "vals = [0, 1, 99, 100, 101, 1023, 1024, 10239, 10240, 10241, 102399, 102400,\n"
+               "        2**20, 10*2**20 - 1, 10*2**20, 2**30 * 99, 2**40 * 10, 2**52, 2**53]\n"
+               "for e in range(0, 52):\n"
+               "    for _ in range(12):\n"
+               "        vals.append(r.randrange(0, 2**(e+1)))\n"
+               "for v in vals:\n"
+               "    for s in (False, True):\n"
+               "        for x in (v, -v):\n"
+               "            if x < 0 and not s: continue\n"
+               "            print('i', x, int(s), tracemalloc._format_size(x, s), sep='|')\n"
+               "for _ in range(3000):\n"
+               "    size = r.randrange(0, 2**r.randrange(1, 50)); count = r.randrange(1, 1000)\n"
+               "    a = size / count\n"
+               "    print('a', size, count, tracemalloc._format_size(a, False), sep='|')\n"
+               "    f = r.random() * 10 ** r.randrange(0, 16)\n"
+               "    print('f', f.hex(), 0, tracemalloc._format_size(f, False), sep='|')\n");
     size_t checked = 0;
     char *save = NULL;
     for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -218,25 +218,33 @@ static void test_fnmatch_known(void **state)
 {
     (void)state;
     /* each row verified with python3 fnmatch.fnmatchcase */
-    static const struct { const char *name, *pat; int want; } rows[] = {
-        { "abc", "a*c", 1 },     { "a/b", "a?b", 1 },     { "ab", "[!a]b", 0 },
-        { "bb", "[!a]b", 1 },    { "a", "[z-a]", 0 },     { "b", "[bz-ax]", 1 },
-        { "x", "[bz-ax]", 1 },   { "z", "[bz-ax]", 0 },   { "-", "[a-]", 1 },
-        { "[", "[", 1 },         { "[a", "[a", 1 },       { "a", "[]a]", 1 },
-        { "]", "[]a]", 1 },      { "\\", "[\\]", 1 },     { "A", "a", 0 },
-        { "\xc3\xa9", "?", 1 },  { "ab", "a**b", 1 },     { "a\nb", "a?b", 1 },
-        { "-", "[c-a-b]", 1 },   { "b", "[c-a-b]", 1 },   { "c", "[c-a-b]", 0 },
-        { "q", "[!z-a]", 1 },    { "[!]", "[!]", 1 },     { "a.pyc", "a.py", 0 },
-        { "", "*", 1 },          { "", "?", 0 },          { "abc", "*b", 0 },
-        { "a[b]*?.c", "a[[]b]*", 1 }, { "\xc3\xa9", "??", 0 }, { "b", "[a-c-e]", 1 },
-        { "-", "[a-c-e]", 1 },   { "d", "[a-c-e]", 0 },   { "^", "[^a]", 1 },
+    static const struct {
+        const char *name, *pat;
+        int want;
+    } rows[] = {
+        { "abc", "a*c", 1 },     { "a/b", "a?b", 1 },
+        { "ab", "[!a]b", 0 },    { "bb", "[!a]b", 1 },
+        { "a", "[z-a]", 0 },     { "b", "[bz-ax]", 1 },
+        { "x", "[bz-ax]", 1 },   { "z", "[bz-ax]", 0 },
+        { "-", "[a-]", 1 },      { "[", "[", 1 },
+        { "[a", "[a", 1 },       { "a", "[]a]", 1 },
+        { "]", "[]a]", 1 },      { "\\", "[\\]", 1 },
+        { "A", "a", 0 },         { "\xc3\xa9", "?", 1 },
+        { "ab", "a**b", 1 },     { "a\nb", "a?b", 1 },
+        { "-", "[c-a-b]", 1 },   { "b", "[c-a-b]", 1 },
+        { "c", "[c-a-b]", 0 },   { "q", "[!z-a]", 1 },
+        { "[!]", "[!]", 1 },     { "a.pyc", "a.py", 0 },
+        { "", "*", 1 },          { "", "?", 0 },
+        { "abc", "*b", 0 },      { "a[b]*?.c", "a[[]b]*", 1 },
+        { "\xc3\xa9", "??", 0 }, { "b", "[a-c-e]", 1 },
+        { "-", "[a-c-e]", 1 },   { "d", "[a-c-e]", 0 },
+        { "^", "[^a]", 1 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         int got;
         tmtest_ok(tm_fnmatch(&got, rows[i].name, rows[i].pat, NULL), NULL);
         if (got != rows[i].want)
-            fail_msg("fnmatch(%s, %s) = %d, want %d", rows[i].name, rows[i].pat, got,
-                     rows[i].want);
+            fail_msg("fnmatch(%s, %s) = %d, want %d", rows[i].name, rows[i].pat, got, rows[i].want);
     }
     /* the .pyc rule belongs to tracemalloc's filters, i.e. tm_pattern */
     tm_pattern *p;
@@ -283,13 +291,13 @@ static void test_fnmatch_python(void **state)
         int got;
         tmtest_ok(tm_fnmatch(&got, name, pat, NULL), NULL);
         if (got != want)
-            fail_msg("fnmatch('%s', '%s') = %d, python says %d (hex %s %s)", name, pat, got,
-                     want, hn, hp);
+            fail_msg("fnmatch('%s', '%s') = %d, python says %d (hex %s %s)", name, pat, got, want,
+                     hn, hp);
         checked++;
         matched += (size_t)want;
     }
     assert_int_equal(checked, 20000);
-    assert_true(matched > 2000);   /* the table exercises both outcomes */
+    assert_true(matched > 2000); /* the table exercises both outcomes */
     free(out);
 }
 
@@ -324,30 +332,33 @@ static void test_sort_and_keys(void **state)
     add_trace(s, st2, 2, 10, 0);
     add_trace(s, st3, 1, 10, 0);
     add_trace(s, st4, 2, 10, 0);
-    add_trace(s, st4, 2, 0, 0);     /* size 0 still counts */
+    add_trace(s, st4, 2, 0, 0); /* size 0 still counts */
     char *t = stats_text(s, TM_KEY_LINENO, 0, NULL, 0);
     /* expected texts printed by python3 3.11 for the same Snapshot */
-    assert_string_equal(t, "\xc3\xa9.py:1: size=10 B, count=2, average=5 B\n"
-                           "b.py:1: size=10 B, count=1, average=10 B\n"
-                           "a.py:2: size=10 B, count=1, average=10 B\n"
-                           "a.py:1: size=10 B, count=1, average=10 B\n");
+    assert_string_equal(t,
+                        "\xc3\xa9.py:1: size=10 B, count=2, average=5 B\n"
+                        "b.py:1: size=10 B, count=1, average=10 B\n"
+                        "a.py:2: size=10 B, count=1, average=10 B\n"
+                        "a.py:1: size=10 B, count=1, average=10 B\n");
     free(t);
     t = stats_text(s, TM_KEY_TRACEBACK, 0, NULL, 0);
     /* tracebacks oldest first; a prefix sorts first (so last, descending) */
-    assert_string_equal(t, "b.py:1: size=10 B, count=2, average=5 B\n"
-                           "  File \"b.py\", line 1\n  File \"\xc3\xa9.py\", line 1\n"
-                           "b.py:1: size=10 B, count=1, average=10 B\n"
-                           "  File \"b.py\", line 1\n"
-                           "a.py:1: size=10 B, count=1, average=10 B\n"
-                           "  File \"a.py\", line 1\n  File \"a.py\", line 2\n"
-                           "a.py:1: size=10 B, count=1, average=10 B\n"
-                           "  File \"a.py\", line 1\n");
+    assert_string_equal(t,
+                        "b.py:1: size=10 B, count=2, average=5 B\n"
+                        "  File \"b.py\", line 1\n  File \"\xc3\xa9.py\", line 1\n"
+                        "b.py:1: size=10 B, count=1, average=10 B\n"
+                        "  File \"b.py\", line 1\n"
+                        "a.py:1: size=10 B, count=1, average=10 B\n"
+                        "  File \"a.py\", line 1\n  File \"a.py\", line 2\n"
+                        "a.py:1: size=10 B, count=1, average=10 B\n"
+                        "  File \"a.py\", line 1\n");
     free(t);
     t = stats_text(s, TM_KEY_FILENAME, 1, NULL, 0);
     /* cumulative: a.py twice in st2 counts twice */
-    assert_string_equal(t, "a.py:0: size=30 B, count=3, average=10 B\n"
-                           "b.py:0: size=20 B, count=3, average=7 B\n"
-                           "\xc3\xa9.py:0: size=10 B, count=2, average=5 B\n");
+    assert_string_equal(t,
+                        "a.py:0: size=30 B, count=3, average=10 B\n"
+                        "b.py:0: size=20 B, count=3, average=7 B\n"
+                        "\xc3\xa9.py:0: size=10 B, count=2, average=5 B\n");
     free(t);
     tm_stats_options o = TM_STATS_OPTIONS_INIT;
     o.key = TM_KEY_TRACEBACK;
@@ -371,16 +382,17 @@ static void test_filters(void **state)
     memset(f, 0, sizeof f);
     f[0].kind = TM_FILTER_FRAME;
     f[0].inclusive = 1;
-    f[0].pattern = "app/*.py";  /* .pyc names read as .py */
+    f[0].pattern = "app/*.py"; /* .pyc names read as .py */
     char *t = stats_text(s, TM_KEY_LINENO, 0, f, 1);
     assert_string_equal(t, "app/b.pyc:2: size=1000 B, count=1, average=1000 B\n");
     free(t);
-    f[0].all_frames = 1;        /* now both stacks contain app/b.pyc */
+    f[0].all_frames = 1; /* now both stacks contain app/b.pyc */
     t = stats_text(s, TM_KEY_LINENO, 0, f, 1);
-    assert_string_equal(t, "app/b.pyc:2: size=1000 B, count=1, average=1000 B\n"
-                           "lib/a.py:1: size=100 B, count=1, average=100 B\n");
+    assert_string_equal(t,
+                        "app/b.pyc:2: size=1000 B, count=1, average=1000 B\n"
+                        "lib/a.py:1: size=100 B, count=1, average=100 B\n");
     free(t);
-    f[0].has_lineno = 1;        /* line 1 is never app/b */
+    f[0].has_lineno = 1; /* line 1 is never app/b */
     f[0].lineno = 1;
     t = stats_text(s, TM_KEY_LINENO, 0, f, 1);
     assert_string_equal(t, "");
@@ -395,7 +407,7 @@ static void test_filters(void **state)
     free(t);
     f[1].kind = TM_FILTER_DOMAIN;
     f[1].inclusive = 1;
-    f[1].domain = 1;           /* only domain 1, which f[0] excludes */
+    f[1].domain = 1; /* only domain 1, which f[0] excludes */
     t = stats_text(s, TM_KEY_LINENO, 0, f, 2);
     assert_string_equal(t, "");
     free(t);
@@ -425,28 +437,31 @@ static void test_native_frames(void **state)
     tmtest_ok(tm_snapshot_intern_frame(&iraw, s, &fraw, &err), &err);
     uint32_t st[] = { iraw, iinner, imain };
     add_trace(s, st, 3, 64, 0);
-    tm_trace empty = { 32, 0, 0 };     /* the empty stack */
+    tm_trace empty = { 32, 0, 0 }; /* the empty stack */
     tmtest_ok(tm_snapshot_add_trace(s, &empty, 0, &err), &err);
 
     char *t = stats_text(s, TM_KEY_TRACEBACK, 0, NULL, 0);
-    assert_string_equal(t, "main.c:10: size=64 B, count=1, average=64 B\n"
-                           "  File \"main.c\", line 10\n"
-                           "  File \"p.c\", line 20\n"
-                           "  File \"p.c\", line 5\n"
-                           "  File \"/usr/lib/libx.so+0x1a2b\", line 0\n"
-                           "<unknown>:0: size=32 B, count=1, average=32 B\n"
-                           "  File \"<unknown>\", line 0\n");
+    assert_string_equal(t,
+                        "main.c:10: size=64 B, count=1, average=64 B\n"
+                        "  File \"main.c\", line 10\n"
+                        "  File \"p.c\", line 20\n"
+                        "  File \"p.c\", line 5\n"
+                        "  File \"/usr/lib/libx.so+0x1a2b\", line 0\n"
+                        "<unknown>:0: size=32 B, count=1, average=32 B\n"
+                        "  File \"<unknown>\", line 0\n");
     free(t);
     t = stats_text(s, TM_KEY_FUNCTION, 1, NULL, 0);
-    assert_string_equal(t, "process: size=64 B, count=1, average=64 B\n"
-                           "main: size=64 B, count=1, average=64 B\n"
-                           "helper: size=64 B, count=1, average=64 B\n"
-                           "/usr/lib/libx.so+0x1a2b: size=64 B, count=1, average=64 B\n"
-                           "<unknown>: size=32 B, count=1, average=32 B\n");
+    assert_string_equal(t,
+                        "process: size=64 B, count=1, average=64 B\n"
+                        "main: size=64 B, count=1, average=64 B\n"
+                        "helper: size=64 B, count=1, average=64 B\n"
+                        "/usr/lib/libx.so+0x1a2b: size=64 B, count=1, average=64 B\n"
+                        "<unknown>: size=32 B, count=1, average=32 B\n");
     free(t);
     t = stats_text(s, TM_KEY_MODULE, 0, NULL, 0);
-    assert_string_equal(t, "/usr/lib/libx.so: size=64 B, count=1, average=64 B\n"
-                           "<unknown>: size=32 B, count=1, average=32 B\n");
+    assert_string_equal(t,
+                        "/usr/lib/libx.so: size=64 B, count=1, average=64 B\n"
+                        "<unknown>: size=32 B, count=1, average=32 B\n");
     free(t);
     /* a filter on an inlined frame with all_frames sees the inline chain */
     tm_filter f = { TM_FILTER_FRAME, 1, "p.c", 0, 1, 20, 1, 0, 0 };
@@ -469,20 +484,21 @@ static void test_compare(void **state)
     add_trace(old, &oa, 1, 100, 0);
     add_trace(old, &ob, 1, 50, 0);
     add_trace(old, &oc, 1, 2048, 0);
-    add_trace(nw, &na, 1, 100, 0);   /* unchanged */
-    add_trace(nw, &nb, 1, 80, 0);    /* grown */
+    add_trace(nw, &na, 1, 100, 0); /* unchanged */
+    add_trace(nw, &nb, 1, 80, 0);  /* grown */
     add_trace(nw, &nb, 1, 10, 0);
-    add_trace(nw, &nd, 1, 10, 0);    /* new */
+    add_trace(nw, &nd, 1, 10, 0); /* new */
     tm_stats_options o = TM_STATS_OPTIONS_INIT;
     tm_stats *st;
     tm_error err;
     tmtest_ok(tm_stats_compare(&st, nw, old, &o, &err), &err);
     char *t = render_all(st);
     /* python3: new.compare_to(old, 'lineno') */
-    assert_string_equal(t, "c.py:1: size=0 B (-2048 B), count=0 (-1)\n"
-                           "b.py:1: size=90 B (+40 B), count=2 (+1), average=45 B\n"
-                           "d.py:1: size=10 B (+10 B), count=1 (+1), average=10 B\n"
-                           "a.py:1: size=100 B (+0 B), count=1 (+0), average=100 B\n");
+    assert_string_equal(t,
+                        "c.py:1: size=0 B (-2048 B), count=0 (-1)\n"
+                        "b.py:1: size=90 B (+40 B), count=2 (+1), average=45 B\n"
+                        "d.py:1: size=10 B (+10 B), count=1 (+1), average=10 B\n"
+                        "a.py:1: size=100 B (+0 B), count=1 (+0), average=100 B\n");
     assert_int_equal(tm_stats_total_size(st), 200);
     assert_int_equal(tm_stats_old_total_size(st), 2198);
     free(t);
@@ -499,7 +515,8 @@ static void test_out_of_memory(void **state)
     for (uint32_t i = 0; i < 40; i++) {
         char name[32];
         snprintf(name, sizeof name, "f%u.c", i % 7);
-        uint32_t fr[3] = { py_frame(nw, name, i), py_frame(nw, "x.c", i % 3), py_frame(nw, "m.c", 1) };
+        uint32_t fr[3] = { py_frame(nw, name, i), py_frame(nw, "x.c", i % 3),
+                           py_frame(nw, "m.c", 1) };
         add_trace(nw, fr, 1 + i % 3, i * 10, i % 2);
         uint32_t fo = py_frame(old, name, i);
         add_trace(old, &fo, 1, i, 0);
@@ -634,7 +651,7 @@ static void test_linecache(void **state)
     assert_string_equal(getline_ok(lc, path, 2), "second");
     assert_string_equal(getline_ok(lc, path, 3), "third");
     assert_null(getline_ok(lc, path, 4));
-    assert_null(getline_ok(lc, path, 5));   /* only whitespace */
+    assert_null(getline_ok(lc, path, 5)); /* only whitespace */
     assert_null(getline_ok(lc, path, 6));
     assert_null(getline_ok(lc, path, 0));
     assert_null(getline_ok(lc, "<string>", 1));
@@ -686,18 +703,12 @@ static void test_options_defaults(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_size_known),
-        cmocka_unit_test(test_format_size_python),
-        cmocka_unit_test(test_fnmatch_known),
-        cmocka_unit_test(test_fnmatch_python),
-        cmocka_unit_test(test_filter_parse),
-        cmocka_unit_test(test_sort_and_keys),
-        cmocka_unit_test(test_filters),
-        cmocka_unit_test(test_native_frames),
-        cmocka_unit_test(test_compare),
-        cmocka_unit_test(test_out_of_memory),
-        cmocka_unit_test(test_filter_traces),
-        cmocka_unit_test(test_linecache),
+        cmocka_unit_test(test_format_size_known), cmocka_unit_test(test_format_size_python),
+        cmocka_unit_test(test_fnmatch_known),     cmocka_unit_test(test_fnmatch_python),
+        cmocka_unit_test(test_filter_parse),      cmocka_unit_test(test_sort_and_keys),
+        cmocka_unit_test(test_filters),           cmocka_unit_test(test_native_frames),
+        cmocka_unit_test(test_compare),           cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_filter_traces),     cmocka_unit_test(test_linecache),
         cmocka_unit_test(test_options_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,12 +8,29 @@
 static void test_varint_edges(void **state)
 {
     (void)state;
-    const struct { uint64_t v; size_t len; } cases[] = {
-        {0, 1}, {1, 1}, {127, 1}, {128, 2}, {255, 2}, {16383, 2}, {16384, 3},
-        {(1u << 21) - 1, 3}, {1u << 21, 4}, {UINT32_MAX, 5}, {(uint64_t)UINT32_MAX + 1, 5},
-        {(UINT64_C(1) << 35) - 1, 5}, {UINT64_C(1) << 35, 6}, {(UINT64_C(1) << 56) - 1, 8},
-        {UINT64_C(1) << 56, 9}, {(UINT64_C(1) << 63) - 1, 9}, {UINT64_C(1) << 63, 10},
-        {UINT64_MAX - 1, 10}, {UINT64_MAX, 10},
+    const struct {
+        uint64_t v;
+        size_t len;
+    } cases[] = {
+        { 0, 1 },
+        { 1, 1 },
+        { 127, 1 },
+        { 128, 2 },
+        { 255, 2 },
+        { 16383, 2 },
+        { 16384, 3 },
+        { (1u << 21) - 1, 3 },
+        { 1u << 21, 4 },
+        { UINT32_MAX, 5 },
+        { (uint64_t)UINT32_MAX + 1, 5 },
+        { (UINT64_C(1) << 35) - 1, 5 },
+        { UINT64_C(1) << 35, 6 },
+        { (UINT64_C(1) << 56) - 1, 8 },
+        { UINT64_C(1) << 56, 9 },
+        { (UINT64_C(1) << 63) - 1, 9 },
+        { UINT64_C(1) << 63, 10 },
+        { UINT64_MAX - 1, 10 },
+        { UINT64_MAX, 10 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t buf[TMS_VARINT_MAX_LEN + 2];
@@ -21,7 +38,7 @@ static void test_varint_edges(void **state)
         size_t n = tms_put_varint(buf, cases[i].v);
         assert_int_equal(n, cases[i].len);
         assert_int_equal(tms_varint_len(cases[i].v), cases[i].len);
-        assert_int_equal(buf[n], 0xAA);   /* nothing written past the end */
+        assert_int_equal(buf[n], 0xAA); /* nothing written past the end */
         const uint8_t *p = buf;
         uint64_t out = 12345;
         assert_int_equal(tms_get_varint(&p, buf + n, &out), 0);
@@ -34,7 +51,7 @@ static void test_varint_edges(void **state)
             assert_ptr_equal(p, buf);
         }
     }
-    uint8_t one[] = {0x7f};
+    uint8_t one[] = { 0x7f };
     const uint8_t *p = one;
     uint64_t v;
     assert_int_equal(tms_get_varint(&p, one + 1, &v), 0);
@@ -52,21 +69,21 @@ static void test_varint_rejects(void **state)
     uint64_t v;
     const uint8_t *p;
     /* Non-minimal: 0 encoded in two bytes, 1 in three. */
-    const uint8_t over1[] = {0x80, 0x00}, over2[] = {0x81, 0x80, 0x00};
+    const uint8_t over1[] = { 0x80, 0x00 }, over2[] = { 0x81, 0x80, 0x00 };
     p = over1;
     assert_int_equal(tms_get_varint(&p, over1 + 2, &v), -1);
     p = over2;
     assert_int_equal(tms_get_varint(&p, over2 + 3, &v), -1);
     /* Eleven bytes. */
-    const uint8_t eleven[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x01};
+    const uint8_t eleven[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x01 };
     p = eleven;
     assert_int_equal(tms_get_varint(&p, eleven + 11, &v), -1);
     /* Ten bytes whose value needs 65 bits. */
-    const uint8_t big[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+    const uint8_t big[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02 };
     p = big;
     assert_int_equal(tms_get_varint(&p, big + 10, &v), -1);
     /* ... and the largest one that fits. */
-    const uint8_t max[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    const uint8_t max[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
     p = max;
     assert_int_equal(tms_get_varint(&p, max + 10, &v), 0);
     assert_true(v == UINT64_MAX);
@@ -78,10 +95,21 @@ static void test_varint_rejects(void **state)
 static void test_zigzag(void **state)
 {
     (void)state;
-    const struct { int64_t s; uint64_t u; } cases[] = {
-        {0, 0}, {-1, 1}, {1, 2}, {-2, 3}, {2, 4}, {63, 126}, {-64, 127},
-        {INT32_MAX, (uint64_t)UINT32_MAX - 1}, {INT32_MIN, UINT32_MAX},
-        {INT64_MAX, UINT64_MAX - 1}, {INT64_MIN, UINT64_MAX},
+    const struct {
+        int64_t s;
+        uint64_t u;
+    } cases[] = {
+        { 0, 0 },
+        { -1, 1 },
+        { 1, 2 },
+        { -2, 3 },
+        { 2, 4 },
+        { 63, 126 },
+        { -64, 127 },
+        { INT32_MAX, (uint64_t)UINT32_MAX - 1 },
+        { INT32_MIN, UINT32_MAX },
+        { INT64_MAX, UINT64_MAX - 1 },
+        { INT64_MIN, UINT64_MAX },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_true(tms_zigzag(cases[i].s) == cases[i].u);

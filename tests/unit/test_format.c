@@ -82,7 +82,7 @@ static void test_huge_sizes(void **state)
     uint32_t f = tf_frame(s, TM_NONE, 0, NULL, "x.c", 1, TM_NONE), st;
     tm_error err;
     tmtest_ok(tm_snapshot_intern_stack(&st, s, &f, 1, &err), &err);
-    const uint64_t sizes[] = {UINT64_MAX, 0, UINT64_MAX - 1, 1, UINT64_MAX, (uint64_t)1 << 63};
+    const uint64_t sizes[] = { UINT64_MAX, 0, UINT64_MAX - 1, 1, UINT64_MAX, (uint64_t)1 << 63 };
     for (size_t i = 0; i < 6; i++)
         tf_trace(s, i % 2 ? UINT32_MAX : 0, sizes[i], i % 3 ? st : 0, (uint32_t)i);
     tm_snapshot_free(tf_roundtrip(s, 0, NULL));
@@ -103,8 +103,8 @@ static void test_sorting_large_group(void **state)
     tmtest_rng_seed(&r, 77);
     for (uint64_t i = 0; i < 6000; i++) {
         uint64_t size = i < 2000 ? 10000 - i              /* descending */
-                      : i < 4000 ? (i % 7) * 16            /* many equal keys */
-                      : tmtest_rng_next(&r) >> (i % 64);   /* random magnitudes */
+            : i < 4000           ? (i % 7) * 16           /* many equal keys */
+                                 : tmtest_rng_next(&r) >> (i % 64); /* random magnitudes */
         tf_trace(s, (uint32_t)(i % 3 == 0), size, st, 1 + (uint32_t)(i % 5));
     }
     size_t len;
@@ -127,9 +127,9 @@ static void test_many_modules_non_ascii(void **state)
         snprintf(path, sizeof path, "/opt/\xe6\x97\xa5\xe6\x9c\xac/lib%d.so", i);
         tf_module(s, path, (uint64_t)i << 32);
     }
-    uint32_t fr[3] = {tf_frame(s, 2999, 0x10, NULL, NULL, 0, TM_NONE),
-                      tf_frame(s, 0, UINT64_MAX, "\xc3\xa9", "\xf0\x9f\x98\x80.c", 9, TM_NONE),
-                      tf_frame(s, 1500, 0, NULL, NULL, 0, TM_NONE)};
+    uint32_t fr[3] = { tf_frame(s, 2999, 0x10, NULL, NULL, 0, TM_NONE),
+                       tf_frame(s, 0, UINT64_MAX, "\xc3\xa9", "\xf0\x9f\x98\x80.c", 9, TM_NONE),
+                       tf_frame(s, 1500, 0, NULL, NULL, 0, TM_NONE) };
     uint32_t st;
     tm_error err;
     tmtest_ok(tm_snapshot_intern_stack(&st, s, fr, 3, &err), &err);
@@ -238,9 +238,9 @@ static void test_duplicate_string_rejected(void **state)
 {
     (void)state;
     tf_bytes x;
-    const char *dup[] = {"a.c", "b.c", "a.c"};
+    const char *dup[] = { "a.c", "b.c", "a.c" };
     strings_payload(&x, dup, 3);
-    tf_section sec = {TMS_SEC_STRINGS, 1, 0, x.b, x.n, 0};
+    tf_section sec = { TMS_SEC_STRINGS, 1, 0, x.b, x.n, 0 };
     size_t len;
     uint8_t *f = tf_container(1, 0, &sec, 1, &len);
     tm_error err;
@@ -248,7 +248,7 @@ static void test_duplicate_string_rejected(void **state)
     assert_non_null(strstr(err.message, "crafted.tms: section 'strings'"));
     assert_non_null(strstr(err.message, "duplicates string 1"));
     free(f);
-    const char *empty[] = {""};
+    const char *empty[] = { "" };
     strings_payload(&x, empty, 1);
     sec.len = x.n;
     f = tf_container(1, 0, &sec, 1, &len);
@@ -262,38 +262,38 @@ static void test_duplicate_frames_merge(void **state)
 {
     (void)state;
     tf_bytes st, fr, sk, tr;
-    const char *strs[] = {"x.py"};
+    const char *strs[] = { "x.py" };
     strings_payload(&st, strs, 1);
     fr.n = 0;
     tf_v(&fr, 2);
     tf_v(&fr, 6);
-    const uint8_t two_zero[] = {0, 0}, two_one[] = {1, 1}, two_five[] = {5, 5};
-    const uint8_t *cols[6] = {two_zero, two_zero, two_zero, two_one, two_five, two_zero};
+    const uint8_t two_zero[] = { 0, 0 }, two_one[] = { 1, 1 }, two_five[] = { 5, 5 };
+    const uint8_t *cols[6] = { two_zero, two_zero, two_zero, two_one, two_five, two_zero };
     for (int i = 0; i < 6; i++) {
         tf_v(&fr, 2);
         tf_raw(&fr, cols[i], 2);
     }
-    sk.n = 0;   /* nodes 1 and 2: frame 0 and frame 1, both under the root */
+    sk.n = 0; /* nodes 1 and 2: frame 0 and frame 1, both under the root */
     tf_v(&sk, 2);
     tf_v(&sk, 2);
-    const uint8_t sf[] = {0, 1}, sp[] = {1, 2};
+    const uint8_t sf[] = { 0, 1 }, sp[] = { 1, 2 };
     tf_v(&sk, 2);
     tf_raw(&sk, sf, 2);
     tf_v(&sk, 2);
     tf_raw(&sk, sp, 2);
-    tr.n = 0;   /* traces on stacks 1 and 2, size 8 each, total_nframe = depth */
+    tr.n = 0; /* traces on stacks 1 and 2, size 8 each, total_nframe = depth */
     tf_v(&tr, 2);
     tf_v(&tr, 4);
-    const uint8_t ts[] = {1, 1}, td[] = {0, 0}, tz[] = {8, 8}, tn[] = {0, 0};
-    const uint8_t *tc[4] = {ts, td, tz, tn};
+    const uint8_t ts[] = { 1, 1 }, td[] = { 0, 0 }, tz[] = { 8, 8 }, tn[] = { 0, 0 };
+    const uint8_t *tc[4] = { ts, td, tz, tn };
     for (int i = 0; i < 4; i++) {
         tf_v(&tr, 2);
         tf_raw(&tr, tc[i], 2);
     }
-    tf_section secs[] = {{TMS_SEC_TRACES, 1, 0, tr.b, tr.n, 0},
-                         {TMS_SEC_STACKS, 1, 0, sk.b, sk.n, 0},
-                         {TMS_SEC_FRAMES, 1, 0, fr.b, fr.n, 0},
-                         {TMS_SEC_STRINGS, 1, 0, st.b, st.n, 0}};
+    tf_section secs[] = { { TMS_SEC_TRACES, 1, 0, tr.b, tr.n, 0 },
+                          { TMS_SEC_STACKS, 1, 0, sk.b, sk.n, 0 },
+                          { TMS_SEC_FRAMES, 1, 0, fr.b, fr.n, 0 },
+                          { TMS_SEC_STRINGS, 1, 0, st.b, st.n, 0 } };
     size_t len;
     uint8_t *f = tf_container(1, 0, secs, 4, &len);
     tm_error err;
@@ -312,14 +312,14 @@ static void test_duplicate_frames_merge(void **state)
 static void test_versions(void **state)
 {
     (void)state;
-    const char *strs[] = {"a"};
+    const char *strs[] = { "a" };
     tf_bytes x;
     strings_payload(&x, strs, 1);
-    const uint8_t junk[] = {0xde, 0xad};
+    const uint8_t junk[] = { 0xde, 0xad };
     tm_error err;
     size_t len;
     /* A newer minor version with an unknown optional section: skipped. */
-    tf_section ok[] = {{TMS_SEC_STRINGS, 1, 0, x.b, x.n, 0}, {77, 0, 9, junk, 2, 1000}};
+    tf_section ok[] = { { TMS_SEC_STRINGS, 1, 0, x.b, x.n, 0 }, { 77, 0, 9, junk, 2, 1000 } };
     uint8_t *f = tf_container(1, 7, ok, 2, &len);
     tm_snapshot *s;
     tmtest_ok(decode_rc(f, len, &err, &s), &err);
@@ -348,7 +348,7 @@ static void test_versions(void **state)
     assert_non_null(strstr(err.message, "1.0"));
     free(f);
     /* Duplicated known section. */
-    tf_section two[] = {ok[0], ok[0]};
+    tf_section two[] = { ok[0], ok[0] };
     f = tf_container(1, 0, two, 2, &len);
     assert_int_equal(decode_rc(f, len, &err, NULL), TM_EFORMAT);
     assert_non_null(strstr(err.message, "duplicate"));
@@ -360,11 +360,11 @@ static void test_versions(void **state)
 static void test_forward_compatible_fields(void **state)
 {
     (void)state;
-    const char *strs[] = {"prog"};
+    const char *strs[] = { "prog" };
     tf_bytes st, md, fr;
     strings_payload(&st, strs, 1);
     md.n = 0;
-    tf_v(&md, 99);   /* unknown tag with 3 bytes of value */
+    tf_v(&md, 99); /* unknown tag with 3 bytes of value */
     tf_v(&md, 3);
     tf_raw(&md, "xyz", 3);
     tf_v(&md, TMS_META_PROGRAM);
@@ -373,16 +373,16 @@ static void test_forward_compatible_fields(void **state)
     tf_v(&md, TMS_META_NFRAME_LIMIT);
     tf_v(&md, 2);
     tf_v(&md, 300);
-    fr.n = 0;   /* one frame, 7 columns: the seventh is unknown */
+    fr.n = 0; /* one frame, 7 columns: the seventh is unknown */
     tf_v(&fr, 1);
     tf_v(&fr, 7);
     for (int i = 0; i < 7; i++) {
         tf_v(&fr, 1);
         tf_v(&fr, i == 4 ? 42 : i == 6 ? 99 : 0);
     }
-    tf_section secs[] = {{TMS_SEC_STRINGS, 1, 0, st.b, st.n, 0},
-                         {TMS_SEC_METADATA, 1, 0, md.b, md.n, 0},
-                         {TMS_SEC_FRAMES, 1, 0, fr.b, fr.n, 0}};
+    tf_section secs[] = { { TMS_SEC_STRINGS, 1, 0, st.b, st.n, 0 },
+                          { TMS_SEC_METADATA, 1, 0, md.b, md.n, 0 },
+                          { TMS_SEC_FRAMES, 1, 0, fr.b, fr.n, 0 } };
     size_t len;
     uint8_t *f = tf_container(1, 3, secs, 3, &len);
     tm_error err;
@@ -417,8 +417,8 @@ static void test_bad_references(void **state)
     tf_v(&sk, 0);
     tf_v(&sk, 1);
     tf_v(&sk, 2);
-    tf_section secs[] = {{TMS_SEC_FRAMES, 1, 0, fr.b, fr.n, 0},
-                         {TMS_SEC_STACKS, 1, 0, sk.b, sk.n, 0}};
+    tf_section secs[] = { { TMS_SEC_FRAMES, 1, 0, fr.b, fr.n, 0 },
+                          { TMS_SEC_STACKS, 1, 0, sk.b, sk.n, 0 } };
     uint8_t *f = tf_container(1, 0, secs, 2, &len);
     assert_int_equal(decode_rc(f, len, &err, NULL), TM_EFORMAT);
     assert_non_null(strstr(err.message, "section 'stacks'"));
@@ -432,7 +432,7 @@ static void test_bad_references(void **state)
         tf_v(&fr, 1);
         tf_v(&fr, i == 5 ? 0 + 0 : 0);
     }
-    fr.b[fr.n - 1] = 1;   /* inlined_by distance 1 from frame 0 */
+    fr.b[fr.n - 1] = 1; /* inlined_by distance 1 from frame 0 */
     secs[0].len = fr.n;
     f = tf_container(1, 0, secs, 1, &len);
     assert_int_equal(decode_rc(f, len, &err, NULL), TM_EFORMAT);
@@ -447,14 +447,14 @@ static void test_bad_references(void **state)
         tf_v(&tr, 1);
         tf_v(&tr, 0);
     }
-    tf_section ts = {TMS_SEC_TRACES, 1, 0, tr.b, tr.n, 0};
+    tf_section ts = { TMS_SEC_TRACES, 1, 0, tr.b, tr.n, 0 };
     f = tf_container(1, 0, &ts, 1, &len);
     assert_int_equal(decode_rc(f, len, &err, NULL), TM_EFORMAT);
     assert_non_null(strstr(err.message, "rows cannot fit"));
     free(f);
     /* A zstd section whose header claims far more raw bytes than it holds. */
-    const uint8_t notzstd[] = {1, 2, 3, 4};
-    tf_section z = {TMS_SEC_STRINGS, 1, TMS_CODEC_ZSTD, notzstd, 4, UINT64_C(1) << 33};
+    const uint8_t notzstd[] = { 1, 2, 3, 4 };
+    tf_section z = { TMS_SEC_STRINGS, 1, TMS_CODEC_ZSTD, notzstd, 4, UINT64_C(1) << 33 };
     f = tf_container(1, 0, &z, 1, &len);
     assert_int_equal(decode_rc(f, len, &err, NULL), TM_EFORMAT);
     assert_non_null(strstr(err.message, "zstd"));
@@ -473,7 +473,7 @@ static void test_inline_limit(void **state)
     void *buf;
     size_t len;
     tm_error err;
-    tmtest_ok(tm_tms_encode(&buf, &len, s, NULL, &err), &err);   /* 256: fine */
+    tmtest_ok(tm_tms_encode(&buf, &len, s, NULL, &err), &err); /* 256: fine */
     free(buf);
     tf_frame(s, TM_NONE, 0, NULL, "inl.c", 999, prev);
     assert_int_equal(tm_tms_encode(&buf, &len, s, NULL, &err), TM_ELIMIT);
@@ -490,7 +490,7 @@ static void test_inline_limit(void **state)
         for (uint32_t i = 0; i < n; i++)
             tf_v(&fr, c == 5 && i > 0 ? 1 : 0);
     }
-    tf_section sec = {TMS_SEC_FRAMES, 1, 0, fr.b, fr.n, 0};
+    tf_section sec = { TMS_SEC_FRAMES, 1, 0, fr.b, fr.n, 0 };
     uint8_t *f = tf_container(1, 0, &sec, 1, &len);
     assert_int_equal(decode_rc(f, len, &err, NULL), TM_ELIMIT);
     assert_non_null(strstr(err.message, "frame 256: inline chain longer than 256"));

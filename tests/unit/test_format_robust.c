@@ -64,7 +64,7 @@ static void check_flips(int level)
     size_t len;
     uint8_t *buf = sample(level, &len);
     uint8_t *t = malloc(len);
-    static const uint8_t masks[] = {0x01, 0x80, 0xff};
+    static const uint8_t masks[] = { 0x01, 0x80, 0xff };
     for (size_t i = 0; i < len; i++) {
         for (size_t m = 0; m < sizeof masks; m++) {
             memcpy(t, buf, len);
@@ -79,10 +79,26 @@ static void check_flips(int level)
     free(buf);
 }
 
-static void test_truncated_zstd(void **state) { (void)state; check_truncations(0); }
-static void test_truncated_raw(void **state) { (void)state; check_truncations(-1); }
-static void test_flipped_zstd(void **state) { (void)state; check_flips(0); }
-static void test_flipped_raw(void **state) { (void)state; check_flips(-1); }
+static void test_truncated_zstd(void **state)
+{
+    (void)state;
+    check_truncations(0);
+}
+static void test_truncated_raw(void **state)
+{
+    (void)state;
+    check_truncations(-1);
+}
+static void test_flipped_zstd(void **state)
+{
+    (void)state;
+    check_flips(0);
+}
+static void test_flipped_raw(void **state)
+{
+    (void)state;
+    check_flips(-1);
+}
 
 /* For every N, failing the Nth allocation makes the call fail cleanly with
  * TM_ENOMEM (ASan's leak check proves the cleanup); eventually N is past the
@@ -110,7 +126,7 @@ static void test_oom_decode(void **state)
         assert_non_null(strstr(err.message, "oom.tms"));
         assert_true(n < 100000);
     }
-    assert_true(n > 10);   /* the loop really did cover allocation points */
+    assert_true(n > 10); /* the loop really did cover allocation points */
     /* Inspect too. */
     for (n = 1;; n++) {
         tm_tms_file_info *info;
@@ -178,7 +194,7 @@ static void test_oom_file_write_read(void **state)
             break;
         assert_int_equal(rc, TM_ENOMEM);
         assert_non_null(strstr(err.message, "o.tms"));
-        assert_int_equal(tf_count_entries(dir), 0);   /* no temp file left behind */
+        assert_int_equal(tf_count_entries(dir), 0); /* no temp file left behind */
     }
     assert_int_equal(tf_count_entries(dir), 1);
     for (n = 1;; n++) {
@@ -203,12 +219,9 @@ static void test_oom_file_write_read(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_truncated_zstd),
-        cmocka_unit_test(test_truncated_raw),
-        cmocka_unit_test(test_flipped_zstd),
-        cmocka_unit_test(test_flipped_raw),
-        cmocka_unit_test(test_oom_decode),
-        cmocka_unit_test(test_oom_encode),
+        cmocka_unit_test(test_truncated_zstd),      cmocka_unit_test(test_truncated_raw),
+        cmocka_unit_test(test_flipped_zstd),        cmocka_unit_test(test_flipped_raw),
+        cmocka_unit_test(test_oom_decode),          cmocka_unit_test(test_oom_encode),
         cmocka_unit_test(test_oom_file_write_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,23 +30,25 @@ static inline uint32_t tf_str(tm_snapshot *s, const char *p)
     return id;
 }
 
-static inline uint32_t tf_frame(tm_snapshot *s, uint32_t module, uint64_t offset,
-                                const char *fn, const char *file, uint32_t line,
-                                uint32_t inlined_by)
+static inline uint32_t tf_frame(tm_snapshot *s, uint32_t module, uint64_t offset, const char *fn,
+                                const char *file, uint32_t line, uint32_t inlined_by)
 {
-    tm_frame f = {.module = module, .offset = offset, .function = fn ? tf_str(s, fn) : 0,
-                  .file = file ? tf_str(s, file) : 0, .line = line,
-                  .inlined_by = inlined_by};
+    tm_frame f = { .module = module,
+                   .offset = offset,
+                   .function = fn ? tf_str(s, fn) : 0,
+                   .file = file ? tf_str(s, file) : 0,
+                   .line = line,
+                   .inlined_by = inlined_by };
     uint32_t id;
     tm_error err;
     tmtest_ok(tm_snapshot_intern_frame(&id, s, &f, &err), &err);
     return id;
 }
 
-static inline void tf_trace(tm_snapshot *s, uint32_t domain, uint64_t size,
-                            uint32_t stack, uint32_t tnf)
+static inline void tf_trace(tm_snapshot *s, uint32_t domain, uint64_t size, uint32_t stack,
+                            uint32_t tnf)
 {
-    tm_trace t = {.size = size, .stack = stack, .domain = domain};
+    tm_trace t = { .size = size, .stack = stack, .domain = domain };
     tm_error err;
     tmtest_ok(tm_snapshot_add_trace(s, &t, tnf, &err), &err);
 }
@@ -81,29 +83,39 @@ static inline tm_snapshot *tf_random_snapshot(uint64_t seed, size_t ntraces)
     char buf[128];
     size_t nmod = 1 + tmtest_rng_below(&r, 8);
     for (size_t i = 0; i < nmod; i++) {
-        snprintf(buf, sizeof buf, "/usr/lib/libm\xc3\xb6" "d%zu.so", i);
+        snprintf(buf, sizeof buf,
+                 "/usr/lib/libm\xc3\xb6"
+                 "d%zu.so",
+                 i);
         tf_module(s, buf, tmtest_rng_next(&r));
     }
     size_t nfr = 1 + tmtest_rng_below(&r, 60);
     uint32_t frames[64];
     for (size_t i = 0; i < nfr; i++) {
-        snprintf(buf, sizeof buf, "src/f\xe2\x82\xac" "%llu.c",
+        snprintf(buf, sizeof buf,
+                 "src/f\xe2\x82\xac"
+                 "%llu.c",
                  (unsigned long long)tmtest_rng_below(&r, 10));
         char fn[32];
         snprintf(fn, sizeof fn, "func%llu", (unsigned long long)tmtest_rng_below(&r, 20));
         switch (tmtest_rng_below(&r, 4)) {
-        case 0:   /* Python frame */
-            frames[i] = tf_frame(s, TM_NONE, 0, NULL, buf, (uint32_t)tmtest_rng_below(&r, 5000), TM_NONE);
+        case 0: /* Python frame */
+            frames[i] =
+                tf_frame(s, TM_NONE, 0, NULL, buf, (uint32_t)tmtest_rng_below(&r, 5000), TM_NONE);
             break;
-        case 1:   /* unsymbolized native */
-            frames[i] = tf_frame(s, (uint32_t)tmtest_rng_below(&r, nmod), tmtest_rng_next(&r) >> (tmtest_rng_below(&r, 64)), NULL, NULL, 0, TM_NONE);
+        case 1: /* unsymbolized native */
+            frames[i] =
+                tf_frame(s, (uint32_t)tmtest_rng_below(&r, nmod),
+                         tmtest_rng_next(&r) >> (tmtest_rng_below(&r, 64)), NULL, NULL, 0, TM_NONE);
             break;
-        case 2:   /* inlined into an earlier frame */
+        case 2: /* inlined into an earlier frame */
             frames[i] = tf_frame(s, 0, tmtest_rng_below(&r, 1 << 20), fn, buf, 7,
                                  i ? frames[tmtest_rng_below(&r, i)] : TM_NONE);
             break;
         default:
-            frames[i] = tf_frame(s, (uint32_t)tmtest_rng_below(&r, nmod), tmtest_rng_below(&r, 1 << 24), fn, buf, (uint32_t)tmtest_rng_below(&r, 100000), TM_NONE);
+            frames[i] =
+                tf_frame(s, (uint32_t)tmtest_rng_below(&r, nmod), tmtest_rng_below(&r, 1 << 24), fn,
+                         buf, (uint32_t)tmtest_rng_below(&r, 100000), TM_NONE);
         }
     }
     /* A forward inline link: frame 0 becomes inlined into a newer frame. */
@@ -137,10 +149,15 @@ static inline tm_snapshot *tf_random_snapshot(uint64_t seed, size_t ntraces)
         case 2: size = 0; break;
         default: size = 16 * (1 + tmtest_rng_below(&r, 8));
         }
-        uint32_t tnf = tmtest_rng_below(&r, 4) ? depth : depth + (uint32_t)tmtest_rng_below(&r, 100000);
+        uint32_t tnf =
+            tmtest_rng_below(&r, 4) ? depth : depth + (uint32_t)tmtest_rng_below(&r, 100000);
         if (tmtest_rng_below(&r, 20) == 0)
             tnf = UINT32_MAX;
-        tf_trace(s, (uint32_t)(tmtest_rng_below(&r, 3) ? 0 : tmtest_rng_below(&r, 4) ? 5 : UINT32_MAX), size, st, tnf);
+        tf_trace(s,
+                 (uint32_t)(tmtest_rng_below(&r, 3)       ? 0
+                                : tmtest_rng_below(&r, 4) ? 5
+                                                          : UINT32_MAX),
+                 size, st, tnf);
     }
     tm_metadata md = *tm_snapshot_metadata(s);
     md.program = tf_str(s, "/usr/bin/pr\xc3\xb8gram");
@@ -155,7 +172,7 @@ static inline tm_snapshot *tf_random_snapshot(uint64_t seed, size_t ntraces)
     md.traced_current = tmtest_rng_next(&r);
     md.traced_peak = UINT64_MAX;
     tmtest_ok(tm_snapshot_set_metadata(s, &md, &err), &err);
-    const char *argv[] = {"prog", "--flag", "\xc3\xa9t\xc3\xa9", ""};
+    const char *argv[] = { "prog", "--flag", "\xc3\xa9t\xc3\xa9", "" };
     tmtest_ok(tm_snapshot_set_argv(s, argv, 4, &err), &err);
     return s;
 }
@@ -175,7 +192,7 @@ static inline void tf_hash_frame(XXH3_state_t *h, const tm_snapshot *s, uint32_t
 {
     for (; f != TM_NONE; f = tm_snapshot_frames(s)[f].inlined_by) {
         const tm_frame *fr = &tm_snapshot_frames(s)[f];
-        uint64_t v[3] = {fr->module, fr->offset, fr->line};
+        uint64_t v[3] = { fr->module, fr->offset, fr->line };
         XXH3_64bits_update(h, v, sizeof v);
         tf_hash_str(h, s, fr->function);
         tf_hash_str(h, s, fr->file);
@@ -188,8 +205,8 @@ static inline uint64_t tf_trace_key(const tm_snapshot *s, const tm_trace *t)
 {
     XXH3_state_t h;
     XXH3_64bits_reset(&h);
-    uint64_t v[3] = {t->size, t->domain,
-                     tm_snapshot_trace_total_nframe(s, (size_t)(t - tm_snapshot_traces(s)))};
+    uint64_t v[3] = { t->size, t->domain,
+                      tm_snapshot_trace_total_nframe(s, (size_t)(t - tm_snapshot_traces(s))) };
     XXH3_64bits_update(&h, v, sizeof v);
     for (uint32_t n = t->stack; n != 0; n = tm_snapshot_stacks(s)[n].parent)
         tf_hash_frame(&h, s, tm_snapshot_stacks(s)[n].frame);
@@ -216,8 +233,8 @@ static inline int tf_cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static inline void tf_assert_same_string(const tm_snapshot *a, uint32_t ia,
-                                         const tm_snapshot *b, uint32_t ib)
+static inline void tf_assert_same_string(const tm_snapshot *a, uint32_t ia, const tm_snapshot *b,
+                                         uint32_t ib)
 {
     size_t la, lb;
     const char *pa = tm_snapshot_string(a, ia, &la), *pb = tm_snapshot_string(b, ib, &lb);
@@ -292,7 +309,7 @@ typedef struct tf_section {
     uint8_t flags, codec;
     const void *payload;
     size_t len;
-    uint64_t raw_len;   /* 0 = len */
+    uint64_t raw_len; /* 0 = len */
 } tf_section;
 
 /* A container with the given sections; malloc'ed. */
@@ -318,7 +335,8 @@ static inline uint8_t *tf_container(unsigned major, unsigned minor, const tf_sec
         tms_put_le64(h + TMS_SH_STORED_LEN, secs[i].len);
         tms_put_le64(h + TMS_SH_RAW_LEN, secs[i].raw_len ? secs[i].raw_len : secs[i].len);
         tms_put_le64(h + TMS_SH_PAYLOAD_HASH, tms_payload_hash(secs[i].payload, secs[i].len));
-        tms_put_le32(h + TMS_SH_CHECKSUM, tms_header_checksum(h, TMS_SECTION_HEADER_LEN, TMS_SH_CHECKSUM));
+        tms_put_le32(h + TMS_SH_CHECKSUM,
+                     tms_header_checksum(h, TMS_SECTION_HEADER_LEN, TMS_SH_CHECKSUM));
         pos += TMS_SECTION_HEADER_LEN;
         if (secs[i].len)
             memcpy(b + pos, secs[i].payload, secs[i].len);

@@ -15,9 +15,15 @@ static uint32_t find(const tm_hindex *ix, const uint64_t *keys, uint64_t key, ui
     return TM_HINDEX_NONE;
 }
 
-static uint64_t spread(uint64_t k) { return tm_hash_u64(k); }
+static uint64_t spread(uint64_t k)
+{
+    return tm_hash_u64(k);
+}
 /* Eight keys a hash, all in one cluster: every probe walks past others. */
-static uint64_t clash(uint64_t k) { return tm_hash_u64(k / 8) & 0xffff; }
+static uint64_t clash(uint64_t k)
+{
+    return tm_hash_u64(k / 8) & 0xffff;
+}
 
 static void check(uint64_t (*hash_of)(uint64_t))
 {
@@ -38,7 +44,7 @@ static void check(uint64_t (*hash_of)(uint64_t))
      * holes backward shifting closed. */
     for (uint32_t i = 0; i < N; i += 3)
         tm_hindex_remove(&ix, hash_of(keys[i]), i);
-    tm_hindex_remove(&ix, hash_of(keys[1]), N + 1);   /* not there: nothing */
+    tm_hindex_remove(&ix, hash_of(keys[1]), N + 1); /* not there: nothing */
     for (uint32_t i = 0; i < N; i++)
         assert_int_equal(find(&ix, keys, keys[i], hash_of(keys[i]), &pos),
                          i % 3 ? i : TM_HINDEX_NONE);

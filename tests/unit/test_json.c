@@ -21,7 +21,11 @@ static size_t seq(const char *s, size_t n, uint32_t *cp)
 static void test_utf8_accepts_well_formed_sequences(void **state)
 {
     (void)state;
-    static const struct { const char *s; size_t len; uint32_t cp; } ok[] = {
+    static const struct {
+        const char *s;
+        size_t len;
+        uint32_t cp;
+    } ok[] = {
         { "\x00", 1, 0 },
         { "\x7f", 1, 0x7f },
         { "\xc2\x80", 2, 0x80 },
@@ -50,21 +54,24 @@ static void test_utf8_accepts_well_formed_sequences(void **state)
 static void test_utf8_refuses_ill_formed_sequences(void **state)
 {
     (void)state;
-    static const struct { const char *s; size_t len; } bad[] = {
-        { "\x80", 1 },                /* continuation byte alone */
+    static const struct {
+        const char *s;
+        size_t len;
+    } bad[] = {
+        { "\x80", 1 }, /* continuation byte alone */
         { "\xbf", 1 },
-        { "\xc0\xaf", 2 },            /* overlong '/' */
+        { "\xc0\xaf", 2 }, /* overlong '/' */
         { "\xc1\xbf", 2 },
-        { "\xe0\x80\xaf", 3 },        /* overlong, 3 bytes */
+        { "\xe0\x80\xaf", 3 }, /* overlong, 3 bytes */
         { "\xe0\x9f\xbf", 3 },
-        { "\xf0\x80\x80\xaf", 4 },    /* overlong, 4 bytes */
+        { "\xf0\x80\x80\xaf", 4 }, /* overlong, 4 bytes */
         { "\xf0\x8f\xbf\xbf", 4 },
-        { "\xf4\x90\x80\x80", 4 },    /* above U+10FFFF */
+        { "\xf4\x90\x80\x80", 4 }, /* above U+10FFFF */
         { "\xf5\x80\x80\x80", 4 },
         { "\xff", 1 },
-        { "\xe2\x82", 2 },            /* truncated */
+        { "\xe2\x82", 2 }, /* truncated */
         { "\xf0\x9f\x98", 3 },
-        { "\xe2\x82x", 3 },           /* interrupted */
+        { "\xe2\x82x", 3 }, /* interrupted */
         { "\xc3\xc3\xa9", 3 },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -89,11 +96,11 @@ static char *written(void (*put)(FILE *, const char *, size_t), const char *s, s
     return text;
 }
 
-#define assert_written(put, in, expect)                                                   \
-    do {                                                                                  \
-        char *got_ = written(put, in, sizeof in - 1);                                     \
-        assert_string_equal(got_, expect);                                                \
-        free(got_);                                                                       \
+#define assert_written(put, in, expect)                                                            \
+    do {                                                                                           \
+        char *got_ = written(put, in, sizeof in - 1);                                              \
+        assert_string_equal(got_, expect);                                                         \
+        free(got_);                                                                                \
     } while (0)
 
 /* report.h: "Strings are UTF-8; bytes that are not valid UTF-8 become
@@ -104,7 +111,10 @@ static void test_report_escapes_every_invalid_byte(void **state)
     assert_written(rp_json_str, "", "\"\"");
     assert_written(rp_json_str, "/src/a.c", "\"/src/a.c\"");
     /* overlong encodings of '/', 2, 3 and 4 bytes */
-    assert_written(rp_json_str, "a\xc0\xaf" "b", "\"a\\u00c0\\u00afb\"");
+    assert_written(rp_json_str,
+                   "a\xc0\xaf"
+                   "b",
+                   "\"a\\u00c0\\u00afb\"");
     assert_written(rp_json_str, "\xe0\x80\xaf", "\"\\u00e0\\u0080\\u00af\"");
     assert_written(rp_json_str, "\xf0\x80\x80\xaf", "\"\\u00f0\\u0080\\u0080\\u00af\"");
     /* encoded surrogates: valid for Python's surrogatepass, never in JSON */
@@ -150,8 +160,7 @@ static void test_export_json_is_safe_in_html(void **state)
     (void)state;
     assert_written(ex_put_json_string, "</script><!--&",
                    "\"\\u003c/script\\u003e\\u003c!--\\u0026\"");
-    assert_written(ex_put_json_string, "\n\r\t\x01\x7f\"\\",
-                   "\"\\n\\r\\t\\u0001\\u007f\\\"\\\\\"");
+    assert_written(ex_put_json_string, "\n\r\t\x01\x7f\"\\", "\"\\n\\r\\t\\u0001\\u007f\\\"\\\\\"");
     assert_written(ex_put_json_string, "\xc3\xa9\xf0\x9f\x98\x80", "\"\xc3\xa9\xf0\x9f\x98\x80\"");
     assert_written(ex_put_json_string, "\xc0\xaf\xed\xa0\x80\xe2\x82",
                    "\"\\u00c0\\u00af\\u00ed\\u00a0\\u0080\\u00e2\\u0082\"");

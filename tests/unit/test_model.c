@@ -164,7 +164,9 @@ static void test_traces_and_metadata(void **state)
     tmtest_ok(tm_snapshot_set_argv(s, argv, 3, &err), &err);
     assert_int_equal(tm_snapshot_argc(s), 3);
     assert_string_equal(tm_snapshot_string(s, tm_snapshot_argv(s)[1], NULL), "--flag");
-    tm_metadata md = { .program = str(s, "prog"), .nframe_limit = 25, .pid = 42, .traced_peak = 99 };
+    tm_metadata md = {
+        .program = str(s, "prog"), .nframe_limit = 25, .pid = 42, .traced_peak = 99
+    };
     tmtest_ok(tm_snapshot_set_metadata(s, &md, &err), &err);
     assert_int_equal(tm_snapshot_metadata(s)->nframe_limit, 25);
     assert_true(tm_snapshot_memory_usage(s) > sizeof(tm_trace) * 2);
@@ -183,7 +185,7 @@ static void test_appended_stacks_are_indexed_lazily(void **state)
     tmtest_ok(tm_snapshot_reserve_stacks(s, 2000, &err), &err);
     uint32_t last = 0, ids[1000];
     for (int i = 0; i < 1000; i++)
-        last = ids[i] = tm_snapshot_append_stack_node(s, last, i % 2 ? a : b);   /* distinct */
+        last = ids[i] = tm_snapshot_append_stack_node(s, last, i % 2 ? a : b); /* distinct */
     assert_int_equal(tm_snapshot_stack_count(s), 1001);
     const tm_stack_node *n = tm_snapshot_stacks(s);
     for (int i = 0; i < 1000; i += 37) {
@@ -240,7 +242,7 @@ static void test_stack_walk(void **state)
         assert_int_equal(got, TM_NONE);
     }
     uint32_t got = 0;
-    tm_stack_walk_init(&w, s, 0);   /* the empty stack */
+    tm_stack_walk_init(&w, s, 0); /* the empty stack */
     tmtest_ok(tm_stack_walk_next(&got, NULL, &w, &err), &err);
     assert_int_equal(got, TM_NONE);
     tm_stack_walk_init(&w, s, 1000);

@@ -270,8 +270,9 @@ static void test_filter_traces_sets(void **state)
 static void test_patterns(void **state)
 {
     (void)state;
-    static const char *const pats[] = { "*", "src/[a-c]*.c", "[!x]?y*.pyc", "a[]b]c",
-                                        "[z-a]", "*[*]*?**", "" };
+    static const char *const pats[] = { "*",      "src/[a-c]*.c", "[!x]?y*.pyc",
+                                        "a[]b]c", "[z-a]",        "*[*]*?**",
+                                        "" };
     for (size_t k = 0; k < sizeof pats / sizeof *pats; k++) {
         tm_error err;
         tm_pattern *p;
@@ -393,7 +394,8 @@ static void test_render_linecache(void **state)
     assert_int_equal(write(fd, body, sizeof body - 1), (ssize_t)(sizeof body - 1));
     close(fd);
     tm_stat_frame frames[3] = { { path, (uint32_t)strlen(path), 2 },
-                                { "<frozen>", 8, 1 }, { path, (uint32_t)strlen(path), 1 } };
+                                { "<frozen>", 8, 1 },
+                                { path, (uint32_t)strlen(path), 1 } };
     tm_statistic s = { frames, 3, 100, 2, 0, 0 };
     char *want = NULL;
     for (int pass = 0; pass < 2; pass++) {
@@ -425,7 +427,7 @@ static void test_render_linecache(void **state)
             /* a cache that cannot hold a line prints the frame without it,
              * or fails: never a crash, never a leak */
             if (rc == TM_OK && rr == TM_OK)
-                assert_string_equal(text, want);   /* never a traceback missing a line */
+                assert_string_equal(text, want); /* never a traceback missing a line */
             else if (rc == TM_OK)
                 assert_int_equal(rr, TM_ENOMEM);
             free(text);
@@ -494,8 +496,8 @@ static void test_report_main(void **state)
     tm_snapshot_free(b);
     static char *runs[][12] = {
         { "tmstat", "A", "--by", "traceback", "--top", "0", NULL },
-        { "tmstat", "A", "--cumulative", "--by", "function", "--format", "json",
-          "--include", "src/*", NULL },
+        { "tmstat", "A", "--cumulative", "--by", "function", "--format", "json", "--include",
+          "src/*", NULL },
         { "tmstat", "A", "--by", "module", "--format", "csv", "--exclude-domain", "2", NULL },
         { "tmdiff", "A", "B", "--by", "filename", "--all-frames", "--exclude", "*.py", NULL },
         { "tmdiff", "A", "B", "--by", "traceback", "--format", "json", "--limit", "2", NULL },
@@ -555,10 +557,10 @@ static void test_pickle_fixtures(void **state)
             *cut = '\0';
         src = srcbuf;
     }
-    static const char *const names[] = { "empty", "proto2", "proto3", "proto4", "trace3",
-                                         "tuple-traces", "real-3.6", "real-3.7", "real-3.8",
-                                         "real-3.9", "real-3.10", "real-3.11", "real-3.12",
-                                         "real-3.13" };
+    static const char *const names[] = { "empty",     "proto2",       "proto3",    "proto4",
+                                         "trace3",    "tuple-traces", "real-3.6",  "real-3.7",
+                                         "real-3.8",  "real-3.9",     "real-3.10", "real-3.11",
+                                         "real-3.12", "real-3.13" };
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         char path[4200];
         snprintf(path, sizeof path, "%.4000s/tests/fixtures/python/%s.pickle", src, names[k]);
@@ -592,8 +594,8 @@ static void test_pickle_fixtures(void **state)
             if (rc != TM_ENOMEM)
                 fprintf(stderr, "%s: allocation %lu: rc %d '%s'\n", names[k], n, rc, err.message);
             if (s != NULL)
-                fprintf(stderr, "%s: allocation %lu of %lu: TM_ENOMEM but *out = %p\n",
-                        names[k], n, points, (void *)s);
+                fprintf(stderr, "%s: allocation %lu of %lu: TM_ENOMEM but *out = %p\n", names[k], n,
+                        points, (void *)s);
             assert_int_equal(rc, TM_ENOMEM);
             assert_null(s);
             assert_non_null(strstr(err.message, names[k]));
@@ -605,14 +607,10 @@ static void test_pickle_fixtures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stats_every_key),
-        cmocka_unit_test(test_diff_every_key),
-        cmocka_unit_test(test_filter_traces_sets),
-        cmocka_unit_test(test_patterns),
-        cmocka_unit_test(test_patterns_long_names),
-        cmocka_unit_test(test_render_linecache),
-        cmocka_unit_test(test_report_main),
-        cmocka_unit_test(test_pickle_fixtures),
+        cmocka_unit_test(test_stats_every_key),     cmocka_unit_test(test_diff_every_key),
+        cmocka_unit_test(test_filter_traces_sets),  cmocka_unit_test(test_patterns),
+        cmocka_unit_test(test_patterns_long_names), cmocka_unit_test(test_render_linecache),
+        cmocka_unit_test(test_report_main),         cmocka_unit_test(test_pickle_fixtures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

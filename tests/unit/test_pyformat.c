@@ -15,9 +15,9 @@
 #include "tm_alloc.h"
 
 static const char *const GOOD[] = {
-    "proto2", "proto3", "proto4", "proto5", "trace3", "tuple-traces", "empty", "many",
-    "real-3.6", "real-3.7", "real-3.8", "real-3.9", "real-3.10", "real-3.11", "real-3.12",
-    "real-3.13",
+    "proto2",    "proto3",    "proto4",    "proto5",    "trace3",   "tuple-traces",
+    "empty",     "many",      "real-3.6",  "real-3.7",  "real-3.8", "real-3.9",
+    "real-3.10", "real-3.11", "real-3.12", "real-3.13",
 };
 
 /* bad fixture, and a piece the error message must contain. */
@@ -174,7 +174,7 @@ static void test_every_truncation_rejected(void **state)
         size_t len;
         uint8_t *data = slurp(fixture_path(names[k], "pickle"), &len);
         for (size_t n = 0; n < len; n++) {
-            uint8_t *copy = malloc(n ? n : 1);   /* exact size: ASan sees over-reads */
+            uint8_t *copy = malloc(n ? n : 1); /* exact size: ASan sees over-reads */
             memcpy(copy, data, n);
             tm_snapshot *s = NULL;
             tm_error err = { 0 };
@@ -277,7 +277,8 @@ static void test_decode_out_of_memory(void **state)
                 done = 1;
             } else {
                 if (rc != TM_ENOMEM)
-                    fprintf(stderr, "%s: fail after %lu: rc %d '%s'\n", names[k], n, rc, err.message);
+                    fprintf(stderr, "%s: fail after %lu: rc %d '%s'\n", names[k], n, rc,
+                            err.message);
                 assert_int_equal(rc, TM_ENOMEM);
                 assert_null(s);
             }
@@ -330,8 +331,8 @@ static tm_snapshot *native_snapshot(void)
     uint32_t a3[] = { fr[0] };
     tmtest_ok(tm_snapshot_intern_stack(&st3, s, a3, 1, &err), &err);
     tm_trace t[] = {
-        { 64, st1, 0 }, { 32, st1, 0 }, { 1ull << 40, st2, 5 },
-        { UINT64_MAX, st3, UINT32_MAX }, { 0, 0, 0 },
+        { 64, st1, 0 }, { 32, st1, 0 }, { 1ull << 40, st2, 5 }, { UINT64_MAX, st3, UINT32_MAX },
+        { 0, 0, 0 },
     };
     uint32_t tnf[] = { 3, 3, 10, 1, 0 };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
@@ -346,13 +347,12 @@ static tm_snapshot *native_snapshot(void)
 /* What Python must see for native_snapshot(): inline chain expanded
  * innermost first, unsymbolized -> <unknown>:0, total_nframe grown by the
  * two extra inline frames. */
-static const char NATIVE_EXPECT[] =
-    "limit 16\n"
-    "0 64 5 inner.h:5|mid.h:20|outer.c:30|<unknown>:0|main.c:10\n"
-    "0 32 5 inner.h:5|mid.h:20|outer.c:30|<unknown>:0|main.c:10\n"
-    "5 1099511627776 10 /src/\xff\xfe.c:7|main.c:10\n"
-    "4294967295 18446744073709551615 1 main.c:10\n"
-    "0 0 0 \n";
+static const char NATIVE_EXPECT[] = "limit 16\n"
+                                    "0 64 5 inner.h:5|mid.h:20|outer.c:30|<unknown>:0|main.c:10\n"
+                                    "0 32 5 inner.h:5|mid.h:20|outer.c:30|<unknown>:0|main.c:10\n"
+                                    "5 1099511627776 10 /src/\xff\xfe.c:7|main.c:10\n"
+                                    "4294967295 18446744073709551615 1 main.c:10\n"
+                                    "0 0 0 \n";
 
 static void test_encode_native_round_trip(void **state)
 {

@@ -33,7 +33,7 @@ static int bias_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     *(uint64_t *)data = info->dlpi_addr;
-    return 1;   /* the first entry is the main program */
+    return 1; /* the first entry is the main program */
 }
 
 static uint64_t self_bias(void)
@@ -53,7 +53,7 @@ static void test_lookup_self(void **state)
 {
     (void)state;
     tm_symbolizer *s;
-    tm_error err = {0};
+    tm_error err = { 0 };
     assert_int_equal(tm_symbolizer_new(&s, NULL, &err), TM_OK);
     tm_sym_result r;
     assert_int_equal(tm_symbolizer_lookup(&r, s, self_path, marker_offset() + 1, &err), TM_OK);
@@ -76,7 +76,7 @@ static void test_lookup_missing(void **state)
 {
     (void)state;
     tm_symbolizer *s;
-    tm_error err = {0};
+    tm_error err = { 0 };
     assert_int_equal(tm_symbolizer_new(&s, NULL, &err), TM_OK);
     tm_sym_result r;
     assert_int_equal(tm_symbolizer_lookup(&r, s, "/nonexistent/x.so", 0x1000, &err), TM_OK);
@@ -94,12 +94,13 @@ static void test_lookup_missing(void **state)
 
 static tm_snapshot *make_snapshot(int with_bad_modules)
 {
-    tm_error err = {0};
+    tm_error err = { 0 };
     tm_snapshot *snap;
     assert_int_equal(tm_snapshot_new(&snap, &err), TM_OK);
     tm_module m;
     memset(&m, 0, sizeof m);
-    assert_int_equal(tm_snapshot_intern_string(&m.path, snap, self_path, strlen(self_path), &err), TM_OK);
+    assert_int_equal(tm_snapshot_intern_string(&m.path, snap, self_path, strlen(self_path), &err),
+                     TM_OK);
     uint32_t id;
     assert_int_equal(tm_snapshot_add_module(&id, snap, &m, &err), TM_OK);
     if (with_bad_modules) {
@@ -107,7 +108,8 @@ static tm_snapshot *make_snapshot(int with_bad_modules)
         assert_int_equal(tm_snapshot_intern_string(&m.path, snap, p, strlen(p), &err), TM_OK);
         assert_int_equal(tm_snapshot_add_module(&id, snap, &m, &err), TM_OK);
         /* this executable again, with a build-id it does not have */
-        assert_int_equal(tm_snapshot_intern_string(&m.path, snap, self_path, strlen(self_path), &err), TM_OK);
+        assert_int_equal(
+            tm_snapshot_intern_string(&m.path, snap, self_path, strlen(self_path), &err), TM_OK);
         m.build_id_len = 20;
         memset(m.build_id, 0xab, 20);
         assert_int_equal(tm_snapshot_add_module(&id, snap, &m, &err), TM_OK);
@@ -116,11 +118,11 @@ static tm_snapshot *make_snapshot(int with_bad_modules)
      * offset - 1 is inside it. */
     uint32_t nmod = with_bad_modules ? 3 : 1;
     for (uint32_t k = 0; k < nmod; k++) {
-        tm_frame f = {k, 0, 0, 0, TM_NONE, 0, marker_offset() + 1};
+        tm_frame f = { k, 0, 0, 0, TM_NONE, 0, marker_offset() + 1 };
         uint32_t fid, sid;
         assert_int_equal(tm_snapshot_intern_frame(&fid, snap, &f, &err), TM_OK);
         assert_int_equal(tm_snapshot_intern_stack(&sid, snap, &fid, 1, &err), TM_OK);
-        tm_trace t = {100, sid, 0};
+        tm_trace t = { 100, sid, 0 };
         assert_int_equal(tm_snapshot_add_trace(snap, &t, 1, &err), TM_OK);
     }
     return snap;
@@ -130,7 +132,7 @@ static void test_snapshot(void **state)
 {
     (void)state;
     tm_snapshot *snap = make_snapshot(1);
-    tm_error err = {0};
+    tm_error err = { 0 };
     tm_symbolize_report *rep = NULL;
     assert_int_equal(tm_symbolize_snapshot(&rep, snap, NULL, &err), TM_OK);
     assert_non_null(rep);
@@ -142,7 +144,8 @@ static void test_snapshot(void **state)
     assert_int_equal(rep->frames, 3);
     assert_int_equal(rep->frames_resolved, 1);
     const tm_frame *f = &tm_snapshot_frames(snap)[0];
-    while (f->inlined_by != TM_NONE) f = &tm_snapshot_frames(snap)[f->inlined_by];
+    while (f->inlined_by != TM_NONE)
+        f = &tm_snapshot_frames(snap)[f->inlined_by];
     assert_string_equal(tm_snapshot_string(snap, f->function, NULL), "symtest_marker_function");
     assert_int_equal(tm_snapshot_frames(snap)[1].function, 0);
     assert_int_equal(tm_snapshot_frames(snap)[2].function, 0);
@@ -162,7 +165,7 @@ static void test_bad_options(void **state)
     tm_symbolize_options o = TM_SYMBOLIZE_OPTIONS_INIT;
     o.version = 99;
     tm_symbolizer *s;
-    tm_error err = {0};
+    tm_error err = { 0 };
     assert_int_equal(tm_symbolizer_new(&s, &o, &err), TM_EINVAL);
     assert_non_null(strstr(err.message, "version"));
 }
@@ -175,7 +178,7 @@ static void test_out_of_memory(void **state)
     int failures = 0, successes = 0;
     for (unsigned long n = 1; n < 4000; n += (n < 60 ? 1 : n / 7)) {
         tm_snapshot *snap = make_snapshot(0);
-        tm_error err = {0};
+        tm_error err = { 0 };
         tm_symbolize_report *rep = NULL;
         tm_alloc_fail_after(n);
         int rc = tm_symbolize_snapshot(&rep, snap, NULL, &err);
@@ -220,10 +223,10 @@ static void write_all(const char *path, const unsigned char *b, size_t n)
 static int symbolize_file(const char *path, int *statuses)
 {
     tm_symbolizer *s;
-    tm_error err = {0};
+    tm_error err = { 0 };
     assert_int_equal(tm_symbolizer_new(&s, NULL, &err), TM_OK);
     tm_sym_result r;
-    uint64_t probes[3] = {marker_offset(), marker_offset() + 4, 0x1000};
+    uint64_t probes[3] = { marker_offset(), marker_offset() + 4, 0x1000 };
     for (int i = 0; i < 3; i++) {
         assert_int_equal(tm_symbolizer_lookup(&r, s, path, probes[i], &err), TM_OK);
         assert_true(r.nframes >= 1 && r.nframes <= TM_SYM_MAX_INLINE);
@@ -235,7 +238,8 @@ static int symbolize_file(const char *path, int *statuses)
     statuses[r.status]++;
     const char *note = NULL;
     int st = tm_symbolizer_file_note(&note, s, path);
-    if (st != TM_SYMSTAT_SYMBOLIZED) assert_non_null(note);
+    if (st != TM_SYMSTAT_SYMBOLIZED)
+        assert_non_null(note);
     tm_symbolizer_free(s);
     return r.status;
 }
@@ -251,7 +255,7 @@ static void test_corrupt_files(void **state)
     int fd = mkstemp(tmp);
     assert_true(fd >= 0);
     close(fd);
-    int statuses[8] = {0};
+    int statuses[8] = { 0 };
     unsigned char *buf = malloc(len);
     assert_non_null(buf);
     uint64_t rng = 0x243f6a8885a308d3ull;
@@ -265,10 +269,14 @@ static void test_corrupt_files(void **state)
         memcpy(buf, orig, len);
         /* a burst of random bytes at a random place, more often near the
          * start (headers) */
-        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
         size_t at = i % 4 == 0 ? rng % 256 : rng % len;
         for (size_t k = 0; k < 16 && at + k < len; k++) {
-            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
             buf[at + k] = (unsigned char)rng;
         }
         write_all(tmp, buf, len);
@@ -285,81 +293,163 @@ static void test_corrupt_files(void **state)
 
 /* --- .debug_line decoder ------------------------------------------------- */
 
-typedef struct bytes { unsigned char b[512]; size_t n; } bytes;
-static void put(bytes *o, const void *p, size_t n) { memcpy(o->b + o->n, p, n); o->n += n; }
-static void put1(bytes *o, unsigned v) { o->b[o->n++] = (unsigned char)v; }
-static void put_le(bytes *o, uint64_t v, int n) { for (int i = 0; i < n; i++) put1(o, (unsigned)(v >> (8 * i)) & 0xff); }
-static void put_str(bytes *o, const char *s) { put(o, s, strlen(s) + 1); }
+typedef struct bytes {
+    unsigned char b[512];
+    size_t n;
+} bytes;
+static void put(bytes *o, const void *p, size_t n)
+{
+    memcpy(o->b + o->n, p, n);
+    o->n += n;
+}
+static void put1(bytes *o, unsigned v)
+{
+    o->b[o->n++] = (unsigned char)v;
+}
+static void put_le(bytes *o, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        put1(o, (unsigned)(v >> (8 * i)) & 0xff);
+}
+static void put_str(bytes *o, const char *s)
+{
+    put(o, s, strlen(s) + 1);
+}
 
-static const unsigned char std_lens[12] = {0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1};
+static const unsigned char std_lens[12] = { 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1 };
 
 /* unit_length and header_length are patched in at the marks */
-static void finish_unit(bytes *o, size_t hdr_len_at, size_t prog_at) {
+static void finish_unit(bytes *o, size_t hdr_len_at, size_t prog_at)
+{
     uint32_t unit = (uint32_t)(o->n - 4), hdr = (uint32_t)(prog_at - hdr_len_at - 4);
     memcpy(o->b, &unit, 4);
     memcpy(o->b + hdr_len_at, &hdr, 4);
 }
 
-static void common_params(bytes *o) {
-    put1(o, 1); put1(o, 1); put1(o, 1);      /* min_inst, max_ops, default_is_stmt */
-    put1(o, (unsigned char)-5); put1(o, 14); put1(o, 13);
+static void common_params(bytes *o)
+{
+    put1(o, 1);
+    put1(o, 1);
+    put1(o, 1); /* min_inst, max_ops, default_is_stmt */
+    put1(o, (unsigned char)-5);
+    put1(o, 14);
+    put1(o, 13);
     put(o, std_lens, sizeof std_lens);
 }
 
 /* DWARF 4: include dirs, files in three kinds of directories, a same-address
  * row that must win, a special opcode, and end_sequence. */
-static void make_v4(bytes *o) {
+static void make_v4(bytes *o)
+{
     o->n = 0;
     put_le(o, 0, 4);
     put_le(o, 4, 2);
     size_t hl = o->n;
     put_le(o, 0, 4);
     common_params(o);
-    put_str(o, "inc"); put_str(o, "/abs"); put1(o, 0);
-    put_str(o, "a.c"); put1(o, 0); put1(o, 0); put1(o, 0);
-    put_str(o, "b.h"); put1(o, 1); put1(o, 0); put1(o, 0);
-    put_str(o, "c.h"); put1(o, 2); put1(o, 0); put1(o, 0);
-    put_str(o, "/x/d.c"); put1(o, 1); put1(o, 0); put1(o, 0);
+    put_str(o, "inc");
+    put_str(o, "/abs");
+    put1(o, 0);
+    put_str(o, "a.c");
+    put1(o, 0);
+    put1(o, 0);
+    put1(o, 0);
+    put_str(o, "b.h");
+    put1(o, 1);
+    put1(o, 0);
+    put1(o, 0);
+    put_str(o, "c.h");
+    put1(o, 2);
+    put1(o, 0);
+    put1(o, 0);
+    put_str(o, "/x/d.c");
+    put1(o, 1);
+    put1(o, 0);
+    put1(o, 0);
     put1(o, 0);
     size_t prog = o->n;
-    put1(o, 0); put1(o, 9); put1(o, 2); put_le(o, 0x1000, 8);   /* set_address */
-    put1(o, 1);                                                 /* copy: a.c:1 */
-    put1(o, 2); put1(o, 4); put1(o, 3); put1(o, 9); put1(o, 1); /* 0x1004 a.c:10 */
-    put1(o, 4); put1(o, 2); put1(o, 1);                         /* same address: b.h:10 */
-    put1(o, 47);                                                /* +2, +1: 0x1006 b.h:11 */
-    put1(o, 4); put1(o, 4); put1(o, 2); put1(o, 2); put1(o, 1); /* 0x1008 d.c:11 */
-    put1(o, 2); put1(o, 4); put1(o, 0); put1(o, 1); put1(o, 1); /* end at 0x100c */
+    put1(o, 0);
+    put1(o, 9);
+    put1(o, 2);
+    put_le(o, 0x1000, 8); /* set_address */
+    put1(o, 1);           /* copy: a.c:1 */
+    put1(o, 2);
+    put1(o, 4);
+    put1(o, 3);
+    put1(o, 9);
+    put1(o, 1); /* 0x1004 a.c:10 */
+    put1(o, 4);
+    put1(o, 2);
+    put1(o, 1);  /* same address: b.h:10 */
+    put1(o, 47); /* +2, +1: 0x1006 b.h:11 */
+    put1(o, 4);
+    put1(o, 4);
+    put1(o, 2);
+    put1(o, 2);
+    put1(o, 1); /* 0x1008 d.c:11 */
+    put1(o, 2);
+    put1(o, 4);
+    put1(o, 0);
+    put1(o, 1);
+    put1(o, 1); /* end at 0x100c */
     finish_unit(o, hl, prog);
 }
 
 /* DWARF 5: directories through .debug_line_str, file 0 in directory 0 (the
  * compilation directory itself), the initial file register (1). */
-static void make_v5(bytes *o) {
+static void make_v5(bytes *o)
+{
     o->n = 0;
     put_le(o, 0, 4);
     put_le(o, 5, 2);
-    put1(o, 8); put1(o, 0);
+    put1(o, 8);
+    put1(o, 0);
     size_t hl = o->n;
     put_le(o, 0, 4);
     common_params(o);
-    put1(o, 1); put1(o, 1); put1(o, 0x1f);                      /* path: line_strp */
-    put1(o, 2); put_le(o, 0, 4); put_le(o, 7, 4);
-    put1(o, 2); put1(o, 1); put1(o, 0x08); put1(o, 2); put1(o, 0x0f);
-    put1(o, 2); put_str(o, "m.c"); put1(o, 0); put_str(o, "h.h"); put1(o, 1);
+    put1(o, 1);
+    put1(o, 1);
+    put1(o, 0x1f); /* path: line_strp */
+    put1(o, 2);
+    put_le(o, 0, 4);
+    put_le(o, 7, 4);
+    put1(o, 2);
+    put1(o, 1);
+    put1(o, 0x08);
+    put1(o, 2);
+    put1(o, 0x0f);
+    put1(o, 2);
+    put_str(o, "m.c");
+    put1(o, 0);
+    put_str(o, "h.h");
+    put1(o, 1);
     size_t prog = o->n;
-    put1(o, 0); put1(o, 9); put1(o, 2); put_le(o, 0x2000, 8);
-    put1(o, 1);                                                 /* h.h:1 */
-    put1(o, 4); put1(o, 0); put1(o, 2); put1(o, 3); put1(o, 1); /* 0x2003 m.c:1 */
-    put1(o, 2); put1(o, 1); put1(o, 0); put1(o, 1); put1(o, 1); /* end at 0x2004 */
+    put1(o, 0);
+    put1(o, 9);
+    put1(o, 2);
+    put_le(o, 0x2000, 8);
+    put1(o, 1); /* h.h:1 */
+    put1(o, 4);
+    put1(o, 0);
+    put1(o, 2);
+    put1(o, 3);
+    put1(o, 1); /* 0x2003 m.c:1 */
+    put1(o, 2);
+    put1(o, 1);
+    put1(o, 0);
+    put1(o, 1);
+    put1(o, 1); /* end at 0x2004 */
     finish_unit(o, hl, prog);
 }
 
 static const char line_str[] = "/comp5\0sub";
 
 /* string sections for decode(): the hand-made programs' by default */
-static sym_line_input strs = {NULL, 0, (const uint8_t *)line_str, sizeof line_str, NULL, 0, 0, 8, "/cu"};
+static sym_line_input strs = { NULL, 0,    (const uint8_t *)line_str, sizeof line_str, NULL, 0, 0,
+                               8,    "/cu" };
 
-static int decode(const unsigned char *p, size_t n, sym_index *ix, char *note, size_t notecap) {
+static int decode(const unsigned char *p, size_t n, sym_index *ix, char *note, size_t notecap)
+{
     sym_line_input in = strs;
     in.line = p;
     in.line_size = n;
@@ -371,7 +461,8 @@ static int decode(const unsigned char *p, size_t n, sym_index *ix, char *note, s
     return rc;
 }
 
-static void expect(const sym_index *ix, uint64_t a, const char *file, uint32_t line) {
+static void expect(const sym_index *ix, uint64_t a, const char *file, uint32_t line)
+{
     tm_sym_result r;
     sym_index_lookup(ix, a, &r);
     assert_string_equal(r.frames[0].file, file);
@@ -408,7 +499,8 @@ static void test_line_program(void **state)
 }
 
 /* Decodes p[0..n) copied into a buffer of exactly n bytes. */
-static int decode_exact(const unsigned char *p, size_t n, char *note) {
+static int decode_exact(const unsigned char *p, size_t n, char *note)
+{
     unsigned char *copy = malloc(n ? n : 1);
     assert_non_null(copy);
     memcpy(copy, p, n);
@@ -417,25 +509,31 @@ static int decode_exact(const unsigned char *p, size_t n, char *note) {
     note[0] = '\0';
     int rc = decode(copy, n, &ix, note, SYM_NOTE_MAX);
     assert_true(rc == TM_OK || rc == TM_EFORMAT);
-    if (rc == TM_EFORMAT) assert_non_null(strstr(note, ".debug_line at offset"));
+    if (rc == TM_EFORMAT)
+        assert_non_null(strstr(note, ".debug_line at offset"));
     sym_index_free(&ix);
     free(copy);
     return rc;
 }
 
-static void torture(const unsigned char *p, size_t n, int flips, int whole) {
+static void torture(const unsigned char *p, size_t n, int flips, int whole)
+{
     char note[SYM_NOTE_MAX];
     int bad = 0;
-    for (size_t cut = 0; cut < n; cut++) bad += decode_exact(p, cut, note) == TM_EFORMAT;
+    for (size_t cut = 0; cut < n; cut++)
+        bad += decode_exact(p, cut, note) == TM_EFORMAT;
     assert_true(bad > 0);
-    if (whole) assert_int_equal(decode_exact(p, n, note), TM_OK);
+    if (whole)
+        assert_int_equal(decode_exact(p, n, note), TM_OK);
     unsigned char *buf = malloc(n);
     assert_non_null(buf);
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < flips; i++) {
         memcpy(buf, p, n);
         for (int k = 0; k < 1 + i % 3; k++) {
-            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
             buf[rng % n] = (unsigned char)(rng >> 32);
         }
         decode_exact(buf, n, note);
@@ -460,13 +558,19 @@ static void test_line_program_malformed(void **state)
     assert_int_equal(sym_elf_load(e, idx, note, sizeof note), TM_OK);
     const unsigned char *p = e->sections[idx].data;
     size_t n = e->sections[idx].size;
-    const char *secs[2] = {".debug_line_str", ".debug_str"};
+    const char *secs[2] = { ".debug_line_str", ".debug_str" };
     for (int i = 0; i < 2; i++) {
         size_t k = sym_elf_find(e, secs[i]);
-        if (k == SIZE_MAX) continue;
+        if (k == SIZE_MAX)
+            continue;
         assert_int_equal(sym_elf_load(e, k, note, sizeof note), TM_OK);
-        if (i == 0) { strs.line_str = e->sections[k].data; strs.line_str_size = e->sections[k].size; }
-        else { strs.str = e->sections[k].data; strs.str_size = e->sections[k].size; }
+        if (i == 0) {
+            strs.line_str = e->sections[k].data;
+            strs.line_str_size = e->sections[k].size;
+        } else {
+            strs.str = e->sections[k].data;
+            strs.str_size = e->sections[k].size;
+        }
     }
     assert_true(n > 4);
     uint32_t unit;
@@ -475,23 +579,21 @@ static void test_line_program_malformed(void **state)
     /* truncations far into the program are all alike */
     torture(p, first > 4096 ? 4096 : first, 500, first <= 4096);
     sym_elf_close(e);
-    strs = (sym_line_input){NULL, 0, (const uint8_t *)line_str, sizeof line_str, NULL, 0, 0, 8, "/cu"};
+    strs = (sym_line_input){ NULL, 0,    (const uint8_t *)line_str, sizeof line_str, NULL, 0, 0,
+                             8,    "/cu" };
 }
 
 int main(void)
 {
     ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
-    if (n <= 0) return 1;
+    if (n <= 0)
+        return 1;
     self_path[n] = '\0';
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lookup_self),
-        cmocka_unit_test(test_lookup_missing),
-        cmocka_unit_test(test_snapshot),
-        cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_out_of_memory),
-        cmocka_unit_test(test_corrupt_files),
-        cmocka_unit_test(test_line_program),
-        cmocka_unit_test(test_line_program_malformed),
+        cmocka_unit_test(test_lookup_self),   cmocka_unit_test(test_lookup_missing),
+        cmocka_unit_test(test_snapshot),      cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_out_of_memory), cmocka_unit_test(test_corrupt_files),
+        cmocka_unit_test(test_line_program),  cmocka_unit_test(test_line_program_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

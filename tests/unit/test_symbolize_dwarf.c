@@ -28,7 +28,7 @@ typedef struct seed {
     size_t len[NSEC];
 } seed;
 
-static const char *const seed_names[] = {"gcc-dw4", "gcc-dw5", "clang-dw4", "clang-dw5"};
+static const char *const seed_names[] = { "gcc-dw4", "gcc-dw5", "clang-dw4", "clang-dw5" };
 
 static void seed_load(seed *s, const char *name)
 {
@@ -51,15 +51,16 @@ static void seed_load(seed *s, const char *name)
 
 static void seed_free(seed *s)
 {
-    for (int i = 0; i < NSEC; i++) free(s->data[i]);
+    for (int i = 0; i < NSEC; i++)
+        free(s->data[i]);
 }
 
 static void fill(dw_sections *sec, unsigned char *const *data, const size_t *len)
 {
     memset(sec, 0, sizeof *sec);
-    dw_bytes *slots[NSEC] = {&sec->info, &sec->abbrev, &sec->str, &sec->line_str,
-                             &sec->str_offsets, &sec->addr, &sec->ranges, &sec->rnglists,
-                             &sec->line};
+    dw_bytes *slots[NSEC] = { &sec->info,     &sec->abbrev,      &sec->str,
+                              &sec->line_str, &sec->str_offsets, &sec->addr,
+                              &sec->ranges,   &sec->rnglists,    &sec->line };
     for (int i = 0; i < NSEC; i++) {
         slots[i]->p = data[i];
         slots[i]->n = len[i];
@@ -75,7 +76,8 @@ static int index_once(unsigned char *const *data, const size_t *len, sym_index *
     note[0] = '\0';
     int rc = sym_dwarf_index_sections(&sec, ix, note, SYM_NOTE_MAX);
     assert_true(rc == TM_OK || rc == TM_EFORMAT);
-    if (rc == TM_EFORMAT) assert_true(note[0] != '\0');
+    if (rc == TM_EFORMAT)
+        assert_true(note[0] != '\0');
     if (rc == TM_OK) {
         assert_int_equal(sym_index_finish(ix), TM_OK);
         for (size_t k = 0; k < ix->nsegs; k += 1 + ix->nsegs / 50) {
@@ -132,7 +134,8 @@ static void test_truncated_and_corrupt(void **state)
         seed_load(&s, seed_names[n]);
         int eformat = 0;
         for (int i = 0; i < NSEC; i++) {
-            if (!s.len[i]) continue;
+            if (!s.len[i])
+                continue;
             size_t step = s.len[i] / 150 + 1;
             for (size_t cut = 0; cut < s.len[i]; cut += step) {
                 unsigned char *data[NSEC];
@@ -145,16 +148,20 @@ static void test_truncated_and_corrupt(void **state)
                 len[i] = cut;
                 sym_index ix;
                 char note[SYM_NOTE_MAX];
-                if (index_once(data, len, &ix, note) == TM_EFORMAT || note[0]) eformat++;
+                if (index_once(data, len, &ix, note) == TM_EFORMAT || note[0])
+                    eformat++;
                 sym_index_free(&ix);
                 free(data[i]);
             }
         }
         for (int run = 0; run < 400; run++) {
-            static const int targets[] = {0, 0, 0, 1, 1, 4, 5, 6, 7, 8};
-            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            static const int targets[] = { 0, 0, 0, 1, 1, 4, 5, 6, 7, 8 };
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
             int i = targets[rng % 10];
-            if (!s.len[i]) continue;
+            if (!s.len[i])
+                continue;
             unsigned char *data[NSEC];
             memcpy(data, s.data, sizeof data);
             data[i] = malloc(s.len[i]);
@@ -162,7 +169,9 @@ static void test_truncated_and_corrupt(void **state)
             memcpy(data[i], s.data[i], s.len[i]);
             size_t at = (size_t)(rng >> 20) % s.len[i];
             for (size_t k = 0; k < 1 + (size_t)run % 8 && at + k < s.len[i]; k++) {
-                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
                 data[i][at + k] = (unsigned char)rng;
             }
             sym_index ix;
@@ -171,7 +180,7 @@ static void test_truncated_and_corrupt(void **state)
             sym_index_free(&ix);
             free(data[i]);
         }
-        assert_true(eformat > 0);   /* the damage was noticed, not silently ignored */
+        assert_true(eformat > 0); /* the damage was noticed, not silently ignored */
         seed_free(&s);
     }
 }
@@ -186,14 +195,19 @@ static void test_out_of_memory(void **state)
         dw_sections sec;
         fill(&sec, s.data, s.len);
         sym_index ix;
-        if (sym_index_init(&ix) != TM_OK) continue;
+        if (sym_index_init(&ix) != TM_OK)
+            continue;
         char note[SYM_NOTE_MAX];
         tm_alloc_fail_after(n);
         int rc = sym_dwarf_index_sections(&sec, &ix, note, sizeof note);
-        if (rc == TM_OK) rc = sym_index_finish(&ix);
+        if (rc == TM_OK)
+            rc = sym_index_finish(&ix);
         tm_alloc_fail_after(0);
         assert_true(rc == TM_OK || rc == TM_ENOMEM);
-        if (rc == TM_OK) successes++; else failures++;
+        if (rc == TM_OK)
+            successes++;
+        else
+            failures++;
         sym_index_free(&ix);
     }
     assert_true(failures > 10);

@@ -19,10 +19,9 @@
 
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
-static const char usage_stat[] =
-    "usage: tmstat SNAPSHOT [options]\n"
-    "Statistics of a snapshot (.tms or Python tracemalloc dump), as\n"
-    "snapshot.statistics(KEY, cumulative) prints them.\n";
+static const char usage_stat[] = "usage: tmstat SNAPSHOT [options]\n"
+                                 "Statistics of a snapshot (.tms or Python tracemalloc dump), as\n"
+                                 "snapshot.statistics(KEY, cumulative) prints them.\n";
 static const char usage_diff[] =
     "usage: tmdiff OLD NEW [options]\n"
     "What changed from OLD to NEW (.tms or Python tracemalloc dumps), as\n"
@@ -68,7 +67,8 @@ static const char usage_opts[] =
     "  hidden, a second header line says how many traces moved to a caller\n"
     "  (on stderr with --no-header).\n"
     "json: {tool, key, cumulative, total_size, total_count, [old_total_size,\n"
-    "  old_total_count,] hidden_traces, hidden_frames, groups, statistics: [{text, traceback: [{filename,\n"
+    "  old_total_count,] hidden_traces, hidden_frames, groups, statistics: [{text, traceback: "
+    "[{filename,\n"
     "  lineno}] oldest first, size, count, [average,] [size_diff, count_diff]}],\n"
     "  [gate: {option, spec, scope, mode, limit_bytes, limit_percent, min_growth,\n"
     "  measured_bytes, measured_percent, passed, failing_groups, failing}]}\n"
@@ -112,7 +112,7 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     opts o;
     int rc = parse_args(&o, argc, argv, diff);
     if (rc < 0)
-        return TOOL_EXIT_OK;   /* --help */
+        return TOOL_EXIT_OK; /* --help */
     if (rc)
         return rc;
     tm_snapshot *snaps[2] = { NULL, NULL };
@@ -193,10 +193,27 @@ static int add_filter(opts *o, const char *prog, tm_filter *f)
 }
 
 enum {
-    OPT_BY = 256, OPT_CUMULATIVE, OPT_TOP, OPT_INCLUDE, OPT_EXCLUDE, OPT_ALL_FRAMES,
-    OPT_FILTER_DOMAIN, OPT_DOMAIN, OPT_EXCLUDE_DOMAIN, OPT_LIMIT, OPT_MOST_RECENT_FIRST,
-    OPT_FORMAT, OPT_NO_HEADER, OPT_TIMING, OPT_FAIL_ON_GROWTH, OPT_FAIL_ABOVE, OPT_PER_GROUP,
-    OPT_MIN_GROWTH, OPT_AS_RECORDED, OPT_HIDE, OPT_HIDE_RULES
+    OPT_BY = 256,
+    OPT_CUMULATIVE,
+    OPT_TOP,
+    OPT_INCLUDE,
+    OPT_EXCLUDE,
+    OPT_ALL_FRAMES,
+    OPT_FILTER_DOMAIN,
+    OPT_DOMAIN,
+    OPT_EXCLUDE_DOMAIN,
+    OPT_LIMIT,
+    OPT_MOST_RECENT_FIRST,
+    OPT_FORMAT,
+    OPT_NO_HEADER,
+    OPT_TIMING,
+    OPT_FAIL_ON_GROWTH,
+    OPT_FAIL_ABOVE,
+    OPT_PER_GROUP,
+    OPT_MIN_GROWTH,
+    OPT_AS_RECORDED,
+    OPT_HIDE,
+    OPT_HIDE_RULES
 };
 
 /* Both tools take both gates, so that the wrong one gets a message saying
@@ -335,7 +352,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
             const char *want = diff ? "--fail-on-growth" : "--fail-above";
             if (strcmp(name, want) != 0)
                 return tool_usage_error(prog, "%s is %s's gate; %s takes %s", name,
-                                   diff ? "tmstat" : "tmdiff", prog, want);
+                                        diff ? "tmstat" : "tmdiff", prog, want);
             if (o->gate.set)
                 return tool_usage_error(prog, "%s given twice", name);
             char msg[256];
@@ -357,8 +374,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
             o->gate.min_growth = sz.bytes;
             break;
         }
-        default:
-            return tool_option_error(prog, c, argv, longopts);
+        default: return tool_option_error(prog, c, argv, longopts);
         }
     }
     /* getopt_long leaves what follows "--" to us. */
@@ -368,12 +384,12 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
         o->files[o->nfiles++] = argv[optind];
     }
     if (o->nfiles != (size_t)(diff ? 2 : 1))
-        return tool_usage_error(prog, diff ? "expected OLD and NEW snapshot files"
-                                      : "expected one SNAPSHOT file");
+        return tool_usage_error(
+            prog, diff ? "expected OLD and NEW snapshot files" : "expected one SNAPSHOT file");
     if (!o->gate.set && (o->gate.per_group || o->gate.min_spec))
         return tool_usage_error(prog, "%s needs a gate (%s SIZE)",
-                           o->gate.per_group ? "--per-group" : "--min-growth",
-                           diff ? "--fail-on-growth" : "--fail-above");
+                                o->gate.per_group ? "--per-group" : "--min-growth",
+                                diff ? "--fail-on-growth" : "--fail-above");
     o->gate.diff = diff;
     if (o->cumulative && o->key == TM_KEY_TRACEBACK)
         return tool_usage_error(prog, "--cumulative cannot be used with --by traceback");
@@ -391,7 +407,7 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
 
 void rp_json_str(FILE *out, const char *s, size_t n)
 {
-    (void)tm_json_string(out, s, n, 0);   /* the caller checks the stream */
+    (void)tm_json_string(out, s, n, 0); /* the caller checks the stream */
 }
 
 static void csv_field(FILE *out, const char *s, size_t n)
@@ -412,7 +428,10 @@ static void csv_field(FILE *out, const char *s, size_t n)
     fputc('"', out);
 }
 
-static int single_key(tm_key_type k) { return k == TM_KEY_FUNCTION || k == TM_KEY_MODULE; }
+static int single_key(tm_key_type k)
+{
+    return k == TM_KEY_FUNCTION || k == TM_KEY_MODULE;
+}
 
 void rp_json_stat(FILE *out, const tm_stats *st, const tm_statistic *s, int diff)
 {
@@ -468,8 +487,9 @@ static void write_json(FILE *out, const tm_stats *st, const opts *o, size_t show
 /* Never silent: which traces were attributed past hidden runtime frames. */
 static void hidden_line(FILE *out, const tm_stats *st)
 {
-    fprintf(out, "[ runtime frames hidden: %" PRIu64 " of %" PRIu64 " traces counted at a caller's "
-                 "line; --as-recorded shows the stacks as recorded ]\n",
+    fprintf(out,
+            "[ runtime frames hidden: %" PRIu64 " of %" PRIu64 " traces counted at a caller's "
+            "line; --as-recorded shows the stacks as recorded ]\n",
             tm_stats_hidden_traces(st), tm_stats_total_count(st));
 }
 
@@ -477,7 +497,7 @@ static void write_csv(FILE *out, const tm_stats *st, size_t shown, int diff)
 {
     const tm_statistic *it = tm_stats_items(st);
     if (tm_stats_hidden_frames(st))
-        hidden_line(stderr, st);   /* a CSV reader would take a line more for data */
+        hidden_line(stderr, st); /* a CSV reader would take a line more for data */
     fprintf(out, "rank,filename,lineno,size,count,average%s,traceback\r\n",
             diff ? ",size_diff,count_diff" : "");
     char num[32];
@@ -530,8 +550,9 @@ static int write_text(FILE *out, const tm_stats *st, const opts *o, size_t shown
     for (size_t i = 0; i < shown; i++) {
         tm_render_stat(out, st, &it[i], NULL);
         fputc('\n', out);
-        if (lc && tm_render_traceback(out, lc, &it[i], o->has_limit, o->limit, o->mrf, NULL) ==
-                      TM_ENOMEM) {
+        if (lc &&
+            tm_render_traceback(out, lc, &it[i], o->has_limit, o->limit, o->mrf, NULL) ==
+                TM_ENOMEM) {
             tm_linecache_free(lc);
             return -1;
         }

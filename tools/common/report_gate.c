@@ -50,10 +50,11 @@ int rp_size_parse(const char *s, int allow_pct, rp_size *out, char *msg, size_t 
         if (!allow_pct)
             return fail_msg(msg, msglen,
                             "'%s': a percentage needs a baseline (only tmdiff "
-                            "--fail-on-growth takes one)", s);
+                            "--fail-on-growth takes one)",
+                            s);
         if (p[1])
             return fail_msg(msg, msglen, bad, s);
-        if (ip > 1000000000)   /* 10^9 % keeps pct * size within 128 bits */
+        if (ip > 1000000000) /* 10^9 % keeps pct * size within 128 bits */
             return fail_msg(msg, msglen, "'%s' is too large", s);
         out->relative = 1;
         out->pct = ip * RP_PCT_SCALE + frac * (RP_PCT_SCALE / fden);
@@ -82,7 +83,8 @@ int rp_size_parse(const char *s, int allow_pct, rp_size *out, char *msg, size_t 
         else if (strcmp(unit + l, "b") == 0)
             return fail_msg(msg, msglen,
                             "'%s': kB, MB, GB, TB are ambiguous (1000 or 1024?): write "
-                            "KiB, MiB, GiB, TiB (or K, M, G, T), which are 1024-based", s);
+                            "KiB, MiB, GiB, TiB (or K, M, G, T), which are 1024-based",
+                            s);
     }
     if (shift < 0)
         return fail_msg(msg, msglen, bad, s);
@@ -117,7 +119,10 @@ static int64_t signed_diff(uint64_t now, uint64_t old)
     return old - now > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(old - now);
 }
 
-static int64_t clamp_i64(uint64_t v) { return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v; }
+static int64_t clamp_i64(uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
 
 /* growth (tmdiff) or size (tmstat) of one group, and its old size */
 static int64_t group_value(const rp_gate *g, const tm_statistic *s, uint64_t *base)
@@ -323,8 +328,10 @@ void rp_gate_json(FILE *out, const rp_gate *g, const tm_stats *st, size_t maxlis
         put_pct(out, g->limit.pct);
     else
         fputs("null", out);
-    fprintf(out, ", \"min_growth\": %" PRIu64 ", \"measured_bytes\": %" PRId64
-            ", \"measured_percent\": ", g->min_growth, g->measured);
+    fprintf(out,
+            ", \"min_growth\": %" PRIu64 ", \"measured_bytes\": %" PRId64
+            ", \"measured_percent\": ",
+            g->min_growth, g->measured);
     if (g->has_pct)
         fprintf(out, "%.17g", g->measured_pct);
     else

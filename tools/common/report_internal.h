@@ -23,9 +23,9 @@ void rp_json_stat(FILE *out, const tm_stats *st, const tm_statistic *s, int diff
 #define RP_PCT_SCALE UINT64_C(1000000)
 
 typedef struct rp_size {
-    int relative;          /* "N%" */
-    uint64_t bytes;        /* absolute: bytes, rounded to the nearest byte */
-    uint64_t pct;          /* relative: percent * RP_PCT_SCALE */
+    int relative;   /* "N%" */
+    uint64_t bytes; /* absolute: bytes, rounded to the nearest byte */
+    uint64_t pct;   /* relative: percent * RP_PCT_SCALE */
 } rp_size;
 
 /* Parses SIZE: a decimal number (up to 6 decimals) with an optional unit
@@ -36,24 +36,24 @@ typedef struct rp_size {
 int rp_size_parse(const char *s, int allow_pct, rp_size *out, char *msg, size_t msglen);
 
 typedef struct rp_gate {
-    int set;               /* a gate option was given */
-    int diff;              /* tmdiff (growth) rather than tmstat (size) */
+    int set;  /* a gate option was given */
+    int diff; /* tmdiff (growth) rather than tmstat (size) */
     int per_group;
-    const char *option;    /* "--fail-on-growth" / "--fail-above" */
-    const char *spec;      /* SIZE as given */
+    const char *option; /* "--fail-on-growth" / "--fail-above" */
+    const char *spec;   /* SIZE as given */
     rp_size limit;
-    const char *min_spec;  /* --min-growth as given, or NULL */
+    const char *min_spec; /* --min-growth as given, or NULL */
     uint64_t min_growth;
     /* results of rp_gate_eval */
     int passed;
-    int64_t measured;      /* total: growth (tmdiff) or size; per group: the worst group's */
-    int has_pct;           /* measured_pct is defined (old size > 0) */
+    int64_t measured; /* total: growth (tmdiff) or size; per group: the worst group's */
+    int has_pct;      /* measured_pct is defined (old size > 0) */
     double measured_pct;
-    const tm_statistic *worst;   /* per group: the group with the largest value */
-    uint64_t limit_bytes;  /* the limit in bytes when it has one (absolute, or relative total) */
+    const tm_statistic *worst; /* per group: the group with the largest value */
+    uint64_t limit_bytes; /* the limit in bytes when it has one (absolute, or relative total) */
     int has_limit_bytes;
     size_t nfailing;
-    const tm_statistic **failing;   /* malloc'ed, stats order (largest growth first) */
+    const tm_statistic **failing; /* malloc'ed, stats order (largest growth first) */
 } rp_gate;
 
 /* Evaluates the gate over st (every group, not only those printed).

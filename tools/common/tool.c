@@ -16,8 +16,6 @@
 /* Inputs from this size on show progress while loading (on a terminal). */
 #define TOOL_PROGRESS_BYTES (16u << 20)
 
-
-
 int tool_load_snapshot(const char *path, tm_snapshot **out, tm_error *err)
 {
     int rc = tool_load_snapshot_raw(path, out, err);
@@ -70,7 +68,7 @@ static int shared_sym_get(const char *path, tm_error *err)
     tm_symbolize_options opts = TM_SYMBOLIZE_OPTIONS_INIT;
     opts.debug_dirs = dirs;
     opts.ndebug_dirs = ndirs;
-    int rc = tm_symbolizer_new(&shared_sym, &opts, err);   /* copies the dirs */
+    int rc = tm_symbolizer_new(&shared_sym, &opts, err); /* copies the dirs */
     free(dirs_buf);
     if (rc)
         return tm_error_prefix(err, "%s: symbolizing", path);
@@ -89,8 +87,7 @@ int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
     tm_symbolize_report *report = NULL;
     tm_progress progress;
     char what[512];
-    snprintf(what, sizeof what, "symbolizing %s (%zu frames)", path,
-             tm_snapshot_frame_count(snap));
+    snprintf(what, sizeof what, "symbolizing %s (%zu frames)", path, tm_snapshot_frame_count(snap));
     tm_progress_phase(&progress, 1, what);
     rc = tm_symbolizer_snapshot(&report, shared_sym, snap, err);
     tm_progress_end(&progress);
@@ -151,7 +148,7 @@ int tool_fail(const char *prog, const tm_error *err)
 
 int tool_parse_u64(const char *s, unsigned long long *out)
 {
-    if (!s || *s < '0' || *s > '9')   /* no sign, no leading space */
+    if (!s || *s < '0' || *s > '9') /* no sign, no leading space */
         return -1;
     char *end;
     errno = 0;

@@ -24,8 +24,7 @@ static int is_long_val(const struct option *longopts, int val)
     return 0;
 }
 
-int tool_option_error(const char *prog, int c, char *const *argv,
-                      const struct option *longopts)
+int tool_option_error(const char *prog, int c, char *const *argv, const struct option *longopts)
 {
     /* glibc has stepped past the offending element of a long option, and
      * left optopt 0 when the name itself is the problem. */
@@ -43,7 +42,7 @@ int tool_option_error(const char *prog, int c, char *const *argv,
     for (const struct option *o = longopts; o->name; o++) {
         if (strncmp(o->name, name, len) != 0)
             continue;
-        if (o->name[len] == '\0') {   /* an exact name wins over prefixes */
+        if (o->name[len] == '\0') { /* an exact name wins over prefixes */
             match = o;
             nmatch = 1;
             break;
@@ -56,8 +55,7 @@ int tool_option_error(const char *prog, int c, char *const *argv,
     if (nmatch == 1 && name[len] == '=' && match->has_arg == no_argument)
         return tool_usage_error(prog, "option '--%s' takes no value", match->name);
     if (nmatch > 1) {
-        fprintf(stderr, "%s: option '--%.*s' is ambiguous; possibilities:", prog, (int)len,
-                name);
+        fprintf(stderr, "%s: option '--%.*s' is ambiguous; possibilities:", prog, (int)len, name);
         for (const struct option *o = longopts; o->name; o++)
             if (strncmp(o->name, name, len) == 0)
                 fprintf(stderr, " '--%s'", o->name);

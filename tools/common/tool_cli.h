@@ -20,20 +20,18 @@ struct option;
 
 enum {
     TOOL_EXIT_OK = 0,
-    TOOL_EXIT_GATE = 1,   /* a gate (--fail-on-growth, --fail-above) failed */
-    TOOL_EXIT_ERROR = 2   /* usage or input error; message on stderr */
+    TOOL_EXIT_GATE = 1, /* a gate (--fail-on-growth, --fail-above) failed */
+    TOOL_EXIT_ERROR = 2 /* usage or input error; message on stderr */
 };
 
 /* Prints "PROG: MESSAGE" and a pointer to --help on stderr; returns
  * TOOL_EXIT_ERROR. */
-int tool_usage_error(const char *prog, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int tool_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The usage error for what getopt_long just refused (it returned c, '?' or
  * ':'): an unknown or ambiguous option, a missing value, or a value given
  * to an option that takes none.  argv and longopts are those given to
  * getopt_long.  Returns TOOL_EXIT_ERROR. */
-int tool_option_error(const char *prog, int c, char *const *argv,
-                      const struct option *longopts);
+int tool_option_error(const char *prog, int c, char *const *argv, const struct option *longopts);
 
 #endif

@@ -43,7 +43,7 @@
 
 #include "tm/attribution.h"
 #include "tm/error.h"
-#include "tm/output.h"   /* tm_output_open() for atomic export files */
+#include "tm/output.h" /* tm_output_open() for atomic export files */
 #include "tm/snapshot.h"
 
 #ifdef __cplusplus
@@ -51,8 +51,8 @@ extern "C" {
 #endif
 
 enum {
-    TM_EXPORT_WEIGHT_SIZE = 0,   /* bytes (default) */
-    TM_EXPORT_WEIGHT_COUNT = 1   /* number of allocations */
+    TM_EXPORT_WEIGHT_SIZE = 0, /* bytes (default) */
+    TM_EXPORT_WEIGHT_COUNT = 1 /* number of allocations */
 };
 
 enum {
@@ -62,11 +62,11 @@ enum {
 
 #define TM_EXPORT_OPTIONS_VERSION 2
 typedef struct tm_export_options {
-    unsigned version;     /* TM_EXPORT_OPTIONS_VERSION */
-    int weight;           /* TM_EXPORT_WEIGHT_* */
-    const char *title;    /* page / picture title; NULL = a default */
-    int progress;         /* TM_EXPORT_PROGRESS_* */
-    double min_width;     /* flame graphs: leave out frames narrower than this
+    unsigned version;  /* TM_EXPORT_OPTIONS_VERSION */
+    int weight;        /* TM_EXPORT_WEIGHT_* */
+    const char *title; /* page / picture title; NULL = a default */
+    int progress;      /* TM_EXPORT_PROGRESS_* */
+    double min_width;  /* flame graphs: leave out frames narrower than this
                              fraction of the whole (0 = keep all; 1e-4 keeps a
                              page of a million stacks small); their weight
                              stays in the parent's total */
@@ -75,8 +75,10 @@ typedef struct tm_export_options {
      * (without it) is still accepted and gets the defaults. */
     const tm_attribution_options *attribution;
 } tm_export_options;
-#define TM_EXPORT_OPTIONS_INIT \
-    { TM_EXPORT_OPTIONS_VERSION, TM_EXPORT_WEIGHT_SIZE, NULL, TM_EXPORT_PROGRESS_AUTO, 0.0, NULL }
+#define TM_EXPORT_OPTIONS_INIT                                                                     \
+    {                                                                                              \
+        TM_EXPORT_OPTIONS_VERSION, TM_EXPORT_WEIGHT_SIZE, NULL, TM_EXPORT_PROGRESS_AUTO, 0.0, NULL \
+    }
 
 /* The function form of TM_EXPORT_OPTIONS_INIT; TM_EINVAL for a version
  * this library does not know. */
@@ -84,16 +86,14 @@ int tm_export_options_init(tm_export_options *opts, unsigned version, tm_error *
 
 /* opts may be NULL for defaults in every call below. */
 
-int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts,
-                     FILE *out, tm_error *err);
+int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts, FILE *out,
+                     tm_error *err);
 
-int tm_export_flamegraph(const tm_snapshot *snap, const tm_export_options *opts,
-                         FILE *out, tm_error *err);
+int tm_export_flamegraph(const tm_snapshot *snap, const tm_export_options *opts, FILE *out,
+                         tm_error *err);
 
-int tm_export_diff_flamegraph(const tm_snapshot *old_snap,
-                              const tm_snapshot *new_snap,
-                              const tm_export_options *opts, FILE *out,
-                              tm_error *err);
+int tm_export_diff_flamegraph(const tm_snapshot *old_snap, const tm_snapshot *new_snap,
+                              const tm_export_options *opts, FILE *out, tm_error *err);
 
 /* snaps[i] is named names[i] (a file name, shown in tooltips; names may be
  * NULL).  Points are ordered by metadata.snapshot_time_ns when every snapshot
@@ -101,10 +101,8 @@ int tm_export_diff_flamegraph(const tm_snapshot *old_snap,
  * axis is seconds since the first snapshot, or the snapshot number.  A
  * snapshot without traced_current (e.g. a Python dump) uses the sum of its
  * trace sizes, and its peak is at least its current. */
-int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names,
-                       size_t n, const tm_export_options *opts, FILE *out,
-                       tm_error *err);
-
+int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names, size_t n,
+                       const tm_export_options *opts, FILE *out, tm_error *err);
 
 #ifdef __cplusplus
 }

@@ -33,8 +33,8 @@ int tm_pyformat_detect(const void *data, size_t len);
  * 0..2^64-1, ...) with the byte offset or trace index in the message;
  * TM_ELIMIT for model limits; TM_ENOMEM.  Memory use is linear in len.
  * On failure *out is NULL. */
-int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len,
-                       const char *name, tm_error *err);
+int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len, const char *name,
+                       tm_error *err);
 
 /* Encodes snap as a pickle that tracemalloc.Snapshot.load() accepts.
  * *out is malloc'ed and owned by the caller (release with free()).
@@ -44,8 +44,7 @@ int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len,
  * first.  Protocol 4 with 4-tuple traces (Python 3.9+'s layout); file
  * names, frames and tracebacks are memo-shared, so the file is about the
  * size of Python's own dump.  Errors: TM_ENOMEM, TM_ELIMIT. */
-int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap,
-                       tm_error *err);
+int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap, tm_error *err);
 
 #ifdef __cplusplus
 }

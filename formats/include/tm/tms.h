@@ -40,11 +40,14 @@ extern "C" {
 
 #define TM_TMS_WRITE_OPTIONS_VERSION 1
 typedef struct tm_tms_write_options {
-    unsigned version;        /* TM_TMS_WRITE_OPTIONS_VERSION */
-    int compression_level;   /* zstd level; 0 = default (3); -1 = store raw */
-    int no_fsync;            /* skip fsync (tests, benchmarks) */
+    unsigned version;      /* TM_TMS_WRITE_OPTIONS_VERSION */
+    int compression_level; /* zstd level; 0 = default (3); -1 = store raw */
+    int no_fsync;          /* skip fsync (tests, benchmarks) */
 } tm_tms_write_options;
-#define TM_TMS_WRITE_OPTIONS_INIT { TM_TMS_WRITE_OPTIONS_VERSION, 0, 0 }
+#define TM_TMS_WRITE_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        TM_TMS_WRITE_OPTIONS_VERSION, 0, 0                                                         \
+    }
 /* The function form of TM_TMS_WRITE_OPTIONS_INIT; TM_EINVAL for a version
  * this library does not know.  tm_tms_write and tm_tms_encode accept NULL
  * options for the defaults. */
@@ -55,8 +58,8 @@ int tm_tms_write_options_init(tm_tms_write_options *opts, unsigned version, tm_e
  * untouched.  The new file's mode is 0666 minus the umask.  It goes through
  * tm/output.h: "-" is standard output, devices and FIFOs are written in
  * place. */
-int tm_tms_write(const tm_snapshot *snap, const char *path,
-                 const tm_tms_write_options *opts, tm_error *err);
+int tm_tms_write(const tm_snapshot *snap, const char *path, const tm_tms_write_options *opts,
+                 tm_error *err);
 
 /* Encodes snap into a malloc'ed buffer (*out, *out_len) owned by the caller
  * (release with free()).  The output is deterministic for a given snapshot,
@@ -68,8 +71,7 @@ int tm_tms_encode(void **out, size_t *out_len, const tm_snapshot *snap,
 int tm_tms_read(tm_snapshot **out, const char *path, tm_error *err);
 
 /* Decodes from memory.  `name` is used in error messages. */
-int tm_tms_decode(tm_snapshot **out, const void *data, size_t len,
-                  const char *name, tm_error *err);
+int tm_tms_decode(tm_snapshot **out, const void *data, size_t len, const char *name, tm_error *err);
 
 /* True if the buffer starts with the .tms magic (content sniffing). */
 int tm_tms_detect(const void *data, size_t len);
@@ -78,10 +80,10 @@ int tm_tms_detect(const void *data, size_t len);
 
 typedef struct tm_tms_section_info {
     uint32_t type;
-    const char *name;        /* "strings", "traces", ... or "unknown" */
+    const char *name; /* "strings", "traces", ... or "unknown" */
     int critical;
-    int codec;               /* 0 raw, 1 zstd */
-    uint64_t offset;         /* of the section header in the file */
+    int codec;       /* 0 raw, 1 zstd */
+    uint64_t offset; /* of the section header in the file */
     uint64_t stored_len;
     uint64_t raw_len;
 } tm_tms_section_info;
@@ -90,12 +92,12 @@ typedef struct tm_tms_file_info {
     unsigned major, minor;
     uint64_t file_size;
     size_t nsections;
-    tm_tms_section_info *sections;   /* owned by the info */
+    tm_tms_section_info *sections; /* owned by the info */
 } tm_tms_file_info;
 
 /* Parses and verifies header and section table without decoding payloads. */
-int tm_tms_inspect(tm_tms_file_info **out, const void *data, size_t len,
-                   const char *name, tm_error *err);
+int tm_tms_inspect(tm_tms_file_info **out, const void *data, size_t len, const char *name,
+                   tm_error *err);
 void tm_tms_file_info_free(tm_tms_file_info *info);
 
 #ifdef __cplusplus

@@ -7,13 +7,13 @@
 #include "export_flame_html.h"
 #include "tm_alloc.h"
 
-static int flame_write(const ex_tree *t, int diff, const tm_export_options *opts,
-                       const char *title, const char *subtitle, FILE *out, tm_error *err);
+static int flame_write(const ex_tree *t, int diff, const tm_export_options *opts, const char *title,
+                       const char *subtitle, FILE *out, tm_error *err);
 static void flame_subtitle(char *buf, size_t cap, const tm_snapshot *snap, const ex_tree *t,
                            int side, const char *what);
 
-int tm_export_flamegraph(const tm_snapshot *snap, const tm_export_options *opts_in,
-                         FILE *out, tm_error *err)
+int tm_export_flamegraph(const tm_snapshot *snap, const tm_export_options *opts_in, FILE *out,
+                         tm_error *err)
 {
     tm_export_options opts;
     int rc = ex_options(opts_in, &opts, err);
@@ -47,10 +47,10 @@ int tm_export_diff_flamegraph(const tm_snapshot *old_snap, const tm_snapshot *ne
     char sub[1200], a[512], b[512];
     flame_subtitle(a, sizeof a, new_snap, &t, 1, "NEW ");
     flame_subtitle(b, sizeof b, old_snap, &t, 0, "OLD ");
-    snprintf(sub, sizeof sub, "%s; %s. Red grew, blue shrank; dashed frames exist only in OLD.",
-             a, b);
-    rc = flame_write(&t, 1, &opts, opts.title ? opts.title : "Memory diff flame graph", sub,
-                     out, err);
+    snprintf(sub, sizeof sub, "%s; %s. Red grew, blue shrank; dashed frames exist only in OLD.", a,
+             b);
+    rc = flame_write(&t, 1, &opts, opts.title ? opts.title : "Memory diff flame graph", sub, out,
+                     err);
     ex_tree_free(&t);
     return rc;
 }
@@ -161,8 +161,8 @@ static int flame_data(const ex_tree *t, int diff, int by_count, double min_width
     return TM_OK;
 }
 
-static int flame_write(const ex_tree *t, int diff, const tm_export_options *opts,
-                       const char *title, const char *subtitle, FILE *out, tm_error *err)
+static int flame_write(const ex_tree *t, int diff, const tm_export_options *opts, const char *title,
+                       const char *subtitle, FILE *out, tm_error *err)
 {
     int rc = TM_OK;
     for (int i = 0; i < EX_FLAME_NPARTS && rc == TM_OK; i++) {
@@ -170,12 +170,8 @@ static int flame_write(const ex_tree *t, int diff, const tm_export_options *opts
         if (i == EX_FLAME_NPARTS - 1)
             break;
         switch (ex_flame_slots[i]) {
-        case EX_SLOT_TITLE:
-            ex_put_xml_text(out, title, strlen(title));
-            break;
-        case EX_SLOT_SUBTITLE:
-            ex_put_xml_text(out, subtitle, strlen(subtitle));
-            break;
+        case EX_SLOT_TITLE: ex_put_xml_text(out, title, strlen(title)); break;
+        case EX_SLOT_SUBTITLE: ex_put_xml_text(out, subtitle, strlen(subtitle)); break;
         case EX_SLOT_DATA:
             rc = flame_data(t, diff, opts->weight == TM_EXPORT_WEIGHT_COUNT, opts->min_width, out,
                             err);

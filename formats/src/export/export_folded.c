@@ -3,8 +3,8 @@
 
 #include "tm_alloc.h"
 
-int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts_in,
-                     FILE *out, tm_error *err)
+int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts_in, FILE *out,
+                     tm_error *err)
 {
     tm_export_options opts;
     int rc = ex_options(opts_in, &opts, err);
@@ -46,7 +46,7 @@ int tm_export_folded(const tm_snapshot *snap, const tm_export_options *opts_in,
                 }
                 fprintf(out, " %llu\n",
                         (unsigned long long)(opts.weight == TM_EXPORT_WEIGHT_COUNT ? self_count
-                                                                                  : self_size));
+                                                                                   : self_size));
             }
             if (nd->first_child != TM_NONE) {
                 n = nd->first_child;

@@ -23,11 +23,11 @@
 #include "tm_progress.h"
 
 typedef struct ex_node {
-    uint32_t parent;          /* TM_NONE for the root */
-    uint32_t label;           /* label id; TM_NONE for the root */
-    uint32_t first_child;     /* TM_NONE if none (after finish) */
-    uint32_t next_sibling;    /* TM_NONE if last (after finish) */
-    uint32_t depth;           /* root 0 */
+    uint32_t parent;       /* TM_NONE for the root */
+    uint32_t label;        /* label id; TM_NONE for the root */
+    uint32_t first_child;  /* TM_NONE if none (after finish) */
+    uint32_t next_sibling; /* TM_NONE if last (after finish) */
+    uint32_t depth;        /* root 0 */
     /* While adding: what ends exactly here ("self").  After finish:
      * inclusive of all descendants; ex_node_self() gives the self part. */
     uint64_t size[2], count[2];
@@ -36,14 +36,14 @@ typedef struct ex_node {
 typedef struct ex_tree {
     ex_node *nodes;
     size_t nnodes, node_cap;
-    tm_hindex edge_index;     /* (parent, label) -> node id; the root is not in it */
+    tm_hindex edge_index; /* (parent, label) -> node id; the root is not in it */
 
-    char *label_bytes;        /* all labels, each NUL-terminated */
+    char *label_bytes; /* all labels, each NUL-terminated */
     size_t label_bytes_len, label_bytes_cap;
-    uint64_t *label_off;      /* offset of label i in label_bytes */
+    uint64_t *label_off; /* offset of label i in label_bytes */
     uint32_t *label_len;
     size_t nlabels, label_cap, label_len_cap;
-    tm_hindex label_index;    /* label -> label id */
+    tm_hindex label_index; /* label -> label id */
 
     uint32_t max_depth;
 } ex_tree;
@@ -100,7 +100,7 @@ int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *er
  * stdio stream; the caller checks ferror() once at the end. */
 void ex_put_folded_label(FILE *f, const char *s, size_t n);
 void ex_put_json_string(FILE *f, const char *s, size_t n);
-void ex_put_xml_text(FILE *f, const char *s, size_t n);   /* also for attributes */
+void ex_put_xml_text(FILE *f, const char *s, size_t n); /* also for attributes */
 
 /* Python tracemalloc's size format ("12.3 KiB"); buf gets at least 32 bytes. */
 void ex_format_size(char *buf, size_t cap, uint64_t size);

@@ -16,7 +16,7 @@
 #define TL_BOTTOM 74.0
 
 typedef struct tl_point {
-    size_t index;         /* position given by the caller */
+    size_t index; /* position given by the caller */
     int64_t time_ns;
     uint32_t sequence;
     uint64_t current, peak;
@@ -93,7 +93,8 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
     uint64_t ymax_v = 0;
     for (size_t i = 0; i < n; i++) {
         pt[i].x = all_times ? (double)(pt[i].time_ns - pt[0].time_ns) / 1e9
-                            : seq_differ ? (double)pt[i].sequence : (double)(i + 1);
+            : seq_differ    ? (double)pt[i].sequence
+                            : (double)(i + 1);
         if (pt[i].peak > ymax_v)
             ymax_v = pt[i].peak;
     }
@@ -121,13 +122,14 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
     if (!all_times && xstep < 1)
         xstep = 1;
     double pw = TL_W - TL_LEFT - TL_RIGHT, ph = TL_H - TL_TOP - TL_BOTTOM;
-#define TL_X(v) (TL_LEFT + ((v) - xmin) / (xmax - xmin) * pw)
+#define TL_X(v) (TL_LEFT + ((v)-xmin) / (xmax - xmin) * pw)
 #define TL_Y(v) (TL_TOP + ph - (double)(v) / ymax * ph)
 
     const char *title = opts.title ? opts.title : "Traced memory over time";
-    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                 "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
+    fprintf(out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
             TL_W, TL_H, TL_W, TL_H);
     fputs("<title>", out);
     ex_put_xml_text(out, title, strlen(title));
@@ -141,7 +143,8 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
           ".peak { fill: none; stroke: #d0302a; stroke-width: 2; stroke-dasharray: 6 3; }\n"
           ".pt-current { fill: #1f5fbf; }\n"
           ".pt-peak { fill: #d0302a; }\n"
-          "</style>\n", out);
+          "</style>\n",
+          out);
     fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", TL_W,
             TL_H);
     tl_text(out, TL_W / 2, 26, "middle", "h1", title);
@@ -156,8 +159,8 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
         char peak[32], sub[512];
         ex_format_size(peak, sizeof peak, pt[top].peak);
         snprintf(sub, sizeof sub, "%zu snapshot%s%s%s; highest peak %s at %s %g%s", n,
-                 n == 1 ? "" : "s", *prog ? " of " : "", prog, peak,
-                 all_times ? "t =" : "snapshot", pt[top].x, all_times ? " s" : "");
+                 n == 1 ? "" : "s", *prog ? " of " : "", prog, peak, all_times ? "t =" : "snapshot",
+                 pt[top].x, all_times ? " s" : "");
         tl_text(out, TL_W / 2, 44, "middle", "lbl", sub);
     }
 
@@ -203,7 +206,8 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
                     "data-snapshot=\"",
                     series[s], TL_X(pt[i].x), TL_Y(s ? pt[i].peak : pt[i].current));
             ex_put_xml_text(out, nm, strlen(nm));
-            fprintf(out, "\" data-time-ns=\"%lld\" data-current=\"%llu\" data-peak=\"%llu\"><title>",
+            fprintf(out,
+                    "\" data-time-ns=\"%lld\" data-current=\"%llu\" data-peak=\"%llu\"><title>",
                     (long long)pt[i].time_ns, (unsigned long long)pt[i].current,
                     (unsigned long long)pt[i].peak);
             ex_put_xml_text(out, nm, strlen(nm));

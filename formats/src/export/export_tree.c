@@ -10,10 +10,8 @@
 /* The longest inline chain a stack walk gives. */
 #define EX_MAX_INLINE TM_INLINE_MAX
 
-static int tree_label_intern(ex_tree *t, const char *s, size_t n, uint32_t *out,
-                             tm_error *err);
-static int tree_child(ex_tree *t, uint32_t parent, uint32_t label, uint32_t *out,
-                      tm_error *err);
+static int tree_label_intern(ex_tree *t, const char *s, size_t n, uint32_t *out, tm_error *err);
+static int tree_child(ex_tree *t, uint32_t parent, uint32_t label, uint32_t *out, tm_error *err);
 
 static int ex_tree_init(ex_tree *t, tm_error *err)
 {
@@ -42,8 +40,7 @@ void ex_tree_free(ex_tree *t)
     memset(t, 0, sizeof *t);
 }
 
-static int tree_label_intern(ex_tree *t, const char *s, size_t n, uint32_t *out,
-                             tm_error *err)
+static int tree_label_intern(ex_tree *t, const char *s, size_t n, uint32_t *out, tm_error *err)
 {
     uint64_t h = tm_hash_bytes(s, n);
     size_t pos;
@@ -76,8 +73,7 @@ nomem:
     return tm_error_set(err, TM_ENOMEM, "out of memory interning frame labels");
 }
 
-static int tree_child(ex_tree *t, uint32_t parent, uint32_t label, uint32_t *out,
-                      tm_error *err)
+static int tree_child(ex_tree *t, uint32_t parent, uint32_t label, uint32_t *out, tm_error *err)
 {
     uint64_t h = tm_hash_u64(((uint64_t)parent << 32) | label);
     size_t pos;
@@ -119,9 +115,9 @@ typedef struct ex_adder {
     uint32_t unknown_label;
     char *scratch;
     size_t scratch_cap;
-    uint32_t *path;           /* stacks still to compute, oldest first */
+    uint32_t *path; /* stacks still to compute, oldest first */
     size_t path_cap;
-    const tm_attribution *attr;   /* hidden frames get no tree node */
+    const tm_attribution *attr; /* hidden frames get no tree node */
     uint32_t chain[EX_MAX_INLINE];
 } ex_adder;
 
@@ -235,8 +231,8 @@ static int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
     a.frame_label = tm_malloc((a.nframes ? a.nframes : 1) * sizeof *a.frame_label);
     a.stack_node = tm_malloc((a.nstacks ? a.nstacks : 1) * sizeof *a.stack_node);
     if (!a.frame_label || !a.stack_node) {
-        rc = tm_error_set(err, TM_ENOMEM, "out of memory for %zu frames and %zu stacks",
-                          a.nframes, a.nstacks);
+        rc = tm_error_set(err, TM_ENOMEM, "out of memory for %zu frames and %zu stacks", a.nframes,
+                          a.nstacks);
         goto out;
     }
     memset(a.frame_label, 0xff, a.nframes * sizeof *a.frame_label);
@@ -313,7 +309,7 @@ int ex_tree_build(ex_tree *t, const ex_source *src, size_t nsrc,
     if (rc == TM_OK)
         rc = ex_tree_finish(t, err);
     if (rc != TM_OK)
-        ex_tree_free(t);   /* idempotent: init already freed on its own failure */
+        ex_tree_free(t); /* idempotent: init already freed on its own failure */
     return rc;
 }
 

@@ -17,7 +17,7 @@ int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *er
     if (!n)
         return tm_error_set(err, TM_EINVAL, "export options version %u, this library knows 1..%u",
                             in->version, TM_EXPORT_OPTIONS_VERSION);
-    memcpy(&d, in, n);   /* an older struct: the newer fields keep their defaults */
+    memcpy(&d, in, n); /* an older struct: the newer fields keep their defaults */
     in = &d;
     if (in->weight != TM_EXPORT_WEIGHT_SIZE && in->weight != TM_EXPORT_WEIGHT_COUNT)
         return tm_error_set(err, TM_EINVAL, "export options: unknown weight %d", in->weight);
@@ -30,8 +30,9 @@ int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *er
 
 size_t ex_options_size(unsigned version)
 {
-    return version == 1 ? offsetof(tm_export_options, attribution)
-                        : version == TM_EXPORT_OPTIONS_VERSION ? sizeof(tm_export_options) : 0;
+    return version == 1                        ? offsetof(tm_export_options, attribution)
+        : version == TM_EXPORT_OPTIONS_VERSION ? sizeof(tm_export_options)
+                                               : 0;
 }
 
 void ex_put_folded_label(FILE *f, const char *s, size_t n)

@@ -73,8 +73,8 @@ static int intern_str(pdec *d, pnode *n, uint32_t *id)
     size_t len = n->b;
     int kind = tm_pickle_utf8_check(s, len);
     if (kind < 0)
-        return tm_error_set(d->err, TM_EFORMAT, "%s: byte %llu: string is not valid UTF-8",
-                            d->name, (unsigned long long)n->a);
+        return tm_error_set(d->err, TM_EFORMAT, "%s: byte %llu: string is not valid UTF-8", d->name,
+                            (unsigned long long)n->a);
     if (kind == 1) {
         /* U+DC80..U+DCFF are Python's surrogateescape for undecodable
          * filename bytes: restore the bytes (the writer re-escapes them). */
@@ -83,7 +83,7 @@ static int intern_str(pdec *d, pnode *n, uint32_t *id)
         size_t o = 0;
         for (size_t i = 0; i < len;) {
             uint32_t cp = 0;
-            size_t k = tm_utf8_seq(s + i, len - i, &cp);   /* > 0: checked above */
+            size_t k = tm_utf8_seq(s + i, len - i, &cp); /* > 0: checked above */
             if (cp >= 0xdc80 && cp <= 0xdcff) {
                 d->sbuf[o++] = (char)(cp - 0xdc00u);
             } else {
@@ -106,8 +106,8 @@ static int frame_of(pdec *d, size_t ti, size_t fi, uint64_t v, uint32_t *id)
 {
     pnode *n = pk_node_of(d, v);
     if (!n || n->kind != N_TUPLE || n->b != 2)
-        return bad_obj(d, "trace %zu: frame %zu is a %s, not a (filename, lineno) pair",
-                       ti, fi, pk_kind_name(d, v));
+        return bad_obj(d, "trace %zu: frame %zu is a %s, not a (filename, lineno) pair", ti, fi,
+                       pk_kind_name(d, v));
     if (n->cache && n->flags == TUPLE_AS_FRAME) {
         *id = n->cache - 1;
         return TM_OK;
@@ -118,7 +118,8 @@ static int frame_of(pdec *d, size_t ti, size_t fi, uint64_t v, uint32_t *id)
                        pk_kind_name(d, d->kids[n->a]));
     uint64_t line;
     if (get_u64(d, d->kids[n->a + 1], &line))
-        return bad_obj(d, "trace %zu: frame %zu: lineno %s", ti, fi, why_not_uint(d, d->kids[n->a + 1]));
+        return bad_obj(d, "trace %zu: frame %zu: lineno %s", ti, fi,
+                       why_not_uint(d, d->kids[n->a + 1]));
     if (line > UINT32_MAX)
         return bad_obj(d, "trace %zu: frame %zu: lineno is too large", ti, fi);
     tm_frame f = { TM_NONE, 0, 0, (uint32_t)line, TM_NONE, 0, 0 };
@@ -173,14 +174,16 @@ static int trace_add(pdec *d, size_t ti, uint64_t v)
     /* The general case: what did not fit N_TRACE (big ints, wrong types). */
     if (!n || n->kind != N_TUPLE || (n->b != 3 && n->b != 4))
         return bad_obj(d, "trace %zu is a %s, not a (domain, size, frames[, total_nframe]) tuple",
-                       ti, n && n->kind == N_TUPLE ? "tuple of another length" : pk_kind_name(d, v));
+                       ti,
+                       n && n->kind == N_TUPLE ? "tuple of another length" : pk_kind_name(d, v));
     const uint64_t *k = d->kids + n->a;
     uint64_t domain, size, total;
     if (get_u64(d, k[0], &domain) || domain > UINT32_MAX)
         return bad_obj(d, "trace %zu: domain %s", ti,
                        PV_TAG(k[0]) == PV_INT ? "is too large" : why_not_uint(d, k[0]));
     if (get_u64(d, k[1], &size))
-        return bad_obj(d, "trace %zu: size %s (sizes must fit 0..2^64-1)", ti, why_not_uint(d, k[1]));
+        return bad_obj(d, "trace %zu: size %s (sizes must fit 0..2^64-1)", ti,
+                       why_not_uint(d, k[1]));
     t.size = size;
     t.domain = (uint32_t)domain;
     if ((rc = stack_of(d, ti, k[2], &t.stack, &depth)))
@@ -223,7 +226,7 @@ int pk_snapshot_build(pdec *d, uint64_t root)
         items = d->seqs[t->a].v;
         count = d->seqs[t->a].n;
     } else if (t && t->kind == N_TUPLE) {
-        items = t->b ? d->kids + t->a : NULL;   /* no kids stored yet: kids is NULL */
+        items = t->b ? d->kids + t->a : NULL; /* no kids stored yet: kids is NULL */
         count = t->b;
     } else {
         return bad_obj(d, "the traces are a %s, not a list or tuple", pk_kind_name(d, traces));

@@ -23,11 +23,10 @@
 #include "pyformat_graph.h"
 #include "tm_alloc.h"
 
-
 static int decode_run(pdec *d, uint64_t *result);
 
-int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len,
-                       const char *name, tm_error *err)
+int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len, const char *name,
+                       tm_error *err)
 {
     /* As for .tms: on failure *out is NULL, never stale. */
     *out = NULL;
@@ -138,8 +137,8 @@ static int is_kind(pdec *d, uint64_t v, uint8_t kind)
 
 const char *pk_kind_name(pdec *d, uint64_t v)
 {
-    static const char *const names[] = { "str", "int", "tuple", "list", "dict", "class", "object",
-                                         "tuple" };
+    static const char *const names[] = { "str",  "int",   "tuple",  "list",
+                                         "dict", "class", "object", "tuple" };
     switch (PV_TAG(v)) {
     case PV_INT: return "int";
     case PV_NODE: return names[pk_node_of(d, v)->kind];
@@ -197,7 +196,7 @@ static int make_long(pdec *d, const uint8_t *b, size_t n, uint64_t *out)
         raw |= ~(uint64_t)0 << (8 * n);
     uint64_t mag = neg ? (~raw + 1) : raw;
     if (neg && n >= 8 && !huge && !(raw >> 63))
-        huge = 1;   /* sign bit beyond bit 63 but low word positive: below -2^64 */
+        huge = 1; /* sign bit beyond bit 63 but low word positive: below -2^64 */
     if (!neg && !huge && mag <= PV_SMALL_MAX) {
         *out = PV_MKINT(mag);
         return TM_OK;
@@ -215,8 +214,8 @@ static int make_trace(pdec *d, size_t start, size_t n, int *rc)
     if (n != 3 && n != 4)
         return 0;
     const uint64_t *k = d->stack + start;
-    if (PV_TAG(k[0]) != PV_INT || PV_PAYLOAD(k[0]) > UINT32_MAX ||
-        PV_TAG(k[1]) != PV_INT || PV_TAG(k[2]) != PV_NODE || PV_PAYLOAD(k[2]) > UINT32_MAX)
+    if (PV_TAG(k[0]) != PV_INT || PV_PAYLOAD(k[0]) > UINT32_MAX || PV_TAG(k[1]) != PV_INT ||
+        PV_TAG(k[2]) != PV_NODE || PV_PAYLOAD(k[2]) > UINT32_MAX)
         return 0;
     uint64_t total = 0;
     uint8_t flags = 0;
@@ -335,8 +334,10 @@ static int make_global(pdec *d, const uint8_t *mod, size_t modlen, const uint8_t
         char qm[300], qn[300];
         quote(qm, sizeof qm, mod, modlen);
         quote(qn, sizeof qn, nm, nmlen);
-        return bad(d, "global '%s.%s' is not allowed (a tracemalloc dump references only "
-                      "tracemalloc.Snapshot and tracemalloc._Traces)", qm, qn);
+        return bad(d,
+                   "global '%s.%s' is not allowed (a tracemalloc dump references only "
+                   "tracemalloc.Snapshot and tracemalloc._Traces)",
+                   qm, qn);
     }
     uint64_t v;
     int rc = new_node(d, N_CLASS, (uint64_t)cls, 0, &v);
@@ -472,7 +473,8 @@ static int decode_run(pdec *d, uint64_t *result)
             size_t floor = d->nmarks ? d->marks[d->nmarks - 1] : 0;
             if (d->sp - floor < n + 1)
                 return bad(d, "stack underflow");
-            if ((rc = seq_extend(d, d->sp - n, op == PK_APPEND ? N_LIST : N_DICT, op == PK_SETITEM)))
+            if ((rc =
+                     seq_extend(d, d->sp - n, op == PK_APPEND ? N_LIST : N_DICT, op == PK_SETITEM)))
                 return rc;
             break;
         }
@@ -503,7 +505,8 @@ static int decode_run(pdec *d, uint64_t *result)
         }
         case PK_GLOBAL: {
             const uint8_t *nl1 = memchr(arg, '\n', d->len - d->pos);
-            const uint8_t *nl2 = nl1 ? memchr(nl1 + 1, '\n', (size_t)(d->p + d->len - nl1 - 1)) : NULL;
+            const uint8_t *nl2 =
+                nl1 ? memchr(nl1 + 1, '\n', (size_t)(d->p + d->len - nl1 - 1)) : NULL;
             if (!nl2)
                 return bad(d, "truncated: module and name lines not terminated");
             d->pos = (size_t)(nl2 + 1 - d->p);
@@ -515,8 +518,8 @@ static int decode_run(pdec *d, uint64_t *result)
             if ((rc = pop(d, &w)) || (rc = pop(d, &v)))
                 return rc;
             if (!is_kind(d, v, N_STR) || !is_kind(d, w, N_STR))
-                return bad(d, "module and name must be strings, not %s and %s",
-                           pk_kind_name(d, v), pk_kind_name(d, w));
+                return bad(d, "module and name must be strings, not %s and %s", pk_kind_name(d, v),
+                           pk_kind_name(d, w));
             pnode *m = pk_node_of(d, v), *n = pk_node_of(d, w);
             if ((rc = make_global(d, d->p + m->a, m->b, d->p + n->a, n->b)))
                 return rc;
@@ -531,7 +534,8 @@ static int decode_run(pdec *d, uint64_t *result)
                 return bad(d, "expects an argument tuple, got a %s", pk_kind_name(d, w));
             /* Both classes take their state from BUILD; __new__ ignores args. */
             uint64_t obj;
-            if ((rc = new_node(d, N_OBJ, pk_node_of(d, v)->a, PV_UNSET, &obj)) || (rc = push(d, obj)))
+            if ((rc = new_node(d, N_OBJ, pk_node_of(d, v)->a, PV_UNSET, &obj)) ||
+                (rc = push(d, obj)))
                 return rc;
             break;
         }

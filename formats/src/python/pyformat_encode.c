@@ -27,19 +27,19 @@
 
 typedef struct penc {
     const tm_snapshot *snap;
-    uint8_t *buf;          /* NULL in the counting pass */
+    uint8_t *buf; /* NULL in the counting pass */
     size_t pos;
-    size_t frame_hdr;      /* offset of the open FRAME opcode */
+    size_t frame_hdr; /* offset of the open FRAME opcode */
     uint32_t memo_next;
 
-    uint32_t *str_memo;    /* per string id; slot nstr is "<unknown>" */
-    uint32_t *stack_memo;  /* per stack node */
-    uint32_t *stack_len;   /* its expanded frame count, once memoized */
-    uint64_t *pair_key;    /* file string id << 32 | line, per distinct pair */
+    uint32_t *str_memo;   /* per string id; slot nstr is "<unknown>" */
+    uint32_t *stack_memo; /* per stack node */
+    uint32_t *stack_len;  /* its expanded frame count, once memoized */
+    uint64_t *pair_key;   /* file string id << 32 | line, per distinct pair */
     uint32_t *pair_memo;
-    size_t npairs;         /* room for one per frame: no pair has two */
+    size_t npairs; /* room for one per frame: no pair has two */
     tm_hindex pair_index;
-    uint32_t *expand;      /* frame ids of one expanded traceback */
+    uint32_t *expand; /* frame ids of one expanded traceback */
     size_t expand_cap;
 } penc;
 
@@ -60,8 +60,8 @@ int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap, tm_
             e.buf = buf;
             rc = encode_pass(&e, err);
             if (rc == TM_OK && e.pos != len)
-                rc = tm_error_set(err, TM_EINVAL, "pickle writer: passes disagree (%zu vs %zu bytes)",
-                                  len, e.pos);
+                rc = tm_error_set(err, TM_EINVAL,
+                                  "pickle writer: passes disagree (%zu vs %zu bytes)", len, e.pos);
             if (rc == TM_OK) {
                 *out = buf;
                 *out_len = len;
@@ -198,7 +198,7 @@ static void put_str(penc *e, const char *s, size_t n)
         put_byte(e, PK_BINUNICODE8);
         put_le(e, out, 8);
     }
-    if (out == n) {   /* nothing to escape */
+    if (out == n) { /* nothing to escape */
         put(e, s, n);
         return;
     }

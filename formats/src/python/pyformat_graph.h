@@ -13,19 +13,19 @@
 
 /* A value is a tagged 64-bit word: low 2 bits tag. */
 enum { PV_SPECIAL = 0, PV_INT = 1, PV_NODE = 2 };
-#define PV_UNSET ((uint64_t)0)                 /* empty memo slot */
+#define PV_UNSET ((uint64_t)0) /* empty memo slot */
 #define PV_NONE ((uint64_t)1 << 2)
 #define PV_FALSE ((uint64_t)2 << 2)
 #define PV_TRUE ((uint64_t)3 << 2)
 #define PV_SMALL_MAX (((uint64_t)1 << 62) - 1)
-#define PV_TAG(v) ((unsigned)((v) & 3u))
+#define PV_TAG(v) ((unsigned)((v)&3u))
 #define PV_PAYLOAD(v) ((v) >> 2)
 #define PV_MKINT(x) (((uint64_t)(x) << 2) | PV_INT)
 #define PV_MKNODE(i) (((uint64_t)(i) << 2) | PV_NODE)
 
 enum { N_STR, N_INT, N_TUPLE, N_LIST, N_DICT, N_CLASS, N_OBJ, N_TRACE };
 enum { CLS_SNAPSHOT, CLS_TRACES };
-enum { INT_NEG = 1, INT_HUGE = 2 };   /* flags of N_INT */
+enum { INT_NEG = 1, INT_HUGE = 2 }; /* flags of N_INT */
 /* flags of N_TUPLE: which kind of id `cache` holds.  A hostile pickle can
  * use one tuple both as a frame and as a traceback; each role is checked
  * on its own and a cached id of the other role is never reused. */
@@ -35,15 +35,16 @@ enum { TUPLE_AS_FRAME = 1, TUPLE_AS_STACK = 2 };
  * a million of them: cache = domain, a = total_nframe << 32 | frames node,
  * b = size.  Anywhere else a tuple is expected it is refused, which is
  * right because no other place of a dump holds such a tuple. */
-enum { TRACE_3 = 1, TRACE_NONE = 2 };   /* flags of N_TRACE */
+enum { TRACE_3 = 1, TRACE_NONE = 2 }; /* flags of N_TRACE */
 
 typedef struct pnode {
     uint8_t kind;
     uint8_t flags;
     uint16_t unused;
-    uint32_t cache;   /* converted id + 1 (string, frame or stack); 0 = not yet */
-    uint64_t a;       /* STR: offset; INT: magnitude; TUPLE: first kid; LIST/DICT: seq; CLASS/OBJ: class */
-    uint64_t b;       /* STR: length; TUPLE: count; OBJ: state value (PV_UNSET until BUILD) */
+    uint32_t cache; /* converted id + 1 (string, frame or stack); 0 = not yet */
+    uint64_t
+        a; /* STR: offset; INT: magnitude; TUPLE: first kid; LIST/DICT: seq; CLASS/OBJ: class */
+    uint64_t b; /* STR: length; TUPLE: count; OBJ: state value (PV_UNSET until BUILD) */
 } pnode;
 
 typedef struct pseq {
@@ -71,9 +72,9 @@ typedef struct pdec {
     size_t nseqs, seqs_cap;
 
     tm_snapshot *snap;
-    uint32_t *scratch;      /* frame ids of one traceback */
+    uint32_t *scratch; /* frame ids of one traceback */
     size_t scratch_cap;
-    char *sbuf;             /* a string with surrogate escapes undone */
+    char *sbuf; /* a string with surrogate escapes undone */
     size_t sbuf_cap;
 } pdec;
 

@@ -15,8 +15,8 @@
 #include "tm/tms.h"
 #include "tm_alloc.h"
 
-int tm_tms_inspect(tm_tms_file_info **out, const void *data, size_t len,
-                   const char *name, tm_error *err)
+int tm_tms_inspect(tm_tms_file_info **out, const void *data, size_t len, const char *name,
+                   tm_error *err)
 {
     *out = NULL;
     tms_container c;
@@ -24,8 +24,7 @@ int tm_tms_inspect(tm_tms_file_info **out, const void *data, size_t len,
     if (rc)
         return rc;
     tm_tms_file_info *info = tm_calloc(1, sizeof *info);
-    tm_tms_section_info *secs = tm_calloc(c.nsections ? c.nsections : 1,
-                                          sizeof *secs);
+    tm_tms_section_info *secs = tm_calloc(c.nsections ? c.nsections : 1, sizeof *secs);
     if (!info || !secs) {
         tm_free(info);
         tm_free(secs);
@@ -34,10 +33,13 @@ int tm_tms_inspect(tm_tms_file_info **out, const void *data, size_t len,
     }
     for (uint32_t i = 0; i < c.nsections; i++) {
         const tms_section *s = &c.sections[i];
-        secs[i] = (tm_tms_section_info){
-            .type = s->type, .name = tms_section_name(s->type),
-            .critical = s->critical, .codec = s->codec, .offset = s->offset,
-            .stored_len = s->stored_len, .raw_len = s->raw_len};
+        secs[i] = (tm_tms_section_info){ .type = s->type,
+                                         .name = tms_section_name(s->type),
+                                         .critical = s->critical,
+                                         .codec = s->codec,
+                                         .offset = s->offset,
+                                         .stored_len = s->stored_len,
+                                         .raw_len = s->raw_len };
     }
     info->major = c.major;
     info->minor = c.minor;
@@ -112,8 +114,8 @@ void tms_container_free(tms_container *c)
     c->sections = NULL;
 }
 
-static int parse_file_header(tms_container *c, const uint8_t *p, size_t len,
-                             const char *name, tm_error *err)
+static int parse_file_header(tms_container *c, const uint8_t *p, size_t len, const char *name,
+                             tm_error *err)
 {
     if (len < TMS_MAGIC_LEN || memcmp(p, TMS_MAGIC, TMS_MAGIC_LEN) != 0) {
         /* Tell mangled-in-transit apart from "not a .tms file at all". */
@@ -122,45 +124,44 @@ static int parse_file_header(tms_container *c, const uint8_t *p, size_t len,
                                 "%s: byte 0: bad .tms magic (file mangled by a "
                                 "text-mode transfer or line-ending conversion?)",
                                 name);
-        return tm_error_set(err, TM_EFORMAT, "%s: byte 0: not a .tms file (bad magic)",
-                            name);
+        return tm_error_set(err, TM_EFORMAT, "%s: byte 0: not a .tms file (bad magic)", name);
     }
     if (len < TMS_FILE_HEADER_LEN)
         return tm_error_set(err, TM_EFORMAT,
-                            "%s: byte %zu: truncated file header (%zu of %u bytes)",
-                            name, len, len, TMS_FILE_HEADER_LEN);
+                            "%s: byte %zu: truncated file header (%zu of %u bytes)", name, len, len,
+                            TMS_FILE_HEADER_LEN);
     uint32_t want = tms_get_le32(p + TMS_FH_CHECKSUM);
     uint32_t got = tms_header_checksum(p, TMS_FILE_HEADER_LEN, TMS_FH_CHECKSUM);
     if (want != got)
         return tm_error_set(err, TM_EFORMAT,
                             "%s: byte 0: file header checksum mismatch "
-                            "(stored %08x, computed %08x)", name, want, got);
+                            "(stored %08x, computed %08x)",
+                            name, want, got);
     c->major = tms_get_le16(p + TMS_FH_MAJOR);
     c->minor = tms_get_le16(p + TMS_FH_MINOR);
     c->nsections = tms_get_le32(p + TMS_FH_NSECTIONS);
     if (c->major != TM_TMS_MAJOR)
         return tm_error_set(err, TM_EVERSION,
                             "%s: file format version %u.%u is not supported by "
-                            "this reader (version %u.%u)%s", name, c->major,
-                            c->minor, TM_TMS_MAJOR, TM_TMS_MINOR,
+                            "this reader (version %u.%u)%s",
+                            name, c->major, c->minor, TM_TMS_MAJOR, TM_TMS_MINOR,
                             c->major > TM_TMS_MAJOR ? ": upgrade tmkit" : "");
     if (tms_get_le32(p + TMS_FH_RESERVED) != 0)
-        return tm_error_set(err, TM_EFORMAT,
-                            "%s: byte %u: reserved header field is not zero",
-                            name, TMS_FH_RESERVED);
+        return tm_error_set(err, TM_EFORMAT, "%s: byte %u: reserved header field is not zero", name,
+                            TMS_FH_RESERVED);
     if (c->nsections > TMS_MAX_SECTIONS)
-        return tm_error_set(err, TM_ELIMIT,
-                            "%s: byte %u: %u sections exceed the limit of %u",
-                            name, TMS_FH_NSECTIONS, c->nsections, TMS_MAX_SECTIONS);
+        return tm_error_set(err, TM_ELIMIT, "%s: byte %u: %u sections exceed the limit of %u", name,
+                            TMS_FH_NSECTIONS, c->nsections, TMS_MAX_SECTIONS);
     if ((uint64_t)len > TMS_MAX_FILE_SIZE)
-        return tm_error_set(err, TM_ELIMIT, "%s: file size %zu exceeds the limit "
-                            "of %llu bytes", name, len,
-                            (unsigned long long)TMS_MAX_FILE_SIZE);
+        return tm_error_set(err, TM_ELIMIT,
+                            "%s: file size %zu exceeds the limit "
+                            "of %llu bytes",
+                            name, len, (unsigned long long)TMS_MAX_FILE_SIZE);
     return TM_OK;
 }
 
-int tms_container_parse(tms_container *c, const uint8_t *data, size_t len,
-                        const char *name, tm_error *err)
+int tms_container_parse(tms_container *c, const uint8_t *data, size_t len, const char *name,
+                        tm_error *err)
 {
     memset(c, 0, sizeof *c);
     int rc = parse_file_header(c, data, len, name, err);
@@ -171,19 +172,21 @@ int tms_container_parse(tms_container *c, const uint8_t *data, size_t len,
     if ((uint64_t)c->nsections * TMS_SECTION_HEADER_LEN > len - TMS_FILE_HEADER_LEN)
         return tm_error_set(err, TM_EFORMAT,
                             "%s: byte %u: %u sections cannot fit in a %zu-byte file "
-                            "(truncated?)", name, TMS_FH_NSECTIONS, c->nsections, len);
+                            "(truncated?)",
+                            name, TMS_FH_NSECTIONS, c->nsections, len);
     c->sections = tm_calloc(c->nsections ? c->nsections : 1, sizeof *c->sections);
     if (!c->sections)
         return tm_error_set(err, TM_ENOMEM, "%s: out of memory", name);
 
-    uint32_t seen = 0;   /* bit per known type */
+    uint32_t seen = 0; /* bit per known type */
     size_t pos = TMS_FILE_HEADER_LEN;
     for (uint32_t i = 0; i < c->nsections; i++) {
         tms_section *s = &c->sections[i];
         if (len - pos < TMS_SECTION_HEADER_LEN) {
             rc = tm_error_set(err, TM_EFORMAT,
                               "%s: byte %zu: file ends inside the header of section "
-                              "%u of %u (truncated)", name, pos, i + 1, c->nsections);
+                              "%u of %u (truncated)",
+                              name, pos, i + 1, c->nsections);
             goto fail;
         }
         const uint8_t *h = data + pos;
@@ -192,7 +195,8 @@ int tms_container_parse(tms_container *c, const uint8_t *data, size_t len,
         if (want != got) {
             rc = tm_error_set(err, TM_EFORMAT,
                               "%s: section %u at byte %zu: header checksum mismatch "
-                              "(stored %08x, computed %08x)", name, i + 1, pos, want, got);
+                              "(stored %08x, computed %08x)",
+                              name, i + 1, pos, want, got);
             goto fail;
         }
         s->type = tms_get_le16(h + TMS_SH_TYPE);
@@ -216,8 +220,8 @@ int tms_container_parse(tms_container *c, const uint8_t *data, size_t len,
         if (hwant != hgot) {
             rc = tm_error_set(err, TM_EFORMAT,
                               "%s: section '%s' at byte %llu: payload checksum mismatch "
-                              "(stored %016llx, computed %016llx)", name, sname,
-                              (unsigned long long)s->offset, (unsigned long long)hwant,
+                              "(stored %016llx, computed %016llx)",
+                              name, sname, (unsigned long long)s->offset, (unsigned long long)hwant,
                               (unsigned long long)hgot);
             goto fail;
         }
@@ -227,16 +231,15 @@ int tms_container_parse(tms_container *c, const uint8_t *data, size_t len,
             rc = tm_error_set(err, TM_EVERSION,
                               "%s: section at byte %llu: unknown critical section type "
                               "%u; the file (format version %u.%u) needs a newer reader "
-                              "than this one (version %u.%u)", name,
-                              (unsigned long long)s->offset, s->type, c->major,
-                              c->minor, TM_TMS_MAJOR, TM_TMS_MINOR);
+                              "than this one (version %u.%u)",
+                              name, (unsigned long long)s->offset, s->type, c->major, c->minor,
+                              TM_TMS_MAJOR, TM_TMS_MINOR);
             goto fail;
         }
         if (!known)
             continue;
         if (seen & (1u << s->type)) {
-            rc = tm_error_set(err, TM_EFORMAT,
-                              "%s: section '%s' at byte %llu: duplicate section",
+            rc = tm_error_set(err, TM_EFORMAT, "%s: section '%s' at byte %llu: duplicate section",
                               name, sname, (unsigned long long)s->offset);
             goto fail;
         }
@@ -245,34 +248,32 @@ int tms_container_parse(tms_container *c, const uint8_t *data, size_t len,
             rc = tm_error_set(err, TM_EVERSION,
                               "%s: section '%s' at byte %llu: unknown codec %d; the "
                               "file (format version %u.%u) needs a newer reader than "
-                              "this one (version %u.%u)", name, sname,
-                              (unsigned long long)s->offset, s->codec, c->major,
+                              "this one (version %u.%u)",
+                              name, sname, (unsigned long long)s->offset, s->codec, c->major,
                               c->minor, TM_TMS_MAJOR, TM_TMS_MINOR);
             goto fail;
         }
         if (s->codec == TMS_CODEC_RAW && s->raw_len != s->stored_len) {
             rc = tm_error_set(err, TM_EFORMAT,
                               "%s: section '%s' at byte %llu: raw section with stored "
-                              "length %llu but raw length %llu", name, sname,
-                              (unsigned long long)s->offset,
-                              (unsigned long long)s->stored_len,
-                              (unsigned long long)s->raw_len);
+                              "length %llu but raw length %llu",
+                              name, sname, (unsigned long long)s->offset,
+                              (unsigned long long)s->stored_len, (unsigned long long)s->raw_len);
             goto fail;
         }
         if (s->raw_len > TMS_MAX_RAW_LEN) {
             rc = tm_error_set(err, TM_ELIMIT,
                               "%s: section '%s' at byte %llu: raw length %llu exceeds "
-                              "the limit of %llu bytes", name, sname,
-                              (unsigned long long)s->offset,
-                              (unsigned long long)s->raw_len,
-                              (unsigned long long)TMS_MAX_RAW_LEN);
+                              "the limit of %llu bytes",
+                              name, sname, (unsigned long long)s->offset,
+                              (unsigned long long)s->raw_len, (unsigned long long)TMS_MAX_RAW_LEN);
             goto fail;
         }
     }
     if (pos != len) {
         rc = tm_error_set(err, TM_EFORMAT,
-                          "%s: byte %zu: %zu unexpected bytes after the last section",
-                          name, pos, len - pos);
+                          "%s: byte %zu: %zu unexpected bytes after the last section", name, pos,
+                          len - pos);
         goto fail;
     }
     return TM_OK;
@@ -285,9 +286,8 @@ fail:
  * produces (never sized from raw_len up front), so a lying header cannot
  * make us allocate more than the data really expands to, plus one probe
  * byte that detects output longer than raw_len. */
-static int inflate(const uint8_t *src, size_t srclen, uint64_t raw_len,
-                   ZSTD_DCtx *dctx, uint8_t **out, const char *where,
-                   tm_error *err)
+static int inflate(const uint8_t *src, size_t srclen, uint64_t raw_len, ZSTD_DCtx *dctx,
+                   uint8_t **out, const char *where, tm_error *err)
 {
     /* Start at 32x the compressed size: the declared raw length is not
      * trusted for allocation (a few bytes could claim 16 GiB), but 32x stays
@@ -301,20 +301,19 @@ static int inflate(const uint8_t *src, size_t srclen, uint64_t raw_len,
     if (!buf)
         return tm_error_set(err, TM_ENOMEM, "%s: out of memory", where);
     ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
-    ZSTD_inBuffer in = {src, srclen, 0};
-    ZSTD_outBuffer o = {buf, cap, 0};
+    ZSTD_inBuffer in = { src, srclen, 0 };
+    ZSTD_outBuffer o = { buf, cap, 0 };
     for (;;) {
         size_t r = ZSTD_decompressStream(dctx, &o, &in);
         if (ZSTD_isError(r)) {
             tm_free(buf);
-            return tm_error_set(err, TM_EFORMAT, "%s: zstd: %s", where,
-                                ZSTD_getErrorName(r));
+            return tm_error_set(err, TM_EFORMAT, "%s: zstd: %s", where, ZSTD_getErrorName(r));
         }
         if (r == 0)
             break;
         if (o.pos == o.size) {
             if (o.size == limit)
-                break;   /* reported below as too long */
+                break; /* reported below as too long */
             size_t ncap = o.size < limit / 2 ? o.size * 2 : limit;
             uint8_t *nb = tm_realloc(buf, ncap);
             if (!nb) {
@@ -332,22 +331,18 @@ static int inflate(const uint8_t *src, size_t srclen, uint64_t raw_len,
     if (o.pos != raw_len || in.pos != in.size) {
         tm_free(buf);
         if (in.pos != in.size && o.pos <= raw_len)
-            return tm_error_set(err, TM_EFORMAT,
-                                "%s: %zu bytes after the end of the zstd frame",
+            return tm_error_set(err, TM_EFORMAT, "%s: %zu bytes after the end of the zstd frame",
                                 where, in.size - in.pos);
-        return tm_error_set(err, TM_EFORMAT,
-                            "%s: decompresses to %s%zu bytes, header says %llu",
+        return tm_error_set(err, TM_EFORMAT, "%s: decompresses to %s%zu bytes, header says %llu",
                             where, o.pos > raw_len ? "more than " : "",
-                            o.pos > raw_len ? (size_t)raw_len : o.pos,
-                            (unsigned long long)raw_len);
+                            o.pos > raw_len ? (size_t)raw_len : o.pos, (unsigned long long)raw_len);
     }
     *out = buf;
     return TM_OK;
 }
 
-int tms_section_payload(const uint8_t *data, const tms_section *s,
-                        struct ZSTD_DCtx_s *dctx, const char *name,
-                        const uint8_t **raw, uint8_t **owned, tm_error *err)
+int tms_section_payload(const uint8_t *data, const tms_section *s, struct ZSTD_DCtx_s *dctx,
+                        const char *name, const uint8_t **raw, uint8_t **owned, tm_error *err)
 {
     const uint8_t *payload = data + s->offset + TMS_SECTION_HEADER_LEN;
     *owned = NULL;
@@ -356,10 +351,9 @@ int tms_section_payload(const uint8_t *data, const tms_section *s,
         return TM_OK;
     }
     char where[256];
-    snprintf(where, sizeof where, "%s: section '%s' at byte %llu", name,
-             tms_section_name(s->type), (unsigned long long)s->offset);
-    int rc = inflate(payload, (size_t)s->stored_len, s->raw_len, dctx, owned,
-                     where, err);
+    snprintf(where, sizeof where, "%s: section '%s' at byte %llu", name, tms_section_name(s->type),
+             (unsigned long long)s->offset);
+    int rc = inflate(payload, (size_t)s->stored_len, s->raw_len, dctx, owned, where, err);
     if (rc)
         return rc;
     *raw = *owned;

@@ -31,7 +31,7 @@ typedef struct tms_section {
     uint32_t type;
     int critical;
     int codec;
-    uint64_t offset;       /* of the section header */
+    uint64_t offset; /* of the section header */
     uint64_t stored_len;
     uint64_t raw_len;
 } tms_section;
@@ -39,7 +39,7 @@ typedef struct tms_section {
 typedef struct tms_container {
     unsigned major, minor;
     uint32_t nsections;
-    tms_section *sections;   /* tm_malloc'ed */
+    tms_section *sections; /* tm_malloc'ed */
 } tms_container;
 
 /* "strings", "traces", ... or "unknown". */
@@ -48,16 +48,15 @@ const char *tms_section_name(uint32_t type);
 /* Checks magic, versions, every header checksum, every length against the
  * file and every payload checksum; unknown critical sections and
  * duplicated known ones are errors.  Payloads are not decoded. */
-int tms_container_parse(tms_container *c, const uint8_t *data, size_t len,
-                        const char *name, tm_error *err);
+int tms_container_parse(tms_container *c, const uint8_t *data, size_t len, const char *name,
+                        tm_error *err);
 void tms_container_free(tms_container *c);
 
 /* The raw payload of a parsed section: either points into `data`
  * (*owned = NULL) or is a tm_malloc'ed decompressed copy (*owned = it). */
 struct ZSTD_DCtx_s;
-int tms_section_payload(const uint8_t *data, const tms_section *s,
-                        struct ZSTD_DCtx_s *dctx, const char *name,
-                        const uint8_t **raw, uint8_t **owned, tm_error *err);
+int tms_section_payload(const uint8_t *data, const tms_section *s, struct ZSTD_DCtx_s *dctx,
+                        const char *name, const uint8_t **raw, uint8_t **owned, tm_error *err);
 
 /* XXH3-64 low 32 bits of a header whose checksum field (4 bytes at
  * `hole`) is taken as zero. */

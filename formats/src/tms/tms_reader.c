@@ -26,15 +26,15 @@ typedef struct dec {
     tm_snapshot *s;
     const char *name;
     const tms_section *sec;
-    const uint8_t *base;    /* raw payload of the current section */
+    const uint8_t *base; /* raw payload of the current section */
     tm_error *err;
-    uint32_t *fremap;       /* file frame id -> model frame id */
+    uint32_t *fremap; /* file frame id -> model frame id */
     size_t nframes;
-    uint32_t *sremap;       /* file stack id -> model stack id */
+    uint32_t *sremap; /* file stack id -> model stack id */
     /* File stack id -> depth.  Derivable (the model's depth of sremap[k]),
      * but the trace loop then waits on two dependent loads: 4% slower. */
     uint32_t *sdepth;
-    size_t nstacks;         /* including node 0 */
+    size_t nstacks; /* including node 0 */
 } dec;
 
 typedef struct col {
@@ -54,11 +54,10 @@ static int bad(dec *d, const uint8_t *at, int code, const char *fmt, ...)
     size_t rel = (size_t)(at - d->base);
     unsigned long long hdr = (unsigned long long)d->sec->offset;
     if (d->sec->codec == TMS_CODEC_RAW)
-        return tm_error_set(d->err, code, "%s: section '%s' at byte %llu: byte %llu: %s",
-                            d->name, tms_section_name(d->sec->type), hdr,
-                            hdr + TMS_SECTION_HEADER_LEN + rel, msg);
-    return tm_error_set(d->err, code,
-                        "%s: section '%s' at byte %llu: decompressed byte %zu: %s",
+        return tm_error_set(d->err, code, "%s: section '%s' at byte %llu: byte %llu: %s", d->name,
+                            tms_section_name(d->sec->type), hdr, hdr + TMS_SECTION_HEADER_LEN + rel,
+                            msg);
+    return tm_error_set(d->err, code, "%s: section '%s' at byte %llu: decompressed byte %zu: %s",
                         d->name, tms_section_name(d->sec->type), hdr, rel, msg);
 }
 
@@ -69,8 +68,7 @@ static int model_err(dec *d, const uint8_t *at, int rc)
     return bad(d, at, rc, "%s", d->err ? d->err->message : "");
 }
 
-static inline int rd(dec *d, const uint8_t **p, const uint8_t *end, uint64_t *v,
-                     const char *what)
+static inline int rd(dec *d, const uint8_t **p, const uint8_t *end, uint64_t *v, const char *what)
 {
     if (tms_get_varint(p, end, v) == 0)
         return TM_OK;
@@ -78,8 +76,7 @@ static inline int rd(dec *d, const uint8_t **p, const uint8_t *end, uint64_t *v,
     return bad(d, *p, TM_EFORMAT, "truncated or malformed varint (%s)", what);
 }
 
-static int rd32(dec *d, const uint8_t **p, const uint8_t *end, uint32_t *v,
-                const char *what)
+static int rd32(dec *d, const uint8_t **p, const uint8_t *end, uint32_t *v, const char *what)
 {
     uint64_t x;
     const uint8_t *at = *p;
@@ -102,16 +99,16 @@ static int rd_string_id(dec *d, const uint8_t **p, const uint8_t *end, uint32_t 
     if (rc)
         return rc;
     if (x >= d->s->nstr)
-        return bad(d, at, TM_EFORMAT, "%s: string id %llu out of range (%zu strings)",
-                   what, (unsigned long long)x, d->s->nstr);
+        return bad(d, at, TM_EFORMAT, "%s: string id %llu out of range (%zu strings)", what,
+                   (unsigned long long)x, d->s->nstr);
     *v = (uint32_t)x;
     return TM_OK;
 }
 
 /* Reads a columnar block header; `k` columns are needed, more are skipped.
  * Every row takes at least one byte in every column, which bounds n. */
-static int read_columns(dec *d, const uint8_t **p, const uint8_t *end, col *cols,
-                        unsigned k, uint64_t *n)
+static int read_columns(dec *d, const uint8_t **p, const uint8_t *end, col *cols, unsigned k,
+                        uint64_t *n)
 {
     uint64_t ncols;
     int rc;
@@ -126,12 +123,16 @@ static int read_columns(dec *d, const uint8_t **p, const uint8_t *end, col *cols
         if ((rc = rd(d, p, end, &len, "column length")))
             return rc;
         if (len > (uint64_t)(end - *p))
-            return bad(d, at, TM_EFORMAT, "column %llu of %llu bytes runs past the end "
-                       "of the section", (unsigned long long)i, (unsigned long long)len);
+            return bad(d, at, TM_EFORMAT,
+                       "column %llu of %llu bytes runs past the end "
+                       "of the section",
+                       (unsigned long long)i, (unsigned long long)len);
         if (i < k) {
             if (*n > len)
-                return bad(d, at, TM_EFORMAT, "%llu rows cannot fit in a column of %llu "
-                           "bytes", (unsigned long long)*n, (unsigned long long)len);
+                return bad(d, at, TM_EFORMAT,
+                           "%llu rows cannot fit in a column of %llu "
+                           "bytes",
+                           (unsigned long long)*n, (unsigned long long)len);
             cols[i].p = *p;
             cols[i].end = *p + len;
         }
@@ -144,8 +145,10 @@ static int columns_done(dec *d, const col *cols, unsigned k)
 {
     for (unsigned i = 0; i < k; i++)
         if (cols[i].p != cols[i].end)
-            return bad(d, cols[i].p, TM_EFORMAT, "%zu unexpected bytes at the end of "
-                       "column %u", (size_t)(cols[i].end - cols[i].p), i);
+            return bad(d, cols[i].p, TM_EFORMAT,
+                       "%zu unexpected bytes at the end of "
+                       "column %u",
+                       (size_t)(cols[i].end - cols[i].p), i);
     return TM_OK;
 }
 
@@ -158,8 +161,8 @@ static int decode_strings(dec *d, const uint8_t *p, const uint8_t *end)
     if (rc)
         return rc;
     if (n > (uint64_t)(end - p))
-        return bad(d, p, TM_EFORMAT, "%llu strings cannot fit in %zu bytes",
-                   (unsigned long long)n, (size_t)(end - p));
+        return bad(d, p, TM_EFORMAT, "%llu strings cannot fit in %zu bytes", (unsigned long long)n,
+                   (size_t)(end - p));
     for (uint64_t i = 0; i < n; i++) {
         uint64_t len;
         const uint8_t *at = p;
@@ -178,8 +181,7 @@ static int decode_strings(dec *d, const uint8_t *p, const uint8_t *end)
         p += len;
     }
     if (p != end)
-        return bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the strings",
-                   (size_t)(end - p));
+        return bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the strings", (size_t)(end - p));
     return TM_OK;
 }
 
@@ -198,8 +200,8 @@ static int meta_argv(dec *d, const uint8_t *p, const uint8_t *end)
     if (rc)
         return rc;
     if (n > (uint64_t)(end - p))
-        return bad(d, p, TM_EFORMAT, "argc %llu cannot fit in %zu bytes",
-                   (unsigned long long)n, (size_t)(end - p));
+        return bad(d, p, TM_EFORMAT, "argc %llu cannot fit in %zu bytes", (unsigned long long)n,
+                   (size_t)(end - p));
     uint32_t *ids = tm_malloc((n ? (size_t)n : 1) * sizeof *ids);
     if (!ids)
         return bad(d, p, TM_ENOMEM, "out of memory");
@@ -225,12 +227,14 @@ static int decode_metadata(dec *d, const uint8_t *p, const uint8_t *end)
             (rc = rd(d, &p, end, &len, "metadata length")))
             return rc;
         if (len > (uint64_t)(end - p))
-            return bad(d, at, TM_EFORMAT, "metadata field %llu of %llu bytes runs past "
-                       "the end", (unsigned long long)tag, (unsigned long long)len);
+            return bad(d, at, TM_EFORMAT,
+                       "metadata field %llu of %llu bytes runs past "
+                       "the end",
+                       (unsigned long long)tag, (unsigned long long)len);
         const uint8_t *v = p, *vend = p + len;
         p = vend;
         if (tag == 0 || tag > TMS_META_ARGV)
-            continue;   /* a field from a later minor version */
+            continue; /* a field from a later minor version */
         if (seen & (1u << tag))
             return bad(d, at, TM_EFORMAT, "metadata field %llu appears twice",
                        (unsigned long long)tag);
@@ -247,12 +251,15 @@ static int decode_metadata(dec *d, const uint8_t *p, const uint8_t *end)
         int is_signed = tag >= TMS_META_PID && tag <= TMS_META_SNAPSHOT_TIME_NS;
         int is_u32 = is_string || tag == TMS_META_NFRAME_LIMIT || tag == TMS_META_SEQUENCE;
         if (is_u32 && x > UINT32_MAX)
-            return bad(d, v, TM_EFORMAT, "metadata field %llu: %llu does not fit in 32 "
-                       "bits", (unsigned long long)tag, (unsigned long long)x);
+            return bad(d, v, TM_EFORMAT,
+                       "metadata field %llu: %llu does not fit in 32 "
+                       "bits",
+                       (unsigned long long)tag, (unsigned long long)x);
         if (is_string && x >= d->s->nstr)
-            return bad(d, v, TM_EFORMAT, "metadata field %llu: string id %llu out of "
-                       "range (%zu strings)", (unsigned long long)tag,
-                       (unsigned long long)x, d->s->nstr);
+            return bad(d, v, TM_EFORMAT,
+                       "metadata field %llu: string id %llu out of "
+                       "range (%zu strings)",
+                       (unsigned long long)tag, (unsigned long long)x, d->s->nstr);
         int64_t sx = is_signed ? tms_unzigzag(x) : 0;
         switch (tag) {
         case TMS_META_PROGRAM: m.program = (uint32_t)x; break;
@@ -281,8 +288,8 @@ static int decode_modules(dec *d, const uint8_t *p, const uint8_t *end)
         return rc;
     /* A module takes at least 5 bytes (five one-byte varints). */
     if (n > (uint64_t)(end - p) / 5)
-        return bad(d, p, TM_EFORMAT, "%llu modules cannot fit in %zu bytes",
-                   (unsigned long long)n, (size_t)(end - p));
+        return bad(d, p, TM_EFORMAT, "%llu modules cannot fit in %zu bytes", (unsigned long long)n,
+                   (size_t)(end - p));
     for (uint64_t i = 0; i < n; i++) {
         tm_module m;
         memset(&m, 0, sizeof m);
@@ -304,8 +311,7 @@ static int decode_modules(dec *d, const uint8_t *p, const uint8_t *end)
             return model_err(d, at, rc);
     }
     if (p != end)
-        return bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the modules",
-                   (size_t)(end - p));
+        return bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the modules", (size_t)(end - p));
     return TM_OK;
 }
 
@@ -317,8 +323,8 @@ static int decode_frames(dec *d, const uint8_t *p, const uint8_t *end)
     if (rc)
         return rc;
     if (n > TM_MAX_FRAMES)
-        return bad(d, p, TM_ELIMIT, "%llu frames exceed the limit of %u",
-                   (unsigned long long)n, TM_MAX_FRAMES);
+        return bad(d, p, TM_ELIMIT, "%llu frames exceed the limit of %u", (unsigned long long)n,
+                   TM_MAX_FRAMES);
     d->fremap = tm_malloc((n ? (size_t)n : 1) * sizeof *d->fremap);
     uint16_t *idepth = tm_malloc((n ? (size_t)n : 1) * sizeof *idepth);
     if (!d->fremap || !idepth) {
@@ -341,15 +347,18 @@ static int decode_frames(dec *d, const uint8_t *p, const uint8_t *end)
         if ((rc = rd(d, &c[5].p, c[5].end, &inl, "frame inlined_by")))
             goto out;
         if (mod > d->s->nmodules) {
-            rc = bad(d, at, TM_EFORMAT, "frame %llu: module %llu out of range (%zu "
-                     "modules)", (unsigned long long)i, (unsigned long long)mod - 1,
-                     d->s->nmodules);
+            rc = bad(d, at, TM_EFORMAT,
+                     "frame %llu: module %llu out of range (%zu "
+                     "modules)",
+                     (unsigned long long)i, (unsigned long long)mod - 1, d->s->nmodules);
             goto out;
         }
         /* inlined_by is a backward distance, so chains cannot loop. */
         if (inl > i) {
-            rc = bad(d, iat, TM_EFORMAT, "frame %llu: inlined_by distance %llu points "
-                     "before frame 0", (unsigned long long)i, (unsigned long long)inl);
+            rc = bad(d, iat, TM_EFORMAT,
+                     "frame %llu: inlined_by distance %llu points "
+                     "before frame 0",
+                     (unsigned long long)i, (unsigned long long)inl);
             goto out;
         }
         idepth[i] = inl ? idepth[i - inl] + 1 : 1;
@@ -370,8 +379,7 @@ static int decode_frames(dec *d, const uint8_t *p, const uint8_t *end)
     d->nframes = (size_t)n;
     rc = columns_done(d, c, 6);
     if (!rc && p != end)
-        rc = bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the frames",
-                 (size_t)(end - p));
+        rc = bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the frames", (size_t)(end - p));
 out:
     tm_free(idepth);
     return rc;
@@ -395,8 +403,7 @@ static int decode_stacks(dec *d, const uint8_t *p, const uint8_t *end)
     for (size_t i = 0; append && i < d->nframes; i++)
         append = d->fremap[i] == i;
     if (append) {
-        if (tm_grow((void **)&d->s->stacks, &d->s->stack_cap, (size_t)n + 1,
-                    sizeof *d->s->stacks))
+        if (tm_grow((void **)&d->s->stacks, &d->s->stack_cap, (size_t)n + 1, sizeof *d->s->stacks))
             return bad(d, p, TM_ENOMEM, "out of memory");
     } else if ((rc = tm_snapshot_reserve_stacks(d->s, d->s->nstacks + (size_t)n, d->err))) {
         return model_err(d, p, rc);
@@ -414,8 +421,10 @@ static int decode_stacks(dec *d, const uint8_t *p, const uint8_t *end)
             (rc = rd(d, &c[1].p, c[1].end, &delta, "stack parent")))
             return rc;
         if (f >= d->nframes)
-            return bad(d, at, TM_EFORMAT, "stack %llu: frame %llu out of range (%zu "
-                       "frames)", (unsigned long long)k, (unsigned long long)f, d->nframes);
+            return bad(d, at, TM_EFORMAT,
+                       "stack %llu: frame %llu out of range (%zu "
+                       "frames)",
+                       (unsigned long long)k, (unsigned long long)f, d->nframes);
         /* The parent is stored as a backward distance: parent < id, no cycles. */
         if (delta == 0 || delta > k)
             return bad(d, dat, TM_EFORMAT, "stack %llu: parent distance %llu out of range",
@@ -434,8 +443,7 @@ static int decode_stacks(dec *d, const uint8_t *p, const uint8_t *end)
     d->nstacks = (size_t)n + 1;
     rc = columns_done(d, c, 2);
     if (!rc && p != end)
-        rc = bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the stacks",
-                 (size_t)(end - p));
+        rc = bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the stacks", (size_t)(end - p));
     return rc;
 }
 
@@ -449,8 +457,8 @@ static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
     if (rc)
         return rc;
     if (n > TM_MAX_TRACES)
-        return bad(d, p, TM_ELIMIT, "%llu traces exceed the limit of %u",
-                   (unsigned long long)n, TM_MAX_TRACES);
+        return bad(d, p, TM_ELIMIT, "%llu traces exceed the limit of %u", (unsigned long long)n,
+                   TM_MAX_TRACES);
     tm_snapshot *s = d->s;
     if ((rc = tm_snapshot_reserve_traces(s, s->ntraces + (size_t)n, d->err)))
         return model_err(d, p, rc);
@@ -464,9 +472,11 @@ static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
             return bad(d, at, TM_EFORMAT, "trace %llu: truncated or malformed varint",
                        (unsigned long long)i);
         if (ds >= d->nstacks - stack)
-            return bad(d, at, TM_EFORMAT, "trace %llu: stack %llu+%llu out of range (%zu "
-                       "stacks)", (unsigned long long)i, (unsigned long long)stack,
-                       (unsigned long long)ds, d->nstacks);
+            return bad(d, at, TM_EFORMAT,
+                       "trace %llu: stack %llu+%llu out of range (%zu "
+                       "stacks)",
+                       (unsigned long long)i, (unsigned long long)stack, (unsigned long long)ds,
+                       d->nstacks);
         if (dom > UINT32_MAX)
             return bad(d, c[1].p, TM_EFORMAT, "trace %llu: domain does not fit in 32 bits",
                        (unsigned long long)i);
@@ -497,8 +507,7 @@ static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
     }
     rc = columns_done(d, c, 4);
     if (!rc && p != end)
-        rc = bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the traces",
-                 (size_t)(end - p));
+        rc = bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the traces", (size_t)(end - p));
     return rc;
 }
 
@@ -506,8 +515,7 @@ static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
 
 typedef int (*section_decoder)(dec *, const uint8_t *, const uint8_t *);
 
-int tm_tms_decode(tm_snapshot **out, const void *data, size_t len,
-                  const char *name, tm_error *err)
+int tm_tms_decode(tm_snapshot **out, const void *data, size_t len, const char *name, tm_error *err)
 {
     *out = NULL;
     if (!name)
@@ -517,17 +525,17 @@ int tm_tms_decode(tm_snapshot **out, const void *data, size_t len,
     if (rc)
         return rc;
     /* Dependency order: ids must exist before they are referenced. */
-    static const uint32_t order[] = {TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_MODULES,
-                                     TMS_SEC_FRAMES, TMS_SEC_STACKS, TMS_SEC_TRACES};
-    static const section_decoder fns[] = {decode_strings, decode_metadata, decode_modules,
-                                          decode_frames, decode_stacks, decode_traces};
+    static const uint32_t order[] = { TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_MODULES,
+                                      TMS_SEC_FRAMES,  TMS_SEC_STACKS,   TMS_SEC_TRACES };
+    static const section_decoder fns[] = { decode_strings, decode_metadata, decode_modules,
+                                           decode_frames,  decode_stacks,   decode_traces };
     dec d;
     memset(&d, 0, sizeof d);
     d.name = name;
     d.err = err;
     d.nstacks = 1;
     uint32_t root = 0, zero = 0;
-    d.sremap = &root;   /* a file without a stacks section still has stack 0 */
+    d.sremap = &root; /* a file without a stacks section still has stack 0 */
     d.sdepth = &zero;
     ZSTD_DCtx *dctx = NULL;
     if ((rc = tm_snapshot_new(&d.s, err))) {

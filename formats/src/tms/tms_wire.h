@@ -36,10 +36,7 @@
 
 #define TMS_FLAG_CRITICAL 0x01u
 
-enum tms_codec {
-    TMS_CODEC_RAW = 0,
-    TMS_CODEC_ZSTD = 1
-};
+enum tms_codec { TMS_CODEC_RAW = 0, TMS_CODEC_ZSTD = 1 };
 
 enum tms_section_type {
     TMS_SEC_METADATA = 1,
@@ -64,7 +61,7 @@ enum tms_meta_tag {
     TMS_META_SEQUENCE = 9,
     TMS_META_TRACED_CURRENT = 10,
     TMS_META_TRACED_PEAK = 11,
-    TMS_META_ARGV = 12             /* count, then count string ids */
+    TMS_META_ARGV = 12 /* count, then count string ids */
 };
 
 /* Format-level limits (formats/TMS-FORMAT.md, "Limits").  Past them a
@@ -72,9 +69,9 @@ enum tms_meta_tag {
  * Per-table limits (strings, frames, stacks, traces, depth) are the
  * model's, in model/snapshot_internal.h, and are repeated in the spec. */
 #define TMS_MAX_SECTIONS 1024u
-#define TMS_MAX_FILE_SIZE (UINT64_C(1) << 36)      /* 64 GiB */
-#define TMS_MAX_RAW_LEN (UINT64_C(1) << 34)        /* 16 GiB per section */
-#define TMS_MAX_INLINE_DEPTH 256u                  /* frames in one inlined_by chain */
+#define TMS_MAX_FILE_SIZE (UINT64_C(1) << 36) /* 64 GiB */
+#define TMS_MAX_RAW_LEN (UINT64_C(1) << 34)   /* 16 GiB per section */
+#define TMS_MAX_INLINE_DEPTH 256u             /* frames in one inlined_by chain */
 #define TMS_VARINT_MAX_LEN 10u
 
 /* --- little-endian fixed-width ---------------------------------------- */
@@ -104,8 +101,7 @@ static inline uint16_t tms_get_le16(const uint8_t *p)
 
 static inline uint32_t tms_get_le32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static inline uint64_t tms_get_le64(const uint8_t *p)
@@ -150,8 +146,7 @@ static inline size_t tms_varint_len(uint64_t v)
 /* The multi-byte case of tms_get_varint, kept out of line so that the
  * one-byte case (most values in a delta column) inlines into decode loops. */
 __attribute__((noinline, unused)) static int tms_get_varint_slow(const uint8_t **p,
-                                                                 const uint8_t *end,
-                                                                 uint64_t *out)
+                                                                 const uint8_t *end, uint64_t *out)
 {
     const uint8_t *q = *p;
     uint64_t v = 0;

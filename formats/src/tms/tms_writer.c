@@ -131,8 +131,7 @@ static int encode_modules(const tm_snapshot *s, tms_buf *b)
  * (the reader relies on it for acyclicity), while the symbolizer may have
  * linked a frame to a later one.  order[file id] = model id, remap the
  * inverse. */
-static int order_frames(const tm_snapshot *s, uint32_t *order, uint32_t *remap,
-                        tm_error *err)
+static int order_frames(const tm_snapshot *s, uint32_t *order, uint32_t *remap, tm_error *err)
 {
     size_t n = s->nframes;
     uint32_t *chain = tm_malloc((n ? n : 1) * sizeof *chain);
@@ -170,8 +169,10 @@ static int order_frames(const tm_snapshot *s, uint32_t *order, uint32_t *remap,
         while (len > 0) {
             uint32_t f = chain[--len];
             if (++d > TMS_MAX_INLINE_DEPTH) {
-                rc = tm_error_set(err, TM_ELIMIT, "frame %u: inline chain longer than "
-                                  "%u frames", f, TMS_MAX_INLINE_DEPTH);
+                rc = tm_error_set(err, TM_ELIMIT,
+                                  "frame %u: inline chain longer than "
+                                  "%u frames",
+                                  f, TMS_MAX_INLINE_DEPTH);
                 break;
             }
             idepth[next] = (uint16_t)d;
@@ -184,19 +185,19 @@ static int order_frames(const tm_snapshot *s, uint32_t *order, uint32_t *remap,
     return rc;
 }
 
-static int encode_frames(const tm_snapshot *s, const uint32_t *order,
-                         const uint32_t *remap, tms_buf *b)
+static int encode_frames(const tm_snapshot *s, const uint32_t *order, const uint32_t *remap,
+                         tms_buf *b)
 {
-    tms_buf c[6] = {{0}};
+    tms_buf c[6] = { { 0 } };
     uint64_t prev_off = 0;
     int rc = 0;
     for (size_t i = 0; i < s->nframes && !rc; i++) {
         const tm_frame *f = &s->frames[order[i]];
         uint64_t inl = f->inlined_by == TM_NONE ? 0 : i - remap[f->inlined_by];
         rc = put_varint(&c[0], f->module == TM_NONE ? 0 : (uint64_t)f->module + 1) ||
-             put_varint(&c[1], tms_zigzag((int64_t)(f->offset - prev_off))) ||
-             put_varint(&c[2], f->function) || put_varint(&c[3], f->file) ||
-             put_varint(&c[4], f->line) || put_varint(&c[5], inl);
+            put_varint(&c[1], tms_zigzag((int64_t)(f->offset - prev_off))) ||
+            put_varint(&c[2], f->function) || put_varint(&c[3], f->file) ||
+            put_varint(&c[4], f->line) || put_varint(&c[5], inl);
         prev_off = f->offset;
     }
     if (!rc)
@@ -205,10 +206,9 @@ static int encode_frames(const tm_snapshot *s, const uint32_t *order,
     return rc;
 }
 
-static int encode_stacks(const tm_snapshot *s, const uint32_t *remap, tms_buf *b,
-                         tm_error *err)
+static int encode_stacks(const tm_snapshot *s, const uint32_t *remap, tms_buf *b, tm_error *err)
 {
-    tms_buf c[2] = {{0}};
+    tms_buf c[2] = { { 0 } };
     int rc = 0;
     for (size_t i = 1; i < s->nstacks && !rc; i++) {
         const tm_stack_node *nd = &s->stacks[i];
@@ -308,7 +308,7 @@ static int encode_traces(const tm_snapshot *s, tms_buf *b, tm_error *err)
     size_t n = s->ntraces, ns = s->nstacks;
     size_t *start = tm_calloc(ns + 1, sizeof *start);
     srec *rec = tm_malloc((n ? n : 1) * sizeof *rec);
-    tms_buf c[4] = {{0}};
+    tms_buf c[4] = { { 0 } };
     int rc = TM_OK;
     if (!start || !rec)
         goto oom;
@@ -324,7 +324,7 @@ static int encode_traces(const tm_snapshot *s, tms_buf *b, tm_error *err)
         start[k + 1] += start[k];
     for (size_t i = 0; i < n; i++) {
         const tm_trace *t = &s->traces[i];
-        rec[start[t->stack]++] = (srec){t->size, t->domain, tm_snapshot_trace_total_nframe(s, i)};
+        rec[start[t->stack]++] = (srec){ t->size, t->domain, tm_snapshot_trace_total_nframe(s, i) };
     }
     /* start[k] is now the end of group k. */
     if (tms_buf_reserve(&c[0], n + 16) || tms_buf_reserve(&c[1], n + 16) ||
@@ -373,8 +373,8 @@ typedef struct section_out {
     uint8_t *owned;
 } section_out;
 
-static int compress_section(section_out *so, const tms_buf *raw, ZSTD_CCtx *cctx,
-                            int level, tm_error *err)
+static int compress_section(section_out *so, const tms_buf *raw, ZSTD_CCtx *cctx, int level,
+                            tm_error *err)
 {
     so->codec = TMS_CODEC_RAW;
     so->stored = raw->data;
@@ -388,10 +388,9 @@ static int compress_section(section_out *so, const tms_buf *raw, ZSTD_CCtx *cctx
     size_t zl = ZSTD_compressCCtx(cctx, z, bound, raw->data, raw->len, level);
     if (ZSTD_isError(zl)) {
         tm_free(z);
-        return tm_error_set(err, TM_EIO, "zstd compression failed: %s",
-                            ZSTD_getErrorName(zl));
+        return tm_error_set(err, TM_EIO, "zstd compression failed: %s", ZSTD_getErrorName(zl));
     }
-    if (zl >= raw->len) {   /* incompressible: store raw */
+    if (zl >= raw->len) { /* incompressible: store raw */
         tm_free(z);
         return TM_OK;
     }
@@ -406,7 +405,7 @@ static void put_section_header(uint8_t *h, const section_out *so)
 {
     memset(h, 0, TMS_SECTION_HEADER_LEN);
     tms_put_le16(h + TMS_SH_TYPE, so->type);
-    h[TMS_SH_FLAGS] = TMS_FLAG_CRITICAL;   /* every v1.0 section is needed */
+    h[TMS_SH_FLAGS] = TMS_FLAG_CRITICAL; /* every v1.0 section is needed */
     h[TMS_SH_CODEC] = so->codec;
     tms_put_le64(h + TMS_SH_STORED_LEN, so->stored_len);
     tms_put_le64(h + TMS_SH_RAW_LEN, so->raw_len);
@@ -415,8 +414,7 @@ static void put_section_header(uint8_t *h, const section_out *so)
                  tms_header_checksum(h, TMS_SECTION_HEADER_LEN, TMS_SH_CHECKSUM));
 }
 
-static int assemble(section_out *so, int nsec, void **out, size_t *out_len,
-                    tm_error *err)
+static int assemble(section_out *so, int nsec, void **out, size_t *out_len, tm_error *err)
 {
     size_t total = TMS_FILE_HEADER_LEN;
     for (int i = 0; i < nsec; i++)
@@ -447,8 +445,8 @@ static int assemble(section_out *so, int nsec, void **out, size_t *out_len,
 int tm_tms_write_options_init(tm_tms_write_options *opts, unsigned version, tm_error *err)
 {
     if (version != TM_TMS_WRITE_OPTIONS_VERSION)
-        return tm_error_set(err, TM_EINVAL, "tm_tms_write_options version %u, expected %u",
-                            version, TM_TMS_WRITE_OPTIONS_VERSION);
+        return tm_error_set(err, TM_EINVAL, "tm_tms_write_options version %u, expected %u", version,
+                            TM_TMS_WRITE_OPTIONS_VERSION);
     const tm_tms_write_options d = TM_TMS_WRITE_OPTIONS_INIT;
     *opts = d;
     return TM_OK;
@@ -469,10 +467,10 @@ int tm_tms_encode(void **out, size_t *out_len, const tm_snapshot *s,
         if (level > ZSTD_maxCLevel())
             level = ZSTD_maxCLevel();
     }
-    static const uint16_t types[NSEC] = {TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_MODULES,
-                                         TMS_SEC_FRAMES, TMS_SEC_STACKS, TMS_SEC_TRACES};
-    tms_buf raw[NSEC] = {{0}};
-    section_out so[NSEC] = {{0}};
+    static const uint16_t types[NSEC] = { TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_MODULES,
+                                          TMS_SEC_FRAMES,  TMS_SEC_STACKS,   TMS_SEC_TRACES };
+    tms_buf raw[NSEC] = { { 0 } };
+    section_out so[NSEC] = { { 0 } };
     size_t nf = s->nframes ? s->nframes : 1;
     uint32_t *order = tm_malloc(nf * sizeof *order);
     uint32_t *remap = tm_malloc(nf * sizeof *remap);
@@ -486,8 +484,8 @@ int tm_tms_encode(void **out, size_t *out_len, const tm_snapshot *s,
         goto out;
     if ((rc = encode_strings(s, &raw[0], err)))
         goto out;
-    if (encode_metadata(s, &raw[1]) ||
-        encode_modules(s, &raw[2]) || encode_frames(s, order, remap, &raw[3])) {
+    if (encode_metadata(s, &raw[1]) || encode_modules(s, &raw[2]) ||
+        encode_frames(s, order, remap, &raw[3])) {
         rc = nomem(err);
         goto out;
     }
@@ -519,16 +517,16 @@ out:
 /* The temporary file, rename, fsyncs, in-place writes to devices and FIFOs
  * and the removal of stale temporaries are tm/output.h's, shared with every
  * other file tmkit writes. */
-int tm_tms_write(const tm_snapshot *s, const char *path,
-                 const tm_tms_write_options *opts, tm_error *err)
+int tm_tms_write(const tm_snapshot *s, const char *path, const tm_tms_write_options *opts,
+                 tm_error *err)
 {
     void *data;
     size_t len;
     int rc = tm_tms_encode(&data, &len, s, opts, err);
     if (rc)
         return tm_error_prefix(err, "%s", path);
-    rc = tm_output_write_file(path, data, len,
-                              opts && opts->no_fsync ? TM_OUTPUT_NO_FSYNC : 0, err);
+    rc =
+        tm_output_write_file(path, data, len, opts && opts->no_fsync ? TM_OUTPUT_NO_FSYNC : 0, err);
     free(data);
     return rc;
 }

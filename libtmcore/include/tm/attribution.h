@@ -48,17 +48,20 @@
 extern "C" {
 #endif
 
-#define TM_ATTRIBUTION_MAX_HIDE 64   /* patterns of the caller */
+#define TM_ATTRIBUTION_MAX_HIDE 64 /* patterns of the caller */
 
 #define TM_ATTRIBUTION_OPTIONS_VERSION 1
 typedef struct tm_attribution_options {
-    unsigned version;           /* TM_ATTRIBUTION_OPTIONS_VERSION */
-    int as_recorded;            /* 1: hide nothing, the stacks exactly as recorded */
-    const char *const *hide;    /* more patterns, matched against a native frame's
+    unsigned version;        /* TM_ATTRIBUTION_OPTIONS_VERSION */
+    int as_recorded;         /* 1: hide nothing, the stacks exactly as recorded */
+    const char *const *hide; /* more patterns, matched against a native frame's
                                    function, file and module path */
-    size_t nhide;               /* <= TM_ATTRIBUTION_MAX_HIDE */
+    size_t nhide;            /* <= TM_ATTRIBUTION_MAX_HIDE */
 } tm_attribution_options;
-#define TM_ATTRIBUTION_OPTIONS_INIT { TM_ATTRIBUTION_OPTIONS_VERSION, 0, NULL, 0 }
+#define TM_ATTRIBUTION_OPTIONS_INIT                                                                \
+    {                                                                                              \
+        TM_ATTRIBUTION_OPTIONS_VERSION, 0, NULL, 0                                                 \
+    }
 
 typedef struct tm_attribution tm_attribution;
 

@@ -20,9 +20,8 @@
 extern "C" {
 #endif
 
-int tm_stats_compare(tm_stats **out, const tm_snapshot *new_snap,
-                     const tm_snapshot *old_snap, const tm_stats_options *opts,
-                     tm_error *err);
+int tm_stats_compare(tm_stats **out, const tm_snapshot *new_snap, const tm_snapshot *old_snap,
+                     const tm_stats_options *opts, tm_error *err);
 
 #ifdef __cplusplus
 }

@@ -56,8 +56,7 @@ int tm_error_setv(tm_error *err, int code, const char *fmt, va_list ap);
 
 /* Prepends "prefix: " to an existing message, e.g. the file name once the
  * caller knows it.  Returns err->code (TM_OK if err is NULL). */
-int tm_error_prefix(tm_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int tm_error_prefix(tm_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A short constant name for a code: "out of memory", "I/O error", ... */
 const char *tm_error_code_name(int code);

@@ -37,19 +37,19 @@ extern "C" {
 #endif
 
 typedef enum tm_filter_kind {
-    TM_FILTER_FRAME = 0,    /* tracemalloc.Filter */
-    TM_FILTER_DOMAIN = 1    /* tracemalloc.DomainFilter */
+    TM_FILTER_FRAME = 0, /* tracemalloc.Filter */
+    TM_FILTER_DOMAIN = 1 /* tracemalloc.DomainFilter */
 } tm_filter_kind;
 
 typedef struct tm_filter {
     tm_filter_kind kind;
-    int inclusive;          /* 1 = include, 0 = exclude */
-    const char *pattern;    /* FRAME only; borrowed */
-    size_t pattern_len;     /* bytes of pattern; 0 = NUL-terminated */
-    int has_lineno;         /* FRAME only: lineno is set (else any line) */
+    int inclusive;       /* 1 = include, 0 = exclude */
+    const char *pattern; /* FRAME only; borrowed */
+    size_t pattern_len;  /* bytes of pattern; 0 = NUL-terminated */
+    int has_lineno;      /* FRAME only: lineno is set (else any line) */
     uint32_t lineno;
-    int all_frames;         /* FRAME only */
-    int has_domain;         /* FRAME: restrict to `domain`; DOMAIN: ignored (always) */
+    int all_frames; /* FRAME only */
+    int has_domain; /* FRAME: restrict to `domain`; DOMAIN: ignored (always) */
     uint32_t domain;
 } tm_filter;
 
@@ -66,17 +66,15 @@ int tm_filter_parse(tm_filter *f, const char *spec, int inclusive, tm_error *err
 /* Snapshot.filter_traces(filters): a new snapshot (owned by the caller)
  * holding the traces the filters keep, with the same strings, modules,
  * frames, stacks and metadata.  No filters: a copy of every trace. */
-int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap,
-                              const tm_filter *filters, size_t nfilters,
-                              tm_error *err);
+int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap, const tm_filter *filters,
+                              size_t nfilters, tm_error *err);
 
 /* --- patterns ------------------------------------------------------- */
 
 typedef struct tm_pattern tm_pattern;
 
 /* Compiles a pattern (after the ".pyc" -> ".py" normalization). */
-int tm_pattern_compile(tm_pattern **out, const char *pattern, size_t len,
-                       tm_error *err);
+int tm_pattern_compile(tm_pattern **out, const char *pattern, size_t len, tm_error *err);
 /* 1 if the whole name (normalized the same way) matches, else 0.  Matching
  * never allocates, so it cannot fail: the answer is always the true one. */
 int tm_pattern_match(const tm_pattern *p, const char *name, size_t len);

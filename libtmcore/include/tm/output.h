@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 enum {
-    TM_OUTPUT_NO_FSYNC = 1   /* skip fsync of file and directory (tests, benchmarks) */
+    TM_OUTPUT_NO_FSYNC = 1 /* skip fsync of file and directory (tests, benchmarks) */
 };
 
 typedef struct tm_output tm_output;
@@ -39,8 +39,7 @@ typedef struct tm_output tm_output;
 /* Opens an output; write to tm_output_stream(), then commit or abort, both
  * of which free the tm_output. */
 int tm_output_open(tm_output **out, const char *path, tm_error *err);
-int tm_output_open_flags(tm_output **out, const char *path, unsigned flags,
-                         tm_error *err);
+int tm_output_open_flags(tm_output **out, const char *path, unsigned flags, tm_error *err);
 FILE *tm_output_stream(tm_output *o);
 /* Flushes, fsyncs and renames into place.  On failure the target is left as
  * it was and the temporary file is removed. */
@@ -48,8 +47,8 @@ int tm_output_commit(tm_output *o, tm_error *err);
 void tm_output_abort(tm_output *o);
 
 /* All of the above for one buffer. */
-int tm_output_write_file(const char *path, const void *data, size_t len,
-                         unsigned flags, tm_error *err);
+int tm_output_write_file(const char *path, const void *data, size_t len, unsigned flags,
+                         tm_error *err);
 
 #ifdef __cplusplus
 }

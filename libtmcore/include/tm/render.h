@@ -47,16 +47,15 @@ void tm_linecache_free(tm_linecache *lc);
  * when the file has no such line, or cannot be read or decoded.  TM_ENOMEM
  * if the file could not be cached (*line NULL; nothing is cached, so a
  * later call may succeed). */
-int tm_linecache_getline(const char **line, tm_linecache *lc, const char *filename,
-                         uint32_t lineno, tm_error *err);
+int tm_linecache_getline(const char **line, tm_linecache *lc, const char *filename, uint32_t lineno,
+                         tm_error *err);
 
 /* Traceback.format(limit, most_recent_first), one line each with '\n'.
  * has_limit = 0 is limit=None; lc may be NULL (no source lines).  TM_ENOMEM
  * from the line cache (the output then ends after that frame's "File"
  * line), TM_EIO when the stream reports a write error. */
-int tm_render_traceback(FILE *out, tm_linecache *lc, const tm_statistic *s,
-                        int has_limit, long limit, int most_recent_first,
-                        tm_error *err);
+int tm_render_traceback(FILE *out, tm_linecache *lc, const tm_statistic *s, int has_limit,
+                        long limit, int most_recent_first, tm_error *err);
 
 #ifdef __cplusplus
 }

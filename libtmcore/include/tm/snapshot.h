@@ -38,34 +38,34 @@
 extern "C" {
 #endif
 
-#define TM_NONE UINT32_MAX        /* "no module" / "no inline parent" */
-#define TM_MAX_NFRAME 65535u      /* largest traceback limit, as in Python */
-#define TM_BUILD_ID_MAX 64u       /* bytes; GNU build-ids are 20 */
+#define TM_NONE UINT32_MAX   /* "no module" / "no inline parent" */
+#define TM_MAX_NFRAME 65535u /* largest traceback limit, as in Python */
+#define TM_BUILD_ID_MAX 64u  /* bytes; GNU build-ids are 20 */
 
 typedef struct tm_snapshot tm_snapshot;
 
 typedef struct tm_module {
-    uint32_t path;                      /* string id */
-    uint32_t build_id_len;              /* 0 = unknown */
+    uint32_t path;         /* string id */
+    uint32_t build_id_len; /* 0 = unknown */
     uint8_t build_id[TM_BUILD_ID_MAX];
-    uint64_t load_bias;                 /* runtime address - link-time address */
-    uint64_t start, end;                /* mapped executable range [start, end) */
+    uint64_t load_bias;  /* runtime address - link-time address */
+    uint64_t start, end; /* mapped executable range [start, end) */
 } tm_module;
 
 typedef struct tm_frame {
-    uint32_t module;      /* module index, or TM_NONE (e.g. Python frames) */
-    uint32_t function;    /* string id; 0 = not symbolized / unknown */
-    uint32_t file;        /* string id; 0 = unknown */
-    uint32_t line;        /* 0 = unknown */
-    uint32_t inlined_by;  /* frame id of the enclosing inlined caller, or TM_NONE */
-    uint32_t reserved;    /* must be 0 */
-    uint64_t offset;      /* return address - load bias (link-time address) */
+    uint32_t module;     /* module index, or TM_NONE (e.g. Python frames) */
+    uint32_t function;   /* string id; 0 = not symbolized / unknown */
+    uint32_t file;       /* string id; 0 = unknown */
+    uint32_t line;       /* 0 = unknown */
+    uint32_t inlined_by; /* frame id of the enclosing inlined caller, or TM_NONE */
+    uint32_t reserved;   /* must be 0 */
+    uint64_t offset;     /* return address - load bias (link-time address) */
 } tm_frame;
 
 typedef struct tm_stack_node {
-    uint32_t frame;   /* most recent frame of this stack */
-    uint32_t parent;  /* stack id of the callers (0 = none), always < own id */
-    uint32_t depth;   /* number of frames; node 0 has depth 0 */
+    uint32_t frame;  /* most recent frame of this stack */
+    uint32_t parent; /* stack id of the callers (0 = none), always < own id */
+    uint32_t depth;  /* number of frames; node 0 has depth 0 */
 } tm_stack_node;
 
 /* 16 bytes: a million traces are 16 MB.  total_nframe is kept apart (see
@@ -79,16 +79,16 @@ typedef struct tm_trace {
 
 /* Process-level facts.  String fields are string ids (0 = unknown). */
 typedef struct tm_metadata {
-    uint32_t program;          /* path of the executable */
-    uint32_t host;             /* hostname */
-    uint32_t trigger;          /* "exit", "signal", "interval", "peak", "api", "python", ... */
-    uint32_t tool_version;     /* tmkit version that wrote the data */
-    int64_t pid;               /* 0 = unknown */
-    int64_t start_time_ns;     /* process/trace start, ns since the Unix epoch; 0 = unknown */
-    int64_t snapshot_time_ns;  /* when the snapshot was taken; 0 = unknown */
-    uint32_t nframe_limit;     /* traceback limit in force (1..65535) */
-    uint32_t sequence;         /* number of this snapshot in a series (0-based) */
-    uint64_t traced_current;   /* get_traced_memory() at snapshot time */
+    uint32_t program;         /* path of the executable */
+    uint32_t host;            /* hostname */
+    uint32_t trigger;         /* "exit", "signal", "interval", "peak", "api", "python", ... */
+    uint32_t tool_version;    /* tmkit version that wrote the data */
+    int64_t pid;              /* 0 = unknown */
+    int64_t start_time_ns;    /* process/trace start, ns since the Unix epoch; 0 = unknown */
+    int64_t snapshot_time_ns; /* when the snapshot was taken; 0 = unknown */
+    uint32_t nframe_limit;    /* traceback limit in force (1..65535) */
+    uint32_t sequence;        /* number of this snapshot in a series (0-based) */
+    uint64_t traced_current;  /* get_traced_memory() at snapshot time */
     uint64_t traced_peak;
 } tm_metadata;
 
@@ -99,41 +99,36 @@ void tm_snapshot_free(tm_snapshot *snap);
 
 /* --- builder (de-duplicating) ---------------------------------------- */
 
-int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *snap, const char *s,
-                              size_t len, tm_error *err);
+int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *snap, const char *s, size_t len,
+                              tm_error *err);
 /* Modules are not de-duplicated: each call appends one. */
-int tm_snapshot_add_module(uint32_t *out_id, tm_snapshot *snap,
-                           const tm_module *module, tm_error *err);
+int tm_snapshot_add_module(uint32_t *out_id, tm_snapshot *snap, const tm_module *module,
+                           tm_error *err);
 /* f->module / f->inlined_by / string ids must already exist. */
-int tm_snapshot_intern_frame(uint32_t *out_id, tm_snapshot *snap,
-                             const tm_frame *f, tm_error *err);
+int tm_snapshot_intern_frame(uint32_t *out_id, tm_snapshot *snap, const tm_frame *f, tm_error *err);
 /* One tree node: `frame` called from the stack `parent`. */
-int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *snap,
-                                  uint32_t parent, uint32_t frame,
-                                  tm_error *err);
+int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *snap, uint32_t parent,
+                                  uint32_t frame, tm_error *err);
 /* A whole stack, frames[0] the most recent call. */
-int tm_snapshot_intern_stack(uint32_t *out_id, tm_snapshot *snap,
-                             const uint32_t *frames, size_t nframes, tm_error *err);
+int tm_snapshot_intern_stack(uint32_t *out_id, tm_snapshot *snap, const uint32_t *frames,
+                             size_t nframes, tm_error *err);
 int tm_snapshot_reserve_traces(tm_snapshot *snap, size_t n, tm_error *err);
 /* total_nframe: how deep the real stack was (>= the stored depth when the
  * stack was truncated to nframe_limit). */
 int tm_snapshot_add_trace(tm_snapshot *snap, const tm_trace *t, uint32_t total_nframe,
                           tm_error *err);
 
-int tm_snapshot_set_metadata(tm_snapshot *snap, const tm_metadata *md,
-                             tm_error *err);
-int tm_snapshot_set_argv(tm_snapshot *snap, const char *const *argv,
-                         size_t argc, tm_error *err);
+int tm_snapshot_set_metadata(tm_snapshot *snap, const tm_metadata *md, tm_error *err);
+int tm_snapshot_set_argv(tm_snapshot *snap, const char *const *argv, size_t argc, tm_error *err);
 
 /* Replaces a frame's symbol fields in place (used by the symbolizer); ids
  * must exist.  Frame de-duplication is by the full record, so two frames
  * may become equal after this; analysis compares by value and is unaffected. */
-int tm_snapshot_set_frame(tm_snapshot *snap, uint32_t id, const tm_frame *f,
-                          tm_error *err);
+int tm_snapshot_set_frame(tm_snapshot *snap, uint32_t id, const tm_frame *f, tm_error *err);
 
 /* --- read-only accessors --------------------------------------------- */
 
-size_t tm_snapshot_string_count(const tm_snapshot *snap);   /* includes id 0 */
+size_t tm_snapshot_string_count(const tm_snapshot *snap); /* includes id 0 */
 /* NUL-terminated; *len (if non-NULL) gets the byte length.  Returns "" for
  * an id out of range. */
 const char *tm_snapshot_string(const tm_snapshot *snap, uint32_t id, size_t *len);
@@ -144,7 +139,7 @@ const tm_module *tm_snapshot_modules(const tm_snapshot *snap);
 size_t tm_snapshot_frame_count(const tm_snapshot *snap);
 const tm_frame *tm_snapshot_frames(const tm_snapshot *snap);
 
-size_t tm_snapshot_stack_count(const tm_snapshot *snap);    /* includes node 0 */
+size_t tm_snapshot_stack_count(const tm_snapshot *snap); /* includes node 0 */
 const tm_stack_node *tm_snapshot_stacks(const tm_snapshot *snap);
 
 size_t tm_snapshot_trace_count(const tm_snapshot *snap);
@@ -154,13 +149,13 @@ uint32_t tm_snapshot_trace_total_nframe(const tm_snapshot *snap, size_t i);
 
 const tm_metadata *tm_snapshot_metadata(const tm_snapshot *snap);
 size_t tm_snapshot_argc(const tm_snapshot *snap);
-const uint32_t *tm_snapshot_argv(const tm_snapshot *snap);  /* string ids */
+const uint32_t *tm_snapshot_argv(const tm_snapshot *snap); /* string ids */
 
 /* Frames of a stack's nodes, most recent first, at most `max` of them;
  * returns the stack's depth (which may exceed max).  Inline chains are not
  * expanded: tm_stack_walk below gives the logical frames. */
-size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max,
-                                const tm_snapshot *snap, uint32_t stack);
+size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max, const tm_snapshot *snap,
+                                uint32_t stack);
 
 /* --- stack walks ------------------------------------------------------ */
 
@@ -176,9 +171,9 @@ size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max,
  * not change while it runs.  Fields are private. */
 typedef struct tm_stack_walk {
     const tm_snapshot *snap;
-    uint32_t node;      /* current stack node; 0 = finished */
-    uint32_t frame;     /* last frame given from this node, or TM_NONE */
-    uint32_t chain;     /* inlined callers given from this node */
+    uint32_t node;  /* current stack node; 0 = finished */
+    uint32_t frame; /* last frame given from this node, or TM_NONE */
+    uint32_t chain; /* inlined callers given from this node */
 } tm_stack_walk;
 
 void tm_stack_walk_init(tm_stack_walk *w, const tm_snapshot *snap, uint32_t stack);

@@ -72,34 +72,37 @@ const char *tm_key_type_name(tm_key_type key);
  * accepted and gets the default attribution. */
 #define TM_STATS_OPTIONS_VERSION 2
 typedef struct tm_stats_options {
-    unsigned version;           /* TM_STATS_OPTIONS_VERSION */
+    unsigned version; /* TM_STATS_OPTIONS_VERSION */
     tm_key_type key;
     int cumulative;
-    const tm_filter *filters;   /* applied as Snapshot.filter_traces(filters), to the
+    const tm_filter *filters; /* applied as Snapshot.filter_traces(filters), to the
                                    stacks as attributed (tm/attribution.h) */
-    size_t nfilters;            /* <= TM_FILTER_MAX */
+    size_t nfilters;          /* <= TM_FILTER_MAX */
     /* Which native frames are hidden (tm/attribution.h); NULL: the default
      * rules.  Python snapshots are never affected. */
     const tm_attribution_options *attribution;
 } tm_stats_options;
-#define TM_STATS_OPTIONS_INIT { TM_STATS_OPTIONS_VERSION, TM_KEY_LINENO, 0, NULL, 0, NULL }
+#define TM_STATS_OPTIONS_INIT                                                                      \
+    {                                                                                              \
+        TM_STATS_OPTIONS_VERSION, TM_KEY_LINENO, 0, NULL, 0, NULL                                  \
+    }
 /* The function form of TM_STATS_OPTIONS_INIT, for bindings that cannot use
  * the macro.  version is the TM_STATS_OPTIONS_VERSION the caller was built
  * with; TM_EINVAL if this library does not know it. */
 int tm_stats_options_init(tm_stats_options *opts, unsigned version, tm_error *err);
 
 typedef struct tm_stat_frame {
-    const char *filename;       /* NUL-terminated, owned by the tm_stats */
+    const char *filename; /* NUL-terminated, owned by the tm_stats */
     uint32_t filename_len;
     uint32_t lineno;
 } tm_stat_frame;
 
 typedef struct tm_statistic {
-    const tm_stat_frame *frames;  /* oldest first, like Python's Traceback */
-    size_t nframes;               /* >= 1 */
+    const tm_stat_frame *frames; /* oldest first, like Python's Traceback */
+    size_t nframes;              /* >= 1 */
     uint64_t size;
     uint64_t count;
-    int64_t size_diff;            /* tm/diff.h results only, else 0 */
+    int64_t size_diff; /* tm/diff.h results only, else 0 */
     int64_t count_diff;
 } tm_statistic;
 
@@ -108,11 +111,11 @@ typedef struct tm_stats tm_stats;
 /* snapshot.statistics(key, cumulative) after filter_traces(filters).  The
  * result owns copies of all strings: the snapshot may be freed first.
  * opts may be NULL: TM_STATS_OPTIONS_INIT (key lineno, no filters). */
-int tm_stats_compute(tm_stats **out, const tm_snapshot *snap,
-                     const tm_stats_options *opts, tm_error *err);
+int tm_stats_compute(tm_stats **out, const tm_snapshot *snap, const tm_stats_options *opts,
+                     tm_error *err);
 
 size_t tm_stats_count(const tm_stats *st);
-const tm_statistic *tm_stats_items(const tm_stats *st);   /* sorted */
+const tm_statistic *tm_stats_items(const tm_stats *st); /* sorted */
 tm_key_type tm_stats_key(const tm_stats *st);
 int tm_stats_cumulative(const tm_stats *st);
 int tm_stats_is_diff(const tm_stats *st);

@@ -50,7 +50,7 @@ extern "C" {
 
 #define TM_SYMBOLIZE_OPTIONS_VERSION 1
 typedef struct tm_symbolize_options {
-    unsigned version;                 /* TM_SYMBOLIZE_OPTIONS_VERSION */
+    unsigned version; /* TM_SYMBOLIZE_OPTIONS_VERSION */
     /* Directories tried (with the module's base name) when a module is not
      * at its recorded path, or has another build-id there. */
     const char *const *search_paths;
@@ -64,7 +64,10 @@ typedef struct tm_symbolize_options {
      * be wrong; the report still says "build-id mismatch"). */
     int ignore_build_id;
 } tm_symbolize_options;
-#define TM_SYMBOLIZE_OPTIONS_INIT { TM_SYMBOLIZE_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0 }
+#define TM_SYMBOLIZE_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        TM_SYMBOLIZE_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0                                       \
+    }
 /* The function form of TM_SYMBOLIZE_OPTIONS_INIT; TM_EINVAL for a version
  * this library does not know.  Every function below that takes options
  * accepts NULL for the defaults. */
@@ -73,12 +76,12 @@ int tm_symbolize_options_init(tm_symbolize_options *opts, unsigned version, tm_e
 /* What happened to one module.  Only TM_SYMSTAT_SYMBOLIZED and
  * TM_SYMSTAT_SYMTAB_ONLY give function names; the others are notes. */
 enum {
-    TM_SYMSTAT_SYMBOLIZED = 0,   /* DWARF found and used */
-    TM_SYMSTAT_SYMTAB_ONLY = 1,  /* no (usable) DWARF: ELF symbol table only */
-    TM_SYMSTAT_MISSING = 2,      /* no file found at the path or search paths */
-    TM_SYMSTAT_MISMATCH = 3,     /* found, but its build-id differs */
-    TM_SYMSTAT_UNREADABLE = 4,   /* not an ELF file / unusable */
-    TM_SYMSTAT_UNUSED = 5        /* no frame of the snapshot refers to it */
+    TM_SYMSTAT_SYMBOLIZED = 0,  /* DWARF found and used */
+    TM_SYMSTAT_SYMTAB_ONLY = 1, /* no (usable) DWARF: ELF symbol table only */
+    TM_SYMSTAT_MISSING = 2,     /* no file found at the path or search paths */
+    TM_SYMSTAT_MISMATCH = 3,    /* found, but its build-id differs */
+    TM_SYMSTAT_UNREADABLE = 4,  /* not an ELF file / unusable */
+    TM_SYMSTAT_UNUSED = 5       /* no frame of the snapshot refers to it */
 };
 
 typedef struct tm_symbolize_module_report {
@@ -94,9 +97,9 @@ typedef struct tm_symbolize_module_report {
 typedef struct tm_symbolize_report {
     size_t nmodules;
     tm_symbolize_module_report *modules;
-    size_t frames;            /* native frames looked up */
-    size_t frames_resolved;   /* ... with a function name */
-    size_t frames_added;      /* new frames interned for inlined callers */
+    size_t frames;          /* native frames looked up */
+    size_t frames_resolved; /* ... with a function name */
+    size_t frames_added;    /* new frames interned for inlined callers */
 } tm_symbolize_report;
 
 void tm_symbolize_report_free(tm_symbolize_report *report);
@@ -106,8 +109,7 @@ const char *tm_symstat_name(int status);
 typedef struct tm_symbolizer tm_symbolizer;
 
 /* opts may be NULL (defaults); the symbolizer copies what it needs. */
-int tm_symbolizer_new(tm_symbolizer **out, const tm_symbolize_options *opts,
-                      tm_error *err);
+int tm_symbolizer_new(tm_symbolizer **out, const tm_symbolize_options *opts, tm_error *err);
 void tm_symbolizer_free(tm_symbolizer *sym);
 
 /* Symbolizes every native frame of snap that has no function yet, in place:
@@ -117,8 +119,8 @@ void tm_symbolizer_free(tm_symbolizer *sym);
  * alone.  *report (if report is non-NULL) receives a report to release with
  * tm_symbolize_report_free().  Missing or broken files are notes in the
  * report, not errors; errors are out-of-memory and invalid arguments. */
-int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *sym,
-                           tm_snapshot *snap, tm_error *err);
+int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *sym, tm_snapshot *snap,
+                           tm_error *err);
 
 /* One-shot form: a temporary symbolizer with opts (may be NULL). */
 int tm_symbolize_snapshot(tm_symbolize_report **report, tm_snapshot *snap,
@@ -127,17 +129,17 @@ int tm_symbolize_snapshot(tm_symbolize_report **report, tm_snapshot *snap,
 /* --- low level: one address in one file ------------------------------- */
 
 typedef struct tm_sym_frame {
-    const char *function;   /* "" when unknown */
-    const char *file;       /* "" when unknown */
-    uint32_t line;          /* 0 when unknown */
+    const char *function; /* "" when unknown */
+    const char *file;     /* "" when unknown */
+    uint32_t line;        /* 0 when unknown */
 } tm_sym_frame;
 
 #define TM_SYM_MAX_INLINE 64u
 
 typedef struct tm_sym_result {
-    size_t nframes;                          /* >= 1 */
-    tm_sym_frame frames[TM_SYM_MAX_INLINE];  /* innermost first */
-    int status;                              /* TM_SYMSTAT_* of the module */
+    size_t nframes;                         /* >= 1 */
+    tm_sym_frame frames[TM_SYM_MAX_INLINE]; /* innermost first */
+    int status;                             /* TM_SYMSTAT_* of the module */
 } tm_sym_result;
 
 /* Looks up link-time `address` in the ELF file at `path` (opened and indexed
@@ -145,20 +147,19 @@ typedef struct tm_sym_result {
  * valid until tm_symbolizer_free().  A file that cannot be used is not an
  * error: the result has one empty frame and the status says why (see
  * tm_symbolizer_file_note()).  Errors: TM_ENOMEM, TM_EINVAL. */
-int tm_symbolizer_lookup(tm_sym_result *out, tm_symbolizer *sym,
-                         const char *path, uint64_t address, tm_error *err);
+int tm_symbolizer_lookup(tm_sym_result *out, tm_symbolizer *sym, const char *path, uint64_t address,
+                         tm_error *err);
 
 /* The status and note (NULL if none) of a file opened by lookup. */
-int tm_symbolizer_file_note(const char **note, tm_symbolizer *sym,
-                            const char *path);
+int tm_symbolizer_file_note(const char **note, tm_symbolizer *sym, const char *path);
 
 /* Index statistics of the files opened so far (for benchmarks). */
 typedef struct tm_symbolizer_stats {
     size_t modules;
     size_t line_ranges;
     size_t inline_ranges;
-    size_t index_bytes;        /* heap held by the indexes and strings */
-    double index_seconds;      /* total time spent building indexes */
+    size_t index_bytes;   /* heap held by the indexes and strings */
+    double index_seconds; /* total time spent building indexes */
 } tm_symbolizer_stats;
 void tm_symbolizer_get_stats(tm_symbolizer_stats *out, const tm_symbolizer *sym);
 

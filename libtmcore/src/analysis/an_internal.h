@@ -36,7 +36,7 @@ typedef struct an_ctx {
     uint32_t *ln_lf, *ln_parent, *ln_depth;
     size_t nln, ln_cap;
     tm_hindex ln_index;
-    uint32_t unknown_lf;     /* ("<unknown>", 0) */
+    uint32_t unknown_lf; /* ("<unknown>", 0) */
 } an_ctx;
 
 int an_ctx_init(an_ctx *c, tm_error *err);
@@ -51,15 +51,15 @@ int an_ln_intern(an_ctx *c, uint32_t lf, uint32_t parent, uint32_t *out, tm_erro
 typedef struct an_view {
     const tm_snapshot *snap;
     size_t nstrings, nframes, nstacks;
-    uint32_t *str_map;       /* snapshot string id -> pool id (lazy) */
-    uint32_t *frame_lf;      /* frame -> lf of its (name, line) */
-    uint32_t *node_lnode;    /* stack node -> lnode of its most recent frame */
-    uint32_t *node_vis;      /* stack node -> lnode of its most recent visible frame, 0 if
+    uint32_t *str_map;     /* snapshot string id -> pool id (lazy) */
+    uint32_t *frame_lf;    /* frame -> lf of its (name, line) */
+    uint32_t *node_lnode;  /* stack node -> lnode of its most recent frame */
+    uint32_t *node_vis;    /* stack node -> lnode of its most recent visible frame, 0 if
                                 none (node_lnode then holds its innermost frame alone) */
-    uint8_t *node_moved;     /* stack node: its most recent frame is hidden */
-    uint32_t *lnode_frame;   /* lnode -> snapshot frame id (TM_NONE: unknown) */
+    uint8_t *node_moved;   /* stack node: its most recent frame is hidden */
+    uint32_t *lnode_frame; /* lnode -> snapshot frame id (TM_NONE: unknown) */
     uint32_t *lnode_parent;
-    uint32_t *lnode_lf;      /* lnode -> lf (frame name) */
+    uint32_t *lnode_lf; /* lnode -> lf (frame name) */
     size_t nlnodes;
 } an_view;
 
@@ -68,18 +68,18 @@ int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, const tm_attri
                   tm_error *err);
 void an_view_destroy(an_view *v);
 /* The lf a key type groups this lnode's frame by (single-frame keys). */
-int an_view_key_lf(an_view *v, an_ctx *c, uint32_t lnode, tm_key_type key,
-                   uint32_t *out, tm_error *err);
+int an_view_key_lf(an_view *v, an_ctx *c, uint32_t lnode, tm_key_type key, uint32_t *out,
+                   tm_error *err);
 
 /* Compiled filter set: per lf a bit per frame filter. */
 typedef struct an_filters {
     const tm_filter *f;
     size_t n;
-    tm_pattern **pat;        /* per filter (NULL for domain filters) */
-    uint64_t frame_bits;     /* frame filters */
+    tm_pattern **pat;    /* per filter (NULL for domain filters) */
+    uint64_t frame_bits; /* frame filters */
     uint64_t all_frames_bits;
-    int domain_dependent;    /* some filter looks at the domain */
-    uint64_t *lf_mask;       /* per lf, computed lazily */
+    int domain_dependent; /* some filter looks at the domain */
+    uint64_t *lf_mask;    /* per lf, computed lazily */
     uint8_t *lf_done;
     size_t lf_cap;
 } an_filters;
@@ -87,8 +87,7 @@ typedef struct an_filters {
 int an_filters_init(an_filters *fs, const tm_filter *f, size_t n, tm_error *err);
 void an_filters_destroy(an_filters *fs);
 /* Bits of the frame filters whose (pattern, lineno) match the lf. */
-int an_filters_lf_mask(an_filters *fs, an_ctx *c, uint32_t lf, uint64_t *out,
-                       tm_error *err);
+int an_filters_lf_mask(an_filters *fs, an_ctx *c, uint32_t lf, uint64_t *out, tm_error *err);
 /* Per stack node of the view: the mask of matching frame filters (most
  * recent frame, or any frame for all_frames ones) and whether a trace of
  * domain 0 would be kept (exact for every domain unless domain_dependent).
@@ -100,11 +99,9 @@ int an_filters_keep(const an_filters *fs, uint64_t mask, uint32_t domain);
 /* Keep a trace of (stack, domain), with an_filters_nodes' arrays: the
  * per-node answer unless some filter looks at the domain. */
 static inline int an_filters_keep_trace(const an_filters *fs, const uint64_t *node_mask,
-                                        const uint8_t *node_keep, uint32_t stack,
-                                        uint32_t domain)
+                                        const uint8_t *node_keep, uint32_t stack, uint32_t domain)
 {
-    return fs->domain_dependent ? an_filters_keep(fs, node_mask[stack], domain)
-                                : node_keep[stack];
+    return fs->domain_dependent ? an_filters_keep(fs, node_mask[stack], domain) : node_keep[stack];
 }
 
 /* UTF-8 -> code points, lenient: an invalid byte b becomes 0xDC00 + b

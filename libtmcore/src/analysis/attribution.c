@@ -12,24 +12,46 @@
 
 /* Last path components of the runtime's modules. */
 static const char *const runtime_modules[] = {
-    "libc.so*", "libstdc++.so*", "libgcc_s.so*", "libc++.so*", "libc++abi.so*", "libm.so*",
-    "libpthread.so*", "libdl.so*", "ld-linux*.so*", "ld-musl*.so*", "libc.musl*",
+    "libc.so*",       "libstdc++.so*", "libgcc_s.so*",  "libc++.so*",   "libc++abi.so*", "libm.so*",
+    "libpthread.so*", "libdl.so*",     "ld-linux*.so*", "ld-musl*.so*", "libc.musl*",
 };
 /* Files of system headers and system sources. */
 static const char *const system_files[] = {
-    "/usr/include/*", "*/include/c++/*", "/usr/lib/gcc/*", "/usr/src/*",
+    "/usr/include/*",
+    "*/include/c++/*",
+    "/usr/lib/gcc/*",
+    "/usr/src/*",
 };
 /* Functions of the runtime, for frames without a file. */
 static const char *const runtime_functions[] = {
-    "operator new*", "operator delete*", "std::*", "__gnu_cxx::*", "__cxxabiv1::*", "__cxa_*",
-    "_start", "__libc_start_main*", "__libc_start_call_main", "_dl_*", "__libc_*", "_IO_*",
-    "strdup", "__strdup", "strndup", "__strndup", "asprintf", "vasprintf", "__vasprintf*",
-    "getline", "getdelim", "__getdelim", "open_memstream",
+    "operator new*",
+    "operator delete*",
+    "std::*",
+    "__gnu_cxx::*",
+    "__cxxabiv1::*",
+    "__cxa_*",
+    "_start",
+    "__libc_start_main*",
+    "__libc_start_call_main",
+    "_dl_*",
+    "__libc_*",
+    "_IO_*",
+    "strdup",
+    "__strdup",
+    "strndup",
+    "__strndup",
+    "asprintf",
+    "vasprintf",
+    "__vasprintf*",
+    "getline",
+    "getdelim",
+    "__getdelim",
+    "open_memstream",
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 struct tm_attribution {
-    uint8_t *hidden;     /* per frame */
+    uint8_t *hidden; /* per frame */
     size_t nframes, nhidden;
 };
 
@@ -91,8 +113,7 @@ int tm_attribution_new(tm_attribution **out, const tm_snapshot *snap,
         return tm_error_set(err, TM_EINVAL, "attribution options: version %u, expected %u",
                             opts->version, TM_ATTRIBUTION_OPTIONS_VERSION);
     if (opts->nhide > TM_ATTRIBUTION_MAX_HIDE)
-        return tm_error_set(err, TM_EINVAL, "--hide: at most %d patterns",
-                            TM_ATTRIBUTION_MAX_HIDE);
+        return tm_error_set(err, TM_EINVAL, "--hide: at most %d patterns", TM_ATTRIBUTION_MAX_HIDE);
     tm_attribution *a = tm_calloc(1, sizeof *a);
     size_t nf = tm_snapshot_frame_count(snap);
     if (!a || !(a->hidden = tm_calloc(nf ? nf : 1, 1))) {
@@ -117,15 +138,16 @@ int tm_attribution_new(tm_attribution **out, const tm_snapshot *snap,
     for (size_t i = 0; i < nf; i++) {
         const tm_frame *f = &frames[i];
         if (f->module == TM_NONE || f->module >= nmod)
-            continue;   /* not native: a Python frame */
+            continue; /* not native: a Python frame */
         size_t flen = 0, fnlen = 0, mlen = 0, blen;
         const char *file = f->file ? tm_snapshot_string(snap, f->file, &flen) : NULL;
         const char *fn = f->function ? tm_snapshot_string(snap, f->function, &fnlen) : NULL;
         const char *mod = tm_snapshot_string(snap, modules[f->module].path, &mlen);
         const char *base = base_name(mod, mlen, &blen);
-        int hide = (file && rules_match(&user, file, flen)) || (fn && rules_match(&user, fn, fnlen)) ||
-                   rules_match(&user, mod, mlen) || rules_match(&mods, base, blen) ||
-                   (file ? rules_match(&files, file, flen) : fn && rules_match(&funcs, fn, fnlen));
+        int hide = (file && rules_match(&user, file, flen)) ||
+            (fn && rules_match(&user, fn, fnlen)) || rules_match(&user, mod, mlen) ||
+            rules_match(&mods, base, blen) ||
+            (file ? rules_match(&files, file, flen) : fn && rules_match(&funcs, fn, fnlen));
         a->hidden[i] = (uint8_t)hide;
         a->nhidden += (size_t)hide;
     }

@@ -17,13 +17,13 @@ int tm_filter_parse(tm_filter *f, const char *spec, int inclusive, tm_error *err
     unsigned long long line = 0;
     for (const char *p = colon + 1; *p; p++) {
         if (*p < '0' || *p > '9')
-            return TM_OK;       /* not a line number: all of it is pattern */
+            return TM_OK; /* not a line number: all of it is pattern */
         line = line * 10 + (unsigned)(*p - '0');
         if (line > UINT32_MAX)
             return tm_error_set(err, TM_EINVAL, "filter '%s': line number too large", spec);
     }
     if (colon == spec)
-        return TM_OK;           /* ":5" is a pattern, not an empty one */
+        return TM_OK; /* ":5" is a pattern, not an empty one */
     f->pattern_len = (size_t)(colon - spec);
     f->has_lineno = 1;
     f->lineno = (uint32_t)line;

@@ -5,11 +5,11 @@
 
 #include "tm_alloc.h"
 
-static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap,
-                      uint32_t *fmap, uint32_t *stmap, tm_error *err);
+static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap, uint32_t *fmap,
+                      uint32_t *stmap, tm_error *err);
 
-int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap,
-                              const tm_filter *filters, size_t nfilters, tm_error *err)
+int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap, const tm_filter *filters,
+                              size_t nfilters, tm_error *err)
 {
     *out = NULL;
     if (nfilters && !filters)
@@ -54,8 +54,8 @@ int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap,
             rc = tm_error_set(err, TM_EFORMAT, "trace %zu: stack %u out of range", i, t[i].stack);
             goto out;
         }
-        kept += !nfilters ||
-                an_filters_keep_trace(&fs, node_mask, node_keep, t[i].stack, t[i].domain);
+        kept +=
+            !nfilters || an_filters_keep_trace(&fs, node_mask, node_keep, t[i].stack, t[i].domain);
     }
     if ((rc = tm_snapshot_reserve_traces(ns, kept, err)) != TM_OK)
         goto out;
@@ -65,8 +65,8 @@ int tm_snapshot_filter_traces(tm_snapshot **out, const tm_snapshot *snap,
             continue;
         tm_trace copy = t[i];
         copy.stack = stmap[s];
-        if ((rc = tm_snapshot_add_trace(ns, &copy, tm_snapshot_trace_total_nframe(snap, i),
-                                        err)) != TM_OK)
+        if ((rc = tm_snapshot_add_trace(ns, &copy, tm_snapshot_trace_total_nframe(snap, i), err)) !=
+            TM_OK)
             goto out;
     }
 out:
@@ -86,8 +86,8 @@ out:
 }
 
 /* Everything but the traces; *map[old id] = new id. */
-static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap,
-                      uint32_t *fmap, uint32_t *stmap, tm_error *err)
+static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap, uint32_t *fmap,
+                      uint32_t *stmap, tm_error *err)
 {
     int rc;
     size_t nstr = tm_snapshot_string_count(src);
@@ -114,8 +114,8 @@ static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap,
         f.file = MAP_STR(f.file);
         if (f.inlined_by != TM_NONE) {
             if (f.inlined_by >= i)
-                return tm_error_set(err, TM_EFORMAT, "frame %zu: inlined_by %u is not earlier",
-                                    i, f.inlined_by);
+                return tm_error_set(err, TM_EFORMAT, "frame %zu: inlined_by %u is not earlier", i,
+                                    f.inlined_by);
             f.inlined_by = fmap[f.inlined_by];
         }
         if ((rc = tm_snapshot_intern_frame(&fmap[i], dst, &f, err)) != TM_OK)

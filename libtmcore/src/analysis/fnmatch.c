@@ -16,9 +16,9 @@ enum { TOK_LIT, TOK_ANY, TOK_STAR, TOK_SET };
 
 typedef struct tok {
     int kind;
-    uint32_t cp;         /* TOK_LIT */
-    int negated;         /* TOK_SET */
-    size_t first, n;     /* TOK_SET: ranges[first .. first+n) */
+    uint32_t cp;     /* TOK_LIT */
+    int negated;     /* TOK_SET */
+    size_t first, n; /* TOK_SET: ranges[first .. first+n) */
 } tok;
 
 struct tm_pattern {
@@ -111,8 +111,8 @@ static int add_tok(builder *b, tok t)
 
 static int add_range(builder *b, uint32_t lo, uint32_t hi)
 {
-    if (tm_grow((void **)&b->p->ranges, &b->range_cap, b->p->nranges + 1,
-                sizeof *b->p->ranges) != 0)
+    if (tm_grow((void **)&b->p->ranges, &b->range_cap, b->p->nranges + 1, sizeof *b->p->ranges) !=
+        0)
         return -1;
     b->p->ranges[b->p->nranges][0] = lo;
     b->p->ranges[b->p->nranges][1] = hi;
@@ -180,7 +180,7 @@ static int compile_set(builder *b, const uint32_t *pat, size_t i, size_t j, uint
             if (merged[a1 - 1] > merged[b0]) {
                 /* chunks[q-1] = chunks[q-1][:-1] + chunks[q][1:] */
                 size_t len = a1 - 1 - a0;
-                uint32_t *tmp = work;   /* scratch, large enough */
+                uint32_t *tmp = work; /* scratch, large enough */
                 memcpy(tmp, merged + a0, len * sizeof *tmp);
                 memcpy(tmp + len, merged + b0 + 1, (b1 - b0 - 1) * sizeof *tmp);
                 size_t nlen = len + (b1 - b0 - 1);
@@ -204,9 +204,9 @@ static int compile_set(builder *b, const uint32_t *pat, size_t i, size_t j, uint
         tm_free(merged);
     }
     tok t = { TOK_SET, 0, 0, b->p->nranges, 0 };
-    if (w == 0)                        /* empty range: never matches */
+    if (w == 0) /* empty range: never matches */
         return add_tok(b, t);
-    if (w == 1 && work[0] == '!') {    /* negated empty range: any char */
+    if (w == 1 && work[0] == '!') { /* negated empty range: any char */
         t.kind = TOK_ANY;
         return add_tok(b, t);
     }
@@ -290,10 +290,8 @@ nomem:
 static int tok_match(const tm_pattern *p, const tok *t, uint32_t c)
 {
     switch (t->kind) {
-    case TOK_LIT:
-        return t->cp == c;
-    case TOK_ANY:
-        return 1;
+    case TOK_LIT: return t->cp == c;
+    case TOK_ANY: return 1;
     case TOK_SET: {
         int in = 0;
         for (size_t i = t->first; i < t->first + t->n && !in; i++)

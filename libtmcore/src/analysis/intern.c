@@ -15,7 +15,7 @@ int an_ctx_init(an_ctx *c, tm_error *err)
 {
     memset(c, 0, sizeof *c);
     uint32_t id, name;
-    int rc = an_ln_intern(c, TM_NONE, TM_NONE, &id, err);   /* ln 0: empty */
+    int rc = an_ln_intern(c, TM_NONE, TM_NONE, &id, err); /* ln 0: empty */
     if (rc == TM_OK)
         rc = an_pool_intern(c, "<unknown>", 9, &name, err);
     if (rc == TM_OK)

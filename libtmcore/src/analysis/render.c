@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 #include "an_internal.h"
 #include "tm_alloc.h"
 #include "tm_hash.h"
@@ -47,7 +46,7 @@ double tm_stat_average(uint64_t size, uint64_t count)
 {
     const uint64_t exact = 1ull << 53;
     if (size < exact && count < exact)
-        return (double)size / (double)count;   /* one correctly rounded division */
+        return (double)size / (double)count; /* one correctly rounded division */
     /* beyond 2^53 Python's int division is still exact-then-rounded; the
      * 64-bit mantissa of long double gets within double rounding of it */
     return (double)((long double)size / (long double)count);
@@ -69,8 +68,8 @@ int tm_render_stat(FILE *out, const tm_stats *st, const tm_statistic *s, tm_erro
     put_key(out, st, s);
     if (tm_stats_is_diff(st))
         fprintf(out, ": size=%s (%s), count=%" PRIu64 " (%+" PRId64 ")",
-                tm_format_size_u64(a, s->size, 0), tm_format_size_i64(b, s->size_diff, 1),
-                s->count, s->count_diff);
+                tm_format_size_u64(a, s->size, 0), tm_format_size_i64(b, s->size_diff, 1), s->count,
+                s->count_diff);
     else
         fprintf(out, ": size=%s, count=%" PRIu64, tm_format_size_u64(a, s->size, 0), s->count);
     if (s->count)
@@ -82,7 +81,7 @@ int tm_render_stat(FILE *out, const tm_stats *st, const tm_statistic *s, tm_erro
 
 typedef struct lc_file {
     char *name;
-    char *text;        /* lines, each stripped and NUL-terminated */
+    char *text; /* lines, each stripped and NUL-terminated */
     char **lines;
     size_t nlines;
 } lc_file;
@@ -90,7 +89,7 @@ typedef struct lc_file {
 struct tm_linecache {
     lc_file **files;
     size_t nfiles, files_cap;
-    tm_hindex index;   /* file name -> files[] */
+    tm_hindex index; /* file name -> files[] */
 };
 
 int tm_linecache_new(tm_linecache **out, tm_error *err)
@@ -122,8 +121,8 @@ void tm_linecache_free(tm_linecache *lc)
 static int py_space(uint32_t c)
 {
     return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
-           c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202f || c == 0x205f || c == 0x3000;
+        c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+        c == 0x205f || c == 0x3000;
 }
 
 /* Strict UTF-8 as Python's decoder: no surrogates, no overlongs. */
@@ -180,7 +179,7 @@ static lc_file *load_file(const char *name)
     }
     size_t nlen = strlen(name);
     if (nlen == 0 || (name[0] == '<' && name[nlen - 1] == '>'))
-        return f;                 /* linecache never opens these */
+        return f; /* linecache never opens these */
     FILE *fp = fopen(name, "rb");
     if (!fp)
         return f;
@@ -198,7 +197,7 @@ static lc_file *load_file(const char *name)
     int bad = ferror(fp);
     fclose(fp);
     if (bad || !text || !valid_utf8((const uint8_t *)text, n)) {
-        tm_free(text);            /* unreadable or not UTF-8: no lines */
+        tm_free(text); /* unreadable or not UTF-8: no lines */
         return f;
     }
     text[n] = 0;
@@ -227,8 +226,8 @@ nomem:
     return NULL;
 }
 
-int tm_linecache_getline(const char **line, tm_linecache *lc, const char *filename,
-                         uint32_t lineno, tm_error *err)
+int tm_linecache_getline(const char **line, tm_linecache *lc, const char *filename, uint32_t lineno,
+                         tm_error *err)
 {
     *line = NULL;
     uint64_t h = tm_hash_bytes(filename, strlen(filename));
@@ -264,7 +263,7 @@ int tm_linecache_getline(const char **line, tm_linecache *lc, const char *filena
 int tm_render_traceback(FILE *out, tm_linecache *lc, const tm_statistic *s, int has_limit,
                         long limit, int most_recent_first, tm_error *err)
 {
-    size_t n = s->nframes, lo = 0, hi = n;   /* frames[lo, hi), oldest first */
+    size_t n = s->nframes, lo = 0, hi = n; /* frames[lo, hi), oldest first */
     if (has_limit) {
         if (limit > 0) {
             if ((unsigned long)limit < n)

@@ -30,10 +30,10 @@ struct tm_stats {
 typedef struct side {
     an_view view;
     uint64_t *node_size, *node_count;
-    uint32_t *lkey;           /* lnode -> group ln */
-    uint64_t *acc_size, *acc_count;   /* per ln, after accumulate() */
+    uint32_t *lkey;                 /* lnode -> group ln */
+    uint64_t *acc_size, *acc_count; /* per ln, after accumulate() */
     uint64_t total_size, total_count;
-    uint64_t hidden_traces;   /* kept traces whose most recent frame is hidden */
+    uint64_t hidden_traces; /* kept traces whose most recent frame is hidden */
     tm_attribution *attr;
 } side;
 
@@ -62,20 +62,52 @@ void tm_stats_free(tm_stats *st)
     tm_free(st);
 }
 
-size_t tm_stats_count(const tm_stats *st) { return st->n; }
-const tm_statistic *tm_stats_items(const tm_stats *st) { return st->items; }
-tm_key_type tm_stats_key(const tm_stats *st) { return st->key; }
-int tm_stats_cumulative(const tm_stats *st) { return st->cumulative; }
-int tm_stats_is_diff(const tm_stats *st) { return st->is_diff; }
-uint64_t tm_stats_total_size(const tm_stats *st) { return st->total_size; }
-uint64_t tm_stats_total_count(const tm_stats *st) { return st->total_count; }
-uint64_t tm_stats_old_total_size(const tm_stats *st) { return st->old_total_size; }
-uint64_t tm_stats_old_total_count(const tm_stats *st) { return st->old_total_count; }
-uint64_t tm_stats_hidden_traces(const tm_stats *st) { return st->hidden_traces; }
-uint64_t tm_stats_hidden_frames(const tm_stats *st) { return st->hidden_frames; }
+size_t tm_stats_count(const tm_stats *st)
+{
+    return st->n;
+}
+const tm_statistic *tm_stats_items(const tm_stats *st)
+{
+    return st->items;
+}
+tm_key_type tm_stats_key(const tm_stats *st)
+{
+    return st->key;
+}
+int tm_stats_cumulative(const tm_stats *st)
+{
+    return st->cumulative;
+}
+int tm_stats_is_diff(const tm_stats *st)
+{
+    return st->is_diff;
+}
+uint64_t tm_stats_total_size(const tm_stats *st)
+{
+    return st->total_size;
+}
+uint64_t tm_stats_total_count(const tm_stats *st)
+{
+    return st->total_count;
+}
+uint64_t tm_stats_old_total_size(const tm_stats *st)
+{
+    return st->old_total_size;
+}
+uint64_t tm_stats_old_total_count(const tm_stats *st)
+{
+    return st->old_total_count;
+}
+uint64_t tm_stats_hidden_traces(const tm_stats *st)
+{
+    return st->hidden_traces;
+}
+uint64_t tm_stats_hidden_frames(const tm_stats *st)
+{
+    return st->hidden_frames;
+}
 
-static const char *const key_names[] = { "lineno", "filename", "traceback", "function",
-                                         "module" };
+static const char *const key_names[] = { "lineno", "filename", "traceback", "function", "module" };
 
 int tm_key_type_parse(tm_key_type *out, const char *name, tm_error *err)
 {
@@ -87,7 +119,8 @@ int tm_key_type_parse(tm_key_type *out, const char *name, tm_error *err)
     }
     return tm_error_set(err, TM_EINVAL,
                         "unknown key type '%s' (expected lineno, filename, traceback, "
-                        "function or module)", name);
+                        "function or module)",
+                        name);
 }
 
 const char *tm_key_type_name(tm_key_type key)
@@ -245,15 +278,21 @@ static int side_accumulate(side *sd, an_ctx *c, int cumulative, tm_error *err)
 
 typedef struct sort_ctx {
     const an_ctx *c;
-    const uint32_t *rank;        /* pool id -> rank by content */
+    const uint32_t *rank; /* pool id -> rank by content */
     const tm_statistic *items;
-    const uint32_t *const *lfs;  /* per item: lf ids, oldest first */
+    const uint32_t *const *lfs; /* per item: lf ids, oldest first */
     int diff;
 } sort_ctx;
 
-static int cmp_u64(uint64_t a, uint64_t b) { return (a > b) - (a < b); }
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+    return (a > b) - (a < b);
+}
 
-static uint64_t abs64(int64_t x) { return x < 0 ? 0 - (uint64_t)x : (uint64_t)x; }
+static uint64_t abs64(int64_t x)
+{
+    return x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
+}
 
 static int cmp_traceback(const sort_ctx *sc, size_t a, size_t b)
 {
@@ -386,8 +425,9 @@ out:
 /* Bytes of a version's struct: version 1 ended before `attribution`. */
 static size_t options_size(unsigned version)
 {
-    return version == 1 ? offsetof(tm_stats_options, attribution)
-                        : version == TM_STATS_OPTIONS_VERSION ? sizeof(tm_stats_options) : 0;
+    return version == 1                       ? offsetof(tm_stats_options, attribution)
+        : version == TM_STATS_OPTIONS_VERSION ? sizeof(tm_stats_options)
+                                              : 0;
 }
 
 int tm_stats_options_init(tm_stats_options *opts, unsigned version, tm_error *err)
@@ -412,7 +452,7 @@ static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osna
         if (!n)
             return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected 1..%u",
                                 o->version, TM_STATS_OPTIONS_VERSION);
-        memcpy(&local, o, n);   /* an older struct: the newer fields keep their defaults */
+        memcpy(&local, o, n); /* an older struct: the newer fields keep their defaults */
     }
     o = &local;
     if (o->nfilters && !o->filters)
@@ -450,7 +490,8 @@ static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osna
     st->old_total_size = old.total_size;
     st->old_total_count = old.total_count;
     st->hidden_traces = nw.hidden_traces;
-    st->hidden_frames = tm_attribution_hidden_frames(nw.attr) + tm_attribution_hidden_frames(old.attr);
+    st->hidden_frames =
+        tm_attribution_hidden_frames(nw.attr) + tm_attribution_hidden_frames(old.attr);
     rc = emit(st, &nw, osnap ? &old : NULL, err);
 out:
     side_destroy(&nw);

@@ -63,8 +63,8 @@ static int module_frame_name(an_view *v, an_ctx *c, const tm_frame *fr, uint32_t
 }
 
 /* The (filename, lineno) a frame is known by; see tm/stats.h. */
-static int frame_name(an_view *v, an_ctx *c, const tm_frame *fr, uint32_t *name,
-                      uint32_t *line, tm_error *err)
+static int frame_name(an_view *v, an_ctx *c, const tm_frame *fr, uint32_t *name, uint32_t *line,
+                      tm_error *err)
 {
     if (fr->file != 0) {
         *line = fr->line;
@@ -147,8 +147,8 @@ int an_view_build(an_view *v, an_ctx *c, const tm_snapshot *snap, const tm_attri
         uint32_t parent = stacks[s].parent, frame = stacks[s].frame;
         if (parent >= s || frame >= v->nframes) {
             rc = tm_error_set(err, TM_EFORMAT,
-                              "stack %zu: parent %" PRIu32 " or frame %" PRIu32 " out of range",
-                              s, parent, frame);
+                              "stack %zu: parent %" PRIu32 " or frame %" PRIu32 " out of range", s,
+                              parent, frame);
             goto out;
         }
         size_t n = 0;
@@ -215,9 +215,7 @@ int an_view_key_lf(an_view *v, an_ctx *c, uint32_t lnode, tm_key_type key, uint3
     int rc;
     switch (key) {
     case TM_KEY_LINENO:
-    case TM_KEY_TRACEBACK:
-        *out = lf;
-        return TM_OK;
+    case TM_KEY_TRACEBACK: *out = lf; return TM_OK;
     case TM_KEY_FUNCTION:
         if (fr->function != 0) {
             if ((rc = map_string(v, c, fr->function, &name, err)) != TM_OK)

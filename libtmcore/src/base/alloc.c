@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 
 /* Not thread-safe on purpose: fault injection is a single-threaded test tool. */
-static unsigned long fail_at;    /* 0 = never */
+static unsigned long fail_at; /* 0 = never */
 static unsigned long alloc_seq;
 
 static int should_fail(void)

@@ -31,8 +31,10 @@ int tm_file_read(void **data, size_t *len, const char *path, tm_error *err)
      * answer. */
     if ((uint64_t)st.st_size > TM_FILE_MAX) {
         close(fd);
-        return tm_error_set(err, TM_ELIMIT, "%s: file of %llu bytes exceeds the 64 GiB limit "
-                            "for snapshots", path, (unsigned long long)st.st_size);
+        return tm_error_set(err, TM_ELIMIT,
+                            "%s: file of %llu bytes exceeds the 64 GiB limit "
+                            "for snapshots",
+                            path, (unsigned long long)st.st_size);
     }
     size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, n = 0;
     char *buf = NULL;
@@ -40,15 +42,17 @@ int tm_file_read(void **data, size_t *len, const char *path, tm_error *err)
     for (;;) {
         if (n == cap || !buf) {
             if ((uint64_t)n > TM_FILE_MAX) {
-                rc = tm_error_set(err, TM_ELIMIT, "%s: input exceeds the 64 GiB limit for "
-                                  "snapshots", path);
+                rc = tm_error_set(err, TM_ELIMIT,
+                                  "%s: input exceeds the 64 GiB limit for "
+                                  "snapshots",
+                                  path);
                 break;
             }
             size_t ncap = buf ? cap * 2 : cap;
             char *nb = ncap < cap ? NULL : tm_realloc(buf, ncap);
             if (!nb) {
-                rc = tm_error_set(err, TM_ENOMEM, "%s: out of memory reading %zu bytes", path,
-                                  ncap);
+                rc =
+                    tm_error_set(err, TM_ENOMEM, "%s: out of memory reading %zu bytes", path, ncap);
                 break;
             }
             buf = nb;

@@ -24,10 +24,10 @@
 struct tm_output {
     FILE *f;
     unsigned flags;
-    int in_place;     /* stdout or a device/FIFO: no temporary, no rename */
+    int in_place; /* stdout or a device/FIFO: no temporary, no rename */
     int is_stdout;
     char *path;
-    char *tmp;        /* NULL when in place */
+    char *tmp; /* NULL when in place */
     char *dir;
 };
 
@@ -76,10 +76,10 @@ static int open_temp(tm_output *o, const char *path, tm_error *err)
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        unsigned long salt = (unsigned long)ts.tv_nsec ^
-                             (__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) << 20);
-        snprintf(o->tmp, tlen, "%.*s%s.%s.tmp.%ld.%lx", (int)dlen, path, slash ? "/" : "",
-                 base, (long)getpid(), salt & 0xffffffffUL);
+        unsigned long salt =
+            (unsigned long)ts.tv_nsec ^ (__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) << 20);
+        snprintf(o->tmp, tlen, "%.*s%s.%s.tmp.%ld.%lx", (int)dlen, path, slash ? "/" : "", base,
+                 (long)getpid(), salt & 0xffffffffUL);
         fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST)
             break;

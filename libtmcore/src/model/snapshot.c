@@ -127,12 +127,12 @@ static char *string_store(tm_snapshot *s, const char *p, size_t len)
     return d;
 }
 
-int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *s, const char *p,
-                              size_t len, tm_error *err)
+int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *s, const char *p, size_t len,
+                              tm_error *err)
 {
     if (len > TM_MAX_STRING_LEN)
-        return tm_error_set(err, TM_ELIMIT, "string of %zu bytes exceeds the limit of %u",
-                            len, TM_MAX_STRING_LEN);
+        return tm_error_set(err, TM_ELIMIT, "string of %zu bytes exceeds the limit of %u", len,
+                            TM_MAX_STRING_LEN);
     uint64_t h = string_hash(p, len);
     size_t pos;
     for (uint32_t id = tm_hindex_first(&s->str_index, h, &pos); id != TM_HINDEX_NONE;
@@ -154,7 +154,7 @@ int tm_snapshot_intern_string(uint32_t *out_id, tm_snapshot *s, const char *p,
     s->str[id] = d;
     s->str_len[id] = (uint32_t)len;
     if (tm_hindex_add(&s->str_index, pos, h, id))
-        return nomem(err, "a string");   /* the stored bytes stay owned by the block list */
+        return nomem(err, "a string"); /* the stored bytes stay owned by the block list */
     s->nstr++;
     *out_id = id;
     return TM_OK;
@@ -233,7 +233,8 @@ int tm_snapshot_set_frame(tm_snapshot *s, uint32_t id, const tm_frame *f, tm_err
     size_t steps = 0;
     for (uint32_t k = f->inlined_by; k != TM_NONE; k = s->frames[k].inlined_by) {
         if (k == id || ++steps > s->nframes)
-            return tm_error_set(err, TM_EINVAL, "frame %u: inlined_by chain would form a cycle", id);
+            return tm_error_set(err, TM_EINVAL, "frame %u: inlined_by chain would form a cycle",
+                                id);
     }
     /* Removing first leaves a free slot, so filing it again cannot fail. */
     tm_hindex_remove(&s->frame_index, frame_hash(&s->frames[id]), id);
@@ -254,8 +255,8 @@ uint32_t tm_snapshot_append_stack_node(tm_snapshot *s, uint32_t parent, uint32_t
     return id;
 }
 
-int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *s, uint32_t parent,
-                                  uint32_t frame, tm_error *err)
+int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *s, uint32_t parent, uint32_t frame,
+                                  tm_error *err)
 {
     if (s->stack_index_stale) {
         /* Nodes appended by a reader: index them before looking up.  Every
@@ -299,8 +300,8 @@ int tm_snapshot_intern_stack_node(uint32_t *out_id, tm_snapshot *s, uint32_t par
     return TM_OK;
 }
 
-int tm_snapshot_intern_stack(uint32_t *out_id, tm_snapshot *s, const uint32_t *frames,
-                             size_t n, tm_error *err)
+int tm_snapshot_intern_stack(uint32_t *out_id, tm_snapshot *s, const uint32_t *frames, size_t n,
+                             tm_error *err)
 {
     uint32_t node = 0;
     /* frames[0] is the most recent call, so the tree is built from the end. */
@@ -336,8 +337,7 @@ int tm_snapshot_reserve_traces(tm_snapshot *s, size_t n, tm_error *err)
     return TM_OK;
 }
 
-int tm_snapshot_note_total_nframe(tm_snapshot *s, size_t i, uint32_t total_nframe,
-                                  tm_error *err)
+int tm_snapshot_note_total_nframe(tm_snapshot *s, size_t i, uint32_t total_nframe, tm_error *err)
 {
     if (!s->tnf) {
         if (total_nframe == s->stacks[s->traces[i].stack].depth)
@@ -353,8 +353,7 @@ int tm_snapshot_note_total_nframe(tm_snapshot *s, size_t i, uint32_t total_nfram
     return TM_OK;
 }
 
-int tm_snapshot_add_trace(tm_snapshot *s, const tm_trace *t, uint32_t total_nframe,
-                          tm_error *err)
+int tm_snapshot_add_trace(tm_snapshot *s, const tm_trace *t, uint32_t total_nframe, tm_error *err)
 {
     if (t->stack >= s->nstacks)
         return tm_error_set(err, TM_EINVAL, "trace stack %u out of range", t->stack);
@@ -425,7 +424,10 @@ int tm_snapshot_set_argv_ids(tm_snapshot *s, const uint32_t *ids, size_t argc, t
 
 /* --- accessors ------------------------------------------------------- */
 
-size_t tm_snapshot_string_count(const tm_snapshot *s) { return s->nstr; }
+size_t tm_snapshot_string_count(const tm_snapshot *s)
+{
+    return s->nstr;
+}
 
 const char *tm_snapshot_string(const tm_snapshot *s, uint32_t id, size_t *len)
 {
@@ -439,14 +441,38 @@ const char *tm_snapshot_string(const tm_snapshot *s, uint32_t id, size_t *len)
     return s->str[id];
 }
 
-size_t tm_snapshot_module_count(const tm_snapshot *s) { return s->nmodules; }
-const tm_module *tm_snapshot_modules(const tm_snapshot *s) { return s->modules; }
-size_t tm_snapshot_frame_count(const tm_snapshot *s) { return s->nframes; }
-const tm_frame *tm_snapshot_frames(const tm_snapshot *s) { return s->frames; }
-size_t tm_snapshot_stack_count(const tm_snapshot *s) { return s->nstacks; }
-const tm_stack_node *tm_snapshot_stacks(const tm_snapshot *s) { return s->stacks; }
-size_t tm_snapshot_trace_count(const tm_snapshot *s) { return s->ntraces; }
-const tm_trace *tm_snapshot_traces(const tm_snapshot *s) { return s->traces; }
+size_t tm_snapshot_module_count(const tm_snapshot *s)
+{
+    return s->nmodules;
+}
+const tm_module *tm_snapshot_modules(const tm_snapshot *s)
+{
+    return s->modules;
+}
+size_t tm_snapshot_frame_count(const tm_snapshot *s)
+{
+    return s->nframes;
+}
+const tm_frame *tm_snapshot_frames(const tm_snapshot *s)
+{
+    return s->frames;
+}
+size_t tm_snapshot_stack_count(const tm_snapshot *s)
+{
+    return s->nstacks;
+}
+const tm_stack_node *tm_snapshot_stacks(const tm_snapshot *s)
+{
+    return s->stacks;
+}
+size_t tm_snapshot_trace_count(const tm_snapshot *s)
+{
+    return s->ntraces;
+}
+const tm_trace *tm_snapshot_traces(const tm_snapshot *s)
+{
+    return s->traces;
+}
 
 uint32_t tm_snapshot_trace_total_nframe(const tm_snapshot *s, size_t i)
 {
@@ -454,12 +480,20 @@ uint32_t tm_snapshot_trace_total_nframe(const tm_snapshot *s, size_t i)
         return 0;
     return s->tnf ? s->tnf[i] : s->stacks[s->traces[i].stack].depth;
 }
-const tm_metadata *tm_snapshot_metadata(const tm_snapshot *s) { return &s->meta; }
-size_t tm_snapshot_argc(const tm_snapshot *s) { return s->argc; }
-const uint32_t *tm_snapshot_argv(const tm_snapshot *s) { return s->argv; }
+const tm_metadata *tm_snapshot_metadata(const tm_snapshot *s)
+{
+    return &s->meta;
+}
+size_t tm_snapshot_argc(const tm_snapshot *s)
+{
+    return s->argc;
+}
+const uint32_t *tm_snapshot_argv(const tm_snapshot *s)
+{
+    return s->argv;
+}
 
-size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max, const tm_snapshot *s,
-                                uint32_t stack)
+size_t tm_snapshot_stack_frames(uint32_t *frames, size_t max, const tm_snapshot *s, uint32_t stack)
 {
     if (stack >= s->nstacks)
         return 0;
@@ -488,6 +522,6 @@ size_t tm_snapshot_memory_usage(const tm_snapshot *s)
     n += s->stack_cap * sizeof *s->stacks + s->trace_cap * sizeof *s->traces;
     n += s->tnf_cap * sizeof *s->tnf;
     n += tm_hindex_bytes(&s->str_index) + tm_hindex_bytes(&s->frame_index) +
-         tm_hindex_bytes(&s->stack_index);
+        tm_hindex_bytes(&s->stack_index);
     return n;
 }

@@ -16,10 +16,12 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *st
 
 typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
 
-static demangle_fn resolve(void) {
+static demangle_fn resolve(void)
+{
     static int tried;
     static demangle_fn fn;
-    if (tried) return fn;
+    if (tried)
+        return fn;
     tried = 1;
     if (__cxa_demangle) {
         fn = __cxa_demangle;
@@ -34,11 +36,14 @@ static demangle_fn resolve(void) {
     return fn;
 }
 
-int sym_demangle(char **out, const char *name) {
+int sym_demangle(char **out, const char *name)
+{
     *out = NULL;
-    if (!name || name[0] != '_' || name[1] != 'Z') return TM_OK;
+    if (!name || name[0] != '_' || name[1] != 'Z')
+        return TM_OK;
     demangle_fn fn = resolve();
-    if (!fn) return TM_OK;
+    if (!fn)
+        return TM_OK;
     int status = 0;
     char *d = fn(name, NULL, NULL, &status);
     if (status != 0) {

@@ -28,45 +28,81 @@
 #define MAX_RANGES 64
 
 enum {
-    TAG_array_type = 0x01, TAG_enumeration_type = 0x04, TAG_formal_parameter = 0x05,
-    TAG_member = 0x0d, TAG_pointer_type = 0x0f, TAG_subroutine_type = 0x15, TAG_typedef = 0x16,
-    TAG_inlined_subroutine = 0x1d, TAG_base_type = 0x24, TAG_const_type = 0x26,
-    TAG_subprogram = 0x2e, TAG_template_type_parameter = 0x2f,
-    TAG_template_value_parameter = 0x30, TAG_variable = 0x34, TAG_call_site = 0x48,
+    TAG_array_type = 0x01,
+    TAG_enumeration_type = 0x04,
+    TAG_formal_parameter = 0x05,
+    TAG_member = 0x0d,
+    TAG_pointer_type = 0x0f,
+    TAG_subroutine_type = 0x15,
+    TAG_typedef = 0x16,
+    TAG_inlined_subroutine = 0x1d,
+    TAG_base_type = 0x24,
+    TAG_const_type = 0x26,
+    TAG_subprogram = 0x2e,
+    TAG_template_type_parameter = 0x2f,
+    TAG_template_value_parameter = 0x30,
+    TAG_variable = 0x34,
+    TAG_call_site = 0x48,
     TAG_GNU_call_site = 0x4109
 };
 
 enum {
-    AT_sibling = 0x01, AT_name = 0x03, AT_stmt_list = 0x10, AT_low_pc = 0x11, AT_high_pc = 0x12,
-    AT_comp_dir = 0x1b, AT_abstract_origin = 0x31, AT_specification = 0x47, AT_ranges = 0x55,
-    AT_call_file = 0x58, AT_call_line = 0x59, AT_linkage_name = 0x6e,
+    AT_sibling = 0x01,
+    AT_name = 0x03,
+    AT_stmt_list = 0x10,
+    AT_low_pc = 0x11,
+    AT_high_pc = 0x12,
+    AT_comp_dir = 0x1b,
+    AT_abstract_origin = 0x31,
+    AT_specification = 0x47,
+    AT_ranges = 0x55,
+    AT_call_file = 0x58,
+    AT_call_line = 0x59,
+    AT_linkage_name = 0x6e,
     AT_MIPS_linkage_name = 0x2007
 };
 
 /* The attributes a subroutine DIE is read for. */
-enum { K_low, K_high, K_ranges, K_origin, K_spec, K_name, K_linkage, K_mips, K_call_file,
-       K_call_line, K_sibling, K_comp_dir, K_stmt_list, NK };
+enum {
+    K_low,
+    K_high,
+    K_ranges,
+    K_origin,
+    K_spec,
+    K_name,
+    K_linkage,
+    K_mips,
+    K_call_file,
+    K_call_line,
+    K_sibling,
+    K_comp_dir,
+    K_stmt_list,
+    NK
+};
 
 typedef struct die_attrs {
-    unsigned have;             /* bit per K_* */
+    unsigned have; /* bit per K_* */
     dw_val v[NK];
 } die_attrs;
 
 typedef struct walk_item {
     die_attrs at;
-    uint32_t func;             /* SYM_NONE until needed */
+    uint32_t func; /* SYM_NONE until needed */
     int inlined;
     unsigned level;
 } walk_item;
 
-typedef struct origin_entry { uint64_t off; uint32_t name; } origin_entry;
+typedef struct origin_entry {
+    uint64_t off;
+    uint32_t name;
+} origin_entry;
 
 typedef struct walker {
     dw_reader r;
     sym_index *ix;
-    dw_unit *u;                /* current unit */
+    dw_unit *u; /* current unit */
     sym_line_input line_in;
-    sym_line_files lf;         /* the current unit's file table */
+    sym_line_files lf; /* the current unit's file table */
     walk_item stack[MAX_DIE_DEPTH + 1];
     size_t depth;
     int enomem;
@@ -78,12 +114,17 @@ typedef struct walker {
     tm_hindex origin_index;
 } walker;
 
-typedef struct range_buf { uint64_t lo[MAX_RANGES], hi[MAX_RANGES]; int n; } range_buf;
+typedef struct range_buf {
+    uint64_t lo[MAX_RANGES], hi[MAX_RANGES];
+    int n;
+} range_buf;
 
 static void walker_error(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void walker_error(walker *w, const char *fmt, ...) {
+static void walker_error(walker *w, const char *fmt, ...)
+{
     w->errors++;
-    if (w->note[0]) return;
+    if (w->note[0])
+        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(w->note, sizeof w->note, fmt, ap);
@@ -92,7 +133,8 @@ static void walker_error(walker *w, const char *fmt, ...) {
 
 /* --- attributes -------------------------------------------------------------- */
 
-static int key_of(unsigned name) {
+static int key_of(unsigned name)
+{
     switch (name) {
     case AT_low_pc: return K_low;
     case AT_high_pc: return K_high;
@@ -112,10 +154,10 @@ static int key_of(unsigned name) {
 }
 
 /* Reads every attribute of a at *c; keeps those we use.  -1 on error. */
-static int read_attrs(walker *w, const dw_unit *u, sym_cur *c, const dw_abbrev *a,
-                      die_attrs *out) {
+static int read_attrs(walker *w, const dw_unit *u, sym_cur *c, const dw_abbrev *a, die_attrs *out)
+{
     out->have = 0;
-    const dw_attrspec *sp = a->nattr ? &u->ab->specs[a->first] : NULL;   /* specs may be NULL */
+    const dw_attrspec *sp = a->nattr ? &u->ab->specs[a->first] : NULL; /* specs may be NULL */
     for (uint32_t i = 0; i < a->nattr; i++) {
         dw_val v;
         if (dw_read_val(&w->r, u, c, &sp[i], &v) != 0) {
@@ -124,7 +166,7 @@ static int read_attrs(walker *w, const dw_unit *u, sym_cur *c, const dw_abbrev *
             return -1;
         }
         int k = key_of(v.name);
-        if (k >= 0 && !(out->have & (1u << k))) {   /* the first of duplicates wins */
+        if (k >= 0 && !(out->have & (1u << k))) { /* the first of duplicates wins */
             out->have |= 1u << k;
             out->v[k] = v;
         }
@@ -138,49 +180,64 @@ static int read_attrs(walker *w, const dw_unit *u, sym_cur *c, const dw_abbrev *
 }
 
 /* The attributes of the DIE at global offset off; its unit in *uo. */
-static int die_at(walker *w, uint64_t off, dw_unit **uo, die_attrs *out) {
+static int die_at(walker *w, uint64_t off, dw_unit **uo, die_attrs *out)
+{
     dw_unit *u = dw_unit_of(&w->r, off);
-    if (!u) return -1;
+    if (!u)
+        return -1;
     char note[SYM_NOTE_MAX];
     int rc = dw_unit_abbrevs(&w->r, u, note, sizeof note);
-    if (rc == TM_ENOMEM) w->enomem = 1;
-    if (rc != TM_OK) return -1;
+    if (rc == TM_ENOMEM)
+        w->enomem = 1;
+    if (rc != TM_OK)
+        return -1;
     dw_unit_bases(&w->r, u);
     sym_cur c = dw_cursor(&w->r, u, off);
     uint64_t code;
     const dw_abbrev *a = dw_die_begin(u, &c, &code);
-    if (!a) return -1;
+    if (!a)
+        return -1;
     *uo = u;
     return read_attrs(w, u, &c, a, out);
 }
 
-static int has(const die_attrs *d, int k) { return (d->have >> k) & 1; }
+static int has(const die_attrs *d, int k)
+{
+    return (d->have >> k) & 1;
+}
 
 /* --- names ---------------------------------------------------------------------- */
 
 /* llvm's findRecursively: the DIE's own attributes, then the DIEs named by
  * DW_AT_specification and DW_AT_abstract_origin, depth first. */
-static const char *find_string(walker *w, const die_attrs *die, const int *keys, int nkeys) {
+static const char *find_string(walker *w, const die_attrs *die, const int *keys, int nkeys)
+{
     uint64_t todo[MAX_NAME_HOPS], seen[MAX_NAME_HOPS];
     int ntodo = 0, nseen = 0, hops = 0, first = 1;
     while (first || ntodo > 0) {
         die_attrs buf;
         const die_attrs *d = die;
         dw_unit *u = w->u;
-        if (!first && die_at(w, todo[--ntodo], &u, &buf) != 0) continue;
-        if (!first) d = &buf;
+        if (!first && die_at(w, todo[--ntodo], &u, &buf) != 0)
+            continue;
+        if (!first)
+            d = &buf;
         first = 0;
         for (int i = 0; i < nkeys; i++) {
             const char *s;
-            if (has(d, keys[i]) && dw_val_string(&w->r, u, &d->v[keys[i]], &s)) return s;
+            if (has(d, keys[i]) && dw_val_string(&w->r, u, &d->v[keys[i]], &s))
+                return s;
         }
-        static const int refs[2] = {K_origin, K_spec};
+        static const int refs[2] = { K_origin, K_spec };
         for (int i = 0; i < 2 && hops < MAX_NAME_HOPS; i++) {
             uint64_t off;
-            if (!has(d, refs[i]) || !dw_val_ref(&d->v[refs[i]], &off)) continue;
+            if (!has(d, refs[i]) || !dw_val_ref(&d->v[refs[i]], &off))
+                continue;
             int dup = 0;
-            for (int k = 0; k < nseen; k++) dup |= seen[k] == off;
-            if (dup || nseen >= MAX_NAME_HOPS || ntodo >= MAX_NAME_HOPS) continue;
+            for (int k = 0; k < nseen; k++)
+                dup |= seen[k] == off;
+            if (dup || nseen >= MAX_NAME_HOPS || ntodo >= MAX_NAME_HOPS)
+                continue;
             seen[nseen++] = off;
             todo[ntodo++] = off;
             hops++;
@@ -189,25 +246,30 @@ static const char *find_string(walker *w, const die_attrs *die, const int *keys,
     return NULL;
 }
 
-static int origin_lookup(walker *w, uint64_t key, uint32_t **slot) {
+static int origin_lookup(walker *w, uint64_t key, uint32_t **slot)
+{
     uint64_t h = tm_hash_u64(key);
     size_t pos;
     for (uint32_t id = tm_hindex_first(&w->origin_index, h, &pos); id != TM_HINDEX_NONE;
          id = tm_hindex_next(&w->origin_index, h, &pos)) {
-        if (w->origins[id].off == key) { *slot = &w->origins[id].name; return 1; }
+        if (w->origins[id].off == key) {
+            *slot = &w->origins[id].name;
+            return 1;
+        }
     }
     if (w->norigin >= UINT32_MAX - 1 ||
         tm_grow((void **)&w->origins, &w->caporigin, w->norigin + 1, sizeof *w->origins) != 0 ||
         tm_hindex_add(&w->origin_index, pos, h, (uint32_t)w->norigin) != 0)
         return -1;
-    w->origins[w->norigin] = (origin_entry){key, 0};
+    w->origins[w->norigin] = (origin_entry){ key, 0 };
     *slot = &w->origins[w->norigin++].name;
     return 0;
 }
 
-static int subroutine_name(walker *w, const die_attrs *die, uint32_t *out) {
-    static const int linkage[2] = {K_mips, K_linkage};
-    static const int plain[1] = {K_name};
+static int subroutine_name(walker *w, const die_attrs *die, uint32_t *out)
+{
+    static const int linkage[2] = { K_mips, K_linkage };
+    static const int plain[1] = { K_name };
     *out = 0;
     /* A DIE whose only naming is its abstract origin (the usual inlined
      * copy) has the origin's name: resolve each origin once. */
@@ -216,30 +278,43 @@ static int subroutine_name(walker *w, const die_attrs *die, uint32_t *out) {
     if (!has(die, K_name) && !has(die, K_linkage) && !has(die, K_mips) && has(die, K_origin) &&
         dw_val_ref(&die->v[K_origin], &off) && off) {
         int hit = origin_lookup(w, off, &slot);
-        if (hit < 0) return TM_ENOMEM;
-        if (hit == 1) { *out = *slot; return TM_OK; }
+        if (hit < 0)
+            return TM_ENOMEM;
+        if (hit == 1) {
+            *out = *slot;
+            return TM_OK;
+        }
     }
     const char *s = find_string(w, die, linkage, 2);
-    if (!s) s = find_string(w, die, plain, 1);
-    if (w->enomem) return TM_ENOMEM;
+    if (!s)
+        s = find_string(w, die, plain, 1);
+    if (w->enomem)
+        return TM_ENOMEM;
     int rc = s ? sym_index_intern_function(w->ix, s, out) : TM_OK;
-    if (rc == TM_OK && slot) *slot = *out;
+    if (rc == TM_OK && slot)
+        *slot = *out;
     return rc;
 }
 
-static void file_name(walker *w, uint64_t idx, uint32_t *out) {
+static void file_name(walker *w, uint64_t idx, uint32_t *out)
+{
     /* numbered as the DWARF version does: lines.c keeps that numbering */
     *out = idx < w->lf.nfiles ? w->lf.files[idx] : 0;
 }
 
 /* --- ranges and the DIE walk ---------------------------------------------------------- */
 
-static void ranges_add(void *ctx, uint64_t lo, uint64_t hi) {
+static void ranges_add(void *ctx, uint64_t lo, uint64_t hi)
+{
     range_buf *rb = ctx;
-    if (lo < hi && rb->n < MAX_RANGES) { rb->lo[rb->n] = lo; rb->hi[rb->n++] = hi; }
+    if (lo < hi && rb->n < MAX_RANGES) {
+        rb->lo[rb->n] = lo;
+        rb->hi[rb->n++] = hi;
+    }
 }
 
-static void die_ranges(walker *w, const die_attrs *d, range_buf *rb) {
+static void die_ranges(walker *w, const die_attrs *d, range_buf *rb)
+{
     rb->n = 0;
     uint64_t lo, hi;
     if (has(d, K_low) && has(d, K_high) && dw_val_address(&w->r, w->u, &d->v[K_low], &lo)) {
@@ -252,7 +327,8 @@ static void die_ranges(walker *w, const die_attrs *d, range_buf *rb) {
             return;
         }
     }
-    if (!has(d, K_ranges)) return;
+    if (!has(d, K_ranges))
+        return;
     char note[SYM_NOTE_MAX];
     if (dw_ranges(&w->r, w->u, &d->v[K_ranges], ranges_add, rb, note, sizeof note) != 0)
         walker_error(w, "%s", note);
@@ -260,16 +336,22 @@ static void die_ranges(walker *w, const die_attrs *d, range_buf *rb) {
 
 /* The func record for stack item k, created on first need (a subroutine
  * without addresses gets one only when an inlined call inside it has). */
-static int materialise(walker *w, size_t k, uint32_t *out) {
+static int materialise(walker *w, size_t k, uint32_t *out)
+{
     walk_item *it = &w->stack[k];
-    if (it->func != SYM_NONE) { *out = it->func; return TM_OK; }
-    sym_func f = {0, 0, 0, SYM_NONE};
+    if (it->func != SYM_NONE) {
+        *out = it->func;
+        return TM_OK;
+    }
+    sym_func f = { 0, 0, 0, SYM_NONE };
     int rc;
     if (it->inlined && k > 0) {
         rc = materialise(w, k - 1, &f.parent);
-        if (rc != TM_OK) return rc;
+        if (rc != TM_OK)
+            return rc;
     }
-    if ((rc = subroutine_name(w, &it->at, &f.name)) != TM_OK) return rc;
+    if ((rc = subroutine_name(w, &it->at, &f.name)) != TM_OK)
+        return rc;
     if (it->inlined) {
         uint64_t v;
         if (has(&it->at, K_call_file) && dw_val_unsigned(&it->at.v[K_call_file], &v))
@@ -277,26 +359,37 @@ static int materialise(walker *w, size_t k, uint32_t *out) {
         if (has(&it->at, K_call_line) && dw_val_unsigned(&it->at.v[K_call_line], &v))
             f.call_line = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
     }
-    if ((rc = sym_index_add_func(w->ix, &f, &it->func)) != TM_OK) return rc;
+    if ((rc = sym_index_add_func(w->ix, &f, &it->func)) != TM_OK)
+        return rc;
     *out = it->func;
     return TM_OK;
 }
 
-static int skip_children(unsigned tag) {
+static int skip_children(unsigned tag)
+{
     switch (tag) {
-    case TAG_formal_parameter: case TAG_variable: case TAG_member: case TAG_enumeration_type:
-    case TAG_subroutine_type: case TAG_array_type: case TAG_GNU_call_site: case TAG_call_site:
-    case TAG_base_type: case TAG_pointer_type: case TAG_typedef: case TAG_const_type:
-    case TAG_template_type_parameter: case TAG_template_value_parameter:
-        return 1;
-    default:
-        return 0;
+    case TAG_formal_parameter:
+    case TAG_variable:
+    case TAG_member:
+    case TAG_enumeration_type:
+    case TAG_subroutine_type:
+    case TAG_array_type:
+    case TAG_GNU_call_site:
+    case TAG_call_site:
+    case TAG_base_type:
+    case TAG_pointer_type:
+    case TAG_typedef:
+    case TAG_const_type:
+    case TAG_template_type_parameter:
+    case TAG_template_value_parameter: return 1;
+    default: return 0;
     }
 }
 
 /* The DIEs below the root of unit u, in one pass.  `level` is the nesting
  * level of the next DIE (the root's children are at 1). */
-static int walk_unit(walker *w, dw_unit *u, sym_cur *c) {
+static int walk_unit(walker *w, dw_unit *u, sym_cur *c)
+{
     unsigned level = 1, skip_level = 0;
     w->depth = 0;
     while (c->p < c->end) {
@@ -307,7 +400,8 @@ static int walk_unit(walker *w, dw_unit *u, sym_cur *c) {
             return TM_OK;
         }
         if (code == 0) {
-            if (--level == 0) return TM_OK;
+            if (--level == 0)
+                return TM_OK;
             continue;
         }
         if (!a) {
@@ -316,13 +410,16 @@ static int walk_unit(walker *w, dw_unit *u, sym_cur *c) {
             return TM_OK;
         }
         unsigned L = level;
-        while (w->depth && w->stack[w->depth - 1].level >= L) w->depth--;
+        while (w->depth && w->stack[w->depth - 1].level >= L)
+            w->depth--;
         if (skip_level && L > skip_level) {
             if (dw_skip_attrs(&w->r, u, c, a) != 0) {
-                walker_error(w, ".debug_info at offset %llu: malformed DIE", (unsigned long long)pos);
+                walker_error(w, ".debug_info at offset %llu: malformed DIE",
+                             (unsigned long long)pos);
                 return TM_OK;
             }
-            if (a->children) level++;
+            if (a->children)
+                level++;
             continue;
         }
         skip_level = 0;
@@ -330,7 +427,8 @@ static int walk_unit(walker *w, dw_unit *u, sym_cur *c) {
         if (sub && w->depth < MAX_DIE_DEPTH && L <= MAX_DIE_DEPTH) {
             size_t k = w->depth;
             walk_item *it = &w->stack[k];
-            if (read_attrs(w, u, c, a, &it->at) != 0) return TM_OK;
+            if (read_attrs(w, u, c, a, &it->at) != 0)
+                return TM_OK;
             it->func = SYM_NONE;
             it->inlined = a->tag == TAG_inlined_subroutine;
             it->level = L;
@@ -342,16 +440,19 @@ static int walk_unit(walker *w, dw_unit *u, sym_cur *c) {
                 int rc = materialise(w, k, &f);
                 for (int i = 0; rc == TM_OK && i < rb.n; i++)
                     rc = sym_index_add_range(w->ix, rb.lo[i], rb.hi[i], f, L);
-                if (rc != TM_OK) return rc;
+                if (rc != TM_OK)
+                    return rc;
             }
-            if (a->children) level++;
+            if (a->children)
+                level++;
             continue;
         }
         int skip = sub || skip_children(a->tag) || L > MAX_DIE_DEPTH;
         if (skip && a->children) {
             /* jump over the subtree when the producer says where it ends */
             die_attrs d;
-            if (read_attrs(w, u, c, a, &d) != 0) return TM_OK;
+            if (read_attrs(w, u, c, a, &d) != 0)
+                return TM_OK;
             uint64_t sib;
             const uint8_t *here = c->p;
             if (has(&d, K_sibling) && dw_val_ref(&d.v[K_sibling], &sib) &&
@@ -367,15 +468,18 @@ static int walk_unit(walker *w, dw_unit *u, sym_cur *c) {
             walker_error(w, ".debug_info at offset %llu: malformed DIE", (unsigned long long)pos);
             return TM_OK;
         }
-        if (a->children) level++;
+        if (a->children)
+            level++;
     }
     return TM_OK;
 }
 
-static int process_unit(walker *w, dw_unit *u) {
+static int process_unit(walker *w, dw_unit *u)
+{
     char note[SYM_NOTE_MAX] = "";
     int rc = dw_unit_abbrevs(&w->r, u, note, sizeof note);
-    if (rc == TM_ENOMEM) return rc;
+    if (rc == TM_ENOMEM)
+        return rc;
     if (rc != TM_OK) {
         walker_error(w, "unit at offset %llu: %s", (unsigned long long)u->off, note);
         return TM_OK;
@@ -390,20 +494,25 @@ static int process_unit(walker *w, dw_unit *u) {
         return TM_OK;
     }
     die_attrs root;
-    if (read_attrs(w, u, &c, a, &root) != 0) return TM_OK;
+    if (read_attrs(w, u, &c, a, &root) != 0)
+        return TM_OK;
     const char *comp_dir = NULL;
-    if (has(&root, K_comp_dir)) dw_val_string(&w->r, u, &root.v[K_comp_dir], &comp_dir);
+    if (has(&root, K_comp_dir))
+        dw_val_string(&w->r, u, &root.v[K_comp_dir], &comp_dir);
     const dw_val *sl = &root.v[K_stmt_list];
     if (has(&root, K_stmt_list) && (sl->form == 0x17 || sl->form == 0x06 || sl->form == 0x07)) {
         w->line_in.comp_dir = comp_dir;
         w->line_in.addr_size = u->addr_size;
         note[0] = '\0';
         rc = sym_lines_read(&w->line_in, sl->u, w->ix, &w->lf, note, sizeof note);
-        if (rc == TM_ENOMEM) return rc;
-        if (rc != TM_OK) walker_error(w, "%s", note);
-        rc = TM_OK;   /* a broken line table still leaves the functions */
+        if (rc == TM_ENOMEM)
+            return rc;
+        if (rc != TM_OK)
+            walker_error(w, "%s", note);
+        rc = TM_OK; /* a broken line table still leaves the functions */
     }
-    if (a->children) rc = walk_unit(w, u, &c);
+    if (a->children)
+        rc = walk_unit(w, u, &c);
     tm_free(w->lf.files);
     memset(&w->lf, 0, sizeof w->lf);
     return rc == TM_OK && w->enomem ? TM_ENOMEM : rc;
@@ -412,7 +521,8 @@ static int process_unit(walker *w, dw_unit *u) {
 /* --- sections and the entry point ---------------------------------------------------------- */
 
 /* Section bytes by name (or its .zdebug_ form), loaded; empty if absent. */
-static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note, size_t notecap) {
+static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note, size_t notecap)
+{
     size_t idx = sym_elf_find(e, name);
     if (idx == SIZE_MAX) {
         char z[64];
@@ -421,9 +531,11 @@ static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note
     }
     out->p = NULL;
     out->n = 0;
-    if (idx == SIZE_MAX) return TM_OK;
+    if (idx == SIZE_MAX)
+        return TM_OK;
     int rc = sym_elf_load(e, idx, note, notecap);
-    if (rc != TM_OK) return rc;
+    if (rc != TM_OK)
+        return rc;
     out->p = e->sections[idx].data;
     out->n = out->p ? e->sections[idx].size : 0;
     return TM_OK;
@@ -431,25 +543,30 @@ static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note
 
 static int index_sections(walker *w, const dw_sections *sec, char *note, size_t notecap);
 
-int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap) {
+int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap)
+{
     walker *w = tm_calloc(1, sizeof *w);
-    if (!w) return TM_ENOMEM;
+    if (!w)
+        return TM_ENOMEM;
     w->ix = ix;
     dw_sections sec;
     memset(&sec, 0, sizeof sec);
     sec.msb = e->msb;
-    static const char *const names[] = {".debug_info", ".debug_abbrev", ".debug_str",
-                                        ".debug_line_str", ".debug_str_offsets", ".debug_addr",
-                                        ".debug_ranges", ".debug_rnglists", ".debug_line"};
-    dw_bytes *slots[] = {&sec.info, &sec.abbrev, &sec.str, &sec.line_str, &sec.str_offsets,
-                         &sec.addr, &sec.ranges, &sec.rnglists, &sec.line};
+    static const char *const names[] = { ".debug_info",     ".debug_abbrev",      ".debug_str",
+                                         ".debug_line_str", ".debug_str_offsets", ".debug_addr",
+                                         ".debug_ranges",   ".debug_rnglists",    ".debug_line" };
+    dw_bytes *slots[] = { &sec.info, &sec.abbrev, &sec.str,      &sec.line_str, &sec.str_offsets,
+                          &sec.addr, &sec.ranges, &sec.rnglists, &sec.line };
     int rc = TM_OK;
     char snote[SYM_NOTE_MAX] = "";
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         int r = section_bytes(e, names[i], slots[i], snote, sizeof snote);
-        if (r == TM_ENOMEM) { rc = r; goto out; }
+        if (r == TM_ENOMEM) {
+            rc = r;
+            goto out;
+        }
         if (r != TM_OK) {
-            if (i < 2) {   /* without these nothing can be read */
+            if (i < 2) { /* without these nothing can be read */
                 snprintf(note, notecap, "no usable DWARF: %s", snote);
                 rc = TM_EFORMAT;
                 goto out;
@@ -463,17 +580,19 @@ out:
     return rc;
 }
 
-int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note,
-                             size_t notecap) {
+int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note, size_t notecap)
+{
     walker *w = tm_calloc(1, sizeof *w);
-    if (!w) return TM_ENOMEM;
+    if (!w)
+        return TM_ENOMEM;
     w->ix = ix;
     int rc = index_sections(w, sec, note, notecap);
     tm_free(w);
     return rc;
 }
 
-static int index_sections(walker *w, const dw_sections *secp, char *note, size_t notecap) {
+static int index_sections(walker *w, const dw_sections *secp, char *note, size_t notecap)
+{
     dw_sections sec = *secp;
     int rc = TM_OK;
     if (!sec.info.n) {
@@ -482,8 +601,10 @@ static int index_sections(walker *w, const dw_sections *secp, char *note, size_t
         goto out;
     }
     char hnote[SYM_NOTE_MAX] = "";
-    if ((rc = dw_reader_init(&w->r, &sec, hnote, sizeof hnote)) != TM_OK) goto out;
-    if (hnote[0]) walker_error(w, "%s", hnote);
+    if ((rc = dw_reader_init(&w->r, &sec, hnote, sizeof hnote)) != TM_OK)
+        goto out;
+    if (hnote[0])
+        walker_error(w, "%s", hnote);
     w->line_in.line = sec.line.p;
     w->line_in.line_size = sec.line.n;
     w->line_in.line_str = sec.line_str.p;
@@ -496,7 +617,8 @@ static int index_sections(walker *w, const dw_sections *secp, char *note, size_t
         dw_unit *u = &w->r.units[i];
         /* compile, partial and skeleton units (a skeleton has the line
          * table of a split-DWARF unit); type units hold no code */
-        if (u->unit_type != 1 && u->unit_type != 3 && u->unit_type != 4) continue;
+        if (u->unit_type != 1 && u->unit_type != 3 && u->unit_type != 4)
+            continue;
         ncu++;
         rc = process_unit(w, u);
     }

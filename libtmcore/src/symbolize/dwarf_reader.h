@@ -22,31 +22,34 @@ typedef struct dw_sections {
 } dw_sections;
 
 typedef struct dw_attrspec {
-    uint16_t name, form;       /* out-of-range values are stored as 0xffff */
-    int64_t implicit;          /* DW_FORM_implicit_const */
+    uint16_t name, form; /* out-of-range values are stored as 0xffff */
+    int64_t implicit;    /* DW_FORM_implicit_const */
 } dw_attrspec;
 
 typedef struct dw_abbrev {
     uint64_t code;
     uint16_t tag;
     uint8_t children;
-    uint32_t first, nattr;     /* in the table's specs */
+    uint32_t first, nattr; /* in the table's specs */
 } dw_abbrev;
 
 typedef struct dw_abbrevs {
     uint64_t offset;
-    dw_abbrev *a; size_t n;
-    dw_attrspec *specs; size_t nspecs;
-    uint32_t *direct; size_t ndirect;   /* code -> a index + 1 for small codes */
+    dw_abbrev *a;
+    size_t n;
+    dw_attrspec *specs;
+    size_t nspecs;
+    uint32_t *direct;
+    size_t ndirect; /* code -> a index + 1 for small codes */
 } dw_abbrevs;
 
 typedef struct dw_unit {
-    uint64_t off, end;         /* the unit's bytes in .debug_info */
-    uint64_t die;              /* offset of its root DIE */
+    uint64_t off, end; /* the unit's bytes in .debug_info */
+    uint64_t die;      /* offset of its root DIE */
     unsigned version, addr_size, offsize, unit_type;
     uint64_t abbrev_off;
-    dw_abbrevs *ab;            /* NULL until needed */
-    int ab_bad;                /* its table failed to parse: do not retry */
+    dw_abbrevs *ab; /* NULL until needed */
+    int ab_bad;     /* its table failed to parse: do not retry */
     int bases_read;
     uint64_t str_offsets_base, addr_base, rnglists_base, base_addr;
     int has_str_offsets_base, has_addr_base, has_rnglists_base;
@@ -55,14 +58,16 @@ typedef struct dw_unit {
 /* One attribute value, raw: interpreted by the dw_val_* helpers. */
 typedef struct dw_val {
     uint16_t name, form;
-    uint64_t u;                /* number, offset, index, or global DIE offset */
-    const char *s;             /* DW_FORM_string */
+    uint64_t u;    /* number, offset, index, or global DIE offset */
+    const char *s; /* DW_FORM_string */
 } dw_val;
 
 typedef struct dw_reader {
     dw_sections sec;
-    dw_unit *units; size_t nunits;
-    dw_abbrevs **tables; size_t ntables, captables;
+    dw_unit *units;
+    size_t nunits;
+    dw_abbrevs **tables;
+    size_t ntables, captables;
     int enomem;
 } dw_reader;
 
@@ -94,18 +99,17 @@ sym_cur dw_cursor(const dw_reader *r, const dw_unit *u, uint64_t off);
 int dw_val_string(const dw_reader *r, const dw_unit *u, const dw_val *v, const char **out);
 int dw_val_address(const dw_reader *r, const dw_unit *u, const dw_val *v, uint64_t *out);
 int dw_val_unsigned(const dw_val *v, uint64_t *out);
-int dw_val_ref(const dw_val *v, uint64_t *out);   /* global .debug_info offset */
+int dw_val_ref(const dw_val *v, uint64_t *out); /* global .debug_info offset */
 int dw_val_is_constant(const dw_val *v);
 
 /* Address ranges of DW_AT_ranges value v in unit u: calls add(ctx, lo, hi)
  * for each.  0, or -1 with a note when the list is malformed. */
 int dw_ranges(const dw_reader *r, const dw_unit *u, const dw_val *v,
-              void (*add)(void *ctx, uint64_t lo, uint64_t hi), void *ctx,
-              char *note, size_t notecap);
+              void (*add)(void *ctx, uint64_t lo, uint64_t hi), void *ctx, char *note,
+              size_t notecap);
 
 /* sym_dwarf_index() on sections already in memory (tests, fuzzing): the
  * same results, notes and errors. */
-int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note,
-                             size_t notecap);
+int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note, size_t notecap);
 
 #endif

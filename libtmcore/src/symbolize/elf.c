@@ -29,15 +29,18 @@
 
 static void note_set(char *note, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void note_set(char *note, size_t cap, const char *fmt, ...) {
-    if (!note || cap == 0) return;
+static void note_set(char *note, size_t cap, const char *fmt, ...)
+{
+    if (!note || cap == 0)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(note, cap, fmt, ap);
     va_end(ap);
 }
 
-static uint64_t rd(const uint8_t *p, int n, int msb) {
+static uint64_t rd(const uint8_t *p, int n, int msb)
+{
     uint64_t v = 0;
     for (int i = 0; i < n; i++)
         v |= (uint64_t)p[msb ? n - 1 - i : i] << (8 * i);
@@ -46,54 +49,66 @@ static uint64_t rd(const uint8_t *p, int n, int msb) {
 
 /* Reads a compression header: fills *raw_size and *hdr (bytes before the
  * payload) and *kind (1 zlib, 2 zstd).  Returns 0 or -1. */
-static int compressed_header(const sym_elf *e, const sym_section *s,
-                             const uint8_t *p, size_t n, uint64_t *raw_size,
-                             size_t *hdr, int *kind) {
+static int compressed_header(const sym_elf *e, const sym_section *s, const uint8_t *p, size_t n,
+                             uint64_t *raw_size, size_t *hdr, int *kind)
+{
     if (s->flags & SHF_COMPRESSED) {
         size_t h = e->is64 ? 24 : 12;
-        if (n < h) return -1;
+        if (n < h)
+            return -1;
         uint32_t type = (uint32_t)rd(p, 4, e->msb);
         *raw_size = e->is64 ? rd(p + 8, 8, e->msb) : rd(p + 4, 4, e->msb);
         *hdr = h;
-        if (type == ELFCOMPRESS_ZLIB) *kind = 1;
-        else if (type == ELFCOMPRESS_ZSTD) *kind = 2;
-        else return -1;
+        if (type == ELFCOMPRESS_ZLIB)
+            *kind = 1;
+        else if (type == ELFCOMPRESS_ZSTD)
+            *kind = 2;
+        else
+            return -1;
         return 0;
     }
     /* legacy .zdebug_*: "ZLIB" + 8-byte big-endian size */
-    if (n < 12 || memcmp(p, "ZLIB", 4) != 0) return -1;
+    if (n < 12 || memcmp(p, "ZLIB", 4) != 0)
+        return -1;
     *raw_size = rd(p + 4, 8, 1);
     *hdr = 12;
     *kind = 1;
     return 0;
 }
 
-static int is_compressed(const sym_section *s, const char *rawname) {
+static int is_compressed(const sym_section *s, const char *rawname)
+{
     return (s->flags & SHF_COMPRESSED) || strncmp(rawname, ".zdebug", 7) == 0;
 }
 
-static int raw_bytes(sym_elf *e, size_t idx, const uint8_t **p, size_t *n) {
+static int raw_bytes(sym_elf *e, size_t idx, const uint8_t **p, size_t *n)
+{
     Elf_Scn *scn = elf_getscn((Elf *)e->elf, idx);
-    if (!scn) return -1;
+    if (!scn)
+        return -1;
     Elf_Data *d = elf_rawdata(scn, NULL);
-    if (!d) return -1;
+    if (!d)
+        return -1;
     *p = d->d_buf;
     *n = d->d_size;
-    if (*n && !*p) return -1;
+    if (*n && !*p)
+        return -1;
     return 0;
 }
 
-static void read_build_id(sym_elf *e, const uint8_t *p, size_t n) {
+static void read_build_id(sym_elf *e, const uint8_t *p, size_t n)
+{
     /* Notes: namesz, descsz, type, name (4-aligned), desc (4-aligned). */
     size_t off = 0;
     while (off + 12 <= n) {
         uint64_t namesz = rd(p + off, 4, e->msb), descsz = rd(p + off + 4, 4, e->msb);
         uint64_t type = rd(p + off + 8, 4, e->msb);
         uint64_t nameal = (namesz + 3) & ~3ull, descal = (descsz + 3) & ~3ull;
-        if (nameal > n - off - 12 || descal > n - off - 12 - nameal) return;
+        if (nameal > n - off - 12 || descal > n - off - 12 - nameal)
+            return;
         const uint8_t *name = p + off + 12;
-        if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
-            descsz > 0 && descsz <= TM_BUILD_ID_MAX) {
+        if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(name, "GNU", 4) == 0 && descsz > 0 &&
+            descsz <= TM_BUILD_ID_MAX) {
             memcpy(e->build_id, name + nameal, descsz);
             e->build_id_len = (uint32_t)descsz;
             return;
@@ -102,19 +117,25 @@ static void read_build_id(sym_elf *e, const uint8_t *p, size_t n) {
     }
 }
 
-static int read_debuglink(sym_elf *e, const uint8_t *p, size_t n) {
-    if (!p || n == 0) return TM_OK;   /* an empty section has no data buffer */
+static int read_debuglink(sym_elf *e, const uint8_t *p, size_t n)
+{
+    if (!p || n == 0)
+        return TM_OK; /* an empty section has no data buffer */
     size_t len = strnlen((const char *)p, n);
-    if (len == 0 || len == n) return TM_OK;
+    if (len == 0 || len == n)
+        return TM_OK;
     size_t crc_off = (len + 4) & ~(size_t)3;
-    if (crc_off + 4 > n) return TM_OK;
+    if (crc_off + 4 > n)
+        return TM_OK;
     e->debuglink = tm_strndup((const char *)p, len);
-    if (!e->debuglink) return TM_ENOMEM;
+    if (!e->debuglink)
+        return TM_ENOMEM;
     e->debuglink_crc = (uint32_t)rd(p + crc_off, 4, e->msb);
     return TM_OK;
 }
 
-int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap) {
+int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap)
+{
     *out = NULL;
     static int inited;
     if (!inited) {
@@ -136,10 +157,16 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap) {
         return TM_EIO;
     }
     sym_elf *e = tm_calloc(1, sizeof *e);
-    if (!e) { close(fd); return TM_ENOMEM; }
+    if (!e) {
+        close(fd);
+        return TM_ENOMEM;
+    }
     e->fd = fd;
     e->path = tm_strndup(path, strlen(path));
-    if (!e->path) { sym_elf_close(e); return TM_ENOMEM; }
+    if (!e->path) {
+        sym_elf_close(e);
+        return TM_ENOMEM;
+    }
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     e->elf = elf;
     if (!elf) {
@@ -163,9 +190,13 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap) {
         sym_elf_close(e);
         return TM_EFORMAT;
     }
-    if (nsec > 65535) nsec = 65535;   /* no real file has more; bounds the work */
+    if (nsec > 65535)
+        nsec = 65535; /* no real file has more; bounds the work */
     e->sections = tm_calloc(nsec ? nsec : 1, sizeof *e->sections);
-    if (!e->sections) { sym_elf_close(e); return TM_ENOMEM; }
+    if (!e->sections) {
+        sym_elf_close(e);
+        return TM_ENOMEM;
+    }
     e->nsections = nsec;
     e->sections[0].name = "";
 
@@ -185,7 +216,10 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap) {
         GElf_Shdr sh;
         sym_section *s = &e->sections[i];
         s->name = "";
-        if (!scn || !gelf_getshdr(scn, &sh)) { s->state = -1; continue; }
+        if (!scn || !gelf_getshdr(scn, &sh)) {
+            s->state = -1;
+            continue;
+        }
         const char *nm = elf_strptr(elf, shstr, sh.sh_name);
         s->name = nm ? nm : "";
         s->addr = sh.sh_addr;
@@ -210,8 +244,8 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap) {
             size_t hdr;
             int kind;
             if (raw_bytes(e, i, &p, &n) != 0 ||
-                compressed_header(e, s, p, n, &raw, &hdr, &kind) != 0 ||
-                raw > SYM_MAX_SECTION || raw / SYM_MAX_RATIO > n) {
+                compressed_header(e, s, p, n, &raw, &hdr, &kind) != 0 || raw > SYM_MAX_SECTION ||
+                raw / SYM_MAX_RATIO > n) {
                 s->state = -1;
                 s->size = 0;
             } else {
@@ -226,27 +260,37 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap) {
     return TM_OK;
 }
 
-void sym_elf_close(sym_elf *e) {
-    if (!e) return;
-    for (size_t i = 0; i < e->nsections; i++) tm_free(e->sections[i].owned);
+void sym_elf_close(sym_elf *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->nsections; i++)
+        tm_free(e->sections[i].owned);
     tm_free(e->sections);
-    if (e->elf) elf_end((Elf *)e->elf);
-    if (e->fd >= 0) close(e->fd);
+    if (e->elf)
+        elf_end((Elf *)e->elf);
+    if (e->fd >= 0)
+        close(e->fd);
     tm_free(e->debuglink);
     tm_free(e->path);
     tm_free(e);
 }
 
-size_t sym_elf_find(const sym_elf *e, const char *name) {
+size_t sym_elf_find(const sym_elf *e, const char *name)
+{
     for (size_t i = 1; i < e->nsections; i++)
-        if (strcmp(e->sections[i].name, name) == 0) return i;
+        if (strcmp(e->sections[i].name, name) == 0)
+            return i;
     return SIZE_MAX;
 }
 
-int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap) {
-    if (idx == 0 || idx >= e->nsections) return TM_EINVAL;
+int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap)
+{
+    if (idx == 0 || idx >= e->nsections)
+        return TM_EINVAL;
     sym_section *s = &e->sections[idx];
-    if (s->state == 1) return TM_OK;
+    if (s->state == 1)
+        return TM_OK;
     if (s->state == -1) {
         note_set(note, notecap, "%s: section %s is unreadable", e->path, s->name);
         return TM_EFORMAT;
@@ -259,8 +303,8 @@ int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap) {
     const uint8_t *p;
     size_t n;
     if (raw_bytes(e, idx, &p, &n) != 0) {
-        note_set(note, notecap, "%s: section %s lies outside the file: %s", e->path,
-                 s->name, elf_errmsg(-1));
+        note_set(note, notecap, "%s: section %s lies outside the file: %s", e->path, s->name,
+                 elf_errmsg(-1));
         s->state = -1;
         return TM_EFORMAT;
     }
@@ -279,7 +323,8 @@ int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap) {
         return TM_EFORMAT;
     }
     uint8_t *buf = tm_malloc(raw ? raw : 1);
-    if (!buf) return TM_ENOMEM;
+    if (!buf)
+        return TM_ENOMEM;
     int ok;
     if (kind == 1) {
         uLongf dlen = (uLongf)raw;
@@ -301,18 +346,22 @@ int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap) {
     return TM_OK;
 }
 
-static int symtab_add(sym_elf *e, size_t idx, sym_index *ix, size_t *added) {
+static int symtab_add(sym_elf *e, size_t idx, sym_index *ix, size_t *added)
+{
     Elf *elf = (Elf *)e->elf;
     Elf_Scn *scn = elf_getscn(elf, idx);
     GElf_Shdr sh;
-    if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_entsize == 0) return TM_EFORMAT;
+    if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_entsize == 0)
+        return TM_EFORMAT;
     Elf_Data *d = elf_getdata(scn, NULL);
-    if (!d) return TM_EFORMAT;
+    if (!d)
+        return TM_EFORMAT;
     size_t n = sh.sh_size / sh.sh_entsize;
     const char *file = NULL;
     for (size_t i = 1; i < n; i++) {
         GElf_Sym sym;
-        if (!gelf_getsym(d, (int)i, &sym)) break;
+        if (!gelf_getsym(d, (int)i, &sym))
+            break;
         int type = GELF_ST_TYPE(sym.st_info);
         if (type == STT_FILE) {
             file = elf_strptr(elf, sh.sh_link, sym.st_name);
@@ -321,35 +370,45 @@ static int symtab_add(sym_elf *e, size_t idx, sym_index *ix, size_t *added) {
         /* Data symbols never cover code; skipping them keeps the table small. */
         if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
             continue;
-        if (sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS) continue;
+        if (sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS)
+            continue;
         const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
-        if (!name || !*name) continue;
+        if (!name || !*name)
+            continue;
         int local = GELF_ST_BIND(sym.st_info) == STB_LOCAL;
         int rc = sym_index_add_symbol(ix, sym.st_value, sym.st_size, name,
                                       local && file && *file ? file : NULL);
-        if (rc != TM_OK) return rc;
+        if (rc != TM_OK)
+            return rc;
         (*added)++;
     }
     return TM_OK;
 }
 
-int sym_elf_add_symbols(sym_elf *e, sym_index *ix, char *note, size_t notecap) {
+int sym_elf_add_symbols(sym_elf *e, sym_index *ix, char *note, size_t notecap)
+{
     size_t symtab = SIZE_MAX, dynsym = SIZE_MAX;
     for (size_t i = 1; i < e->nsections; i++) {
-        if (e->sections[i].type == SHT_SYMTAB && symtab == SIZE_MAX) symtab = i;
-        if (e->sections[i].type == SHT_DYNSYM && dynsym == SIZE_MAX) dynsym = i;
+        if (e->sections[i].type == SHT_SYMTAB && symtab == SIZE_MAX)
+            symtab = i;
+        if (e->sections[i].type == SHT_DYNSYM && dynsym == SIZE_MAX)
+            dynsym = i;
     }
     size_t added = 0;
     int rc = TM_OK;
     if (symtab != SIZE_MAX) {
         rc = symtab_add(e, symtab, ix, &added);
-        if (rc == TM_ENOMEM) return rc;
-        if (rc != TM_OK) note_set(note, notecap, "%s: unreadable .symtab", e->path);
+        if (rc == TM_ENOMEM)
+            return rc;
+        if (rc != TM_OK)
+            note_set(note, notecap, "%s: unreadable .symtab", e->path);
     }
     if (added == 0 && dynsym != SIZE_MAX) {
         rc = symtab_add(e, dynsym, ix, &added);
-        if (rc == TM_ENOMEM) return rc;
-        if (rc != TM_OK) note_set(note, notecap, "%s: unreadable .dynsym", e->path);
+        if (rc == TM_ENOMEM)
+            return rc;
+        if (rc != TM_OK)
+            note_set(note, notecap, "%s: unreadable .dynsym", e->path);
     }
     return TM_OK;
 }

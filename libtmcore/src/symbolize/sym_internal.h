@@ -27,14 +27,15 @@
 typedef struct sym_strpool {
     char *data;
     size_t len, cap;
-    tm_hindex index;      /* string -> its offset */
+    tm_hindex index; /* string -> its offset */
 } sym_strpool;
 
 int sym_strpool_init(sym_strpool *p);
 void sym_strpool_free(sym_strpool *p);
 /* Returns TM_OK or TM_ENOMEM; *out is the offset of the NUL-terminated copy. */
 int sym_strpool_intern(sym_strpool *p, const char *s, size_t len, uint32_t *out);
-static inline const char *sym_str(const sym_strpool *p, uint32_t off) {
+static inline const char *sym_str(const sym_strpool *p, uint32_t off)
+{
     return p->data ? p->data + off : "";
 }
 
@@ -43,15 +44,15 @@ static inline const char *sym_str(const sym_strpool *p, uint32_t off) {
 typedef struct sym_section {
     const char *name;
     uint64_t addr, size, type, flags, link, info, entsize;
-    uint64_t offset;         /* in the file */
-    const uint8_t *data;     /* after load: decompressed bytes */
-    uint8_t *owned;          /* heap copy when decompressed */
-    int state;               /* 0 not loaded, 1 loaded, -1 failed */
+    uint64_t offset;     /* in the file */
+    const uint8_t *data; /* after load: decompressed bytes */
+    uint8_t *owned;      /* heap copy when decompressed */
+    int state;           /* 0 not loaded, 1 loaded, -1 failed */
 } sym_section;
 
 typedef struct sym_elf {
     int fd;
-    void *elf;               /* Elf * */
+    void *elf; /* Elf * */
     char *path;
     int is64, msb;
     unsigned machine, etype;
@@ -59,9 +60,9 @@ typedef struct sym_elf {
     sym_section *sections;
     uint8_t build_id[TM_BUILD_ID_MAX];
     uint32_t build_id_len;
-    char *debuglink;         /* NULL if none */
+    char *debuglink; /* NULL if none */
     uint32_t debuglink_crc;
-    int has_debug_info;      /* a .debug_info / .zdebug_info with bytes */
+    int has_debug_info;       /* a .debug_info / .zdebug_info with bytes */
     uint64_t first_exec_addr; /* lowest address of an executable PT_LOAD */
 } sym_elf;
 
@@ -76,39 +77,39 @@ size_t sym_elf_find(const sym_elf *e, const char *name);
 
 /* --- index ------------------------------------------------------------ */
 
-typedef struct sym_line {      /* [lo, hi) -> file:line */
+typedef struct sym_line { /* [lo, hi) -> file:line */
     uint64_t lo, hi;
     uint32_t file, line;
 } sym_line;
 
-typedef struct sym_func {      /* one subprogram or inlined subroutine */
-    uint32_t name;             /* demangled, pool offset */
-    uint32_t call_file;        /* where an inlined call was made */
+typedef struct sym_func { /* one subprogram or inlined subroutine */
+    uint32_t name;        /* demangled, pool offset */
+    uint32_t call_file;   /* where an inlined call was made */
     uint32_t call_line;
-    uint32_t parent;           /* enclosing func (inlined_subroutine chain), or SYM_NONE */
+    uint32_t parent; /* enclosing func (inlined_subroutine chain), or SYM_NONE */
 } sym_func;
 
-typedef struct sym_range {     /* [lo, hi) -> innermost func */
+typedef struct sym_range { /* [lo, hi) -> innermost func */
     uint64_t lo, hi;
     uint32_t func;
-    uint32_t depth;            /* nesting depth while building */
+    uint32_t depth; /* nesting depth while building */
 } sym_range;
 
 typedef struct sym_symbol {
     uint64_t addr, size;
-    uint32_t name;             /* demangled */
-    uint32_t file;             /* preceding STT_FILE of a local symbol, or 0 */
-    uint32_t seq;              /* position in the symbol table */
+    uint32_t name; /* demangled */
+    uint32_t file; /* preceding STT_FILE of a local symbol, or 0 */
+    uint32_t seq;  /* position in the symbol table */
 } sym_symbol;
 
 /* The finished index answers from one array: the address space cut at
  * every boundary of a line, function range or symbol, each segment holding
  * the complete answer for its addresses. */
 typedef struct sym_seg {
-    uint64_t lo;               /* the segment runs to the next one's lo */
-    uint32_t file, line;       /* 0, 0: no line */
-    uint32_t func;             /* innermost function, or SYM_NONE */
-    uint32_t sym;              /* index in syms, or SYM_NONE */
+    uint64_t lo;         /* the segment runs to the next one's lo */
+    uint32_t file, line; /* 0, 0: no line */
+    uint32_t func;       /* innermost function, or SYM_NONE */
+    uint32_t sym;        /* index in syms, or SYM_NONE */
 } sym_seg;
 
 /* Bucket table over the segments: for address a, bucket (a - base) >> shift
@@ -117,22 +118,28 @@ typedef struct sym_seg {
 typedef struct sym_accel {
     uint64_t base;
     unsigned shift;
-    uint32_t *first;     /* nb + 1 entries; NULL: plain binary search */
+    uint32_t *first; /* nb + 1 entries; NULL: plain binary search */
     size_t nb;
 } sym_accel;
 
 typedef struct sym_index {
     sym_strpool strings;
-    sym_seg *segs; size_t nsegs;
+    sym_seg *segs;
+    size_t nsegs;
     sym_accel seg_accel;
     /* lines and ranges are freed by sym_index_finish (the segments replace
      * them); nlines / nranges keep their counts for statistics */
-    sym_line *lines; size_t nlines, caplines;
-    sym_func *funcs; size_t nfuncs, capfuncs;
-    sym_range *ranges; size_t nranges, capranges;
-    sym_symbol *syms; size_t nsyms, capsyms;
+    sym_line *lines;
+    size_t nlines, caplines;
+    sym_func *funcs;
+    size_t nfuncs, capfuncs;
+    sym_range *ranges;
+    size_t nranges, capranges;
+    sym_symbol *syms;
+    size_t nsyms, capsyms;
     /* raw name offset -> demangled, filled lazily: (raw, demangled) pairs */
-    uint32_t *demangled; size_t ndemangled, capdemangled;
+    uint32_t *demangled;
+    size_t ndemangled, capdemangled;
     tm_hindex demangled_index;
     int finished;
 } sym_index;
@@ -167,43 +174,62 @@ typedef struct sym_cur {
     int bad;
 } sym_cur;
 
-static inline size_t sym_cur_left(const sym_cur *c) { return (size_t)(c->end - c->p); }
+static inline size_t sym_cur_left(const sym_cur *c)
+{
+    return (size_t)(c->end - c->p);
+}
 
-static inline uint64_t sym_cur_uint(sym_cur *c, size_t n) {
-    if (sym_cur_left(c) < n) { c->bad = 1; c->p = c->end; return 0; }
+static inline uint64_t sym_cur_uint(sym_cur *c, size_t n)
+{
+    if (sym_cur_left(c) < n) {
+        c->bad = 1;
+        c->p = c->end;
+        return 0;
+    }
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v |= (uint64_t)c->p[c->msb ? n - 1 - i : i] << (8 * i);
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)c->p[c->msb ? n - 1 - i : i] << (8 * i);
     c->p += n;
     return v;
 }
 
-static inline uint8_t sym_cur_u8(sym_cur *c) {
-    if (c->p >= c->end) { c->bad = 1; return 0; }
+static inline uint8_t sym_cur_u8(sym_cur *c)
+{
+    if (c->p >= c->end) {
+        c->bad = 1;
+        return 0;
+    }
     return *c->p++;
 }
 
-static inline uint64_t sym_cur_uleb(sym_cur *c) {
+static inline uint64_t sym_cur_uleb(sym_cur *c)
+{
     uint64_t v = 0;
     unsigned shift = 0;
     while (c->p < c->end) {
         uint8_t b = *c->p++;
-        if (shift < 64) v |= (uint64_t)(b & 0x7f) << shift;
+        if (shift < 64)
+            v |= (uint64_t)(b & 0x7f) << shift;
         shift += 7;
-        if (!(b & 0x80)) return v;
+        if (!(b & 0x80))
+            return v;
     }
     c->bad = 1;
     return 0;
 }
 
-static inline int64_t sym_cur_sleb(sym_cur *c) {
+static inline int64_t sym_cur_sleb(sym_cur *c)
+{
     uint64_t v = 0;
     unsigned shift = 0;
     while (c->p < c->end) {
         uint8_t b = *c->p++;
-        if (shift < 64) v |= (uint64_t)(b & 0x7f) << shift;
+        if (shift < 64)
+            v |= (uint64_t)(b & 0x7f) << shift;
         shift += 7;
         if (!(b & 0x80)) {
-            if (shift < 64 && (b & 0x40)) v |= ~0ull << shift;
+            if (shift < 64 && (b & 0x40))
+                v |= ~0ull << shift;
             return (int64_t)v;
         }
     }
@@ -211,40 +237,55 @@ static inline int64_t sym_cur_sleb(sym_cur *c) {
     return 0;
 }
 
-static inline void sym_cur_skip(sym_cur *c, uint64_t n) {
-    if (sym_cur_left(c) < n) { c->bad = 1; c->p = c->end; return; }
+static inline void sym_cur_skip(sym_cur *c, uint64_t n)
+{
+    if (sym_cur_left(c) < n) {
+        c->bad = 1;
+        c->p = c->end;
+        return;
+    }
     c->p += n;
 }
 
 /* A NUL-terminated string inside the cursor's range, or NULL (bad set). */
-static inline const char *sym_cur_str(sym_cur *c) {
+static inline const char *sym_cur_str(sym_cur *c)
+{
     const uint8_t *z = c->p < c->end ? memchr(c->p, 0, sym_cur_left(c)) : NULL;
-    if (!z) { c->bad = 1; c->p = c->end; return NULL; }
+    if (!z) {
+        c->bad = 1;
+        c->p = c->end;
+        return NULL;
+    }
     const char *s = (const char *)c->p;
     c->p = z + 1;
     return s;
 }
 
 /* The string at offset off of a string section, or NULL. */
-static inline const char *sym_sec_str(const uint8_t *sec, size_t size, uint64_t off) {
-    if (!sec || off >= size || !memchr(sec + off, 0, size - off)) return NULL;
+static inline const char *sym_sec_str(const uint8_t *sec, size_t size, uint64_t off)
+{
+    if (!sec || off >= size || !memchr(sec + off, 0, size - off))
+        return NULL;
     return (const char *)sec + off;
 }
 
 /* --- line programs (lines.c): .debug_line, DWARF 2-5 --------------------- */
 
 typedef struct sym_line_input {
-    const uint8_t *line; size_t line_size;          /* .debug_line */
-    const uint8_t *line_str; size_t line_str_size;  /* .debug_line_str (DWARF 5) */
-    const uint8_t *str; size_t str_size;            /* .debug_str */
+    const uint8_t *line;
+    size_t line_size; /* .debug_line */
+    const uint8_t *line_str;
+    size_t line_str_size; /* .debug_line_str (DWARF 5) */
+    const uint8_t *str;
+    size_t str_size; /* .debug_str */
     int msb;
-    unsigned addr_size;       /* of the CU: 4 or 8 */
-    const char *comp_dir;     /* DW_AT_comp_dir of the CU, may be NULL */
+    unsigned addr_size;   /* of the CU: 4 or 8 */
+    const char *comp_dir; /* DW_AT_comp_dir of the CU, may be NULL */
 } sym_line_input;
 
 typedef struct sym_line_files {
     unsigned version;
-    uint32_t *files;          /* DWARF file number -> pool offset (0: none) */
+    uint32_t *files; /* DWARF file number -> pool offset (0: none) */
     size_t nfiles;
 } sym_line_files;
 
@@ -253,8 +294,8 @@ typedef struct sym_line_files {
  * *files receives the file table (release files->files with tm_free).
  * TM_OK, TM_ENOMEM, or TM_EFORMAT with a note saying what and where (rows
  * read before the fault are kept). */
-int sym_lines_read(const sym_line_input *in, uint64_t offset, sym_index *ix,
-                   sym_line_files *files, char *note, size_t notecap);
+int sym_lines_read(const sym_line_input *in, uint64_t offset, sym_index *ix, sym_line_files *files,
+                   char *note, size_t notecap);
 
 /* llvm::sys::path::append: one '/' between parts, none doubled at the seam. */
 void sym_path_append(char *buf, size_t cap, size_t *len, const char *part);

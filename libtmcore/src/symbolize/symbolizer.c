@@ -17,36 +17,44 @@
 #include "tm_alloc.h"
 
 typedef struct sym_module {
-    char *key_path;           /* path asked for */
+    char *key_path; /* path asked for */
     uint8_t want_id[TM_BUILD_ID_MAX];
     uint32_t want_id_len;
-    uint8_t build_id[TM_BUILD_ID_MAX];   /* of the file used */
+    uint8_t build_id[TM_BUILD_ID_MAX]; /* of the file used */
     uint32_t build_id_len;
     int status;
-    char *path;               /* binary used, or NULL */
-    char *debug_path;         /* DWARF source, or NULL */
+    char *path;       /* binary used, or NULL */
+    char *debug_path; /* DWARF source, or NULL */
     char *note;
     sym_index ix;
     int have_index;
 } sym_module;
 
 struct tm_symbolizer {
-    char **search; size_t nsearch;
-    char **debug; size_t ndebug;
+    char **search;
+    size_t nsearch;
+    char **debug;
+    size_t ndebug;
     int ignore_build_id;
-    sym_module **mods; size_t nmods, capmods;
+    sym_module **mods;
+    size_t nmods, capmods;
     double index_seconds;
 };
 
-static char *dupstr(const char *s) { return s ? tm_strndup(s, strlen(s)) : NULL; }
+static char *dupstr(const char *s)
+{
+    return s ? tm_strndup(s, strlen(s)) : NULL;
+}
 
-static double now_seconds(void) {
+static double now_seconds(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-const char *tm_symstat_name(int status) {
+const char *tm_symstat_name(int status)
+{
     switch (status) {
     case TM_SYMSTAT_SYMBOLIZED: return "symbolized";
     case TM_SYMSTAT_SYMTAB_ONLY: return "symbol table only";
@@ -58,9 +66,12 @@ const char *tm_symstat_name(int status) {
     }
 }
 
-static void module_free(sym_module *m) {
-    if (!m) return;
-    if (m->have_index) sym_index_free(&m->ix);
+static void module_free(sym_module *m)
+{
+    if (!m)
+        return;
+    if (m->have_index)
+        sym_index_free(&m->ix);
     tm_free(m->key_path);
     tm_free(m->path);
     tm_free(m->debug_path);
@@ -68,39 +79,48 @@ static void module_free(sym_module *m) {
     tm_free(m);
 }
 
-int tm_symbolize_options_init(tm_symbolize_options *opts, unsigned version, tm_error *err) {
+int tm_symbolize_options_init(tm_symbolize_options *opts, unsigned version, tm_error *err)
+{
     if (version != TM_SYMBOLIZE_OPTIONS_VERSION)
-        return tm_error_set(err, TM_EINVAL, "symbolizer: options version %u, expected %u",
-                            version, TM_SYMBOLIZE_OPTIONS_VERSION);
+        return tm_error_set(err, TM_EINVAL, "symbolizer: options version %u, expected %u", version,
+                            TM_SYMBOLIZE_OPTIONS_VERSION);
     const tm_symbolize_options d = TM_SYMBOLIZE_OPTIONS_INIT;
     *opts = d;
     return TM_OK;
 }
 
-int tm_symbolizer_new(tm_symbolizer **out, const tm_symbolize_options *opts, tm_error *err) {
+int tm_symbolizer_new(tm_symbolizer **out, const tm_symbolize_options *opts, tm_error *err)
+{
     *out = NULL;
     if (opts && opts->version != TM_SYMBOLIZE_OPTIONS_VERSION)
         return tm_error_set(err, TM_EINVAL, "symbolizer: options version %u, expected %u",
                             opts->version, TM_SYMBOLIZE_OPTIONS_VERSION);
     tm_symbolizer *s = tm_calloc(1, sizeof *s);
-    if (!s) return tm_error_set(err, TM_ENOMEM, "symbolizer: out of memory");
+    if (!s)
+        return tm_error_set(err, TM_ENOMEM, "symbolizer: out of memory");
     size_t ns = opts ? opts->nsearch_paths : 0, nd = opts ? opts->ndebug_dirs : 0;
     int dflt = !opts || !opts->no_default_debug_dir;
     s->search = tm_calloc(ns + 1, sizeof *s->search);
     s->debug = tm_calloc(nd + 2, sizeof *s->debug);
-    if (!s->search || !s->debug) goto nomem;
+    if (!s->search || !s->debug)
+        goto nomem;
     for (size_t i = 0; i < ns; i++) {
-        if (!opts->search_paths[i]) continue;
-        if (!(s->search[s->nsearch] = dupstr(opts->search_paths[i]))) goto nomem;
+        if (!opts->search_paths[i])
+            continue;
+        if (!(s->search[s->nsearch] = dupstr(opts->search_paths[i])))
+            goto nomem;
         s->nsearch++;
     }
     for (size_t i = 0; i < nd; i++) {
-        if (!opts->debug_dirs[i]) continue;
-        if (!(s->debug[s->ndebug] = dupstr(opts->debug_dirs[i]))) goto nomem;
+        if (!opts->debug_dirs[i])
+            continue;
+        if (!(s->debug[s->ndebug] = dupstr(opts->debug_dirs[i])))
+            goto nomem;
         s->ndebug++;
     }
     if (dflt) {
-        if (!(s->debug[s->ndebug] = dupstr("/usr/lib/debug"))) goto nomem;
+        if (!(s->debug[s->ndebug] = dupstr("/usr/lib/debug")))
+            goto nomem;
         s->ndebug++;
     }
     s->ignore_build_id = opts ? opts->ignore_build_id : 0;
@@ -111,24 +131,31 @@ nomem:
     return tm_error_set(err, TM_ENOMEM, "symbolizer: out of memory");
 }
 
-void tm_symbolizer_free(tm_symbolizer *s) {
-    if (!s) return;
-    for (size_t i = 0; i < s->nsearch; i++) tm_free(s->search[i]);
-    for (size_t i = 0; i < s->ndebug; i++) tm_free(s->debug[i]);
+void tm_symbolizer_free(tm_symbolizer *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nsearch; i++)
+        tm_free(s->search[i]);
+    for (size_t i = 0; i < s->ndebug; i++)
+        tm_free(s->debug[i]);
     tm_free(s->search);
     tm_free(s->debug);
-    for (size_t i = 0; i < s->nmods; i++) module_free(s->mods[i]);
+    for (size_t i = 0; i < s->nmods; i++)
+        module_free(s->mods[i]);
     tm_free(s->mods);
     tm_free(s);
 }
 
-void tm_symbolizer_get_stats(tm_symbolizer_stats *out, const tm_symbolizer *s) {
+void tm_symbolizer_get_stats(tm_symbolizer_stats *out, const tm_symbolizer *s)
+{
     memset(out, 0, sizeof *out);
     out->index_seconds = s->index_seconds;
     for (size_t i = 0; i < s->nmods; i++) {
         const sym_module *m = s->mods[i];
         out->modules++;
-        if (!m->have_index) continue;
+        if (!m->have_index)
+            continue;
         out->line_ranges += m->ix.nlines;
         out->inline_ranges += m->ix.nranges;
         out->index_bytes += sym_index_memory(&m->ix);
@@ -137,29 +164,35 @@ void tm_symbolizer_get_stats(tm_symbolizer_stats *out, const tm_symbolizer *s) {
 
 /* --- locating files ------------------------------------------------------------ */
 
-static const char *base_name(const char *p) {
+static const char *base_name(const char *p)
+{
     const char *b = strrchr(p, '/');
     return b ? b + 1 : p;
 }
 
-static int same_id(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen) {
+static int same_id(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
+{
     return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
 }
 
-static uint32_t file_crc32(const char *path) {
+static uint32_t file_crc32(const char *path)
+{
     FILE *f = fopen(path, "rb");
-    if (!f) return 0;
+    if (!f)
+        return 0;
     uLong crc = crc32(0, Z_NULL, 0);
     unsigned char buf[65536];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) crc = crc32(crc, buf, (uInt)n);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        crc = crc32(crc, buf, (uInt)n);
     fclose(f);
     return (uint32_t)crc;
 }
 
 /* A separate debug file for binary b (or for build-id id when b is NULL). */
 static int find_debug_file(tm_symbolizer *s, const sym_elf *b, const uint8_t *id, uint32_t idlen,
-                           sym_elf **out) {
+                           sym_elf **out)
+{
     char path[4096];
     char note[SYM_NOTE_MAX];
     *out = NULL;
@@ -171,72 +204,97 @@ static int find_debug_file(tm_symbolizer *s, const sym_elf *b, const uint8_t *id
             snprintf(path + n, sizeof path - n, ".debug");
             sym_elf *e;
             int rc = sym_elf_open(path, &e, note, sizeof note);
-            if (rc == TM_ENOMEM) return rc;
-            if (rc != TM_OK) continue;
-            if (e->has_debug_info && (e->build_id_len == 0 || same_id(e->build_id, e->build_id_len, id, idlen))) {
+            if (rc == TM_ENOMEM)
+                return rc;
+            if (rc != TM_OK)
+                continue;
+            if (e->has_debug_info &&
+                (e->build_id_len == 0 || same_id(e->build_id, e->build_id_len, id, idlen))) {
                 *out = e;
                 return TM_OK;
             }
             sym_elf_close(e);
         }
     }
-    if (!b || !b->debuglink || strchr(b->debuglink, '/')) return TM_OK;
+    if (!b || !b->debuglink || strchr(b->debuglink, '/'))
+        return TM_OK;
     char dir[4096];
     const char *slash = strrchr(b->path, '/');
-    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - b->path), b->path);
-    else snprintf(dir, sizeof dir, ".");
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - b->path), b->path);
+    else
+        snprintf(dir, sizeof dir, ".");
     for (size_t k = 0; k < 2 + s->ndebug; k++) {
         int n;
-        if (k == 0) n = snprintf(path, sizeof path, "%s/%s", dir, b->debuglink);
-        else if (k == 1) n = snprintf(path, sizeof path, "%s/.debug/%s", dir, b->debuglink);
-        else n = snprintf(path, sizeof path, "%s/%s/%s", s->debug[k - 2], dir, b->debuglink);
-        if (n < 0 || (size_t)n >= sizeof path) continue;
-        if (strcmp(path, b->path) == 0) continue;
+        if (k == 0)
+            n = snprintf(path, sizeof path, "%s/%s", dir, b->debuglink);
+        else if (k == 1)
+            n = snprintf(path, sizeof path, "%s/.debug/%s", dir, b->debuglink);
+        else
+            n = snprintf(path, sizeof path, "%s/%s/%s", s->debug[k - 2], dir, b->debuglink);
+        if (n < 0 || (size_t)n >= sizeof path)
+            continue;
+        if (strcmp(path, b->path) == 0)
+            continue;
         sym_elf *e;
         int rc = sym_elf_open(path, &e, note, sizeof note);
-        if (rc == TM_ENOMEM) return rc;
-        if (rc != TM_OK) continue;
+        if (rc == TM_ENOMEM)
+            return rc;
+        if (rc != TM_OK)
+            continue;
         int ok = e->has_debug_info;
         if (ok && e->build_id_len && b->build_id_len)
             ok = same_id(e->build_id, e->build_id_len, b->build_id, b->build_id_len);
         else if (ok)
             ok = file_crc32(path) == b->debuglink_crc;
-        if (ok) { *out = e; return TM_OK; }
+        if (ok) {
+            *out = e;
+            return TM_OK;
+        }
         sym_elf_close(e);
     }
     return TM_OK;
 }
 
-static int set_note(sym_module *m, const char *note) {
-    if (!note || !*note || m->note) return TM_OK;
+static int set_note(sym_module *m, const char *note)
+{
+    if (!note || !*note || m->note)
+        return TM_OK;
     m->note = dupstr(note);
     return m->note ? TM_OK : TM_ENOMEM;
 }
 
 /* Builds m's index from binary b (may be NULL) and debug file d (may be
  * NULL or == b). */
-static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d) {
+static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d)
+{
     char note[SYM_NOTE_MAX] = "";
     double t0 = now_seconds();
     int rc = sym_index_init(&m->ix);
-    if (rc != TM_OK) return rc;
+    if (rc != TM_OK)
+        return rc;
     m->have_index = 1;
     sym_elf *symsrc = b ? b : d;
-    if (symsrc && (rc = sym_elf_add_symbols(symsrc, &m->ix, note, sizeof note)) != TM_OK) return rc;
-    if (note[0] && (rc = set_note(m, note)) != TM_OK) return rc;
+    if (symsrc && (rc = sym_elf_add_symbols(symsrc, &m->ix, note, sizeof note)) != TM_OK)
+        return rc;
+    if (note[0] && (rc = set_note(m, note)) != TM_OK)
+        return rc;
     m->status = TM_SYMSTAT_SYMTAB_ONLY;
     if (d) {
         note[0] = '\0';
         rc = sym_dwarf_index(d, &m->ix, note, sizeof note);
-        if (rc == TM_ENOMEM) return rc;
+        if (rc == TM_ENOMEM)
+            return rc;
         if (rc == TM_OK) {
             m->status = TM_SYMSTAT_SYMBOLIZED;
-            if (!(m->debug_path = dupstr(d->path))) return TM_ENOMEM;
+            if (!(m->debug_path = dupstr(d->path)))
+                return TM_ENOMEM;
         }
         char full[SYM_NOTE_MAX + 64];
         if (note[0]) {
             snprintf(full, sizeof full, "%s: %s", d->path, note);
-            if ((rc = set_note(m, full)) != TM_OK) return rc;
+            if ((rc = set_note(m, full)) != TM_OK)
+                return rc;
         }
     } else if ((rc = set_note(m, "no debug info found (symbol table only)")) != TM_OK) {
         return rc;
@@ -246,22 +304,28 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d) 
     return rc;
 }
 
-static int locate(tm_symbolizer *s, sym_module *m) {
+static int locate(tm_symbolizer *s, sym_module *m)
+{
     char note[SYM_NOTE_MAX] = "", first_note[SYM_NOTE_MAX] = "";
     char cand[4096];
     sym_elf *b = NULL, *mismatch = NULL, *d = NULL;
     int rc = TM_OK, any_found = 0;
     for (size_t k = 0; k <= s->nsearch && !b; k++) {
         int n;
-        if (k == 0) n = snprintf(cand, sizeof cand, "%s", m->key_path);
-        else n = snprintf(cand, sizeof cand, "%s/%s", s->search[k - 1], base_name(m->key_path));
-        if (n < 0 || (size_t)n >= sizeof cand) continue;
+        if (k == 0)
+            n = snprintf(cand, sizeof cand, "%s", m->key_path);
+        else
+            n = snprintf(cand, sizeof cand, "%s/%s", s->search[k - 1], base_name(m->key_path));
+        if (n < 0 || (size_t)n >= sizeof cand)
+            continue;
         sym_elf *e;
         note[0] = '\0';
         rc = sym_elf_open(cand, &e, note, sizeof note);
-        if (rc == TM_ENOMEM) goto out;
+        if (rc == TM_ENOMEM)
+            goto out;
         if (rc != TM_OK) {
-            if (rc != TM_ENOTFOUND) any_found = 1;
+            if (rc != TM_ENOTFOUND)
+                any_found = 1;
             /* The first note, unless a later file exists but is unusable. */
             if (!first_note[0] || rc != TM_ENOTFOUND)
                 snprintf(first_note, sizeof first_note, "%s", note);
@@ -270,14 +334,17 @@ static int locate(tm_symbolizer *s, sym_module *m) {
         any_found = 1;
         if (m->want_id_len && e->build_id_len &&
             !same_id(e->build_id, e->build_id_len, m->want_id, m->want_id_len)) {
-            if (!mismatch) mismatch = e; else sym_elf_close(e);
+            if (!mismatch)
+                mismatch = e;
+            else
+                sym_elf_close(e);
             continue;
         }
         b = e;
     }
     rc = TM_OK;
-    int status_if_none = any_found ? (mismatch ? TM_SYMSTAT_MISMATCH : TM_SYMSTAT_UNREADABLE)
-                                   : TM_SYMSTAT_MISSING;
+    int status_if_none =
+        any_found ? (mismatch ? TM_SYMSTAT_MISMATCH : TM_SYMSTAT_UNREADABLE) : TM_SYMSTAT_MISSING;
     if (!b && mismatch && s->ignore_build_id) {
         b = mismatch;
         mismatch = NULL;
@@ -285,9 +352,14 @@ static int locate(tm_symbolizer *s, sym_module *m) {
     if (b) {
         memcpy(m->build_id, b->build_id, b->build_id_len);
         m->build_id_len = b->build_id_len;
-        if (!(m->path = dupstr(b->path))) { rc = TM_ENOMEM; goto out; }
-        if (b->has_debug_info) d = b;
-        else if ((rc = find_debug_file(s, b, b->build_id, b->build_id_len, &d)) != TM_OK) goto out;
+        if (!(m->path = dupstr(b->path))) {
+            rc = TM_ENOMEM;
+            goto out;
+        }
+        if (b->has_debug_info)
+            d = b;
+        else if ((rc = find_debug_file(s, b, b->build_id, b->build_id_len, &d)) != TM_OK)
+            goto out;
         rc = build_index(s, m, b, d);
         if (rc == TM_OK && b->build_id_len && m->want_id_len &&
             !same_id(b->build_id, b->build_id_len, m->want_id, m->want_id_len)) {
@@ -296,7 +368,8 @@ static int locate(tm_symbolizer *s, sym_module *m) {
         }
     } else {
         /* No binary: a debug file found by the recorded build-id still works. */
-        if (m->want_id_len && (rc = find_debug_file(s, NULL, m->want_id, m->want_id_len, &d)) != TM_OK)
+        if (m->want_id_len &&
+            (rc = find_debug_file(s, NULL, m->want_id, m->want_id_len, &d)) != TM_OK)
             goto out;
         if (d) {
             rc = build_index(s, m, NULL, d);
@@ -304,7 +377,8 @@ static int locate(tm_symbolizer *s, sym_module *m) {
             m->status = status_if_none;
             char msg[SYM_NOTE_MAX + 64];
             if (status_if_none == TM_SYMSTAT_MISMATCH)
-                snprintf(msg, sizeof msg, "%s: build-id differs from the snapshot's", mismatch->path);
+                snprintf(msg, sizeof msg, "%s: build-id differs from the snapshot's",
+                         mismatch->path);
             else if (status_if_none == TM_SYMSTAT_MISSING)
                 snprintf(msg, sizeof msg, "%s: not found%s", m->key_path,
                          s->nsearch ? " (also searched the search paths)" : "");
@@ -314,36 +388,48 @@ static int locate(tm_symbolizer *s, sym_module *m) {
         }
     }
 out:
-    if (d && d != b) sym_elf_close(d);
+    if (d && d != b)
+        sym_elf_close(d);
     sym_elf_close(b);
     sym_elf_close(mismatch);
     return rc;
 }
 
 static int get_module(tm_symbolizer *s, const char *path, const uint8_t *id, uint32_t idlen,
-                      sym_module **out) {
+                      sym_module **out)
+{
     for (size_t i = 0; i < s->nmods; i++) {
         sym_module *m = s->mods[i];
         /* A file found with the wanted build-id serves every path; a
          * failure is only remembered for the same (path, build-id). */
-        int same_key = strcmp(m->key_path, path) == 0 &&
-                       same_id(m->want_id, m->want_id_len, id, idlen);
+        int same_key =
+            strcmp(m->key_path, path) == 0 && same_id(m->want_id, m->want_id_len, id, idlen);
         int found_id = idlen && m->build_id_len && m->status <= TM_SYMSTAT_SYMTAB_ONLY &&
-                       same_id(m->build_id, m->build_id_len, id, idlen);
+            same_id(m->build_id, m->build_id_len, id, idlen);
         if (same_key || found_id) {
             *out = m;
             return TM_OK;
         }
     }
-    if (tm_grow((void **)&s->mods, &s->capmods, s->nmods + 1, sizeof *s->mods) != 0) return TM_ENOMEM;
+    if (tm_grow((void **)&s->mods, &s->capmods, s->nmods + 1, sizeof *s->mods) != 0)
+        return TM_ENOMEM;
     sym_module *m = tm_calloc(1, sizeof *m);
-    if (!m) return TM_ENOMEM;
-    if (!(m->key_path = dupstr(path))) { tm_free(m); return TM_ENOMEM; }
-    if (idlen > TM_BUILD_ID_MAX) idlen = TM_BUILD_ID_MAX;
-    if (idlen) memcpy(m->want_id, id, idlen);
+    if (!m)
+        return TM_ENOMEM;
+    if (!(m->key_path = dupstr(path))) {
+        tm_free(m);
+        return TM_ENOMEM;
+    }
+    if (idlen > TM_BUILD_ID_MAX)
+        idlen = TM_BUILD_ID_MAX;
+    if (idlen)
+        memcpy(m->want_id, id, idlen);
     m->want_id_len = idlen;
     int rc = locate(s, m);
-    if (rc != TM_OK) { module_free(m); return rc; }
+    if (rc != TM_OK) {
+        module_free(m);
+        return rc;
+    }
     s->mods[s->nmods++] = m;
     *out = m;
     return TM_OK;
@@ -351,19 +437,22 @@ static int get_module(tm_symbolizer *s, const char *path, const uint8_t *id, uin
 
 /* --- lookups ------------------------------------------------------------------- */
 
-static void lookup_in(const sym_module *m, uint64_t addr, tm_sym_result *out) {
+static void lookup_in(const sym_module *m, uint64_t addr, tm_sym_result *out)
+{
     if (m->have_index) {
         sym_index_lookup(&m->ix, addr, out);
     } else {
         out->nframes = 1;
-        out->frames[0] = (tm_sym_frame){"", "", 0};
+        out->frames[0] = (tm_sym_frame){ "", "", 0 };
     }
     out->status = m->status;
 }
 
 int tm_symbolizer_lookup(tm_sym_result *out, tm_symbolizer *s, const char *path, uint64_t addr,
-                         tm_error *err) {
-    if (!s || !path || !out) return tm_error_set(err, TM_EINVAL, "symbolizer lookup: NULL argument");
+                         tm_error *err)
+{
+    if (!s || !path || !out)
+        return tm_error_set(err, TM_EINVAL, "symbolizer lookup: NULL argument");
     sym_module *m;
     if (get_module(s, path, NULL, 0, &m) != TM_OK)
         return tm_error_set(err, TM_ENOMEM, "%s: out of memory while indexing", path);
@@ -371,21 +460,26 @@ int tm_symbolizer_lookup(tm_sym_result *out, tm_symbolizer *s, const char *path,
     return TM_OK;
 }
 
-int tm_symbolizer_file_note(const char **note, tm_symbolizer *s, const char *path) {
+int tm_symbolizer_file_note(const char **note, tm_symbolizer *s, const char *path)
+{
     for (size_t i = 0; i < s->nmods; i++) {
         if (s->mods[i]->want_id_len == 0 && strcmp(s->mods[i]->key_path, path) == 0) {
-            if (note) *note = s->mods[i]->note;
+            if (note)
+                *note = s->mods[i]->note;
             return s->mods[i]->status;
         }
     }
-    if (note) *note = NULL;
+    if (note)
+        *note = NULL;
     return TM_SYMSTAT_UNUSED;
 }
 
 /* --- snapshots ------------------------------------------------------------------ */
 
-void tm_symbolize_report_free(tm_symbolize_report *r) {
-    if (!r) return;
+void tm_symbolize_report_free(tm_symbolize_report *r)
+{
+    if (!r)
+        return;
     for (size_t i = 0; i < r->nmodules; i++) {
         free(r->modules[i].path);
         free(r->modules[i].debug_path);
@@ -395,16 +489,23 @@ void tm_symbolize_report_free(tm_symbolize_report *r) {
     free(r);
 }
 
-static char *plain_dup(const char *s) { return s ? strdup(s) : NULL; }
+static char *plain_dup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
 
-static int intern(tm_snapshot *snap, const char *s, uint32_t *id, tm_error *err) {
+static int intern(tm_snapshot *snap, const char *s, uint32_t *id, tm_error *err)
+{
     return tm_snapshot_intern_string(id, snap, s, strlen(s), err);
 }
 
 int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *s, tm_snapshot *snap,
-                           tm_error *err) {
-    if (report) *report = NULL;
-    if (!s || !snap) return tm_error_set(err, TM_EINVAL, "symbolize: NULL argument");
+                           tm_error *err)
+{
+    if (report)
+        *report = NULL;
+    if (!s || !snap)
+        return tm_error_set(err, TM_EINVAL, "symbolize: NULL argument");
     size_t nmod = tm_snapshot_module_count(snap);
     size_t nframes = tm_snapshot_frame_count(snap);
     tm_symbolize_report *rep = calloc(1, sizeof *rep);
@@ -447,8 +548,12 @@ int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *s, tm_sn
         lookup_in(mods[f.module], f.offset ? f.offset - 1 : 0, &res);
         mr->frames++;
         rep->frames++;
-        if (!res.frames[0].function[0] && !res.frames[0].file[0] && res.nframes == 1) continue;
-        if (res.frames[0].function[0]) { mr->frames_resolved++; rep->frames_resolved++; }
+        if (!res.frames[0].function[0] && !res.frames[0].file[0] && res.nframes == 1)
+            continue;
+        if (res.frames[0].function[0]) {
+            mr->frames_resolved++;
+            rep->frames_resolved++;
+        }
         uint32_t parent = TM_NONE;
         for (size_t k = res.nframes; k-- > 0;) {
             tm_frame nf = f;
@@ -460,7 +565,8 @@ int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *s, tm_sn
                 goto out;
             if (k > 0) {
                 size_t before = tm_snapshot_frame_count(snap);
-                if ((rc = tm_snapshot_intern_frame(&parent, snap, &nf, err)) != TM_OK) goto out;
+                if ((rc = tm_snapshot_intern_frame(&parent, snap, &nf, err)) != TM_OK)
+                    goto out;
                 rep->frames_added += tm_snapshot_frame_count(snap) - before;
             } else if ((rc = tm_snapshot_set_frame(snap, (uint32_t)id, &nf, err)) != TM_OK) {
                 goto out;
@@ -469,16 +575,20 @@ int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *s, tm_sn
     }
 out:
     tm_free(mods);
-    if (rc != TM_OK || !report) tm_symbolize_report_free(rep);
-    else *report = rep;
+    if (rc != TM_OK || !report)
+        tm_symbolize_report_free(rep);
+    else
+        *report = rep;
     return rc;
 }
 
 int tm_symbolize_snapshot(tm_symbolize_report **report, tm_snapshot *snap,
-                          const tm_symbolize_options *opts, tm_error *err) {
+                          const tm_symbolize_options *opts, tm_error *err)
+{
     tm_symbolizer *s;
     int rc = tm_symbolizer_new(&s, opts, err);
-    if (rc != TM_OK) return rc;
+    if (rc != TM_OK)
+        return rc;
     rc = tm_symbolizer_snapshot(report, s, snap, err);
     tm_symbolizer_free(s);
     return rc;

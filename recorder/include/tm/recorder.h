@@ -126,8 +126,8 @@ unsigned tm_get_traceback_limit(void);
 /* The stack that allocated ptr (domain 0): up to max return addresses, most
  * recent first, into pcs; *nframes gets the number stored, *size the block
  * size (either may be NULL).  TM_ENOTFOUND if ptr is not traced. */
-int tm_get_object_traceback(uintptr_t *pcs, size_t max, size_t *nframes,
-                            size_t *size, const void *ptr);
+int tm_get_object_traceback(uintptr_t *pcs, size_t max, size_t *nframes, size_t *size,
+                            const void *ptr);
 
 /* A snapshot of every live trace (like tracemalloc.take_snapshot()), with
  * frames as (module, offset) and no symbols.  Release with

@@ -37,8 +37,12 @@ static uint32_t str(tm_snapshot *s, const char *p)
 static uint32_t frame(tm_snapshot *s, uint32_t mod, uint64_t off, const char *fn, const char *file,
                       uint32_t line, uint32_t inlined_by)
 {
-    tm_frame f = {.module = mod, .offset = off, .function = fn ? str(s, fn) : 0,
-                  .file = file ? str(s, file) : 0, .line = line, .inlined_by = inlined_by};
+    tm_frame f = { .module = mod,
+                   .offset = off,
+                   .function = fn ? str(s, fn) : 0,
+                   .file = file ? str(s, file) : 0,
+                   .line = line,
+                   .inlined_by = inlined_by };
     uint32_t id;
     ok(tm_snapshot_intern_frame(&id, s, &f, &err));
     return id;
@@ -49,7 +53,7 @@ static void trace(tm_snapshot *s, const uint32_t *frames, size_t n, uint64_t siz
 {
     uint32_t st;
     ok(tm_snapshot_intern_stack(&st, s, frames, n, &err));
-    tm_trace t = {.size = size, .stack = st, .domain = domain};
+    tm_trace t = { .size = size, .stack = st, .domain = domain };
     ok(tm_snapshot_add_trace(s, &t, total_nframe, &err));
 }
 
@@ -63,7 +67,8 @@ int main(int argc, char **argv)
     memset(&m, 0, sizeof m);
     m.path = str(s, "/opt/srv/bin/server");
     m.build_id_len = 20;
-    memcpy(m.build_id, "\x01\x23\x45\x67\x89\xab\xcd\xef\xfe\xdc\xba\x98\x76\x54\x32\x10\x0f\x1e\x2d\x3c", 20);
+    memcpy(m.build_id,
+           "\x01\x23\x45\x67\x89\xab\xcd\xef\xfe\xdc\xba\x98\x76\x54\x32\x10\x0f\x1e\x2d\x3c", 20);
     m.load_bias = 0x555555554000;
     m.start = m.load_bias + 0x1000;
     m.end = m.load_bias + 0x40000;
@@ -87,26 +92,26 @@ int main(int argc, char **argv)
     uint32_t raw = frame(s, libc, 0x9a0c4, NULL, NULL, 0, TM_NONE);
     uint32_t strdup_f = frame(s, libc, 0x8f210, "strdup", NULL, 0, TM_NONE);
 
-    uint32_t a[] = {grow, serve, main_f};
-    uint32_t b[] = {cache, serve, main_f};
-    uint32_t c[] = {strdup_f, cache, serve};
-    uint32_t d[] = {noname, main_f};
-    uint32_t e[] = {raw};
-    uint32_t f2[] = {rdhdr, serve, main_f};
+    uint32_t a[] = { grow, serve, main_f };
+    uint32_t b[] = { cache, serve, main_f };
+    uint32_t c[] = { strdup_f, cache, serve };
+    uint32_t d[] = { noname, main_f };
+    uint32_t e[] = { raw };
+    uint32_t f2[] = { rdhdr, serve, main_f };
     trace(s, a, 3, 65536, 0, 3);
     trace(s, a, 3, 4096, 0, 3);
     trace(s, b, 3, 1000, 0, 3);
     trace(s, b, 3, 1000, 0, 3);
     trace(s, b, 3, 24, 0, 3);
-    trace(s, c, 3, 17, 0, 12);      /* truncated: 12 frames, 3 kept */
+    trace(s, c, 3, 17, 0, 12); /* truncated: 12 frames, 3 kept */
     trace(s, c, 3, 33, 2, 9);
     trace(s, d, 2, 8192, 0, 2);
     trace(s, e, 1, 123456, 1, 1);
-    trace(s, e, 1, 0, 1, 1);        /* a zero-size allocation */
+    trace(s, e, 1, 0, 1, 1); /* a zero-size allocation */
     trace(s, f2, 3, 512, 0, 5);
-    trace(s, NULL, 0, 99, 0, 0);    /* an empty stack */
+    trace(s, NULL, 0, 99, 0, 0); /* an empty stack */
 
-    const char *args[] = {"server", "--port", "8080", "it's \"quoted\""};
+    const char *args[] = { "server", "--port", "8080", "it's \"quoted\"" };
     ok(tm_snapshot_set_argv(s, args, 4, &err));
     tm_metadata md = *tm_snapshot_metadata(s);
     md.program = str(s, "/opt/srv/bin/server");
