@@ -4,6 +4,7 @@
  * inherits a locked shard), and the snapshot at exit.
  */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,64 @@ static void (*real_exit)(int);
 static void (*real_Exit)(int);
 
 static _Atomic int inited;
+static _Atomic int early_started;
+
+/* --- tracing from the first allocation ------------------------------------
+ * Other libraries' constructors may run before ours (libstdc++ allocates
+ * its 72 KiB exception pool there) and environ may not even be set yet: the
+ * first hook reads the start-up variables from /proc/self/environ itself
+ * and starts tracing at once; the constructor completes the set-up.  Same
+ * rules as tm_rec_init: TM_OUTPUT, TM_NFRAME or TM_START start it, a
+ * process exec'ed from a traced one (TM_ROOT_PID is someone else's) only
+ * with TM_FOLLOW_FORK. */
+static const char *environ_get(const char *buf, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < len;) {
+        const char *e = buf + i;
+        size_t el = strnlen(e, len - i);
+        if (el > nl && memcmp(e, name, nl) == 0 && e[nl] == '=')
+            return e + nl + 1;
+        i += el + 1;
+    }
+    return NULL;
+}
+
+static int flag_value(const char *v)
+{
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+void tm_rec_early_start(void)
+{
+    static char buf[32768]; /* a larger environment: only its start is read */
+    if (atomic_load(&inited) || atomic_load(&tm_rec_tracing))
+        return;
+    int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t len = 0;
+    for (ssize_t k; len < sizeof buf - 1 && (k = read(fd, buf + len, sizeof buf - 1 - len)) > 0;)
+        len += (size_t)k;
+    close(fd);
+    buf[len] = 0;
+    const char *out = environ_get(buf, len, "TM_OUTPUT");
+    const char *nf = environ_get(buf, len, "TM_NFRAME");
+    int autostart = flag_value(environ_get(buf, len, "TM_START")) || (nf && *nf) || (out && *out);
+    const char *root = environ_get(buf, len, "TM_ROOT_PID");
+    if (!autostart ||
+        (root && *root && atol(root) != (long)getpid() &&
+         !flag_value(environ_get(buf, len, "TM_FOLLOW_FORK"))))
+        return;
+    long n = nf ? atol(nf) : 0;
+    if (n >= 1 && n <= (long)TM_MAX_NFRAME)
+        tm_rec_cfg.nframe = (unsigned)n;
+    tm_rec_cfg.peak = flag_value(environ_get(buf, len, "TM_PEAK"));
+    atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
+    tm_peak_start();
+    atomic_store(&early_started, 1);
+    atomic_store(&tm_rec_tracing, 1);
+}
 
 int64_t tm_rec_now_ns(void)
 {
@@ -184,11 +243,18 @@ void tm_rec_init(void)
     real_Exit = (void (*)(int))dlsym(RTLD_NEXT, "_Exit");
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     if (autostart) {
-        atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
         c->exit_dump = c->output[0] != 0;
-        tm_peak_start();
-        atomic_store(&tm_rec_tracing, 1);
+        if (!atomic_load(&early_started)) {
+            atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
+            tm_peak_start();
+            atomic_store(&tm_rec_tracing, 1);
+        }
         tm_triggers_start();
+    } else if (atomic_load(&early_started)) {
+        /* The two readings of the environment disagree (it changed, or was
+         * larger than the early read): the constructor's is the rule. */
+        atomic_store(&tm_rec_tracing, 0);
+        tm_live_clear();
     }
     tm_rec_guard--;
 }

@@ -115,6 +115,7 @@ static void resolve(void)
     tm_alloc_glibc = libc_free && libc_free == (void *)r.free;
     real = r;
     atomic_store(&real_ready, 1);
+    tm_rec_early_start();
     tm_rec_guard--;
 }
 

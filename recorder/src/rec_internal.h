@@ -64,6 +64,9 @@ extern _Atomic int tm_rec_tracing TM_HIDDEN;
 extern _Atomic int64_t tm_rec_start_time_ns TM_HIDDEN;
 
 TM_HIDDEN void tm_rec_init(void); /* idempotent; called outside hooks */
+/* From the first hook, before the constructor: starts tracing when the
+ * environment says so (config.c). */
+TM_HIDDEN void tm_rec_early_start(void);
 TM_HIDDEN int64_t tm_rec_now_ns(void);
 
 /* --- recorder memory (mem.c) --------------------------------------------- */

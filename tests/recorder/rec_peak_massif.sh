@@ -4,6 +4,10 @@
 # at every peak: --peak-inaccuracy=0, no heap-admin bytes) on
 #   rec_phases  a program of ours whose peak is mid-run, which also prints
 #               its own per-line counts at the peak (compared with tmstat);
+#   inventory   samples/inventory.cpp: C++ at -O2 (std::vector, std::string,
+#               std::map, make_unique, strdup), its peak mid-run; libstdc++'s
+#               exception pool, allocated by its constructor before ours runs,
+#               counts too;
 #   python3     building and dropping a dict (PYTHONMALLOC=malloc, so every
 #               object is a malloc; -I -S: no site imports, whose .pth hooks
 #               read the environment, which tmrun and valgrind change);
@@ -51,6 +55,8 @@ while read -r _ line count bytes; do
 done < <(grep '^peak ' "$W/phases.out")
 total=$(sed -n 's/^peak total //p' "$W/phases.out")
 check "peak total equals the program's own ($total B)" test "$(tms_peak "$W/phases.peak.tms")" = "$total"
+
+compare inventory "$B/samples/inventory"
 
 PY=$(python3 -c 'import sys; print(sys.executable)')
 cat > "$W/grow.py" <<'PY'
