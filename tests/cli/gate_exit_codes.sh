@@ -11,26 +11,6 @@ build=$TM_BUILD_DIR
 tmstat=$build/tools/tmstat
 tmdiff=$build/tools/tmdiff
 tmp=$TM_WORK
-checks=0
-check_exit() {   # check_exit NAME EXPECTED_STATUS COMMAND...
-    local name=$1 want=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local got=$?
-    if [ "$got" != "$want" ]; then
-        fail "$name: exit $got, want $want: $*"; cat "$tmp/err"
-    else
-        pass
-    fi
-}
-expect_in() {   # expect_in NAME FILE TEXT
-    if ! grep -qF -- "$3" "$2"; then
-        fail "$1: '$3' not in $2:"; cat "$2"
-    else
-        pass
-    fi
-}
 expect_not_in() {
     if grep -qF -- "$3" "$2"; then
         fail "$1: '$3' should not be in $2:"; cat "$2"
@@ -205,7 +185,7 @@ printf 'not a snapshot' >"$tmp/bad.tms"
 check_exit bad-file 2 "$tmstat" "$tmp/bad.tms" --fail-above 0
 expect_in bad-file "$tmp/err" "bad.tms"
 
-echo "gate checks: $checks commands, $TM_FAILED failure(s)"
+echo "gate checks: $TM_PASSED passed, $TM_FAILED failure(s) so far"
 
 # --- random cases against tracemalloc ----------------------------------------
 check "random gate cases against tracemalloc (seed 20261125)" \

@@ -7,24 +7,6 @@ build=$TM_BUILD_DIR
 tmstat=$build/tools/tmstat
 tmdiff=$build/tools/tmdiff
 tmp=$TM_WORK
-check_exit() {   # check_exit NAME EXPECTED_STATUS COMMAND...
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local got=$?
-    if [ "$got" != "$want" ]; then
-        fail "$name: exit $got, want $want"; cat "$tmp/err"
-    else
-        pass
-    fi
-}
-expect_in() {   # expect_in NAME FILE TEXT
-    if ! grep -qF -- "$3" "$2"; then
-        fail "$1: '$3' not in $2:"; cat "$2"
-    else
-        pass
-    fi
-}
 
 python3 - "$tmp" <<'PY'
 import sys, tracemalloc as t

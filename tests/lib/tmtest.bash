@@ -12,6 +12,8 @@
 #   TM_WORK        a fresh scratch directory, removed when the script exits;
 #                  tm_on_exit CMD adds a command run before the removal
 #   check DESCRIPTION CMD...   run CMD; "ok: DESCRIPTION" or "FAIL: DESCRIPTION"
+#   check_exit NAME STATUS CMD...  CMD exits with STATUS (output in $TM_WORK/out, err)
+#   expect_in NAME FILE TEXT   FILE contains the fixed string TEXT
 #   pass [DESCRIPTION]         count a passed assertion (printed if described)
 #   fail DESCRIPTION           count a failed assertion ("FAIL: ..." on stderr)
 #   skip REASON                count a skipped part of the test ("SKIP: ...")
@@ -72,6 +74,31 @@ check() {   # check DESCRIPTION CMD...
         pass "$what"
     else
         fail "$what"
+    fi
+}
+
+# check_exit NAME STATUS CMD...: CMD exits with STATUS (its stdout and stderr
+# go to $TM_WORK/out and $TM_WORK/err; stderr is shown when it does not).
+check_exit() {
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$TM_WORK/out" 2>"$TM_WORK/err"
+    local got=$?
+    if [ "$got" != "$want" ]; then
+        fail "$name: exit $got, want $want: $*"
+        cat "$TM_WORK/err" >&2
+    else
+        pass
+    fi
+}
+
+# expect_in NAME FILE TEXT: FILE contains TEXT (a fixed string).
+expect_in() {
+    if ! grep -qF -- "$3" "$2"; then
+        fail "$1: '$3' not in $2:"
+        cat "$2" >&2
+    else
+        pass
     fi
 }
 

@@ -3,14 +3,17 @@
 
 #include <string.h>
 
+#include "tm_options.h"
+
 int tm_export_options_init(tm_export_options *opts, unsigned version, tm_error *err)
 {
-    size_t n = ex_options_size(version);
-    if (!n)
-        return tm_error_set(err, TM_EINVAL, "export options version %u, this library knows 1..%u",
-                            version, TM_EXPORT_OPTIONS_VERSION);
     const tm_export_options d = TM_EXPORT_OPTIONS_INIT;
-    memcpy(opts, &d, n);
-    opts->version = version;
-    return TM_OK;
+    tm_export_options o;
+    int rc = tm_options_load(&o, &d, sizeof o, &d, ex_options_size(version), version,
+                             TM_EXPORT_OPTIONS_VERSION, "export", err);
+    if (rc == TM_OK) {
+        memcpy(opts, &o, ex_options_size(version));
+        opts->version = version;
+    }
+    return rc;
 }

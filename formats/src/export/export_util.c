@@ -1,6 +1,7 @@
 /* Escaping writers, size formatting and option checks for the exporters. */
 #include "export_internal.h"
 #include "tm_json.h"
+#include "tm_options.h"
 #include "tm_utf8.h"
 
 #include <errno.h>
@@ -8,16 +9,14 @@
 
 int ex_options(const tm_export_options *in, tm_export_options *out, tm_error *err)
 {
-    tm_export_options d = TM_EXPORT_OPTIONS_INIT;
-    if (!in) {
+    const tm_export_options defaults = TM_EXPORT_OPTIONS_INIT;
+    tm_export_options d;
+    int rc = tm_options_load(&d, &defaults, sizeof d, in, in ? ex_options_size(in->version) : 0,
+                             in ? in->version : 0, TM_EXPORT_OPTIONS_VERSION, "export", err);
+    if (rc != TM_OK || !in) {
         *out = d;
-        return TM_OK;
+        return rc;
     }
-    size_t n = ex_options_size(in->version);
-    if (!n)
-        return tm_error_set(err, TM_EINVAL, "export options version %u, this library knows 1..%u",
-                            in->version, TM_EXPORT_OPTIONS_VERSION);
-    memcpy(&d, in, n); /* an older struct: the newer fields keep their defaults */
     in = &d;
     if (in->weight != TM_EXPORT_WEIGHT_SIZE && in->weight != TM_EXPORT_WEIGHT_COUNT)
         return tm_error_set(err, TM_EINVAL, "export options: unknown weight %d", in->weight);

@@ -15,6 +15,7 @@
 
 #include "tm/diff.h"
 #include "tm_alloc.h"
+#include "tm_options.h"
 
 struct tm_stats {
     an_ctx ctx;
@@ -432,28 +433,27 @@ static size_t options_size(unsigned version)
 
 int tm_stats_options_init(tm_stats_options *opts, unsigned version, tm_error *err)
 {
-    size_t n = options_size(version);
-    if (!n)
-        return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected 1..%u",
-                            version, TM_STATS_OPTIONS_VERSION);
     const tm_stats_options d = TM_STATS_OPTIONS_INIT;
-    memcpy(opts, &d, n);
-    opts->version = version;
-    return TM_OK;
+    tm_stats_options o;
+    int rc = tm_options_load(&o, &d, sizeof o, &d, options_size(version), version,
+                             TM_STATS_OPTIONS_VERSION, "statistics", err);
+    if (rc == TM_OK) {
+        memcpy(opts, &o, options_size(version));
+        opts->version = version;
+    }
+    return rc;
 }
 
 static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osnap,
                const tm_stats_options *o, tm_error *err)
 {
     *out = NULL;
-    tm_stats_options local = TM_STATS_OPTIONS_INIT;
-    if (o) {
-        size_t n = options_size(o->version);
-        if (!n)
-            return tm_error_set(err, TM_EINVAL, "statistics: options version %u, expected 1..%u",
-                                o->version, TM_STATS_OPTIONS_VERSION);
-        memcpy(&local, o, n); /* an older struct: the newer fields keep their defaults */
-    }
+    const tm_stats_options defaults = TM_STATS_OPTIONS_INIT;
+    tm_stats_options local;
+    int rc = tm_options_load(&local, &defaults, sizeof local, o, o ? options_size(o->version) : 0,
+                             o ? o->version : 0, TM_STATS_OPTIONS_VERSION, "statistics", err);
+    if (rc != TM_OK)
+        return rc;
     o = &local;
     if (o->nfilters && !o->filters)
         return tm_error_set(err, TM_EINVAL, "statistics: %zu filters but no array", o->nfilters);
@@ -470,7 +470,7 @@ static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osna
     st->is_diff = osnap != NULL;
     side nw = { 0 }, old = { 0 };
     an_filters fs = { 0 };
-    int rc = an_ctx_init(&st->ctx, err);
+    rc = an_ctx_init(&st->ctx, err);
     if (rc != TM_OK) {
         tm_free(st);
         return rc;
