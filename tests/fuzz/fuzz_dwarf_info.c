@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sym_index_init(&ix) == TM_OK) {
         char note[SYM_NOTE_MAX];
         note[0] = '\0';
-        int rc = sym_dwarf_index_sections(&sec, &ix, note, sizeof note);
+        int rc = sym_dwarf_index_sections(&sec, NULL, &ix, note, sizeof note);
         if (rc != TM_OK && rc != TM_EFORMAT && rc != TM_ENOMEM)
             abort();
         if (rc == TM_EFORMAT && !note[0])

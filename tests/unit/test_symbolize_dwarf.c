@@ -74,7 +74,7 @@ static int index_once(unsigned char *const *data, const size_t *len, sym_index *
     fill(&sec, data, len);
     assert_int_equal(sym_index_init(ix), TM_OK);
     note[0] = '\0';
-    int rc = sym_dwarf_index_sections(&sec, ix, note, SYM_NOTE_MAX);
+    int rc = sym_dwarf_index_sections(&sec, NULL, ix, note, SYM_NOTE_MAX);
     assert_true(rc == TM_OK || rc == TM_EFORMAT);
     if (rc == TM_EFORMAT)
         assert_true(note[0] != '\0');
@@ -199,7 +199,7 @@ static void test_out_of_memory(void **state)
             continue;
         char note[SYM_NOTE_MAX];
         tm_alloc_fail_after(n);
-        int rc = sym_dwarf_index_sections(&sec, &ix, note, sizeof note);
+        int rc = sym_dwarf_index_sections(&sec, NULL, &ix, note, sizeof note);
         if (rc == TM_OK)
             rc = sym_index_finish(&ix);
         tm_alloc_fail_after(0);
