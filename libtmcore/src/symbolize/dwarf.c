@@ -771,7 +771,7 @@ static int split_unit(walker *w, dw_unit *sk, const die_attrs *skroot, const cha
         else if (k != 0)
             walker_error(w, "%s: %s", where, note);
     }
-    if (!found && !w->ext && name) {
+    if (!found && !w->ext && w->e && name) {
         char path[4096];
         const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
         for (int k = 0; k < 4 && !f; k++) {
