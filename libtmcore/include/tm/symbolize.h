@@ -102,6 +102,9 @@ typedef struct tm_symbolize_module_report {
     char *path;             /* file used (binary), or the recorded path */
     char *debug_path;       /* file the DWARF came from, or NULL */
     char *note;             /* human-readable note, e.g. why DWARF is unusable; may be NULL */
+    int degraded;           /* symbolized, but a .dwo, .dwp or dwz supplementary file it
+                               refers to is missing or of another build: some inline frames
+                               or names are lost (the note says which) */
     size_t frames;          /* frames of this module looked up */
     size_t frames_resolved; /* ... that got at least a function name */
 } tm_symbolize_module_report;

@@ -1050,8 +1050,9 @@ static int alt_open(walker *w, sym_elf *e, sym_elf **out)
     return rc;
 }
 
-int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap)
+int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t notecap)
 {
+    *degraded = 0;
     walker *w = tm_calloc(1, sizeof *w);
     if (!w)
         return TM_ENOMEM;
@@ -1085,6 +1086,7 @@ int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap)
     }
     if ((rc = alt_open(w, e, &alt)) == TM_OK)
         rc = index_sections(w, &sec, note, notecap);
+    *degraded = w->ndegraded > 0;
 out:
     dw_reader_free(&w->alt);
     if (alt)

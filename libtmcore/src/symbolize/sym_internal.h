@@ -304,8 +304,10 @@ void sym_path_append(char *buf, size_t cap, size_t *len, const char *part);
 
 /* Adds lines and functions of e's DWARF to ix.  TM_OK when the DWARF was
  * read (possibly partially: *note says what was skipped), TM_EFORMAT when
- * nothing usable was found (note says why), TM_ENOMEM. */
-int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap);
+ * nothing usable was found (note says why), TM_ENOMEM.  *degraded: 1 when
+ * a .dwo, .dwp or supplementary file e refers to is missing or of another
+ * build (the note says which). */
+int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t notecap);
 
 /* --- demangling ------------------------------------------------------- */
 
