@@ -18,11 +18,12 @@ Debug information outside the binary is part of the matrix:
   - split DWARF (-gsplit-dwarf; gcc and clang; DWARF 4, the GNU extension,
     and DWARF 5), with the .dwo files found through DW_AT_comp_dir, and
     packed into a .dwp beside the binary (llvm-dwp; binutils' dwp too when
-    installed).  LLVM 14 loses inline frames in clang's split units whose
-    inlined calls have DW_AT_ranges (it reads them from the wrong offset);
-    where llvm-symbolizer differs on the split binary, it must print our
-    answer on the same program built without -gsplit-dwarf, whose code is
-    checked to be byte for byte the same.  Those addresses are counted.
+    installed).  llvm-symbolizer 14 drops inline frames at some addresses
+    of split units (gcc's and clang's, DWARF 4 and 5: inlined calls whose
+    addresses are a range list in the .dwo); where it differs on the split
+    binary, it must print our answer on the same program built without
+    -gsplit-dwarf, whose code is checked to be byte for byte the same.
+    Those addresses are counted.
   - dwz (one file) and dwz -m (a supplementary file, with the GNU forms
     DW_FORM_GNU_ref_alt / strp_alt, and with --dwarf-5 the standard
     DW_FORM_ref_sup4 / strp_sup and .debug_sup).  LLVM 14 does not read
