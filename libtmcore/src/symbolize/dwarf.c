@@ -14,6 +14,14 @@
  * DW_AT_sibling when present.  An error stops the unit it happens in; what
  * was read so far stays usable and the note says what was skipped.
  * Sections come from elf.c, already decompressed (zlib, zstd).
+ *
+ * Debug information outside the file: a split-DWARF skeleton unit has only
+ * the line table; its functions are in a split unit of a .dwo or a .dwp
+ * (dwp.c), read with a second reader that borrows the skeleton's
+ * .debug_addr and bases.  A dwz file names DIEs and strings of a
+ * supplementary file, read with a third reader; references into it carry
+ * ALT_REF.  A file that cannot be found only costs inline frames or names:
+ * it is one note for the module (walker_degraded), not an error.
  */
 #include <stdarg.h>
 #include <stdio.h>

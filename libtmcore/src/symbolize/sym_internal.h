@@ -6,7 +6,9 @@
  *   sym_index    the flat sorted per-module index and its lookup  (index.c)
  *   sym_lines    decodes .debug_line programs into the index  (lines.c)
  *   dw_reader    reads .debug_info & co, bounds-checked  (info.c, dwarf_reader.h)
- *   sym_dwarf    fills an index from DWARF  (dwarf.c)
+ *   dw_cu_index  a DWARF package's unit index  (dwp.c)
+ *   sym_dwarf    fills an index from DWARF, following split units and
+ *                dwz supplementary files  (dwarf.c)
  *   symbolizer   locating files, cache by build-id, snapshots (symbolizer.c)
  */
 #ifndef TM_SYM_INTERNAL_H
