@@ -4,11 +4,16 @@
  * 4-byte little-endian length and its bytes, in the order .debug_info,
  * .debug_abbrev, .debug_str, .debug_line_str, .debug_str_offsets,
  * .debug_addr, .debug_ranges, .debug_rnglists, .debug_line (a length past
- * the end takes what is left).  Every section is copied to a buffer of its
+ * the end takes what is left), then optionally the supplementary (dwz)
+ * file's .debug_info, .debug_abbrev, .debug_str, then split units'
+ * .debug_info.dwo, .debug_abbrev.dwo, .debug_str.dwo, .debug_str_offsets.dwo,
+ * .debug_rnglists.dwo, .debug_line.dwo and a package's .debug_cu_index (an
+ * empty index: the split sections are one .dwo).  Every section is copied to a buffer of its
  * exact size, so that any overread is seen by ASan.  Seeds in
  * corpus/dwarf_info/: the sections of real gcc/clang programs (written by
  * tests/fuzz/dwarf_info_seeds.py), regress-* inputs that once failed, and
- * min-*: a coverage-minimised set (inputs under 2 KiB) of a libFuzzer run.
+ * min-*: a coverage-minimised set (inputs under 2 KiB) of a libFuzzer run;
+ * split-* and dwz-* have the external sections.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,13 +26,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    dw_sections sec;
+    dw_sections sec, alt, dwo;
+    dw_bytes cu_index = { NULL, 0 };
     memset(&sec, 0, sizeof sec);
-    dw_bytes *slots[] = { &sec.info, &sec.abbrev, &sec.str,      &sec.line_str, &sec.str_offsets,
-                          &sec.addr, &sec.ranges, &sec.rnglists, &sec.line };
-    uint8_t *copies[9] = { 0 };
-    size_t off = 0;
-    for (int i = 0; i < 9 && off + 4 <= size; i++) {
+    memset(&alt, 0, sizeof alt);
+    memset(&dwo, 0, sizeof dwo);
+    dw_bytes *slots[] = { &sec.info,        &sec.abbrev, &sec.str,    &sec.line_str,
+                          &sec.str_offsets, &sec.addr,   &sec.ranges, &sec.rnglists,
+                          &sec.line,        &alt.info,   &alt.abbrev, &alt.str,
+                          &dwo.info,        &dwo.abbrev, &dwo.str,    &dwo.str_offsets,
+                          &dwo.rnglists,    &dwo.line,   &cu_index };
+    enum { NSLOTS = sizeof slots / sizeof slots[0] };
+    uint8_t *copies[NSLOTS] = { 0 };
+    size_t off = 0, nread = 0;
+    for (size_t i = 0; i < NSLOTS && off + 4 <= size; i++) {
         size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8 | (size_t)data[off + 2] << 16 |
             (size_t)data[off + 3] << 24;
         off += 4;
@@ -40,12 +52,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         slots[i]->p = copies[i];
         slots[i]->n = len;
         off += len;
+        nread = i + 1;
     }
+    dw_external ext = { alt.info.n ? &alt : NULL, dwo.info.n ? &dwo : NULL,
+                        cu_index.n ? &cu_index : NULL };
     sym_index ix;
     if (sym_index_init(&ix) == TM_OK) {
         char note[SYM_NOTE_MAX];
         note[0] = '\0';
-        int rc = sym_dwarf_index_sections(&sec, &ix, note, sizeof note);
+        int rc = sym_dwarf_index_sections(&sec, nread > 9 ? &ext : NULL, &ix, note, sizeof note);
         if (rc != TM_OK && rc != TM_EFORMAT && rc != TM_ENOMEM)
             abort();
         if (rc == TM_EFORMAT && !note[0])
@@ -64,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         sym_index_free(&ix);
     }
-    for (int i = 0; i < 9; i++)
+    for (size_t i = 0; i < NSLOTS; i++)
         free(copies[i]);
     return 0;
 }

@@ -6,7 +6,10 @@
  *   - every section truncated at many lengths and overwritten with random
  *     bursts, each in a heap buffer of exactly its size (ASan sees any
  *     overread), they index or give TM_EFORMAT with a note: never a crash;
- *   - out-of-memory at every allocation is TM_ENOMEM without leaks.
+ *   - out-of-memory at every allocation is TM_ENOMEM without leaks;
+ *   - split DWARF (a .dwo, a .dwp) and dwz (a supplementary file) seeds give
+ *     their inline calls and names only with the external sections, and a
+ *     note without them; damaged external sections are errors, not crashes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,10 +25,12 @@
 #include "tm_alloc.h"
 
 #define NSEC 9
+#define NALL 19 /* with the external sections (fuzz_dwarf_info.c's order) */
 
 typedef struct seed {
-    unsigned char *data[NSEC];
-    size_t len[NSEC];
+    unsigned char *data[NALL];
+    size_t len[NALL];
+    int n; /* sections in the file */
 } seed;
 
 static const char *const seed_names[] = { "gcc-dw4", "gcc-dw5", "clang-dw4", "clang-dw5" };
@@ -38,9 +43,13 @@ static void seed_load(seed *s, const char *name)
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     memset(s, 0, sizeof *s);
-    for (int i = 0; i < NSEC; i++) {
+    for (int i = 0; i < NALL; i++) {
         unsigned char h[4];
-        assert_int_equal(fread(h, 1, 4, f), 4);
+        size_t got = fread(h, 1, 4, f);
+        if (i >= NSEC && got == 0)
+            break;
+        assert_int_equal(got, 4);
+        s->n = i + 1;
         s->len[i] = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16 | (size_t)h[3] << 24;
         s->data[i] = malloc(s->len[i] ? s->len[i] : 1);
         assert_non_null(s->data[i]);
@@ -51,8 +60,32 @@ static void seed_load(seed *s, const char *name)
 
 static void seed_free(seed *s)
 {
-    for (int i = 0; i < NSEC; i++)
+    for (int i = 0; i < NALL; i++)
         free(s->data[i]);
+}
+
+typedef struct ext_secs {
+    dw_sections alt, dwo;
+    dw_bytes cu_index;
+    dw_external ext;
+} ext_secs;
+
+/* The external sections of data/len (NULL if none). */
+static const dw_external *fill_ext(ext_secs *e, unsigned char *const *data, const size_t *len)
+{
+    memset(e, 0, sizeof *e);
+    dw_bytes *slots[NALL - NSEC] = { &e->alt.info,        &e->alt.abbrev,   &e->alt.str,
+                                     &e->dwo.info,        &e->dwo.abbrev,   &e->dwo.str,
+                                     &e->dwo.str_offsets, &e->dwo.rnglists, &e->dwo.line,
+                                     &e->cu_index };
+    for (int i = 0; i < NALL - NSEC; i++) {
+        slots[i]->p = data[NSEC + i];
+        slots[i]->n = len[NSEC + i];
+    }
+    e->ext.alt = e->alt.info.n ? &e->alt : NULL;
+    e->ext.dwo = e->dwo.info.n ? &e->dwo : NULL;
+    e->ext.cu_index = e->cu_index.n ? &e->cu_index : NULL;
+    return e->ext.alt || e->ext.dwo ? &e->ext : NULL;
 }
 
 static void fill(dw_sections *sec, unsigned char *const *data, const size_t *len)
@@ -67,14 +100,18 @@ static void fill(dw_sections *sec, unsigned char *const *data, const size_t *len
     }
 }
 
-/* Indexes; checks the contract; returns rc. */
-static int index_once(unsigned char *const *data, const size_t *len, sym_index *ix, char *note)
+/* Indexes (with the external sections if use_ext); checks the contract;
+ * returns rc. */
+static int index_with(unsigned char *const *data, const size_t *len, int use_ext, sym_index *ix,
+                      char *note)
 {
     dw_sections sec;
+    ext_secs e;
     fill(&sec, data, len);
+    const dw_external *ext = use_ext ? fill_ext(&e, data, len) : NULL;
     assert_int_equal(sym_index_init(ix), TM_OK);
     note[0] = '\0';
-    int rc = sym_dwarf_index_sections(&sec, ix, note, SYM_NOTE_MAX);
+    int rc = sym_dwarf_index_sections(&sec, ext, ix, note, SYM_NOTE_MAX);
     assert_true(rc == TM_OK || rc == TM_EFORMAT);
     if (rc == TM_EFORMAT)
         assert_true(note[0] != '\0');
@@ -91,6 +128,11 @@ static int index_once(unsigned char *const *data, const size_t *len, sym_index *
         }
     }
     return rc;
+}
+
+static int index_once(unsigned char *const *data, const size_t *len, sym_index *ix, char *note)
+{
+    return index_with(data, len, 0, ix, note);
 }
 
 static void test_intact(void **state)
@@ -199,7 +241,7 @@ static void test_out_of_memory(void **state)
             continue;
         char note[SYM_NOTE_MAX];
         tm_alloc_fail_after(n);
-        int rc = sym_dwarf_index_sections(&sec, &ix, note, sizeof note);
+        int rc = sym_dwarf_index_sections(&sec, NULL, &ix, note, sizeof note);
         if (rc == TM_OK)
             rc = sym_index_finish(&ix);
         tm_alloc_fail_after(0);
@@ -215,12 +257,157 @@ static void test_out_of_memory(void **state)
     seed_free(&s);
 }
 
+/* Inlined calls with a name and a call site in one of our sources; and
+ * functions (of any kind) without a name. */
+static void count_funcs(const sym_index *ix, int *inlined, int *unnamed)
+{
+    *inlined = *unnamed = 0;
+    for (size_t i = 0; i < ix->nfuncs; i++) {
+        const char *name = sym_str(&ix->strings, ix->funcs[i].name);
+        *unnamed += name[0] == '\0';
+        if (ix->funcs[i].parent != SYM_NONE && ix->funcs[i].call_line > 0 &&
+            strstr(sym_str(&ix->strings, ix->funcs[i].call_file), "sym_") && name[0])
+            (*inlined)++;
+    }
+}
+
+static const char *const ext_seeds[] = {
+    "split-gcc-dw4-dwo",   "split-gcc-dw4-dwp",   "split-gcc-dw5-dwo",   "split-gcc-dw5-dwp",
+    "split-clang-dw4-dwo", "split-clang-dw4-dwp", "split-clang-dw5-dwo", "split-clang-dw5-dwp",
+    "dwz-gnu-gcc-dw4",     "dwz-gnu-gcc-dw5",     "dwz-gnu-clang-dw4",   "dwz-dwarf5-gcc-dw4",
+    "dwz-dwarf5-gcc-dw5",  "dwz-dwarf5-clang-dw4"
+};
+
+static void test_external(void **state)
+{
+    (void)state;
+    for (size_t n = 0; n < sizeof ext_seeds / sizeof ext_seeds[0]; n++) {
+        seed s;
+        seed_load(&s, ext_seeds[n]);
+        int split = strncmp(ext_seeds[n], "split", 5) == 0;
+        sym_index ix;
+        char note[SYM_NOTE_MAX];
+        int inl, unnamed, inl0, unnamed0;
+        assert_int_equal(index_with(s.data, s.len, 1, &ix, note), TM_OK);
+        if (note[0])
+            fail_msg("%s: %s", ext_seeds[n], note);
+        count_funcs(&ix, &inl, &unnamed);
+        sym_index_free(&ix);
+        assert_int_equal(index_with(s.data, s.len, 0, &ix, note), TM_OK);
+        count_funcs(&ix, &inl0, &unnamed0);
+        sym_index_free(&ix);
+        if (split) {
+            /* the skeleton alone has no functions; the note says why once */
+            assert_true(inl > 0 && inl0 == 0);
+            assert_non_null(strstr(note, "split DWARF"));
+            assert_non_null(strstr(note, "not found"));
+        } else {
+            /* without the supplementary file, moved DIEs have no names */
+            assert_int_equal(unnamed, 0);
+            assert_true(unnamed0 > 0);
+            assert_true(inl > 0);
+        }
+        seed_free(&s);
+    }
+}
+
+static void test_external_damaged(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x13198a2e03707344ull;
+    for (size_t n = 0; n < sizeof ext_seeds / sizeof ext_seeds[0]; n++) {
+        seed s;
+        seed_load(&s, ext_seeds[n]);
+        int noticed = 0;
+        for (int i = NSEC; i < NALL; i++) {
+            if (!s.len[i])
+                continue;
+            size_t step = s.len[i] / 40 + 1;
+            for (size_t cut = 0; cut < s.len[i]; cut += step) {
+                unsigned char *data[NALL];
+                size_t len[NALL];
+                memcpy(data, s.data, sizeof data);
+                memcpy(len, s.len, sizeof len);
+                data[i] = malloc(cut ? cut : 1);
+                assert_non_null(data[i]);
+                memcpy(data[i], s.data[i], cut);
+                len[i] = cut;
+                sym_index ix;
+                char note[SYM_NOTE_MAX];
+                if (index_with(data, len, 1, &ix, note) == TM_EFORMAT || note[0])
+                    noticed++;
+                sym_index_free(&ix);
+                free(data[i]);
+            }
+            for (int run = 0; run < 60; run++) {
+                unsigned char *data[NALL];
+                memcpy(data, s.data, sizeof data);
+                data[i] = malloc(s.len[i]);
+                assert_non_null(data[i]);
+                memcpy(data[i], s.data[i], s.len[i]);
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                size_t at = (size_t)(rng >> 20) % s.len[i];
+                for (size_t k = 0; k < 1 + (size_t)run % 8 && at + k < s.len[i]; k++) {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    data[i][at + k] = (unsigned char)rng;
+                }
+                sym_index ix;
+                char note[SYM_NOTE_MAX];
+                index_with(data, s.len, 1, &ix, note);
+                sym_index_free(&ix);
+                free(data[i]);
+            }
+        }
+        assert_true(noticed > 0);
+        seed_free(&s);
+    }
+}
+
+static void test_external_out_of_memory(void **state)
+{
+    (void)state;
+    static const char *const names[] = { "split-gcc-dw5-dwp", "dwz-gnu-gcc-dw4" };
+    for (size_t m = 0; m < 2; m++) {
+        seed s;
+        seed_load(&s, names[m]);
+        int failures = 0, successes = 0;
+        for (unsigned long n = 1; n < 3000; n += (n < 100 ? 1 : n / 10)) {
+            dw_sections sec;
+            ext_secs e;
+            fill(&sec, s.data, s.len);
+            const dw_external *ext = fill_ext(&e, s.data, s.len);
+            sym_index ix;
+            if (sym_index_init(&ix) != TM_OK)
+                continue;
+            char note[SYM_NOTE_MAX];
+            tm_alloc_fail_after(n);
+            int rc = sym_dwarf_index_sections(&sec, ext, &ix, note, sizeof note);
+            if (rc == TM_OK)
+                rc = sym_index_finish(&ix);
+            tm_alloc_fail_after(0);
+            assert_true(rc == TM_OK || rc == TM_ENOMEM);
+            if (rc == TM_OK)
+                successes++;
+            else
+                failures++;
+            sym_index_free(&ix);
+        }
+        assert_true(failures > 10);
+        assert_true(successes > 0);
+        seed_free(&s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_intact),
-        cmocka_unit_test(test_truncated_and_corrupt),
-        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_intact),           cmocka_unit_test(test_truncated_and_corrupt),
+        cmocka_unit_test(test_out_of_memory),    cmocka_unit_test(test_external),
+        cmocka_unit_test(test_external_damaged), cmocka_unit_test(test_external_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

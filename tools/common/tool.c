@@ -95,8 +95,8 @@ int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
         return tm_error_prefix(err, "%s: symbolizing", path);
     for (size_t i = 0; report && i < report->nmodules; i++) {
         const tm_symbolize_module_report *m = &report->modules[i];
-        if (m->status == TM_SYMSTAT_SYMBOLIZED || m->status == TM_SYMSTAT_UNUSED ||
-            m->status == TM_SYMSTAT_SYMTAB_ONLY)
+        if ((m->status == TM_SYMSTAT_SYMBOLIZED && !m->degraded) ||
+            m->status == TM_SYMSTAT_UNUSED || m->status == TM_SYMSTAT_SYMTAB_ONLY)
             continue;
         fprintf(stderr, "note: %s: %s: %s%s%s\n", path, m->path ? m->path : "?",
                 tm_symstat_name(m->status), m->note ? ": " : "", m->note ? m->note : "");

@@ -27,6 +27,18 @@
  *     subdirectory, and in DEBUG_DIR + the binary's directory).  zlib and
  *     zstd compressed debug sections (SHF_COMPRESSED, and legacy .zdebug_*)
  *     are decompressed before they are read.
+ *   - Debug information kept outside the debug file is followed.  Split
+ *     DWARF (-gsplit-dwarf, DWARF 4 GNU extension and DWARF 5): each
+ *     skeleton unit's functions and inline calls come from FILE.dwp beside
+ *     the debug file (or, for FILE.debug, FILE without .debug + .dwp), else
+ *     from its .dwo (DW_AT_dwo_name as given when absolute, relative to
+ *     DW_AT_comp_dir, then beside the debug file), matched by dwo_id.  dwz
+ *     supplementary files (.gnu_debugaltlink, DWARF 5 .debug_sup): the
+ *     linked path (relative to the debug file's directory), its base name
+ *     beside the debug file, /usr/lib/debug/.build-id/xx/yyyy.debug and
+ *     /usr/lib/debug/.dwz/..., checked by build-id (or .debug_sup
+ *     checksum).  What cannot be found leaves lines without the inline
+ *     frames or names it held, and one note for the module says so.
  *   - Each module is indexed once (flat sorted arrays: line ranges and
  *     inlined-subroutine ranges) and cached by build-id inside a
  *     tm_symbolizer.  A symbolizer is NOT thread-safe (its caches have no
@@ -90,6 +102,9 @@ typedef struct tm_symbolize_module_report {
     char *path;             /* file used (binary), or the recorded path */
     char *debug_path;       /* file the DWARF came from, or NULL */
     char *note;             /* human-readable note, e.g. why DWARF is unusable; may be NULL */
+    int degraded;           /* symbolized, but a .dwo, .dwp or dwz supplementary file it
+                               refers to is missing or of another build: some inline frames
+                               or names are lost (the note says which) */
     size_t frames;          /* frames of this module looked up */
     size_t frames_resolved; /* ... that got at least a function name */
 } tm_symbolize_module_report;

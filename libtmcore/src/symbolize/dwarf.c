@@ -14,6 +14,14 @@
  * DW_AT_sibling when present.  An error stops the unit it happens in; what
  * was read so far stays usable and the note says what was skipped.
  * Sections come from elf.c, already decompressed (zlib, zstd).
+ *
+ * Debug information outside the file: a split-DWARF skeleton unit has only
+ * the line table; its functions are in a split unit of a .dwo or a .dwp
+ * (dwp.c), read with a second reader that borrows the skeleton's
+ * .debug_addr and bases.  A dwz file names DIEs and strings of a
+ * supplementary file, read with a third reader; references into it carry
+ * ALT_REF.  A file that cannot be found only costs inline frames or names:
+ * it is one note for the module (walker_degraded), not an error.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,7 +67,11 @@ enum {
     AT_call_file = 0x58,
     AT_call_line = 0x59,
     AT_linkage_name = 0x6e,
-    AT_MIPS_linkage_name = 0x2007
+    AT_dwo_name = 0x76,
+    AT_MIPS_linkage_name = 0x2007,
+    AT_GNU_dwo_name = 0x2130,
+    AT_GNU_dwo_id = 0x2131,
+    AT_GNU_ranges_base = 0x2132
 };
 
 /* The attributes a subroutine DIE is read for. */
@@ -77,6 +89,9 @@ enum {
     K_sibling,
     K_comp_dir,
     K_stmt_list,
+    K_dwo_name,
+    K_dwo_id,
+    K_ranges_base,
     NK
 };
 
@@ -98,7 +113,18 @@ typedef struct origin_entry {
 } origin_entry;
 
 typedef struct walker {
-    dw_reader r;
+    dw_reader r;   /* the file's, or while a split unit is read, its .dwo's */
+    dw_reader alt; /* the supplementary (dwz) file's; no units if none */
+    sym_elf *e;    /* the indexed file; NULL when indexing sections */
+    const dw_external *ext;
+    /* split DWARF: the package beside the file, opened on first need */
+    int dwp_tried;
+    sym_elf *dwp;
+    dw_sections dwp_sec;
+    dw_bytes dwp_index;
+    /* what is missing (a .dwo, the dwz file): said once, with a count */
+    char degraded[SYM_NOTE_MAX];
+    int ndegraded;
     sym_index *ix;
     dw_unit *u; /* current unit */
     sym_line_input line_in;
@@ -131,6 +157,18 @@ static void walker_error(walker *w, const char *fmt, ...)
     va_end(ap);
 }
 
+static void walker_degraded(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void walker_degraded(walker *w, const char *fmt, ...)
+{
+    w->ndegraded++;
+    if (w->degraded[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->degraded, sizeof w->degraded, fmt, ap);
+    va_end(ap);
+}
+
 /* --- attributes -------------------------------------------------------------- */
 
 static int key_of(unsigned name)
@@ -149,20 +187,25 @@ static int key_of(unsigned name)
     case AT_sibling: return K_sibling;
     case AT_comp_dir: return K_comp_dir;
     case AT_stmt_list: return K_stmt_list;
+    case AT_dwo_name:
+    case AT_GNU_dwo_name: return K_dwo_name;
+    case AT_GNU_dwo_id: return K_dwo_id;
+    case AT_GNU_ranges_base: return K_ranges_base;
     default: return -1;
     }
 }
 
 /* Reads every attribute of a at *c; keeps those we use.  -1 on error. */
-static int read_attrs(walker *w, const dw_unit *u, sym_cur *c, const dw_abbrev *a, die_attrs *out)
+static int read_attrs_of(walker *w, const dw_reader *r, const dw_unit *u, sym_cur *c,
+                         const dw_abbrev *a, die_attrs *out)
 {
     out->have = 0;
     const dw_attrspec *sp = a->nattr ? &u->ab->specs[a->first] : NULL; /* specs may be NULL */
     for (uint32_t i = 0; i < a->nattr; i++) {
         dw_val v;
-        if (dw_read_val(&w->r, u, c, &sp[i], &v) != 0) {
+        if (dw_read_val(r, u, c, &sp[i], &v) != 0) {
             walker_error(w, ".debug_info at offset %llu: unsupported form 0x%x",
-                         (unsigned long long)(c->p - w->r.sec.info.p), sp[i].form);
+                         (unsigned long long)(c->p - r->sec.info.p), sp[i].form);
             return -1;
         }
         int k = key_of(v.name);
@@ -179,26 +222,32 @@ static int read_attrs(walker *w, const dw_unit *u, sym_cur *c, const dw_abbrev *
     return 0;
 }
 
-/* The attributes of the DIE at global offset off; its unit in *uo. */
-static int die_at(walker *w, uint64_t off, dw_unit **uo, die_attrs *out)
+static int read_attrs(walker *w, const dw_unit *u, sym_cur *c, const dw_abbrev *a, die_attrs *out)
 {
-    dw_unit *u = dw_unit_of(&w->r, off);
+    return read_attrs_of(w, &w->r, u, c, a, out);
+}
+
+/* The attributes of the DIE at global offset off of reader r; its unit in
+ * *uo. */
+static int die_at(walker *w, dw_reader *r, uint64_t off, dw_unit **uo, die_attrs *out)
+{
+    dw_unit *u = dw_unit_of(r, off);
     if (!u)
         return -1;
     char note[SYM_NOTE_MAX];
-    int rc = dw_unit_abbrevs(&w->r, u, note, sizeof note);
+    int rc = dw_unit_abbrevs(r, u, note, sizeof note);
     if (rc == TM_ENOMEM)
         w->enomem = 1;
     if (rc != TM_OK)
         return -1;
-    dw_unit_bases(&w->r, u);
-    sym_cur c = dw_cursor(&w->r, u, off);
+    dw_unit_bases(r, u);
+    sym_cur c = dw_cursor(r, u, off);
     uint64_t code;
     const dw_abbrev *a = dw_die_begin(u, &c, &code);
     if (!a)
         return -1;
     *uo = u;
-    return read_attrs(w, u, &c, a, out);
+    return read_attrs_of(w, r, u, &c, a, out);
 }
 
 static int has(const die_attrs *d, int k)
@@ -207,6 +256,28 @@ static int has(const die_attrs *d, int k)
 }
 
 /* --- names ---------------------------------------------------------------------- */
+
+/* A DIE reference: the offset, tagged with ALT_REF when it is in the dwz
+ * file (offsets of the two files would collide). */
+#define ALT_REF (1ull << 63)
+
+static int ref_of(walker *w, const dw_reader *in, const dw_val *v, uint64_t *out)
+{
+    if (dw_val_ref(v, out)) {
+        if (*out & ALT_REF)
+            return 0;
+        if (in == &w->alt)
+            *out |= ALT_REF;
+        return 1;
+    }
+    if (dw_val_ref_alt(v, out) && !(*out & ALT_REF)) {
+        if (!w->alt.nunits)
+            return 0;
+        *out |= ALT_REF;
+        return 1;
+    }
+    return 0;
+}
 
 /* llvm's findRecursively: the DIE's own attributes, then the DIEs named by
  * DW_AT_specification and DW_AT_abstract_origin, depth first. */
@@ -218,20 +289,25 @@ static const char *find_string(walker *w, const die_attrs *die, const int *keys,
         die_attrs buf;
         const die_attrs *d = die;
         dw_unit *u = w->u;
-        if (!first && die_at(w, todo[--ntodo], &u, &buf) != 0)
-            continue;
-        if (!first)
+        dw_reader *r = &w->r;
+        if (!first) {
+            uint64_t ref = todo[--ntodo];
+            if (ref & ALT_REF)
+                r = &w->alt;
+            if (die_at(w, r, ref & ~ALT_REF, &u, &buf) != 0)
+                continue;
             d = &buf;
+        }
         first = 0;
         for (int i = 0; i < nkeys; i++) {
             const char *s;
-            if (has(d, keys[i]) && dw_val_string(&w->r, u, &d->v[keys[i]], &s))
+            if (has(d, keys[i]) && dw_val_string(r, u, &d->v[keys[i]], &s))
                 return s;
         }
         static const int refs[2] = { K_origin, K_spec };
         for (int i = 0; i < 2 && hops < MAX_NAME_HOPS; i++) {
             uint64_t off;
-            if (!has(d, refs[i]) || !dw_val_ref(&d->v[refs[i]], &off))
+            if (!has(d, refs[i]) || !ref_of(w, r, &d->v[refs[i]], &off))
                 continue;
             int dup = 0;
             for (int k = 0; k < nseen; k++)
@@ -276,7 +352,7 @@ static int subroutine_name(walker *w, const die_attrs *die, uint32_t *out)
     uint32_t *slot = NULL;
     uint64_t off = 0;
     if (!has(die, K_name) && !has(die, K_linkage) && !has(die, K_mips) && has(die, K_origin) &&
-        dw_val_ref(&die->v[K_origin], &off) && off) {
+        ref_of(w, &w->r, &die->v[K_origin], &off) && off) {
         int hit = origin_lookup(w, off, &slot);
         if (hit < 0)
             return TM_ENOMEM;
@@ -474,6 +550,286 @@ static int walk_unit(walker *w, dw_unit *u, sym_cur *c)
     return TM_OK;
 }
 
+/* --- split DWARF: skeleton units and their .dwo / .dwp ---------------------------- */
+
+static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note, size_t notecap);
+
+static void origins_reset(walker *w)
+{
+    /* DIE offsets are per file: a split unit's would hit the file's */
+    w->norigin = 0;
+    tm_hindex_clear(&w->origin_index);
+}
+
+/* The sections a .dwo (or a package) holds. */
+static int dwo_sections(sym_elf *f, dw_sections *out, dw_bytes *cu_index, char *note,
+                        size_t notecap)
+{
+    memset(out, 0, sizeof *out);
+    out->msb = f->msb;
+    static const char *const names[] = { ".debug_info.dwo",     ".debug_abbrev.dwo",
+                                         ".debug_str.dwo",      ".debug_str_offsets.dwo",
+                                         ".debug_rnglists.dwo", ".debug_line.dwo",
+                                         ".debug_cu_index" };
+    dw_bytes dummy;
+    dw_bytes *slots[] = { &out->info,
+                          &out->abbrev,
+                          &out->str,
+                          &out->str_offsets,
+                          &out->rnglists,
+                          &out->line,
+                          cu_index ? cu_index : &dummy };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int rc = section_bytes(f, names[i], slots[i], note, notecap);
+        if (rc != TM_OK)
+            return rc;
+    }
+    return TM_OK;
+}
+
+/* dir + '/' + part into buf. */
+static void path_join(char *buf, size_t cap, const char *dir, const char *part)
+{
+    size_t len = 0;
+    sym_path_append(buf, cap, &len, dir);
+    sym_path_append(buf, cap, &len, part);
+    buf[len] = '\0';
+}
+
+/* The directory of file path + '/' + part into buf. */
+static void path_beside(char *buf, size_t cap, const char *path, const char *part)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    char dir[4096] = ".";
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + 1), path);
+    path_join(buf, cap, dir, part);
+}
+
+/* Opens the package beside the file (FILE.dwp, or for FILE.debug also
+ * FILE.dwp without the suffix), once. */
+static int dwp_open(walker *w)
+{
+    if (w->dwp_tried || !w->e || !w->e->path)
+        return TM_OK;
+    w->dwp_tried = 1;
+    char path[4096], note[SYM_NOTE_MAX] = "";
+    size_t n = strlen(w->e->path);
+    for (int k = 0; k < 2 && !w->dwp; k++) {
+        if (k == 1 && (n < 6 || strcmp(w->e->path + n - 6, ".debug") != 0))
+            break;
+        snprintf(path, sizeof path, "%.*s.dwp", (int)(k ? n - 6 : n), w->e->path);
+        int rc = sym_elf_open(path, &w->dwp, note, sizeof note);
+        if (rc == TM_ENOMEM)
+            return rc;
+        if (rc != TM_OK) {
+            if (rc != TM_ENOTFOUND)
+                walker_degraded(w, "split DWARF: %s", note);
+            w->dwp = NULL;
+        }
+    }
+    if (!w->dwp)
+        return TM_OK;
+    int rc = dwo_sections(w->dwp, &w->dwp_sec, &w->dwp_index, note, sizeof note);
+    if (rc == TM_OK && !w->dwp_index.n) {
+        snprintf(note, sizeof note, "%s has no .debug_cu_index", w->dwp->path);
+        rc = TM_EFORMAT;
+    }
+    if (rc != TM_OK) {
+        if (rc != TM_ENOMEM)
+            walker_degraded(w, "split DWARF: %s", note);
+        sym_elf_close(w->dwp);
+        w->dwp = NULL;
+    }
+    return rc == TM_ENOMEM ? rc : TM_OK;
+}
+
+/* Reads the split unit id of sections sec (a .dwo, or a package's slice)
+ * for skeleton sk, whose root DIE is skroot.  `where` names the file. */
+static int walk_split(walker *w, dw_unit *sk, const die_attrs *skroot, const dw_sections *sec,
+                      uint64_t id, const char *where)
+{
+    dw_reader sr;
+    char hnote[SYM_NOTE_MAX] = "";
+    int rc = dw_reader_init(&sr, sec, hnote, sizeof hnote);
+    if (rc != TM_OK)
+        return rc;
+    if (hnote[0])
+        walker_error(w, "%s: %s", where, hnote);
+    dw_unit *su = NULL;
+    size_t nsplit = 0;
+    for (size_t i = 0; i < sr.nunits && !su; i++) {
+        dw_unit *c = &sr.units[i];
+        if (c->version >= 5) {
+            if (c->unit_type != 5)
+                continue;
+            nsplit++;
+            if (c->has_dwo_id && c->dwo_id == id)
+                su = c;
+            continue;
+        }
+        /* DWARF 4 (GNU): the id is an attribute of the unit's root DIE */
+        char note[SYM_NOTE_MAX];
+        rc = dw_unit_abbrevs(&sr, c, note, sizeof note);
+        if (rc == TM_ENOMEM)
+            break;
+        rc = TM_OK;
+        sym_cur cur = dw_cursor(&sr, c, c->die);
+        uint64_t code;
+        const dw_abbrev *a = dw_die_begin(c, &cur, &code);
+        die_attrs d;
+        if (!a || read_attrs_of(w, &sr, c, &cur, a, &d) != 0)
+            continue;
+        nsplit++;
+        uint64_t v;
+        if (has(&d, K_dwo_id) && dw_val_unsigned(&d.v[K_dwo_id], &v) && v == id)
+            su = c;
+    }
+    if (rc == TM_OK && !su && nsplit)
+        walker_degraded(w,
+                        "split DWARF: %s has no unit with dwo_id 0x%llx (out of date?): inline "
+                        "frames of its code are missing",
+                        where, (unsigned long long)id);
+    else if (rc == TM_OK && !su)
+        walker_error(w, "%s: no split unit", where);
+    if (rc != TM_OK || !su) {
+        dw_reader_free(&sr);
+        return rc;
+    }
+    /* The split unit's addresses are in the skeleton's file. */
+    su->addr_base = sk->addr_base;
+    su->has_addr_base = sk->has_addr_base;
+    dw_unit_bases(&sr, su);
+    if (!su->has_str_offsets_base) { /* implied: after the section's header */
+        su->str_offsets_base = su->version >= 5 ? (su->offsize == 8 ? 16 : 8) : 0;
+        su->has_str_offsets_base = 1;
+    }
+    if (!su->has_rnglists_base && su->version >= 5) {
+        su->rnglists_base = su->offsize == 8 ? 20 : 12;
+        su->has_rnglists_base = 1;
+    }
+    uint64_t rb;
+    if (has(skroot, K_ranges_base) && dw_val_unsigned(&skroot->v[K_ranges_base], &rb))
+        su->ranges_base = rb;
+    else if (has(skroot, K_ranges_base) && skroot->v[K_ranges_base].form == 0x17)
+        su->ranges_base = skroot->v[K_ranges_base].u;
+    if (!su->base_addr)
+        su->base_addr = sk->base_addr;
+
+    dw_reader keep = w->r;
+    dw_unit *keep_u = w->u;
+    w->r = sr;
+    w->u = su;
+    origins_reset(w);
+    sym_cur c = dw_cursor(&w->r, su, su->die);
+    uint64_t code;
+    const dw_abbrev *a = dw_die_begin(su, &c, &code);
+    if (!a)
+        walker_error(w, "%s: bad split unit DIE", where);
+    else if (dw_skip_attrs(&w->r, su, &c, a) != 0)
+        walker_error(w, "%s: malformed split unit DIE", where);
+    else if (a->children)
+        rc = walk_unit(w, su, &c);
+    dw_reader_free(&w->r);
+    w->r = keep;
+    w->u = keep_u;
+    origins_reset(w);
+    return rc;
+}
+
+/* Skeleton unit sk (root DIE skroot): finds its split unit, in the package
+ * beside the file or in its .dwo (the name as given, relative to comp_dir,
+ * beside the file), and reads its functions and inline calls. */
+static int split_unit(walker *w, dw_unit *sk, const die_attrs *skroot, const char *comp_dir)
+{
+    uint64_t id = sk->dwo_id;
+    if (!sk->has_dwo_id && !(has(skroot, K_dwo_id) && dw_val_unsigned(&skroot->v[K_dwo_id], &id)))
+        return TM_OK; /* not split after all */
+    const char *name = NULL;
+    if (has(skroot, K_dwo_name))
+        dw_val_string(&w->r, sk, &skroot->v[K_dwo_name], &name);
+    char note[SYM_NOTE_MAX] = "", where[4096];
+    snprintf(where, sizeof where, "%s", name ? name : "the .dwo");
+    dw_sections sec;
+    int found = 0, rc = TM_OK;
+    sym_elf *f = NULL;
+    const dw_sections *whole = NULL;
+    const dw_bytes *index = NULL;
+    if (w->ext) {
+        whole = w->ext->dwo;
+        index = w->ext->cu_index;
+        if (whole && !index) {
+            sec = *whole;
+            found = 1;
+        }
+    } else {
+        if ((rc = dwp_open(w)) != TM_OK)
+            return rc;
+        if (w->dwp) {
+            whole = &w->dwp_sec;
+            index = &w->dwp_index;
+            snprintf(where, sizeof where, "%s", w->dwp->path);
+        }
+    }
+    if (whole && index) {
+        dw_dwp_row row;
+        int k = dw_cu_index_find(index, whole->msb, id, &row, note, sizeof note);
+        if (k == 1 && dw_dwp_slice(whole, &row, &sec, note, sizeof note) == 0)
+            found = 1;
+        else if (k != 0)
+            walker_error(w, "%s: %s", where, note);
+    }
+    if (!found && !w->ext && w->e && name) {
+        char path[4096];
+        const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+        for (int k = 0; k < 4 && !f; k++) {
+            if (k == 0 && name[0] != '/')
+                continue;
+            if (k == 0)
+                snprintf(path, sizeof path, "%s", name);
+            else if (k == 1 && comp_dir && name[0] != '/')
+                path_join(path, sizeof path, comp_dir, name);
+            else if (k == 2 && name[0] != '/')
+                path_beside(path, sizeof path, w->e->path, name);
+            else if (k == 3)
+                path_beside(path, sizeof path, w->e->path, base);
+            else
+                continue;
+            rc = sym_elf_open(path, &f, note, sizeof note);
+            if (rc == TM_ENOMEM)
+                return rc;
+            if (rc != TM_OK) {
+                f = NULL;
+                if (rc != TM_ENOTFOUND)
+                    walker_error(w, "%s", note);
+            }
+        }
+        rc = TM_OK;
+        if (f) {
+            snprintf(where, sizeof where, "%s", f->path);
+            rc = dwo_sections(f, &sec, NULL, note, sizeof note);
+            if (rc == TM_OK)
+                found = 1;
+            else if (rc != TM_ENOMEM)
+                walker_error(w, "%s", note);
+        }
+    }
+    if (rc == TM_OK && !found)
+        walker_degraded(w,
+                        "split DWARF: %s not found (nor a .dwp beside the file): inline frames "
+                        "of its code are missing",
+                        name ? name : "a .dwo");
+    if (rc == TM_OK && found) {
+        sec.addr = w->r.sec.addr;
+        sec.ranges = w->r.sec.ranges;
+        memset(&sec.sup_str, 0, sizeof sec.sup_str);
+        rc = walk_split(w, sk, skroot, &sec, id, where);
+    }
+    if (f)
+        sym_elf_close(f);
+    return rc;
+}
+
 static int process_unit(walker *w, dw_unit *u)
 {
     char note[SYM_NOTE_MAX] = "";
@@ -513,6 +869,8 @@ static int process_unit(walker *w, dw_unit *u)
     }
     if (a->children)
         rc = walk_unit(w, u, &c);
+    if (rc == TM_OK && (u->unit_type == 4 || has(&root, K_dwo_id)))
+        rc = split_unit(w, u, &root, comp_dir);
     tm_free(w->lf.files);
     memset(&w->lf, 0, sizeof w->lf);
     return rc == TM_OK && w->enomem ? TM_ENOMEM : rc;
@@ -543,12 +901,172 @@ static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note
 
 static int index_sections(walker *w, const dw_sections *sec, char *note, size_t notecap);
 
-int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap)
+/* --- dwz: the supplementary file ------------------------------------------------- */
+
+/* DWARF 5's .debug_sup of f: *is_sup, the file name and the checksum that
+ * the file and its supplementary file share.  *name NULL: no section. */
+static int sup_section(sym_elf *f, int *is_sup, const char **name, const uint8_t **sum,
+                       size_t *sumlen, char *note, size_t notecap)
 {
+    *name = NULL;
+    dw_bytes b;
+    int rc = section_bytes(f, ".debug_sup", &b, note, notecap);
+    if (rc != TM_OK || !b.n)
+        return rc;
+    sym_cur c = { b.p, b.p + b.n, f->msb, 0 };
+    unsigned version = (unsigned)sym_cur_uint(&c, 2);
+    *is_sup = sym_cur_u8(&c);
+    const char *s = sym_cur_str(&c);
+    uint64_t n = sym_cur_uleb(&c);
+    if (c.bad || n > sym_cur_left(&c) || version != 5) {
+        snprintf(note, notecap, "%s: .debug_sup: malformed (version %u)", f->path, version);
+        return TM_EFORMAT;
+    }
+    *name = s;
+    *sum = c.p;
+    *sumlen = (size_t)n;
+    return TM_OK;
+}
+
+/* Where the supplementary file is named: .gnu_debugaltlink (a path and the
+ * file's build-id) or .debug_sup (*sup set: a path and a checksum).  *name
+ * NULL: none. */
+static int alt_link(sym_elf *e, const char **name, const uint8_t **id, size_t *idlen, int *sup,
+                    char *note, size_t notecap)
+{
+    *name = NULL;
+    *idlen = 0;
+    *sup = 0;
+    dw_bytes b;
+    int rc = section_bytes(e, ".gnu_debugaltlink", &b, note, notecap);
+    if (rc != TM_OK)
+        return rc;
+    if (b.n) {
+        const uint8_t *z = memchr(b.p, 0, b.n);
+        if (!z) {
+            snprintf(note, notecap, ".gnu_debugaltlink: no NUL-terminated file name");
+            return TM_EFORMAT;
+        }
+        *name = (const char *)b.p;
+        *id = z + 1;
+        *idlen = b.n - (size_t)(z + 1 - b.p);
+        return TM_OK;
+    }
+    int is_sup = 0;
+    if ((rc = sup_section(e, &is_sup, name, id, idlen, note, notecap)) != TM_OK || !*name)
+        return rc;
+    if (is_sup)
+        *name = NULL; /* this is the supplementary file */
+    *sup = 1;
+    return TM_OK;
+}
+
+/* Whether candidate f is the supplementary file named with id. */
+static int alt_matches(sym_elf *f, int sup, const uint8_t *id, size_t idlen)
+{
+    if (!sup)
+        return !idlen || (f->build_id_len == idlen && memcmp(f->build_id, id, idlen) == 0);
+    const char *name;
+    const uint8_t *sum;
+    size_t n;
+    int is_sup = 0;
+    char note[SYM_NOTE_MAX];
+    return sup_section(f, &is_sup, &name, &sum, &n, note, sizeof note) == TM_OK && name && is_sup &&
+        n == idlen && memcmp(sum, id, n) == 0;
+}
+
+/* Finds and opens the supplementary file of e: its path as linked (relative
+ * to e's directory), its base name beside e, then by build-id under
+ * /usr/lib/debug/.build-id and under /usr/lib/debug/.dwz. */
+static int alt_open(walker *w, sym_elf *e, sym_elf **out)
+{
+    *out = NULL;
+    const char *name;
+    const uint8_t *id = NULL;
+    size_t idlen;
+    int sup;
+    char note[SYM_NOTE_MAX] = "";
+    int rc = alt_link(e, &name, &id, &idlen, &sup, note, sizeof note);
+    if (rc == TM_ENOMEM)
+        return rc;
+    if (rc != TM_OK) {
+        walker_degraded(w, "dwz: %s", note);
+        return TM_OK;
+    }
+    if (!name)
+        return TM_OK;
+    char hex[2 * TM_BUILD_ID_MAX + 1] = "";
+    for (size_t i = 0; i < idlen && i < TM_BUILD_ID_MAX; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    const char *dwz = strstr(name, ".dwz/");
+    char path[4096];
+    int mismatch = 0;
+    for (int k = 0; k < 4 && !*out; k++) {
+        if (k == 0 && name[0] == '/')
+            snprintf(path, sizeof path, "%s", name);
+        else if (k == 0)
+            path_beside(path, sizeof path, e->path, name);
+        else if (k == 1)
+            path_beside(path, sizeof path, e->path, base);
+        else if (k == 2 && idlen >= 2)
+            snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
+        else if (k == 3 && dwz)
+            path_join(path, sizeof path, "/usr/lib/debug", dwz);
+        else
+            continue;
+        sym_elf *f;
+        rc = sym_elf_open(path, &f, note, sizeof note);
+        if (rc == TM_ENOMEM)
+            return rc;
+        if (rc != TM_OK)
+            continue;
+        if (!alt_matches(f, sup, id, idlen)) {
+            mismatch = 1;
+            sym_elf_close(f);
+            continue;
+        }
+        *out = f;
+    }
+    if (!*out) {
+        walker_degraded(w,
+                        "dwz: supplementary file %s (%s %s) %s: names of functions "
+                        "described there are missing",
+                        name, sup ? "checksum" : "build-id", hex[0] ? hex : "none",
+                        mismatch ? "does not match" : "not found");
+        return TM_OK;
+    }
+    dw_sections sec;
+    memset(&sec, 0, sizeof sec);
+    sec.msb = (*out)->msb;
+    static const char *const names[] = { ".debug_info", ".debug_abbrev", ".debug_str",
+                                         ".debug_line_str", ".debug_str_offsets" };
+    dw_bytes *slots[] = { &sec.info, &sec.abbrev, &sec.str, &sec.line_str, &sec.str_offsets };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        rc = section_bytes(*out, names[i], slots[i], note, sizeof note);
+        if (rc == TM_ENOMEM)
+            return rc;
+        if (rc != TM_OK) {
+            walker_degraded(w, "dwz: %s", note);
+            return TM_OK;
+        }
+    }
+    note[0] = '\0';
+    rc = dw_reader_init(&w->alt, &sec, note, sizeof note);
+    if (rc == TM_OK && note[0])
+        walker_error(w, "%s: %s", (*out)->path, note);
+    return rc;
+}
+
+int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t notecap)
+{
+    *degraded = 0;
     walker *w = tm_calloc(1, sizeof *w);
     if (!w)
         return TM_ENOMEM;
     w->ix = ix;
+    w->e = e;
+    sym_elf *alt = NULL;
     dw_sections sec;
     memset(&sec, 0, sizeof sec);
     sec.msb = e->msb;
@@ -574,19 +1092,35 @@ int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap)
             walker_error(w, "%s", snote);
         }
     }
-    rc = index_sections(w, &sec, note, notecap);
+    if ((rc = alt_open(w, e, &alt)) == TM_OK)
+        rc = index_sections(w, &sec, note, notecap);
+    *degraded = w->ndegraded > 0;
 out:
+    dw_reader_free(&w->alt);
+    if (alt)
+        sym_elf_close(alt);
     tm_free(w);
     return rc;
 }
 
-int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note, size_t notecap)
+int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym_index *ix,
+                             char *note, size_t notecap)
 {
     walker *w = tm_calloc(1, sizeof *w);
     if (!w)
         return TM_ENOMEM;
     w->ix = ix;
-    int rc = index_sections(w, sec, note, notecap);
+    w->ext = ext;
+    int rc = TM_OK;
+    if (ext && ext->alt) {
+        char anote[SYM_NOTE_MAX] = "";
+        rc = dw_reader_init(&w->alt, ext->alt, anote, sizeof anote);
+        if (anote[0])
+            walker_error(w, "supplementary file: %s", anote);
+    }
+    if (rc == TM_OK)
+        rc = index_sections(w, sec, note, notecap);
+    dw_reader_free(&w->alt);
     tm_free(w);
     return rc;
 }
@@ -594,6 +1128,7 @@ int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note, 
 static int index_sections(walker *w, const dw_sections *secp, char *note, size_t notecap)
 {
     dw_sections sec = *secp;
+    sec.sup_str = w->alt.sec.str;
     int rc = TM_OK;
     if (!sec.info.n) {
         snprintf(note, notecap, "no usable DWARF: no debug sections");
@@ -622,9 +1157,15 @@ static int index_sections(walker *w, const dw_sections *secp, char *note, size_t
         ncu++;
         rc = process_unit(w, u);
     }
-    if (rc == TM_OK && w->errors)
-        snprintf(note, notecap, "DWARF partly unreadable (%d errors), first: %s", w->errors,
-                 w->note);
+    if (rc == TM_OK && (w->errors || w->ndegraded)) {
+        char more[48] = "", errs[SYM_NOTE_MAX + 64] = "";
+        if (w->ndegraded > 1)
+            snprintf(more, sizeof more, " (and %d more like it)", w->ndegraded - 1);
+        if (w->errors)
+            snprintf(errs, sizeof errs, "%sDWARF partly unreadable (%d errors), first: %s",
+                     w->ndegraded ? "; " : "", w->errors, w->note);
+        snprintf(note, notecap, "%s%s%s", w->degraded, more, errs);
+    }
     if (rc == TM_OK && ncu == 0) {
         snprintf(note, notecap, "no usable DWARF: %s",
                  w->note[0] ? w->note : "no compilation units");
@@ -632,6 +1173,9 @@ static int index_sections(walker *w, const dw_sections *secp, char *note, size_t
     }
 out:
     dw_reader_free(&w->r);
+    if (w->dwp)
+        sym_elf_close(w->dwp);
+    w->dwp = NULL;
     tm_free(w->lf.files);
     tm_free(w->origins);
     tm_hindex_free(&w->origin_index);

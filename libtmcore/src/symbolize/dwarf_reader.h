@@ -18,6 +18,9 @@ typedef struct dw_bytes {
 
 typedef struct dw_sections {
     dw_bytes info, abbrev, str, line_str, str_offsets, addr, ranges, rnglists, line;
+    /* .debug_str of the supplementary (dwz) file: DW_FORM_GNU_strp_alt and
+     * DW_FORM_strp_sup point into it */
+    dw_bytes sup_str;
     int msb;
 } dw_sections;
 
@@ -53,6 +56,9 @@ typedef struct dw_unit {
     int bases_read;
     uint64_t str_offsets_base, addr_base, rnglists_base, base_addr;
     int has_str_offsets_base, has_addr_base, has_rnglists_base;
+    uint64_t dwo_id; /* DWARF 5 skeleton and split units: from the header */
+    int has_dwo_id;
+    uint64_t ranges_base; /* DWARF 4 split unit: the skeleton's DW_AT_GNU_ranges_base */
 } dw_unit;
 
 /* One attribute value, raw: interpreted by the dw_val_* helpers. */
@@ -100,6 +106,8 @@ int dw_val_string(const dw_reader *r, const dw_unit *u, const dw_val *v, const c
 int dw_val_address(const dw_reader *r, const dw_unit *u, const dw_val *v, uint64_t *out);
 int dw_val_unsigned(const dw_val *v, uint64_t *out);
 int dw_val_ref(const dw_val *v, uint64_t *out); /* global .debug_info offset */
+/* A reference into the supplementary (dwz) file's .debug_info. */
+int dw_val_ref_alt(const dw_val *v, uint64_t *out);
 int dw_val_is_constant(const dw_val *v);
 
 /* Address ranges of DW_AT_ranges value v in unit u: calls add(ctx, lo, hi)
@@ -108,8 +116,36 @@ int dw_ranges(const dw_reader *r, const dw_unit *u, const dw_val *v,
               void (*add)(void *ctx, uint64_t lo, uint64_t hi), void *ctx, char *note,
               size_t notecap);
 
+/* --- DWARF packages (dwp.c) --- */
+
+enum { DWP_INFO, DWP_ABBREV, DWP_LINE, DWP_STR_OFFSETS, DWP_RNGLISTS, DWP_N };
+
+typedef struct dw_dwp_row { /* one unit's contributions to a package's sections */
+    uint64_t off[DWP_N], size[DWP_N];
+    int have[DWP_N];
+    unsigned version; /* of the index: 2 or 5 */
+} dw_dwp_row;
+
+/* Finds the unit with signature id in a .debug_cu_index (or tu_index).
+ * 1 found (*row filled), 0 not listed, -1 malformed index (note). */
+int dw_cu_index_find(const dw_bytes *index, int msb, uint64_t id, dw_dwp_row *row, char *note,
+                     size_t notecap);
+/* *out: whole with the unit's slices of the per-unit sections.  0, or -1
+ * with a note when a contribution lies outside its section. */
+int dw_dwp_slice(const dw_sections *whole, const dw_dwp_row *row, dw_sections *out, char *note,
+                 size_t notecap);
+
+/* Debug information kept outside the indexed file, given in memory (tests,
+ * fuzzing); any member may be NULL. */
+typedef struct dw_external {
+    const dw_sections *alt; /* the supplementary (dwz) file */
+    const dw_sections *dwo; /* split units: one .dwo, or a package with cu_index */
+    const dw_bytes *cu_index;
+} dw_external;
+
 /* sym_dwarf_index() on sections already in memory (tests, fuzzing): the
- * same results, notes and errors. */
-int sym_dwarf_index_sections(const dw_sections *sec, sym_index *ix, char *note, size_t notecap);
+ * same results, notes and errors.  ext may be NULL. */
+int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym_index *ix,
+                             char *note, size_t notecap);
 
 #endif

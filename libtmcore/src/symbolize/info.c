@@ -105,9 +105,10 @@ int dw_reader_init(dw_reader *r, const dw_sections *sec, char *note, size_t note
             u.unit_type = sym_cur_u8(&c);
             u.addr_size = sym_cur_u8(&c);
             u.abbrev_off = sym_cur_uint(&c, u.offsize);
-            if (u.unit_type == 4 || u.unit_type == 5)
-                sym_cur_skip(&c, 8);
-            else if (u.unit_type == 2 || u.unit_type == 6)
+            if (u.unit_type == 4 || u.unit_type == 5) {
+                u.dwo_id = sym_cur_uint(&c, 8);
+                u.has_dwo_id = 1;
+            } else if (u.unit_type == 2 || u.unit_type == 6)
                 sym_cur_skip(&c, 8 + u.offsize);
         } else {
             u.unit_type = 1;
@@ -453,6 +454,8 @@ int dw_val_string(const dw_reader *r, const dw_unit *u, const dw_val *v, const c
     switch (v->form) {
     case F_string: *out = v->s; break;
     case F_strp: *out = sym_sec_str(s->str.p, s->str.n, v->u); break;
+    case F_strp_sup:
+    case F_GNU_strp_alt: *out = sym_sec_str(s->sup_str.p, s->sup_str.n, v->u); break;
     case F_line_strp: *out = sym_sec_str(s->line_str.p, s->line_str.n, v->u); break;
     case F_strx:
     case F_GNU_str_index:
@@ -543,6 +546,16 @@ int dw_val_ref(const dw_val *v, uint64_t *out)
     }
 }
 
+int dw_val_ref_alt(const dw_val *v, uint64_t *out)
+{
+    switch (v->form) {
+    case F_GNU_ref_alt:
+    case F_ref_sup4:
+    case F_ref_sup8: *out = v->u; return 1;
+    default: return 0;
+    }
+}
+
 /* --- address lists ---------------------------------------------------------------- */
 
 static int rnglists(const dw_reader *r, const dw_unit *u, uint64_t off,
@@ -612,6 +625,11 @@ static int ranges_v4(const dw_reader *r, const dw_unit *u, uint64_t off,
                      void (*add)(void *, uint64_t, uint64_t), void *ctx, char *note, size_t notecap)
 {
     const dw_bytes *s = &r->sec.ranges;
+    if (off > UINT64_MAX - u->ranges_base) {
+        snprintf(note, notecap, "range list offset %llu overflows", (unsigned long long)off);
+        return -1;
+    }
+    off += u->ranges_base;
     if (off >= s->n) {
         snprintf(note, notecap, "range list offset %llu outside .debug_ranges (%zu bytes)",
                  (unsigned long long)off, s->n);

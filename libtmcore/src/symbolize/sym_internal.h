@@ -6,7 +6,9 @@
  *   sym_index    the flat sorted per-module index and its lookup  (index.c)
  *   sym_lines    decodes .debug_line programs into the index  (lines.c)
  *   dw_reader    reads .debug_info & co, bounds-checked  (info.c, dwarf_reader.h)
- *   sym_dwarf    fills an index from DWARF  (dwarf.c)
+ *   dw_cu_index  a DWARF package's unit index  (dwp.c)
+ *   sym_dwarf    fills an index from DWARF, following split units and
+ *                dwz supplementary files  (dwarf.c)
  *   symbolizer   locating files, cache by build-id, snapshots (symbolizer.c)
  */
 #ifndef TM_SYM_INTERNAL_H
@@ -304,8 +306,10 @@ void sym_path_append(char *buf, size_t cap, size_t *len, const char *part);
 
 /* Adds lines and functions of e's DWARF to ix.  TM_OK when the DWARF was
  * read (possibly partially: *note says what was skipped), TM_EFORMAT when
- * nothing usable was found (note says why), TM_ENOMEM. */
-int sym_dwarf_index(sym_elf *e, sym_index *ix, char *note, size_t notecap);
+ * nothing usable was found (note says why), TM_ENOMEM.  *degraded: 1 when
+ * a .dwo, .dwp or supplementary file e refers to is missing or of another
+ * build (the note says which). */
+int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t notecap);
 
 /* --- demangling ------------------------------------------------------- */
 

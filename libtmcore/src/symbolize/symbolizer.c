@@ -28,6 +28,7 @@ typedef struct sym_module {
     char *note;
     sym_index ix;
     int have_index;
+    int degraded; /* debug information outside the file was missing */
 } sym_module;
 
 struct tm_symbolizer {
@@ -282,7 +283,7 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d)
     m->status = TM_SYMSTAT_SYMTAB_ONLY;
     if (d) {
         note[0] = '\0';
-        rc = sym_dwarf_index(d, &m->ix, note, sizeof note);
+        rc = sym_dwarf_index(d, &m->ix, &m->degraded, note, sizeof note);
         if (rc == TM_ENOMEM)
             return rc;
         if (rc == TM_OK) {
@@ -539,6 +540,7 @@ int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *s, tm_sn
             mr->path = plain_dup(m->path ? m->path : path);
             mr->debug_path = plain_dup(m->debug_path);
             mr->note = plain_dup(m->note);
+            mr->degraded = m->degraded;
             if (!mr->path || (m->debug_path && !mr->debug_path) || (m->note && !mr->note)) {
                 rc = tm_error_set(err, TM_ENOMEM, "symbolize: out of memory");
                 goto out;
