@@ -170,8 +170,13 @@ def main():
                 key = ('<address>', 0)
             else:
                 fn = funcs[one(lines[0], 'function_id')]
+                file = S(one(fn, 'filename'))
+                if not file and one(leaf, 'mapping_id'):
+                    # tmstat's name of a native frame without a line
+                    m = maps[one(leaf, 'mapping_id')]
+                    file = '%s(%s)' % (S(one(m, 'filename')), S(one(fn, 'name')))
                 if what == 'leaf-lines':
-                    key = (S(one(fn, 'filename')), one(lines[0], 'line'))
+                    key = (file, one(lines[0], 'line'))
                 else:
                     key = (S(one(fn, 'name')),)
             a = agg.setdefault(key, [0, 0])
