@@ -183,6 +183,11 @@ if decode "$W/invr.pb.gz" "$W/invr.txt"; then
   totals_match "inventory --as-recorded" "$W/inv.peak.tms" "$W/invr.txt"
   check "--as-recorded keeps the runtime's frames" grep -q -e 'operator new' -e 'include/c++' "$W/invr.txt"
 fi
+LONG=$(printf 'x%.0s' $(seq 3000))
+(cd "$W" && "$B/recorder/tmrun" -o long.tms -- /bin/echo "$LONG" > /dev/null 2>&1) || fail "echo under tmrun exited with $?"
+"$T/tmexport" pprof "$W/long.tms" -o "$W/long.pb.gz" 2> /dev/null
+decode "$W/long.pb.gz" "$W/long.txt" &&
+  check "a 3000-byte argv entry is kept whole in the comments" grep -qx "argv\[1\]: $LONG" <($CHECK comments "$W/long.txt")
 if [ -n "$PPROF" ]; then
   pprof_top "inventory at the peak" "$W/inv.pb.gz" "$W/inv.peak.tms"
   # pprof -diff_base of two profiles and our one diff profile agree.

@@ -188,15 +188,24 @@ static int pp_comment(pp *x, tm_error *err, const char *fmt, ...)
 
 static int pp_comment(pp *x, tm_error *err, const char *fmt, ...)
 {
-    char buf[1024];
+    char small[512], *buf = small;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
         return tm_error_set(err, TM_EINVAL, "pprof: cannot format a comment");
+    if ((size_t)n >= sizeof small) { /* a long argv entry: kept whole */
+        if (!(buf = tm_malloc((size_t)n + 1)))
+            return PP_NOMEM(err);
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     uint32_t id;
-    int rc = pp_str(x, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1, &id, err);
+    int rc = pp_str(x, buf, (size_t)n, &id, err);
+    if (buf != small)
+        tm_free(buf);
     if (rc)
         return rc;
     if (tm_grow((void **)&x->comments, &x->comments_cap, x->ncomments + 1, sizeof *x->comments))
