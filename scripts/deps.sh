@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tmkit needs to build and test, if any is missing.
 # Used by scripts/demo.sh and scripts/test.sh; safe to run repeatedly.
+# protobuf-compiler, golang-go and golang-github-google-pprof-dev are test
+# oracles only: protoc decodes tmexport's pprof profiles, and pprof itself is
+# built from Debian's sources, offline, to read them (cli.export_pprof).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang clang-format llvm binutils python3 valgrind heaptrack
-      libzstd-dev libelf-dev zlib1g-dev libcmocka-dev libxxhash-dev dwz elfutils)
+      libzstd-dev libelf-dev zlib1g-dev libcmocka-dev libxxhash-dev dwz elfutils
+      protobuf-compiler golang-go golang-github-google-pprof-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 /*
- * tmexport — folded stacks, flame graphs and timelines from snapshots.
+ * tmexport — folded stacks, flame graphs, timelines and pprof profiles from
+ * snapshots.
  * The pictures themselves are made by tm/export.h; this is option parsing,
  * loading and atomic output.
  */
@@ -21,6 +22,8 @@ static void usage(FILE *f)
         "       tmexport flamegraph SNAPSHOT -o OUT.html [--title T] [--count] [--min-width PCT]\n"
         "       tmexport diff OLD NEW -o OUT.html [--title T] [--count] [--min-width PCT]\n"
         "       tmexport timeline SNAPSHOT... -o OUT.svg [--title T]\n"
+        "       tmexport pprof SNAPSHOT -o OUT.pb.gz\n"
+        "       tmexport pprof OLD NEW -o OUT.pb.gz\n"
         "\n"
         "Export snapshots (.tms files or Python tracemalloc dumps) for other tools\n"
         "and for people.\n"
@@ -38,6 +41,11 @@ static void usage(FILE *f)
         "  timeline    SVG chart of traced current and peak memory over a series of\n"
         "              snapshots (e.g. app.1.tms app.2.tms ... from an interval trigger),\n"
         "              ordered by snapshot time.\n"
+        "  pprof       gzipped pprof profile.proto heap profile (pprof, Grafana/Pyroscope,\n"
+        "              Parca): sample types inuse_objects and inuse_space, inlined\n"
+        "              calls as pprof Lines, metadata as comments.  With OLD and NEW:\n"
+        "              NEW plus OLD negated (label pprof::base=true), the profile\n"
+        "              'pprof -diff_base OLD NEW' builds; 'pprof -top' shows the growth.\n"
         "\n"
         "options:\n"
         "  -o, --output FILE  write to FILE (atomically: temporary file + rename);\n"
@@ -75,7 +83,8 @@ static void free_all(tm_snapshot **snaps, size_t n)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return tool_usage_error(prog, "missing command (folded, flamegraph, diff, timeline)");
+        return tool_usage_error(prog,
+                                "missing command (folded, flamegraph, diff, timeline, pprof)");
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
@@ -95,9 +104,11 @@ int main(int argc, char **argv)
         kind = 2;
     else if (strcmp(cmd, "timeline") == 0)
         kind = 3;
+    else if (strcmp(cmd, "pprof") == 0)
+        kind = 4;
     else
-        return tool_usage_error(prog, "unknown command '%s' (folded, flamegraph, diff, timeline)",
-                                cmd);
+        return tool_usage_error(
+            prog, "unknown command '%s' (folded, flamegraph, diff, timeline, pprof)", cmd);
 
     enum {
         OPT_COUNT = 256,
@@ -193,8 +204,16 @@ static int run(int kind, const char *cmd, char **files, size_t nfiles, const cha
         return tool_usage_error(prog, "timeline needs at least one SNAPSHOT");
     if (kind == 3 && opts->weight == TM_EXPORT_WEIGHT_COUNT)
         return tool_usage_error(prog, "--count does not apply to timeline");
-    if ((kind == 0 || kind == 3) && opts->min_width > 0)
+    if ((kind == 0 || kind == 3 || kind == 4) && opts->min_width > 0)
         return tool_usage_error(prog, "--min-width applies to flamegraph and diff only");
+    if (kind == 4 && (nfiles < 1 || nfiles > 2))
+        return tool_usage_error(prog, "pprof needs SNAPSHOT, or OLD and NEW, got %zu", nfiles);
+    if (kind == 4 && opts->weight == TM_EXPORT_WEIGHT_COUNT)
+        return tool_usage_error(prog,
+                                "--count does not apply to pprof (it has both "
+                                "inuse_objects and inuse_space)");
+    if (kind == 4 && opts->title)
+        return tool_usage_error(prog, "--title does not apply to pprof");
 
     tm_error err = { 0 };
     tm_snapshot **snaps = calloc(nfiles, sizeof *snaps);
@@ -220,6 +239,10 @@ static int run(int kind, const char *cmd, char **files, size_t nfiles, const cha
     case 0: rc = tm_export_folded(snaps[0], opts, f, &err); break;
     case 1: rc = tm_export_flamegraph(snaps[0], opts, f, &err); break;
     case 2: rc = tm_export_diff_flamegraph(snaps[0], snaps[1], opts, f, &err); break;
+    case 4:
+        rc = nfiles == 1 ? tm_export_pprof(snaps[0], NULL, opts, f, &err)
+                         : tm_export_pprof(snaps[1], snaps[0], opts, f, &err);
+        break;
     default:
         rc = tm_export_timeline((const tm_snapshot *const *)snaps, (const char *const *)files,
                                 nfiles, opts, f, &err);
@@ -230,7 +253,7 @@ static int run(int kind, const char *cmd, char **files, size_t nfiles, const cha
         /* Write errors belong to the output, anything else to the input. */
         if (rc == TM_EIO)
             tm_error_prefix(&err, "%s", output);
-        else if (kind == 2)
+        else if (nfiles == 2)
             tm_error_prefix(&err, "%s vs %s", files[0], files[1]);
         else if (nfiles == 1)
             tm_error_prefix(&err, "%s", files[0]);

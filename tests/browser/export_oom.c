@@ -53,6 +53,8 @@ static int run(int which, tm_snapshot *a, tm_snapshot *b, FILE *out, tm_error *e
     case 1: return tm_export_flamegraph(a, &o, out, err);
     case 2: return tm_export_diff_flamegraph(a, b, &o, out, err);
     case 3: return tm_export_timeline(both, NULL, 2, &o, out, err);
+    case 4: return tm_export_pprof(a, NULL, &o, out, err);
+    case 5: return tm_export_pprof(b, a, &o, out, err);
     default: {
         int rc = tm_output_open(&f, "oom-out.txt", err);
         if (rc)
@@ -65,11 +67,12 @@ static int run(int which, tm_snapshot *a, tm_snapshot *b, FILE *out, tm_error *e
 
 int main(void)
 {
-    static const char *const names[] = { "folded", "flamegraph", "diff", "timeline", "output" };
+    static const char *const names[] = { "folded", "flamegraph", "diff",  "timeline",
+                                         "pprof",  "pprof diff", "output" };
     tm_snapshot *a = make(0), *b = make(1);
     FILE *out = fopen("/dev/null", "w");
     int bad = 0;
-    for (int which = 0; which < 5; which++) {
+    for (int which = 0; which < 7; which++) {
         unsigned long n;
         int rc = TM_ENOMEM;
         for (n = 1; n < 100000 && rc != TM_OK; n++) {

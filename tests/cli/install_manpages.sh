@@ -4,7 +4,7 @@
 # fall behind the tools.
 set -euo pipefail
 source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
-for tool in tminfo tmstat tmdiff tmconv tmsym tmexport tmrun; do
+for tool in tminfo tmstat tmdiff tmconv tmsym tmexport tmmerge tmrun; do
     page=$TM_SOURCE_DIR/doc/man/$tool.1
     if [ ! -s "$page" ]; then
         fail "no man page for $tool ($page)"

@@ -12,7 +12,7 @@ echo "installed $(grep -c 'Installing:' "$WORK/install.log") files into the pref
 libdir=$PREFIX/lib
 [ -d "$libdir" ] || libdir=$(dirname "$(find "$PREFIX" -name libtmcore_model.a | head -1)")
 
-for tool in tminfo tmstat tmdiff tmconv tmsym tmexport; do
+for tool in tminfo tmstat tmdiff tmconv tmsym tmexport tmmerge; do
     if [ -e "$TM_BUILD_DIR/tools/$tool" ]; then
         check "bin/$tool installed and runs" bash -c '"$0" --help > /dev/null' "$PREFIX/bin/$tool"
     fi

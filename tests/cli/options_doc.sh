@@ -21,7 +21,7 @@ exec python3 - "$TM_BUILD_DIR" "$TM_SOURCE_DIR" <<'PY'
 import glob, os, re, subprocess, sys
 
 build, src = sys.argv[1], sys.argv[2]
-TOOLS = ["tminfo", "tmstat", "tmdiff", "tmsym", "tmconv", "tmexport", "tmrun"]
+TOOLS = ["tminfo", "tmstat", "tmdiff", "tmsym", "tmconv", "tmexport", "tmmerge", "tmrun"]
 SOURCE = {"tmstat": "tools/common/report.c", "tmdiff": "tools/common/report.c",
           "tmrun": "recorder/tmrun.c"}
 OPT = re.compile(r"^(-[A-Za-z0-9]|--[a-z][a-z0-9-]*)$")

@@ -13,6 +13,14 @@
  *               by growth (red) or shrink (blue).  Stacks found only in OLD are
  *               drawn too, with their OLD weight as width and their negative
  *               change, so that freed memory stays visible.
+ *   pprof       pprof's profile.proto, gzipped (pprof, Grafana/Pyroscope, Parca):
+ *               a heap profile with sample types inuse_objects/count and
+ *               inuse_space/bytes, mappings, locations whose Lines are the
+ *               inline chain (innermost first), functions with file and
+ *               line, and the metadata as comments.  Hidden frames are left
+ *               out.  Given a base, one profile of NEW plus BASE negated
+ *               with the label pprof::base=true: what `pprof -diff_base`
+ *               makes of the two.
  *   timeline    an SVG chart of traced current and peak memory over a series of
  *               snapshots (e.g. app.1.tms, app.2.tms, ... from the recorder's
  *               interval trigger).
@@ -94,6 +102,12 @@ int tm_export_flamegraph(const tm_snapshot *snap, const tm_export_options *opts,
 
 int tm_export_diff_flamegraph(const tm_snapshot *old_snap, const tm_snapshot *new_snap,
                               const tm_export_options *opts, FILE *out, tm_error *err);
+
+/* A gzipped profile.proto of snap, or of snap minus base when base is not
+ * NULL.  opts' weight, title and min_width do not apply.  TM_ELIMIT when a
+ * stack's bytes exceed pprof's int64. */
+int tm_export_pprof(const tm_snapshot *snap, const tm_snapshot *base, const tm_export_options *opts,
+                    FILE *out, tm_error *err);
 
 /* snaps[i] is named names[i] (a file name, shown in tooltips; names may be
  * NULL).  Points are ordered by metadata.snapshot_time_ns when every snapshot
