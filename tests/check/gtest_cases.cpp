@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tm/gtest.h"
@@ -59,6 +61,23 @@ TEST(Clean, StlTemporariesAndOutput)
     std::fprintf(stderr, "stderr %s\n", m[7].c_str());
     auto p = std::make_unique<int[]>(1000);
     EXPECT_EQ(v.size(), 100u);
+}
+
+// The runtime's first uses: time zone data, wide-character locale caches,
+// a thread (its TLS), stderr through iostreams.  Each allocates once and
+// keeps it; no test is to blame.
+TEST(Clean, FirstUseOfRuntimeFacilities)
+{
+    std::time_t now = std::time(nullptr);
+    std::tm local;
+    localtime_r(&now, &local);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%c", &local);
+    std::wostringstream wos;
+    wos << 1.5 << L' ' << 42;
+    std::thread t([] { std::cerr << "from a thread " << 2.5 << std::endl; });
+    t.join();
+    EXPECT_FALSE(wos.str().empty());
 }
 
 TEST(Clean, RecordsAProperty)

@@ -50,9 +50,9 @@ expect_line "operator new and std::string are attributed to the test's line" "$W
     "$SRC:$L: size=333 B (+333 B), count=2 (+2), average=166 B"
 
 run "$W/clean" 'Clean.*:Fixture.*'
-[ "$rc" = 0 ] && pass "clean tests pass (STL temporaries, output, RecordProperty, fixture)" ||
+[ "$rc" = 0 ] && pass "clean tests pass (STL temporaries, output, the runtime's first uses, a thread, RecordProperty, fixture)" ||
     { fail "clean tests: exit $rc, expected 0"; sed 's/^/    /' "$W/clean" >&2; }
-check "all three ran" grep -q '^\[  PASSED  \] 3 tests' "$W/clean"
+check "all four ran" grep -q '^\[  PASSED  \] 4 tests' "$W/clean"
 check "and printed their output" grep -q '^output from a clean test: 1.25 100 100' "$W/clean"
 
 L=$(line_of suppressed-leak)
