@@ -5,7 +5,8 @@
 # writes gives the same line through python3's tracemalloc); clean tests
 # with STL temporaries, iostreams, printf, RecordProperty and a fixture pass;
 # a leak in a suppressed function passes; per-test and global thresholds
-# hold at equality and fail one byte below; bad settings exit 2.
+# hold at equality and fail one byte below; bad settings exit 2.  The
+# tmdiff / tmstat gates honour the same TM_SUPPRESSIONS file on the pair.
 set -euo pipefail
 source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
 W=$TM_WORK
@@ -117,4 +118,37 @@ for s in new.compare_to(old, "lineno")[:5]:
 else
     skip "python3 missing: the tracemalloc oracle was not run"
 fi
+
+# The same suppressions file in the tmdiff / tmstat gates, on that pair.
+T=$TM_BUILD_DIR/tools
+B=$W/snaps/Leaks.TenBlocks.before.tms
+A=$W/snaps/Leaks.TenBlocks.after.tms
+gate() {   # gate OUT TOOL ARGS...: exit status in $rc
+    local out=$1
+    shift
+    rc=0
+    "$@" > "$out" 2>&1 || rc=$?
+}
+gate "$W/d0" "$T/tmdiff" "$B" "$A" --fail-on-growth 0
+[ "$rc" = 1 ] && pass "tmdiff gate: the leak fails it" || fail "tmdiff gate: exit $rc, expected 1"
+printf 'leak:Leaks_TenBlocks_Test::TestBody\n' > "$W/tb.supp"
+gate "$W/d1" env TM_SUPPRESSIONS="$W/tb.supp" "$T/tmdiff" "$B" "$A" --fail-on-growth 0
+[ "$rc" = 0 ] && pass "tmdiff gate: TM_SUPPRESSIONS removes the leak" || fail "tmdiff suppressed: exit $rc, expected 0"
+expect_line "tmdiff gate: a note says what was removed" "$W/d1" \
+    "tmdiff: $A: 10 traces (10000 B) suppressed by TM_SUPPRESSIONS"
+check "tmdiff gate: and nothing from the old snapshot" grep -qxF "tmdiff: $B: 0 traces (0 B) suppressed by TM_SUPPRESSIONS" "$W/d1"
+gate "$W/d2" env TM_SUPPRESSIONS="$W/tb.supp" "$T/tmdiff" "$B" "$A"
+check "without a gate the suppressions are not applied" \
+    grep -qxF "$SRC:$L: size=10000 B (+10000 B), count=10 (+10), average=1000 B" "$W/d2"
+total=$("$T/tmstat" "$A" --format json | sed -n 's/.*"total_size": \([0-9]*\).*/\1/p' | head -1)
+gate "$W/s1" env TM_SUPPRESSIONS="$W/tb.supp" "$T/tmstat" "$A" --fail-above $((total - 10000))
+[ "$rc" = 0 ] && pass "tmstat gate: TOTAL - 10000 B holds once the leak is suppressed" || fail "tmstat suppressed: exit $rc"
+gate "$W/s2" env TM_SUPPRESSIONS="$W/tb.supp" "$T/tmstat" "$A" --fail-above $((total - 10001))
+[ "$rc" = 1 ] && pass "tmstat gate: one byte less fails" || fail "tmstat suppressed - 1: exit $rc, expected 1"
+gate "$W/s3" env TM_SUPPRESSIONS="$W/bad.txt" "$T/tmstat" "$A" --fail-above 1G
+[ "$rc" = 2 ] && pass "tmstat gate: a bad suppressions file is exit 2" || fail "tmstat bad file: exit $rc, expected 2"
+check "naming the variable, file and line" \
+    grep -qF "tmstat: TM_SUPPRESSIONS: $W/bad.txt:2: suppression type 'race' is not supported" "$W/s3"
+gate "$W/s4" env TM_SUPPRESSIONS="$W/missing.supp" "$T/tmdiff" "$B" "$A" --fail-on-growth 0
+[ "$rc" = 2 ] && pass "tmdiff gate: a missing suppressions file is exit 2" || fail "tmdiff missing file: exit $rc"
 finish
