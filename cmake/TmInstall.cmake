@@ -12,7 +12,7 @@ include(CMakePackageConfigHelpers)
 set(TM_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/tmkit)
 
 install(TARGETS tmcore_base tmcore_model tmcore_analysis tmcore_symbolize tmcore
-                tmformats_tms tmformats
+                tmformats_tms tmformats tmtools_common
         EXPORT tmkitTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -38,6 +38,14 @@ if(TM_WITH_DWARF)
 else()
   set(TM_CONFIG_WITH_DWARF OFF)
 endif()
+if(TARGET tmcheck_gtest)
+  set(TM_CONFIG_WITH_GTEST ON)
+else()
+  set(TM_CONFIG_WITH_GTEST OFF)
+endif()
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/tmkitMemoryTest.cmake
+              ${CMAKE_CURRENT_LIST_DIR}/tmkitMemoryTestRun.cmake
+        DESTINATION ${TM_INSTALL_CMAKEDIR})
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/tmkitConfig.cmake.in
   ${CMAKE_BINARY_DIR}/tmkitConfig.cmake
   INSTALL_DESTINATION ${TM_INSTALL_CMAKEDIR})

@@ -14,6 +14,7 @@
 #include "tm/render.h"
 #include "tm/stats.h"
 #include "report_internal.h"
+#include "suppress.h"
 #include "tm_json.h"
 #include "tool.h"
 
@@ -61,6 +62,8 @@ static const char usage_opts[] =
     "    (1.5MiB); tmdiff also takes N% = growth relative to the old size (a\n"
     "    group absent from OLD has old size 0, so any growth of it fails N%).\n"
     "    The gate sees every group after filters, not only the --top printed.\n"
+    "    TM_SUPPRESSIONS=FILE: traces matching its leak:PATTERN lines\n"
+    "    (LeakSanitizer's format) are removed before a gate.\n"
     "  -h, --help           this text\n"
     "text: one line per statistic, exactly Python's str(stat); traceback lines\n"
     "  follow each statistic with --by traceback.  When native frames were\n"
@@ -105,6 +108,27 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* A gate honours the suppressions file of the memory checks (tm/check.h),
+ * so that the same leak:PATTERN lines hold in a test suite and in CI. */
+static int apply_suppressions(const char *prog, tm_snapshot **snaps, const char *const *files,
+                              size_t n, tm_error *err)
+{
+    tm_suppressions *sup = NULL;
+    int rc = tm_suppressions_from_env(&sup, err);
+    if (rc != TM_OK || !sup)
+        return rc;
+    for (size_t i = 0; i < n && rc == TM_OK; i++) {
+        uint64_t size = 0, count = 0;
+        rc = tm_suppressions_apply(snaps[i], sup, &size, &count, err);
+        char a[TM_SIZE_TEXT_MAX];
+        if (rc == TM_OK)
+            fprintf(stderr, "%s: %s: %" PRIu64 " traces (%s) suppressed by TM_SUPPRESSIONS\n", prog,
+                    files[i], count, tm_format_size_u64(a, size, 0));
+    }
+    tm_suppressions_free(sup);
+    return rc;
+}
+
 int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
 {
     double t0 = now_ms();
@@ -124,6 +148,11 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
             fprintf(stderr, "%s: %s\n", prog, err.message);
             goto out;
         }
+    }
+    if (o.gate.set &&
+        apply_suppressions(prog, snaps, (const char *const *)o.files, o.nfiles, &err) != TM_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err.message);
+        goto out;
     }
     double t1 = now_ms();
     tm_stats_options so = TM_STATS_OPTIONS_INIT;

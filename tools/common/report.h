@@ -52,6 +52,11 @@
  *   (--per-group: the failing ones, largest growth first, at most 10; total:
  *   the 5 largest growing groups).  When it holds, one line "PROG: gate
  *   passed: ..." on stderr.
+ *   Suppressions: with a gate, TM_SUPPRESSIONS=FILE (LeakSanitizer's format,
+ *   leak:PATTERN on a function, file or module of any frame;
+ *   tools/common/suppress.h) removes matching traces from every snapshot
+ *   first, with a note "PROG: FILE: N traces (SIZE) suppressed by
+ *   TM_SUPPRESSIONS" on stderr; a malformed file is an input error.
  *
  * Text output: an optional header line "[ Top N KEY ]" (N = statistics
  * printed; KEY followed by " cumulative" when set; tmdiff: "[ Top N
