@@ -22,6 +22,7 @@ and converts tmstat's CSV (tmstat --format csv) into the same rows:
   tmstat-funcs CSV   function,size,count (--by function)
 """
 import csv
+import re
 import sys
 
 
@@ -126,6 +127,13 @@ def pprof_top(top_path, csv_path, column):
             bad.append('pprof %s %d: no tmstat function of that size' % (name, flat))
         else:
             left.remove(hit[0])
+    # What tmstat names MODULE+0xOFFSET (no symbol covers it) pprof may name
+    # by symbolizing the address itself: such rows pair by size alone.
+    for v, n in [x for x in left if re.search(r'\+0x[0-9a-f]+$', x[1])]:
+        hit = [b for b in bad if b.endswith(' %d: no tmstat function of that size' % v)]
+        if hit:
+            bad.remove(hit[0])
+            left.remove((v, n))
     bad += ['tmstat %s %d: not in pprof -top' % (n[:60], v) for v, n in left if v]
     for b in bad:
         print(b, file=sys.stderr)
@@ -167,7 +175,16 @@ def main():
             leaf = locs[s['location_id'][0]]
             lines = leaf.get('line', [])
             if not lines:
-                key = ('<address>', 0)
+                # A native frame without a name: tmstat calls it MODULE+0xOFFSET
+                # (OFFSET = address - load bias; the mapping's file_offset is
+                # its link-time start).
+                m = maps.get(one(leaf, 'mapping_id'))
+                if m:
+                    off = one(leaf, 'address') - one(m, 'memory_start') + one(m, 'file_offset')
+                    name = '%s+0x%x' % (S(one(m, 'filename')), off)
+                else:
+                    name = '<address>'
+                key = (name, 0) if what == 'leaf-lines' else (name,)
             else:
                 fn = funcs[one(lines[0], 'function_id')]
                 file = S(one(fn, 'filename'))
