@@ -13,6 +13,7 @@
  */
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <string.h>
 #include <unistd.h>
@@ -184,6 +185,76 @@ static void module_read_elf(tm_rec_module *m)
     }
 }
 
+/* The file mapped at start, from /proc/self/maps: 0, or -1 if no line
+ * starts there or names no file.  Read with plain system calls into a
+ * static buffer (the insert lock is held): nothing allocates. */
+static int module_path_from_maps(uintptr_t start, char *out, size_t cap)
+{
+    static char buf[8192];
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t have = 0;
+    int found = -1, eof = 0;
+    while (found == -1 && !eof) {
+        ssize_t k = read(fd, buf + have, sizeof(buf) - 1 - have);
+        if (k < 0)
+            break;
+        eof = k == 0;
+        have += (size_t)k;
+        size_t pos = 0;
+        for (;;) {
+            char *nl = memchr(buf + pos, '\n', have - pos);
+            if (!nl && !(eof && pos < have))
+                break;
+            char *line = buf + pos, *end = nl ? nl : buf + have;
+            pos = nl ? (size_t)(nl - buf) + 1 : have;
+            uintptr_t a = 0;
+            char *p = line;
+            for (; p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')); p++)
+                a = a * 16 + (uintptr_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+            if (a != start || p == line || p >= end || *p != '-')
+                continue;
+            /* start-end perms offset dev inode, then the path */
+            for (int field = 0; field < 5 && p < end; field++) {
+                while (p < end && *p != ' ')
+                    p++;
+                while (p < end && *p == ' ')
+                    p++;
+            }
+            size_t len = (size_t)(end - p);
+            found = -2;
+            if (p < end && *p == '/' && len < cap) {
+                memcpy(out, p, len);
+                out[len] = 0;
+                found = 0;
+            }
+            break;
+        }
+        if (found != -1 || (pos == 0 && have == sizeof(buf) - 1))
+            break; /* seen, or a line longer than the buffer */
+        memmove(buf, buf + pos, have - pos);
+        have -= pos;
+    }
+    close(fd);
+    return found == 0 ? 0 : -1;
+}
+
+/* name as given, or joined with the cwd when relative and a path. */
+static void module_path_join_cwd(const char *name, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (name[0] != '/' && strchr(name, '/') && getcwd(out, cap - 1)) {
+        n = strlen(out);
+        while (name[0] == '.' && name[1] == '/')
+            name += 2;
+        if (n + 1 < cap - 1)
+            out[n++] = '/';
+    }
+    strncpy(out + n, name, cap - 1 - n);
+    out[cap - 1] = 0;
+}
+
 /* Module index for pc, adding the object on first sight; UINT32_MAX if the
  * PC is in no loaded object.  Insert lock held. */
 static uint32_t module_note_locked(uintptr_t pc)
@@ -206,7 +277,12 @@ static uint32_t module_note_locked(uintptr_t pc)
     m->bias = fo.dlfo_link_map ? fo.dlfo_link_map->l_addr : 0;
     const char *name = fo.dlfo_link_map ? fo.dlfo_link_map->l_name : NULL;
     if (name && name[0]) {
-        strncpy(m->path, name, sizeof(m->path) - 1);
+        /* A relative name (dlopen("./lib.so"), a relative LD_LIBRARY_PATH)
+         * means nothing to a tool run elsewhere: the kernel knows which file
+         * is mapped, and the cwd may have changed since the dlopen. */
+        if (name[0] == '/' || !strchr(name, '/') ||
+            module_path_from_maps(m->map_start, m->path, sizeof(m->path)) < 0)
+            module_path_join_cwd(name, m->path, sizeof(m->path));
     } else {
         ssize_t k = readlink("/proc/self/exe", m->path, sizeof(m->path) - 1);
         m->path[k > 0 ? k : 0] = 0;
