@@ -9,12 +9,16 @@
  * described in tm/recorder.h, then execs PROGRAM: its pid, exit status,
  * standard streams and arguments are its own.
  */
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tool_cli.h"
@@ -46,7 +50,8 @@ static void usage(FILE *f)
             "  -h, --help            show this help\n"
             "PROGRAM is the first argument that is not an option; '--' before it is\n"
             "needed only when it starts with '-'.\n"
-            "exit status: PROGRAM's; 2 on a usage error or without libtmrecorder.so,\n"
+            "exit status: PROGRAM's; 2 on a usage error, without libtmrecorder.so, or\n"
+            "when PROGRAM is statically linked (LD_PRELOAD cannot reach its malloc);\n"
             "126 if PROGRAM cannot be run, 127 if there is no such PROGRAM.\n");
 }
 
@@ -93,6 +98,84 @@ static int find_library(char *out, size_t cap)
             "(set TM_RECORDER_LIB)\n",
             exe, exe);
     return -1;
+}
+
+/* The file execvp would run for name, or "" when there is none (execvp
+ * then says why). */
+static void find_program(const char *name, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (strchr(name, '/')) {
+        snprintf(out, cap, "%s", name);
+        return;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";
+    for (const char *p = path;; p++) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        char cand[PATH_MAX];
+        struct stat st;
+        int n = snprintf(cand, sizeof cand, "%.*s%s%s", (int)len, p, len ? "/" : "", name);
+        if (n > 0 && (size_t)n < sizeof cand && stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
+            access(cand, X_OK) == 0) {
+            snprintf(out, cap, "%s", cand);
+            return;
+        }
+        if (!colon)
+            return;
+        p = colon;
+    }
+}
+
+static int read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+    return pread(fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
+}
+
+/* 1 if path is an ELF executable that no dynamic loader runs: no PT_INTERP,
+ * and no PT_DYNAMIC or one that names neither a needed library nor a soname
+ * (-static-pie; the loader itself, run as a program, has a soname).  0 for
+ * anything else, scripts and unreadable files included: execvp decides. */
+static int is_static_elf(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int result = 0;
+    Elf64_Ehdr eh;
+    if (read_at(fd, &eh, sizeof eh, 0) != 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+        (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+        eh.e_phnum == 0)
+        goto out;
+    Elf64_Phdr dyn = { 0 };
+    int have_dyn = 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        if (read_at(fd, &ph, sizeof ph, eh.e_phoff + (uint64_t)i * sizeof ph) != 0)
+            goto out;
+        if (ph.p_type == PT_INTERP)
+            goto out;
+        if (ph.p_type == PT_DYNAMIC) {
+            dyn = ph;
+            have_dyn = 1;
+        }
+    }
+    result = 1;
+    for (uint64_t k = 0; have_dyn && k < dyn.p_filesz / sizeof(Elf64_Dyn) && k < 4096; k++) {
+        Elf64_Dyn d;
+        if (read_at(fd, &d, sizeof d, dyn.p_offset + k * sizeof d) != 0 || d.d_tag == DT_NULL)
+            break;
+        if (d.d_tag == DT_NEEDED || d.d_tag == DT_SONAME) {
+            result = 0;
+            break;
+        }
+    }
+out:
+    close(fd);
+    return result;
 }
 
 static int absolute_path(const char *path, char *out, size_t cap)
@@ -165,6 +248,16 @@ int main(int argc, char **argv)
     }
     if (unwind && strcmp(unwind, "eh") && strcmp(unwind, "fp") && strcmp(unwind, "libgcc")) {
         fprintf(stderr, "tmrun: --unwind %s: expected eh, fp or libgcc\n", unwind);
+        return TOOL_EXIT_ERROR;
+    }
+    char exe[PATH_MAX];
+    find_program(argv[i], exe, sizeof exe);
+    if (exe[0] && is_static_elf(exe)) {
+        fprintf(stderr,
+                "tmrun: %s is statically linked: LD_PRELOAD cannot interpose its malloc, so\n"
+                "nothing would be recorded.  Link it dynamically, or link libtmrecorder.a into\n"
+                "it and use the runtime API (tm/recorder.h: TM_OUTPUT, tm_start, ...).\n",
+                exe);
         return TOOL_EXIT_ERROR;
     }
     char lib[PATH_MAX], out[PATH_MAX + 64], def[PATH_MAX];
