@@ -225,9 +225,11 @@ static int print_modules(const char *path, tm_snapshot *s)
         printf(", %zu frames\n", frames[i]);
         const tm_symbolize_module_report *mr = rep && i < rep->nmodules ? &rep->modules[i] : NULL;
         char note[4096];
+        if (frames[i] > raw[i])
+            printf("     symbols: embedded in %zu of %zu frames\n", frames[i] - raw[i], frames[i]);
         if (frames[i] && !raw[i])
-            printf("     symbols: embedded\n");
-        else if (mr && tool_module_note(note, sizeof note, mr))
+            continue;
+        if (mr && tool_module_note(note, sizeof note, mr))
             printf("     note: %s\n", note);
         else if (mr && mr->status == TM_SYMSTAT_SYMBOLIZED)
             printf("     symbols: from %s\n", mr->debug_path ? mr->debug_path : "?");

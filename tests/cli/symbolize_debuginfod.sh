@@ -120,12 +120,12 @@ fi
 DEBUGINFOD_URLS= "$T/tmsym" run.tms -o local.tms 2> local.err || fail "tmsym without a server exited with $?"
 "$T/tminfo" --traces local.tms > local.txt
 check "without debuginfod the frames have no lines (the test needs the server)" \
-  bash -c '! python3 "$1" local.txt $2 > /dev/null' _ "$TM_SOURCE_DIR/tests/cli/debuginfod/compare.py" "$modules"
+  bash -c '! python3 "$1" local.txt $2 > /dev/null' _ "$TM_SOURCE_DIR/tests/cli/symbolize_compare.py" "$modules"
 check "without debuginfod: 'symbol table only' for prog" grep -q "prog: symbol table only" local.err
 
 DEBUGINFOD_URLS=$URL "$T/tmsym" run.tms -o sym.tms 2> sym.err || fail "tmsym exited with $?"
 "$T/tminfo" --traces sym.tms > sym.txt
-if python3 "$TM_SOURCE_DIR/tests/cli/debuginfod/compare.py" sym.txt $modules > cmp.txt; then
+if python3 "$TM_SOURCE_DIR/tests/cli/symbolize_compare.py" sym.txt $modules > cmp.txt; then
   pass "tmsym with debuginfod: every frame as llvm-symbolizer --inlining on the unstripped binaries ($(grep -c compared cmp.txt) modules)"
 else
   cat cmp.txt sym.err
@@ -156,7 +156,7 @@ DEBUGINFOD_URLS=$URL "$T/tmsym" run.tms -o cached.tms 2> cached.err || fail "tms
 "$T/tminfo" --traces cached.tms > cached.txt
 check "server stopped: the same frames from libdebuginfod's cache" cmp -s <(tail -n +2 sym.txt) <(tail -n +2 cached.txt)
 check "server stopped: the cached frames are llvm-symbolizer's" \
-  python3 "$TM_SOURCE_DIR/tests/cli/debuginfod/compare.py" cached.txt $modules
+  python3 "$TM_SOURCE_DIR/tests/cli/symbolize_compare.py" cached.txt $modules
 
 # An unreachable server: a note, once per module, and the frames stay raw.
 DEBUGINFOD_CACHE_PATH=$W/cache2 DEBUGINFOD_URLS=$URL "$T/tmdiff" run.tms run.tms > /dev/null 2> down.err

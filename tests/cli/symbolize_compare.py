@@ -1,6 +1,6 @@
 """Frames of a symbolized snapshot against llvm-symbolizer --inlining.
 
-    compare.py TMINFO_TRACES_OUTPUT MODULE=UNSTRIPPED_BINARY...
+    symbolize_compare.py TMINFO_TRACES_OUTPUT MODULE=UNSTRIPPED_BINARY...
 
 Reads `tminfo --traces` output, takes every frame of the named modules
 (base names) with its inline chain, and compares the chain with what
