@@ -9,9 +9,7 @@
  * described in tm/recorder.h, then execs PROGRAM: its pid, exit status,
  * standard streams and arguments are its own.
  */
-#include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
@@ -22,6 +20,7 @@
 #include <unistd.h>
 
 #include "tool_cli.h"
+#include "tool_elf.h"
 
 /* When PROGRAM cannot be run, as a shell reports it. */
 enum { TMRUN_EXIT_CANNOT_RUN = 126, TMRUN_EXIT_NOT_FOUND = 127 };
@@ -129,55 +128,6 @@ static void find_program(const char *name, char *out, size_t cap)
     }
 }
 
-static int read_at(int fd, void *buf, size_t n, uint64_t off)
-{
-    return pread(fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
-}
-
-/* 1 if path is an ELF executable that no dynamic loader runs: no PT_INTERP,
- * and no PT_DYNAMIC or one that names neither a needed library nor a soname
- * (-static-pie; the loader itself, run as a program, has a soname).  0 for
- * anything else, scripts and unreadable files included: execvp decides. */
-static int is_static_elf(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    int result = 0;
-    Elf64_Ehdr eh;
-    if (read_at(fd, &eh, sizeof eh, 0) != 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
-        (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-        eh.e_phnum == 0)
-        goto out;
-    Elf64_Phdr dyn = { 0 };
-    int have_dyn = 0;
-    for (unsigned i = 0; i < eh.e_phnum; i++) {
-        Elf64_Phdr ph;
-        if (read_at(fd, &ph, sizeof ph, eh.e_phoff + (uint64_t)i * sizeof ph) != 0)
-            goto out;
-        if (ph.p_type == PT_INTERP)
-            goto out;
-        if (ph.p_type == PT_DYNAMIC) {
-            dyn = ph;
-            have_dyn = 1;
-        }
-    }
-    result = 1;
-    for (uint64_t k = 0; have_dyn && k < dyn.p_filesz / sizeof(Elf64_Dyn) && k < 4096; k++) {
-        Elf64_Dyn d;
-        if (read_at(fd, &d, sizeof d, dyn.p_offset + k * sizeof d) != 0 || d.d_tag == DT_NULL)
-            break;
-        if (d.d_tag == DT_NEEDED || d.d_tag == DT_SONAME) {
-            result = 0;
-            break;
-        }
-    }
-out:
-    close(fd);
-    return result;
-}
-
 static int absolute_path(const char *path, char *out, size_t cap)
 {
     if (path[0] == '/') {
@@ -252,7 +202,7 @@ int main(int argc, char **argv)
     }
     char exe[PATH_MAX];
     find_program(argv[i], exe, sizeof exe);
-    if (exe[0] && is_static_elf(exe)) {
+    if (exe[0] && tool_elf_is_static(exe)) {
         fprintf(stderr,
                 "tmrun: %s is statically linked: LD_PRELOAD cannot interpose its malloc, so\n"
                 "nothing would be recorded.  Link it dynamically, or link libtmrecorder.a into\n"

@@ -21,6 +21,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "maps.h"
 #include "rec_internal.h"
 
 typedef struct index_tab {
@@ -185,59 +186,17 @@ static void module_read_elf(tm_rec_module *m)
     }
 }
 
-/* The file mapped at start, from /proc/self/maps: 0, or -1 if no line
- * starts there or names no file.  Read with plain system calls into a
- * static buffer (the insert lock is held): nothing allocates. */
+/* The file mapped at start, from /proc/self/maps: 0, or -1.  The buffer is
+ * static: the insert lock is held. */
 static int module_path_from_maps(uintptr_t start, char *out, size_t cap)
 {
     static char buf[8192];
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    size_t have = 0;
-    int found = -1, eof = 0;
-    while (found == -1 && !eof) {
-        ssize_t k = read(fd, buf + have, sizeof(buf) - 1 - have);
-        if (k < 0)
-            break;
-        eof = k == 0;
-        have += (size_t)k;
-        size_t pos = 0;
-        for (;;) {
-            char *nl = memchr(buf + pos, '\n', have - pos);
-            if (!nl && !(eof && pos < have))
-                break;
-            char *line = buf + pos, *end = nl ? nl : buf + have;
-            pos = nl ? (size_t)(nl - buf) + 1 : have;
-            uintptr_t a = 0;
-            char *p = line;
-            for (; p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')); p++)
-                a = a * 16 + (uintptr_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
-            if (a != start || p == line || p >= end || *p != '-')
-                continue;
-            /* start-end perms offset dev inode, then the path */
-            for (int field = 0; field < 5 && p < end; field++) {
-                while (p < end && *p != ' ')
-                    p++;
-                while (p < end && *p == ' ')
-                    p++;
-            }
-            size_t len = (size_t)(end - p);
-            found = -2;
-            if (p < end && *p == '/' && len < cap) {
-                memcpy(out, p, len);
-                out[len] = 0;
-                found = 0;
-            }
-            break;
-        }
-        if (found != -1 || (pos == 0 && have == sizeof(buf) - 1))
-            break; /* seen, or a line longer than the buffer */
-        memmove(buf, buf + pos, have - pos);
-        have -= pos;
-    }
+    int rc = tm_maps_path_at(fd, start, buf, sizeof buf, out, cap);
     close(fd);
-    return found == 0 ? 0 : -1;
+    return rc;
 }
 
 /* name as given, or joined with the cwd when relative and a path. */
