@@ -150,6 +150,17 @@ DEBUGINFOD_URLS=$URL "$T/tmstat" run.tms --by lineno --top 0 --as-recorded > sta
   fail "tmstat exited with $?"
 check "tmstat with debuginfod names prog.c lines" grep -q "prog.c:[0-9]" stat.txt
 
+# Progress while downloading: on a terminal only.
+check "no progress on a non-terminal stderr" bash -c '! grep -q -e downloading -e $'"'"'\r'"'"' "$1"' _ sym.err
+if command -v script > /dev/null; then
+  DEBUGINFOD_CACHE_PATH=$W/cache-tty DEBUGINFOD_URLS=$URL TM_PROGRESS_DELAY_MS=0 \
+    script -qec "'$T/tmsym' -q run.tms -o tty.tms" tty.txt > /dev/null 2>&1
+  check "progress on a terminal while downloading" \
+    grep -q "debuginfod: downloading debug info of prog" tty.txt
+else
+  skip "script(1) missing: no pseudo-terminal for the progress check"
+fi
+
 # The cache serves a second run with the server gone.
 stop_server
 DEBUGINFOD_URLS=$URL "$T/tmsym" run.tms -o cached.tms 2> cached.err || fail "tmsym (cache) exited with $?"
