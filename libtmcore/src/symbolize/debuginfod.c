@@ -2,8 +2,8 @@
  * Debug info fetched by build-id from debuginfod servers (elfutils'
  * libdebuginfod, which keeps its own cache: DEBUGINFOD_CACHE_PATH), for
  * modules whose debug info is found nowhere locally.  Used only when
- * DEBUGINFOD_URLS is set, as gdb and the elfutils tools do.  A download shows
- * progress on stderr when it is a terminal.
+ * DEBUGINFOD_URLS is set, as gdb and the elfutils tools do.  A request that
+ * lasts shows progress on stderr when it is a terminal.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +21,6 @@
 struct sym_debuginfod {
     debuginfod_client *client;
     tm_progress progress;
-    int progress_begun; /* for the current download */
     char what[160];
 };
 
@@ -32,10 +31,6 @@ static int on_progress(debuginfod_client *c, long a, long b)
     sym_debuginfod *d = debuginfod_get_user_data(c);
     if (!d)
         return 0;
-    if (!d->progress_begun) {
-        tm_progress_begin(&d->progress, 1, d->what, b > 0 ? (uint64_t)b : 0);
-        d->progress_begun = 1;
-    }
     if (b > 0)
         d->progress.total = (uint64_t)b;
     tm_progress_tick(&d->progress, a > 0 ? (uint64_t)a : 0);
@@ -94,10 +89,11 @@ int sym_debuginfod_fetch(char **path, sym_debuginfod **state, const uint8_t *id,
     }
     sym_debuginfod *d = *state;
     const char *base = strrchr(module, '/');
-    snprintf(d->what, sizeof d->what, "debuginfod: downloading debug info of %s",
+    snprintf(d->what, sizeof d->what, "debuginfod: fetching debug info of %s",
              base ? base + 1 : module);
-    memset(&d->progress, 0, sizeof d->progress);
-    d->progress_begun = 0;
+    /* Begun before the request: a fast transfer may end before libdebuginfod
+     * calls on_progress at all; the delay keeps cache hits silent. */
+    tm_progress_begin(&d->progress, 1, d->what, 0);
     char *found = NULL;
     int fd = debuginfod_find_debuginfo(d->client, id, (int)idlen, &found);
     tm_progress_end(&d->progress);
