@@ -6,6 +6,7 @@
  * lasts shows progress on stderr when it is a terminal.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,16 @@
 
 #ifdef TM_WITH_DEBUGINFOD
 #include <elfutils/debuginfod.h>
+
+/* snprintf for notes: a note cut at its buffer's end is still a note. */
+static void say(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
 
 struct sym_debuginfod {
     debuginfod_client *client;
@@ -80,7 +91,7 @@ int sym_debuginfod_fetch(char **path, sym_debuginfod **state, const uint8_t *id,
         d->client = debuginfod_begin();
         if (!d->client) {
             tm_free(d);
-            snprintf(note, notecap, "debuginfod: cannot start a client: %s", strerror(errno));
+            say(note, notecap, "debuginfod: cannot start a client: %s", strerror(errno));
             return TM_EIO;
         }
         debuginfod_set_user_data(d->client, d);
@@ -89,8 +100,7 @@ int sym_debuginfod_fetch(char **path, sym_debuginfod **state, const uint8_t *id,
     }
     sym_debuginfod *d = *state;
     const char *base = strrchr(module, '/');
-    snprintf(d->what, sizeof d->what, "debuginfod: fetching debug info of %s",
-             base ? base + 1 : module);
+    say(d->what, sizeof d->what, "debuginfod: fetching debug info of %s", base ? base + 1 : module);
     /* Begun before the request: a fast transfer may end before libdebuginfod
      * calls on_progress at all; the delay keeps cache hits silent. */
     tm_progress_begin(&d->progress, 1, d->what, 0);
@@ -105,8 +115,8 @@ int sym_debuginfod_fetch(char **path, sym_debuginfod **state, const uint8_t *id,
         char hex[2 * TM_BUILD_ID_MAX + 1];
         for (uint32_t i = 0; i < idlen && i < TM_BUILD_ID_MAX; i++)
             snprintf(hex + 2 * i, 3, "%02x", id[i]);
-        snprintf(note, notecap, "debuginfod failure: build-id %s from %s: %s", hex,
-                 url && *url ? url : getenv("DEBUGINFOD_URLS"), strerror(-fd));
+        say(note, notecap, "debuginfod failure: build-id %s from %s: %s", hex,
+            url && *url ? url : getenv("DEBUGINFOD_URLS"), strerror(-fd));
         return TM_EIO;
     }
     close(fd);

@@ -6,6 +6,7 @@
  * the results into snapshots.
  */
 #include <elf.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,16 @@ struct tm_symbolizer {
     double index_seconds;
     sym_debuginfod *debuginfod;
 };
+
+/* snprintf for notes: a note cut at its buffer's end is still a note. */
+static void say(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
 
 static char *dupstr(const char *s)
 {
@@ -219,8 +230,8 @@ static int find_debug_file(tm_symbolizer *s, const sym_elf *b, const uint8_t *id
                 return TM_OK;
             }
             if (e->has_debug_info && !mismatch[0])
-                snprintf(mismatch, mismatchcap,
-                         "build-id mismatch: debug file %s has another build-id (not used)", path);
+                say(mismatch, mismatchcap,
+                    "build-id mismatch: debug file %s has another build-id (not used)", path);
             sym_elf_close(e);
         }
     }
@@ -260,10 +271,10 @@ static int find_debug_file(tm_symbolizer *s, const sym_elf *b, const uint8_t *id
             return TM_OK;
         }
         if (e->has_debug_info && !mismatch[0])
-            snprintf(mismatch, mismatchcap,
-                     "%s mismatch: debug file %s (.gnu_debuglink) belongs to another build of "
-                     "%s (not used)",
-                     by_id ? "build-id" : "CRC", path, b->path);
+            say(mismatch, mismatchcap,
+                "%s mismatch: debug file %s (.gnu_debuglink) belongs to another build of "
+                "%s (not used)",
+                by_id ? "build-id" : "CRC", path, b->path);
         sym_elf_close(e);
     }
     return TM_OK;
@@ -282,16 +293,16 @@ static int fetch_debug_file(tm_symbolizer *s, const char *module, const uint8_t 
     sym_elf *e;
     rc = sym_elf_open(path, &e, why, sizeof why);
     if (rc == TM_OK && !e->has_debug_info)
-        snprintf(note, notecap, "debuginfod failure: %s has no debug info", path);
+        say(note, notecap, "debuginfod failure: %s has no debug info", path);
     else if (rc == TM_OK && e->build_id_len && !same_id(e->build_id, e->build_id_len, id, idlen))
-        snprintf(note, notecap,
-                 "build-id mismatch: debug file %s from debuginfod has another build-id "
-                 "(not used)",
-                 path);
+        say(note, notecap,
+            "build-id mismatch: debug file %s from debuginfod has another build-id "
+            "(not used)",
+            path);
     else if (rc == TM_OK)
         *out = e;
     else if (rc != TM_ENOMEM)
-        snprintf(note, notecap, "debuginfod failure: %s", why);
+        say(note, notecap, "debuginfod failure: %s", why);
     if (rc == TM_OK && !*out)
         sym_elf_close(e);
     tm_free(path);
@@ -301,7 +312,7 @@ static int fetch_debug_file(tm_symbolizer *s, const char *module, const uint8_t 
 /* "a; b", either may be empty. */
 static void join_notes(char *out, size_t cap, const char *a, const char *b)
 {
-    snprintf(out, cap, "%s%s%s", a, a[0] && b[0] ? "; " : "", b);
+    say(out, cap, "%s%s%s", a, a[0] && b[0] ? "; " : "", b);
 }
 
 static int set_note(sym_module *m, const char *note)
