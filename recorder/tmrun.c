@@ -12,12 +12,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tool_cli.h"
+#include "tool_elf.h"
 
 /* When PROGRAM cannot be run, as a shell reports it. */
 enum { TMRUN_EXIT_CANNOT_RUN = 126, TMRUN_EXIT_NOT_FOUND = 127 };
@@ -46,7 +49,8 @@ static void usage(FILE *f)
             "  -h, --help            show this help\n"
             "PROGRAM is the first argument that is not an option; '--' before it is\n"
             "needed only when it starts with '-'.\n"
-            "exit status: PROGRAM's; 2 on a usage error or without libtmrecorder.so,\n"
+            "exit status: PROGRAM's; 2 on a usage error, without libtmrecorder.so, or\n"
+            "when PROGRAM is statically linked (LD_PRELOAD cannot reach its malloc);\n"
             "126 if PROGRAM cannot be run, 127 if there is no such PROGRAM.\n");
 }
 
@@ -93,6 +97,35 @@ static int find_library(char *out, size_t cap)
             "(set TM_RECORDER_LIB)\n",
             exe, exe);
     return -1;
+}
+
+/* The file execvp would run for name, or "" when there is none (execvp
+ * then says why). */
+static void find_program(const char *name, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (strchr(name, '/')) {
+        snprintf(out, cap, "%s", name);
+        return;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";
+    for (const char *p = path;; p++) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        char cand[PATH_MAX];
+        struct stat st;
+        int n = snprintf(cand, sizeof cand, "%.*s%s%s", (int)len, p, len ? "/" : "", name);
+        if (n > 0 && (size_t)n < sizeof cand && stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
+            access(cand, X_OK) == 0) {
+            snprintf(out, cap, "%s", cand);
+            return;
+        }
+        if (!colon)
+            return;
+        p = colon;
+    }
 }
 
 static int absolute_path(const char *path, char *out, size_t cap)
@@ -165,6 +198,16 @@ int main(int argc, char **argv)
     }
     if (unwind && strcmp(unwind, "eh") && strcmp(unwind, "fp") && strcmp(unwind, "libgcc")) {
         fprintf(stderr, "tmrun: --unwind %s: expected eh, fp or libgcc\n", unwind);
+        return TOOL_EXIT_ERROR;
+    }
+    char exe[PATH_MAX];
+    find_program(argv[i], exe, sizeof exe);
+    if (exe[0] && tool_elf_is_static(exe)) {
+        fprintf(stderr,
+                "tmrun: %s is statically linked: LD_PRELOAD cannot interpose its malloc, so\n"
+                "nothing would be recorded.  Link it dynamically, or link libtmrecorder.a into\n"
+                "it and use the runtime API (tm/recorder.h: TM_OUTPUT, tm_start, ...).\n",
+                exe);
         return TOOL_EXIT_ERROR;
     }
     char lib[PATH_MAX], out[PATH_MAX + 64], def[PATH_MAX];

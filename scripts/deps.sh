@@ -6,8 +6,8 @@
 # built from Debian's sources, offline, to read them (cli.export_pprof).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang clang-format llvm binutils python3 valgrind heaptrack
-      libzstd-dev libelf-dev zlib1g-dev libcmocka-dev libxxhash-dev libgtest-dev dwz elfutils
-      protobuf-compiler golang-go golang-github-google-pprof-dev)
+      libzstd-dev libelf-dev libdebuginfod-dev debuginfod zlib1g-dev libcmocka-dev libxxhash-dev
+      libgtest-dev dwz elfutils protobuf-compiler golang-go golang-github-google-pprof-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,10 +20,13 @@ static const char *prog = "tminfo";
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: tminfo [--traces] FILE...\n"
+            "usage: tminfo [--traces] [--modules] FILE...\n"
             "  Shows the .tms header, sections, metadata and counts of each FILE\n"
             "  (a .tms snapshot or a Python tracemalloc dump).\n"
             "  --traces     also print every trace with its frames\n"
+            "  --modules    also list the modules, each with its build-id and where its\n"
+            "               symbols come from (embedded, or symbolizing it here: debug\n"
+            "               file, or what is missing, as tmstat's notes say it)\n"
             "  -h, --help   show this help\n"
             "exit status: 0 success, 2 if any file could not be read.\n");
 }
@@ -178,6 +181,67 @@ static int print_traces(const tm_snapshot *s)
     return 0;
 }
 
+static void put_build_id(const tm_module *m)
+{
+    if (!m->build_id_len) {
+        printf("no build-id");
+        return;
+    }
+    printf("build-id ");
+    for (uint32_t i = 0; i < m->build_id_len; i++)
+        printf("%02x", m->build_id[i]);
+}
+
+/* Last, because symbolizing changes the frames --traces printed raw. */
+static int print_modules(const char *path, tm_snapshot *s)
+{
+    size_t n = tm_snapshot_module_count(s), nf = tm_snapshot_frame_count(s);
+    size_t *frames = calloc(n ? n : 1, sizeof *frames), *raw = calloc(n ? n : 1, sizeof *raw);
+    if (!frames || !raw) {
+        free(frames);
+        free(raw);
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return TOOL_EXIT_ERROR;
+    }
+    const tm_frame *f = tm_snapshot_frames(s);
+    for (size_t i = 0; i < nf; i++) {
+        if (f[i].module == TM_NONE || f[i].module >= n || f[i].inlined_by != TM_NONE)
+            continue;
+        frames[f[i].module]++;
+        raw[f[i].module] += f[i].function == 0 && f[i].file == 0;
+    }
+    tm_symbolize_report *rep = NULL;
+    tm_error err;
+    int rc = TOOL_EXIT_OK;
+    if (n && tool_symbolize_report(&rep, path, s, &err) != TM_OK)
+        rc = tool_fail(prog, &err);
+    printf("modules:\n");
+    for (size_t i = 0; rc == TOOL_EXIT_OK && i < n; i++) {
+        const tm_module *m = &tm_snapshot_modules(s)[i];
+        printf("  #%zu ", i);
+        put_str(s, m->path);
+        printf("\n     ");
+        put_build_id(m);
+        printf(", %zu frames\n", frames[i]);
+        const tm_symbolize_module_report *mr = rep && i < rep->nmodules ? &rep->modules[i] : NULL;
+        char note[4096];
+        if (frames[i] > raw[i])
+            printf("     symbols: embedded in %zu of %zu frames\n", frames[i] - raw[i], frames[i]);
+        if (frames[i] && !raw[i])
+            continue;
+        if (mr && tool_module_note(note, sizeof note, mr))
+            printf("     note: %s\n", note);
+        else if (mr && mr->status == TM_SYMSTAT_SYMBOLIZED)
+            printf("     symbols: from %s\n", mr->debug_path ? mr->debug_path : "?");
+        else
+            printf("     symbols: none needed\n");
+    }
+    tm_symbolize_report_free(rep);
+    free(frames);
+    free(raw);
+    return rc;
+}
+
 static int print_container(const char *path, const void *data, size_t len)
 {
     tm_tms_file_info *info;
@@ -202,7 +266,7 @@ static int print_container(const char *path, const void *data, size_t len)
     return TOOL_EXIT_OK;
 }
 
-static int info_file(const char *path, int traces)
+static int info_file(const char *path, int traces, int modules)
 {
     void *data;
     size_t len;
@@ -228,6 +292,8 @@ static int info_file(const char *path, int traces)
     print_metadata(s);
     print_counts(s);
     rc = traces ? print_traces(s) : 0;
+    if (!rc && modules)
+        rc = print_modules(path, s);
     tm_snapshot_free(s);
     return rc ? rc : TOOL_EXIT_OK;
 }
@@ -236,10 +302,11 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "traces", no_argument, NULL, 256 },
+        { "modules", no_argument, NULL, 257 },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int traces = 0, nfiles = 0, status = TOOL_EXIT_OK, c;
+    int traces = 0, modules = 0, nfiles = 0, status = TOOL_EXIT_OK, c;
     /* Every option is read before the first file is shown: a bad one later
      * on the line must not leave half a report. */
     char **files = calloc((size_t)argc, sizeof *files);
@@ -252,6 +319,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 1: files[nfiles++] = optarg; break;
         case 256: traces = 1; break;
+        case 257: modules = 1; break;
         case 'h':
             usage(stdout);
             free(files);
@@ -268,7 +336,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nfiles; i++) {
         if (i)
             putchar('\n');
-        if (info_file(files[i], traces))
+        if (info_file(files[i], traces, modules))
             status = TOOL_EXIT_ERROR;
         fflush(stdout);
     }

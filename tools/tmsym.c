@@ -217,10 +217,9 @@ int main(int argc, char **argv)
         const tm_symbolize_module_report *m = &rep->modules[i];
         if (m->status == TM_SYMSTAT_UNUSED)
             continue;
-        if (m->status != TM_SYMSTAT_SYMBOLIZED || m->note)
-            fprintf(stderr, "tmsym: note: module %u %s: %s%s%s\n", m->module,
-                    m->path ? m->path : "?", tm_symstat_name(m->status), m->note ? ": " : "",
-                    m->note ? m->note : "");
+        char note[4096];
+        if (tool_module_note(note, sizeof note, m))
+            fprintf(stderr, "tmsym: note: module %u %s\n", m->module, note);
     }
     if (!quiet)
         fprintf(stderr, "tmsym: %zu of %zu frames resolved, %zu inlined frames added\n",

@@ -13,6 +13,7 @@
  */
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "maps.h"
 #include "rec_internal.h"
 
 typedef struct index_tab {
@@ -184,6 +186,34 @@ static void module_read_elf(tm_rec_module *m)
     }
 }
 
+/* The file mapped at start, from /proc/self/maps: 0, or -1.  The buffer is
+ * static: the insert lock is held. */
+static int module_path_from_maps(uintptr_t start, char *out, size_t cap)
+{
+    static char buf[8192];
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = tm_maps_path_at(fd, start, buf, sizeof buf, out, cap);
+    close(fd);
+    return rc;
+}
+
+/* name as given, or joined with the cwd when relative and a path. */
+static void module_path_join_cwd(const char *name, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (name[0] != '/' && strchr(name, '/') && getcwd(out, cap - 1)) {
+        n = strlen(out);
+        while (name[0] == '.' && name[1] == '/')
+            name += 2;
+        if (n + 1 < cap - 1)
+            out[n++] = '/';
+    }
+    strncpy(out + n, name, cap - 1 - n);
+    out[cap - 1] = 0;
+}
+
 /* Module index for pc, adding the object on first sight; UINT32_MAX if the
  * PC is in no loaded object.  Insert lock held. */
 static uint32_t module_note_locked(uintptr_t pc)
@@ -206,7 +236,12 @@ static uint32_t module_note_locked(uintptr_t pc)
     m->bias = fo.dlfo_link_map ? fo.dlfo_link_map->l_addr : 0;
     const char *name = fo.dlfo_link_map ? fo.dlfo_link_map->l_name : NULL;
     if (name && name[0]) {
-        strncpy(m->path, name, sizeof(m->path) - 1);
+        /* A relative name (dlopen("./lib.so"), a relative LD_LIBRARY_PATH)
+         * means nothing to a tool run elsewhere: the kernel knows which file
+         * is mapped, and the cwd may have changed since the dlopen. */
+        if (name[0] == '/' || !strchr(name, '/') ||
+            module_path_from_maps(m->map_start, m->path, sizeof(m->path)) < 0)
+            module_path_join_cwd(name, m->path, sizeof(m->path));
     } else {
         ssize_t k = readlink("/proc/self/exe", m->path, sizeof(m->path) - 1);
         m->path[k > 0 ? k : 0] = 0;

@@ -43,10 +43,19 @@ static int has_raw_native_frames(const tm_snapshot *snap)
  * opened and indexed once.  Freed at exit. */
 static tm_symbolizer *shared_sym;
 
+/* The notes already said, so that each is said once per module. */
+static char **said;
+static size_t nsaid;
+
 static void shared_sym_free(void)
 {
     tm_symbolizer_free(shared_sym);
     shared_sym = NULL;
+    for (size_t i = 0; i < nsaid; i++)
+        free(said[i]);
+    free(said);
+    said = NULL;
+    nsaid = 0;
 }
 
 static int shared_sym_get(const char *path, tm_error *err)
@@ -76,30 +85,61 @@ static int shared_sym_get(const char *path, tm_error *err)
     return TM_OK;
 }
 
+int tool_module_note(char *buf, size_t cap, const tm_symbolize_module_report *m)
+{
+    buf[0] = 0;
+    if (m->status == TM_SYMSTAT_UNUSED || (m->status == TM_SYMSTAT_SYMBOLIZED && !m->note))
+        return 0;
+    snprintf(buf, cap, "%s: %s%s%s", m->path ? m->path : "?", tm_symstat_name(m->status),
+             m->note ? ": " : "", m->note ? m->note : "");
+    return 1;
+}
+
+/* 1 the first time note is seen (remembered), 0 after; 1 when out of memory
+ * (saying it twice beats not saying it). */
+static int first_time(const char *note)
+{
+    for (size_t i = 0; i < nsaid; i++)
+        if (strcmp(said[i], note) == 0)
+            return 0;
+    char **grown = realloc(said, (nsaid + 1) * sizeof *said);
+    if (!grown)
+        return 1;
+    said = grown;
+    if ((said[nsaid] = strdup(note)) != NULL)
+        nsaid++;
+    return 1;
+}
+
+int tool_symbolize_report(tm_symbolize_report **report, const char *path, tm_snapshot *snap,
+                          tm_error *err)
+{
+    *report = NULL;
+    int rc = shared_sym_get(path, err);
+    if (rc)
+        return rc;
+    tm_progress progress;
+    char what[512];
+    snprintf(what, sizeof what, "symbolizing %s (%zu frames)", path, tm_snapshot_frame_count(snap));
+    tm_progress_phase(&progress, 1, what);
+    rc = tm_symbolizer_snapshot(report, shared_sym, snap, err);
+    tm_progress_end(&progress);
+    return rc ? tm_error_prefix(err, "%s: symbolizing", path) : TM_OK;
+}
+
 int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
 {
     const char *env = getenv("TM_SYMBOLIZE");
     if ((env && strcmp(env, "0") == 0) || !has_raw_native_frames(snap))
         return TM_OK;
-    int rc = shared_sym_get(path, err);
+    tm_symbolize_report *report = NULL;
+    int rc = tool_symbolize_report(&report, path, snap, err);
     if (rc)
         return rc;
-    tm_symbolize_report *report = NULL;
-    tm_progress progress;
-    char what[512];
-    snprintf(what, sizeof what, "symbolizing %s (%zu frames)", path, tm_snapshot_frame_count(snap));
-    tm_progress_phase(&progress, 1, what);
-    rc = tm_symbolizer_snapshot(&report, shared_sym, snap, err);
-    tm_progress_end(&progress);
-    if (rc)
-        return tm_error_prefix(err, "%s: symbolizing", path);
     for (size_t i = 0; report && i < report->nmodules; i++) {
-        const tm_symbolize_module_report *m = &report->modules[i];
-        if ((m->status == TM_SYMSTAT_SYMBOLIZED && !m->degraded) ||
-            m->status == TM_SYMSTAT_UNUSED || m->status == TM_SYMSTAT_SYMTAB_ONLY)
-            continue;
-        fprintf(stderr, "note: %s: %s: %s%s%s\n", path, m->path ? m->path : "?",
-                tm_symstat_name(m->status), m->note ? ": " : "", m->note ? m->note : "");
+        char note[4096];
+        if (tool_module_note(note, sizeof note, &report->modules[i]) && first_time(note))
+            fprintf(stderr, "note: %s: %s\n", path, note);
     }
     tm_symbolize_report_free(report);
     return TM_OK;

@@ -9,6 +9,7 @@
 
 #include "tm/error.h"
 #include "tm/snapshot.h"
+#include "tm/symbolize.h"
 #include "tool_cli.h"
 
 /* Loads a snapshot from a .tms file or a Python tracemalloc dump, detected
@@ -24,11 +25,25 @@ int tool_decode_snapshot(const char *path, const void *data, size_t len, tm_snap
                          tm_error *err);
 
 /* Symbolizes snap in place when it has unsymbolized native frames, unless
- * the environment says TM_SYMBOLIZE=0.  Modules whose binary is missing or
- * has another build-id are notes on stderr ("note: ..."), not errors: their
- * frames keep showing as module+0xoffset.  TM_DEBUG_DIRS (':'-separated)
- * adds roots for .build-id and .gnu_debuglink lookups. */
+ * the environment says TM_SYMBOLIZE=0.  Every degradation is a note on
+ * stderr ("note: SNAPSHOT: " and tool_module_note's text), said once per
+ * module however many snapshots the tool loads, not an error: a binary
+ * missing or of another build, no debug info (symbol table only), a debug
+ * file of another build, a debuginfod failure.  TM_DEBUG_DIRS
+ * (':'-separated) adds roots for .build-id and .gnu_debuglink lookups;
+ * with DEBUGINFOD_URLS set, debug info found nowhere locally is fetched
+ * from those servers. */
 int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err);
+
+/* Symbolizes snap in place as tool_symbolize does, without notes (even
+ * with TM_SYMBOLIZE=0); *report (release it with tm_symbolize_report_free)
+ * says what happened to each module.  For tminfo's module list. */
+int tool_symbolize_report(tm_symbolize_report **report, const char *path, tm_snapshot *snap,
+                          tm_error *err);
+
+/* What symbolizing said of module m: "FILE: STATUS[: NOTE]" in buf; 0 when
+ * there is nothing to say (symbolized without a note, or unused). */
+int tool_module_note(char *buf, size_t cap, const tm_symbolize_module_report *m);
 
 /* Prints "PROG: MESSAGE" on stderr and returns TOOL_EXIT_ERROR. */
 int tool_fail(const char *prog, const tm_error *err);

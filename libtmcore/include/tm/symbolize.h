@@ -24,7 +24,10 @@
  *   - Modules are opened by path, checked by GNU build-id, and their debug
  *     info is found in the file itself, in DEBUG_DIR/.build-id/xx/yyyy.debug,
  *     or through `.gnu_debuglink` (next to the binary, in its .debug/
- *     subdirectory, and in DEBUG_DIR + the binary's directory).  zlib and
+ *     subdirectory, and in DEBUG_DIR + the binary's directory); found
+ *     nowhere, and with DEBUGINFOD_URLS set in a build with libdebuginfod,
+ *     it is fetched by build-id from those servers (libdebuginfod's cache).
+ *     A debug file of another build is not used, and the note says so.  zlib and
  *     zstd compressed debug sections (SHF_COMPRESSED, and legacy .zdebug_*)
  *     are decompressed before they are read.
  *   - Debug information kept outside the debug file is followed.  Split

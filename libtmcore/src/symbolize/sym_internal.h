@@ -77,6 +77,21 @@ int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap);
 /* Index of the section called name, or SIZE_MAX. */
 size_t sym_elf_find(const sym_elf *e, const char *name);
 
+/* --- debuginfod (debuginfod.c) ------------------------------------------ */
+
+/* A client, made on first use; NULL until then. */
+typedef struct sym_debuginfod sym_debuginfod;
+/* Servers are asked only when built with libdebuginfod and DEBUGINFOD_URLS
+ * is set. */
+int sym_debuginfod_enabled(void);
+/* The debug file of build-id id from a server (or libdebuginfod's cache),
+ * for module (named in progress).  TM_OK with *path (tm_alloc'ed); TM_ENOTFOUND
+ * when not enabled or no server has it; TM_EIO with a note when asking
+ * failed; TM_ENOMEM. */
+int sym_debuginfod_fetch(char **path, sym_debuginfod **state, const uint8_t *id, uint32_t idlen,
+                         const char *module, char *note, size_t notecap);
+void sym_debuginfod_free(sym_debuginfod *d);
+
 /* --- index ------------------------------------------------------------ */
 
 typedef struct sym_line { /* [lo, hi) -> file:line */

@@ -5,6 +5,8 @@
  * file and caches it by build-id (or path when there is none), and writes
  * the results into snapshots.
  */
+#include <elf.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,18 @@ struct tm_symbolizer {
     sym_module **mods;
     size_t nmods, capmods;
     double index_seconds;
+    sym_debuginfod *debuginfod;
 };
+
+/* snprintf for notes: a note cut at its buffer's end is still a note. */
+static void say(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
 
 static char *dupstr(const char *s)
 {
@@ -145,6 +158,7 @@ void tm_symbolizer_free(tm_symbolizer *s)
     for (size_t i = 0; i < s->nmods; i++)
         module_free(s->mods[i]);
     tm_free(s->mods);
+    sym_debuginfod_free(s->debuginfod);
     tm_free(s);
 }
 
@@ -190,9 +204,11 @@ static uint32_t file_crc32(const char *path)
     return (uint32_t)crc;
 }
 
-/* A separate debug file for binary b (or for build-id id when b is NULL). */
+/* A separate debug file for binary b (or for build-id id when b is NULL).
+ * A debug file that is there but belongs to another build of the binary is
+ * skipped and said in mismatch. */
 static int find_debug_file(tm_symbolizer *s, const sym_elf *b, const uint8_t *id, uint32_t idlen,
-                           sym_elf **out)
+                           sym_elf **out, char *mismatch, size_t mismatchcap)
 {
     char path[4096];
     char note[SYM_NOTE_MAX];
@@ -214,6 +230,9 @@ static int find_debug_file(tm_symbolizer *s, const sym_elf *b, const uint8_t *id
                 *out = e;
                 return TM_OK;
             }
+            if (e->has_debug_info && !mismatch[0])
+                say(mismatch, mismatchcap,
+                    "build-id mismatch: debug file %s has another build-id (not used)", path);
             sym_elf_close(e);
         }
     }
@@ -243,8 +262,8 @@ static int find_debug_file(tm_symbolizer *s, const sym_elf *b, const uint8_t *id
             return rc;
         if (rc != TM_OK)
             continue;
-        int ok = e->has_debug_info;
-        if (ok && e->build_id_len && b->build_id_len)
+        int ok = e->has_debug_info, by_id = e->build_id_len && b->build_id_len;
+        if (ok && by_id)
             ok = same_id(e->build_id, e->build_id_len, b->build_id, b->build_id_len);
         else if (ok)
             ok = file_crc32(path) == b->debuglink_crc;
@@ -252,9 +271,49 @@ static int find_debug_file(tm_symbolizer *s, const sym_elf *b, const uint8_t *id
             *out = e;
             return TM_OK;
         }
+        if (e->has_debug_info && !mismatch[0])
+            say(mismatch, mismatchcap,
+                "%s mismatch: debug file %s (.gnu_debuglink) belongs to another build of "
+                "%s (not used)",
+                by_id ? "build-id" : "CRC", path, b->path);
         sym_elf_close(e);
     }
     return TM_OK;
+}
+
+/* The debug file of build-id id from debuginfod, checked like a local one;
+ * a failure is said in note and is not an error. */
+static int fetch_debug_file(tm_symbolizer *s, const char *module, const uint8_t *id, uint32_t idlen,
+                            sym_elf **out, char *note, size_t notecap)
+{
+    *out = NULL;
+    char *path, why[SYM_NOTE_MAX] = "";
+    int rc = sym_debuginfod_fetch(&path, &s->debuginfod, id, idlen, module, note, notecap);
+    if (rc != TM_OK)
+        return rc == TM_ENOMEM ? rc : TM_OK;
+    sym_elf *e;
+    rc = sym_elf_open(path, &e, why, sizeof why);
+    if (rc == TM_OK && !e->has_debug_info)
+        say(note, notecap, "debuginfod failure: %s has no debug info", path);
+    else if (rc == TM_OK && e->build_id_len && !same_id(e->build_id, e->build_id_len, id, idlen))
+        say(note, notecap,
+            "build-id mismatch: debug file %s from debuginfod has another build-id "
+            "(not used)",
+            path);
+    else if (rc == TM_OK)
+        *out = e;
+    else if (rc != TM_ENOMEM)
+        say(note, notecap, "debuginfod failure: %s", why);
+    if (rc == TM_OK && !*out)
+        sym_elf_close(e);
+    tm_free(path);
+    return rc == TM_ENOMEM ? rc : TM_OK;
+}
+
+/* "a; b", either may be empty. */
+static void join_notes(char *out, size_t cap, const char *a, const char *b)
+{
+    say(out, cap, "%s%s%s", a, a[0] && b[0] ? "; " : "", b);
 }
 
 static int set_note(sym_module *m, const char *note)
@@ -265,9 +324,19 @@ static int set_note(sym_module *m, const char *note)
     return m->note ? TM_OK : TM_ENOMEM;
 }
 
+static int has_symtab(const sym_elf *e)
+{
+    for (size_t i = 1; i < e->nsections; i++)
+        if (e->sections[i].type == SHT_SYMTAB)
+            return 1;
+    return 0;
+}
+
 /* Builds m's index from binary b (may be NULL) and debug file d (may be
- * NULL or == b). */
-static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d)
+ * NULL or == b; fetched: from debuginfod); without d, nodebug says why
+ * there is none. */
+static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, int fetched,
+                       const char *nodebug)
 {
     char note[SYM_NOTE_MAX] = "";
     double t0 = now_seconds();
@@ -275,7 +344,13 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d)
     if (rc != TM_OK)
         return rc;
     m->have_index = 1;
+    /* A debug file from debuginfod is the whole record of a build whose
+     * binary here is stripped to .dynsym: its .symtab names the local
+     * functions too, as elfutils' libdwfl uses it.  Local separate debug
+     * files keep llvm-symbolizer's convention, the binary's own table. */
     sym_elf *symsrc = b ? b : d;
+    if (b && d && d != b && fetched && !has_symtab(b) && has_symtab(d))
+        symsrc = d;
     if (symsrc && (rc = sym_elf_add_symbols(symsrc, &m->ix, note, sizeof note)) != TM_OK)
         return rc;
     if (note[0] && (rc = set_note(m, note)) != TM_OK)
@@ -297,8 +372,11 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d)
             if ((rc = set_note(m, full)) != TM_OK)
                 return rc;
         }
-    } else if ((rc = set_note(m, "no debug info found (symbol table only)")) != TM_OK) {
-        return rc;
+    } else {
+        char full[3 * SYM_NOTE_MAX];
+        join_notes(full, sizeof full, "no debug info found", nodebug);
+        if ((rc = set_note(m, full)) != TM_OK)
+            return rc;
     }
     rc = sym_index_finish(&m->ix);
     s->index_seconds += now_seconds() - t0;
@@ -308,6 +386,7 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d)
 static int locate(tm_symbolizer *s, sym_module *m)
 {
     char note[SYM_NOTE_MAX] = "", first_note[SYM_NOTE_MAX] = "";
+    char mism[SYM_NOTE_MAX] = "", dfd[SYM_NOTE_MAX] = "", why[2 * SYM_NOTE_MAX + 2];
     char cand[4096];
     sym_elf *b = NULL, *mismatch = NULL, *d = NULL;
     int rc = TM_OK, any_found = 0;
@@ -357,11 +436,21 @@ static int locate(tm_symbolizer *s, sym_module *m)
             rc = TM_ENOMEM;
             goto out;
         }
-        if (b->has_debug_info)
+        int fetched = 0;
+        if (b->has_debug_info) {
             d = b;
-        else if ((rc = find_debug_file(s, b, b->build_id, b->build_id_len, &d)) != TM_OK)
-            goto out;
-        rc = build_index(s, m, b, d);
+        } else {
+            rc = find_debug_file(s, b, b->build_id, b->build_id_len, &d, mism, sizeof mism);
+            if (rc == TM_OK && !d) {
+                rc =
+                    fetch_debug_file(s, b->path, b->build_id, b->build_id_len, &d, dfd, sizeof dfd);
+                fetched = d != NULL;
+            }
+            if (rc != TM_OK)
+                goto out;
+        }
+        join_notes(why, sizeof why, mism, dfd);
+        rc = build_index(s, m, b, d, fetched, why);
         if (rc == TM_OK && b->build_id_len && m->want_id_len &&
             !same_id(b->build_id, b->build_id_len, m->want_id, m->want_id_len)) {
             m->status = TM_SYMSTAT_MISMATCH;
@@ -370,10 +459,15 @@ static int locate(tm_symbolizer *s, sym_module *m)
     } else {
         /* No binary: a debug file found by the recorded build-id still works. */
         if (m->want_id_len &&
-            (rc = find_debug_file(s, NULL, m->want_id, m->want_id_len, &d)) != TM_OK)
+            ((rc = find_debug_file(s, NULL, m->want_id, m->want_id_len, &d, mism, sizeof mism)) !=
+                 TM_OK ||
+             (!d &&
+              (rc = fetch_debug_file(s, m->key_path, m->want_id, m->want_id_len, &d, dfd,
+                                     sizeof dfd)) != TM_OK)))
             goto out;
+        join_notes(why, sizeof why, mism, dfd);
         if (d) {
-            rc = build_index(s, m, NULL, d);
+            rc = build_index(s, m, NULL, d, 0, why);
         } else {
             m->status = status_if_none;
             char msg[SYM_NOTE_MAX + 64];
@@ -385,7 +479,9 @@ static int locate(tm_symbolizer *s, sym_module *m)
                          s->nsearch ? " (also searched the search paths)" : "");
             else
                 snprintf(msg, sizeof msg, "%s", first_note);
-            rc = set_note(m, msg);
+            char full[sizeof msg + sizeof why];
+            join_notes(full, sizeof full, msg, why);
+            rc = set_note(m, full);
         }
     }
 out:
