@@ -8,7 +8,7 @@ ver=$(clang-format --version | sed -n 's/.*version \([0-9]*\).*/\1/p')
 # Another major version formats some constructs differently: not a defect of the tree.
 [ "$ver" = 14 ] || skip_test "clang-format $ver: the style is checked with version 14"
 cd "$TM_SOURCE_DIR"
-[ -d .git ] || skip_test "not a git checkout: the file list comes from git ls-files"
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 || skip_test "not a git checkout: the file list comes from git ls-files"
 n=0
 while read -r f; do
   n=$((n + 1))
