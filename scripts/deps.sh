@@ -3,7 +3,7 @@
 # Used by scripts/demo.sh and scripts/test.sh; safe to run repeatedly.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang clang-format llvm binutils python3 valgrind heaptrack
-      libzstd-dev libelf-dev zlib1g-dev libcmocka-dev libxxhash-dev)
+      libzstd-dev libelf-dev zlib1g-dev libcmocka-dev libxxhash-dev time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

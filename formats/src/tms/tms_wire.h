@@ -73,6 +73,7 @@ enum tms_meta_tag {
 #define TMS_MAX_RAW_LEN (UINT64_C(1) << 34)   /* 16 GiB per section */
 #define TMS_MAX_INLINE_DEPTH 256u             /* frames in one inlined_by chain */
 #define TMS_VARINT_MAX_LEN 10u
+#define TMS_ZSTD_WINDOW_LOG_MAX 27u /* 128 MiB of zstd window when decoding */
 
 /* --- little-endian fixed-width ---------------------------------------- */
 
