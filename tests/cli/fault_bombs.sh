@@ -109,6 +109,14 @@ for budget in 32MiB 100MiB; do
     measure "tmexport diff $budget" "$T/tmexport" diff "$small" "$small" -o "$W/d.html" --max-memory "$budget"
     budget_refused "tmexport diff --max-memory $budget" "$text"
 done
+# zstd's own window counts too: a frame that declares 128 MiB of it.
+big_window=$W/valid-window27.tms
+"$GEN" traces-valid $(((1 << 24) * 4 + 64)) "$big_window" 27 || fail "traces-valid: generator failed"
+valid=$big_window
+measure "tmstat 100MiB: 128 MiB zstd window" "$T/tmstat" "$big_window" --max-memory 100MiB
+budget_refused "tmstat --max-memory 100MiB, 128 MiB zstd window" "100 MiB"
+within "tmstat 100MiB: 128 MiB zstd window" $((110 * 1024)) 2
+valid=$small
 # ... and the same file fits a budget big enough for it.
 measure "tmstat 1GiB: 2^24 traces" "$T/tmstat" "$small" --max-memory 1GiB
 [ "$RC" -eq 0 ] && grep -q "count=16777" "$W/out" && pass ||

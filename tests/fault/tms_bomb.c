@@ -4,12 +4,13 @@
  * about 4 bytes per 128 KiB declares (and really decompresses to) gigabytes.
  * Every checksum is right; the frame is a valid zstd frame.
  *
- *   tms_bomb KIND RAW_LEN OUT.tms
+ *   tms_bomb KIND RAW_LEN OUT.tms [WINDOW_LOG]
  *
  * KIND is a section (strings, metadata, modules, frames, stacks, traces)
  * whose payload is then invalid within its first bytes, or "traces-valid":
  * a traces section of RAW_LEN / 4 empty traces (four columns of zeros),
- * which is a valid snapshot.
+ * which is a valid snapshot.  WINDOW_LOG (17..27, default 17) is the zstd
+ * window the frame declares: the decoder allocates that much.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -45,11 +46,13 @@ static void block_header(out *o, int last, int type, uint32_t size)
     put(o, b, 3);
 }
 
+static unsigned window_log = 17;
+
 static void frame_header(out *o, uint64_t raw_len)
 {
     uint8_t hdr[4 + 1 + 1 + 8] = { 0x28, 0xb5, 0x2f, 0xfd };
-    hdr[4] = 0xc0;   /* 8-byte content size, no checksum, no dictionary */
-    hdr[5] = 7 << 3; /* window 2^(10+7) = 128 KiB */
+    hdr[4] = 0xc0; /* 8-byte content size, no checksum, no dictionary */
+    hdr[5] = (uint8_t)((window_log - 10) << 3); /* window 2^window_log */
     tms_put_le64(hdr + 6, raw_len);
     put(o, hdr, sizeof hdr);
 }
@@ -77,8 +80,14 @@ static void frame_end(out *o)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: tms_bomb KIND RAW_LEN OUT.tms\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: tms_bomb KIND RAW_LEN OUT.tms [WINDOW_LOG]\n");
+        return 2;
+    }
+    if (argc == 5)
+        window_log = (unsigned)strtoul(argv[4], NULL, 10);
+    if (window_log < 17 || window_log > 27) {
+        fprintf(stderr, "tms_bomb: WINDOW_LOG must be 17..27\n");
         return 2;
     }
     const char *kind = argv[1];

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#include <zstd_errors.h>
+#include <zstd_errors.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -341,8 +343,10 @@ static int src_run(tms_src *src, size_t target, tm_error *err)
             size_t before = o.pos, inbefore = in.pos;
             size_t r = ZSTD_decompressStream(src->dctx, &o, &in);
             if (ZSTD_isError(r)) {
-                rc =
-                    tm_error_set(err, TM_EFORMAT, "%s: zstd: %s", src->where, ZSTD_getErrorName(r));
+                /* zstd allocates its window through tm_malloc (the budget). */
+                int oom = ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation;
+                rc = tm_error_set(err, oom ? TM_ENOMEM : TM_EFORMAT, "%s: zstd: %s", src->where,
+                                  oom ? "out of memory for its window" : ZSTD_getErrorName(r));
                 break;
             }
             if (r == 0)

@@ -16,6 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* ZSTD_createDCtx_advanced: zstd's own memory goes through tm_malloc, so
+ * that the budget counts its window too (libzstd exports it). */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "tm_snapshot_internal.h"
@@ -544,6 +547,18 @@ static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
 
 /* --- entry points ---------------------------------------------------- */
 
+static void *zstd_alloc(void *opaque, size_t n)
+{
+    (void)opaque;
+    return tm_malloc(n);
+}
+
+static void zstd_free(void *opaque, void *p)
+{
+    (void)opaque;
+    tm_free(p);
+}
+
 typedef int (*section_decoder)(dec *, const uint8_t *, const uint8_t *);
 
 int tm_tms_decode(tm_snapshot **out, const void *data, size_t len, const char *name, tm_error *err)
@@ -581,12 +596,13 @@ int tm_tms_decode(tm_snapshot **out, const void *data, size_t len, const char *n
         if (!sec)
             continue;
         if (sec->codec == TMS_CODEC_ZSTD && !dctx) {
-            if (!(dctx = ZSTD_createDCtx())) {
+            ZSTD_customMem mem = { zstd_alloc, zstd_free, NULL };
+            if (!(dctx = ZSTD_createDCtx_advanced(mem))) {
                 rc = tm_error_set(err, TM_ENOMEM, "%s: out of memory", name);
                 goto done;
             }
-            /* zstd's window is memory we cannot count: keep it at zstd's own
-             * default bound (128 MiB), which every writer's level stays in. */
+            /* zstd's default bound on its window (128 MiB), said out loud:
+             * every writer's level stays in it. */
             (void)ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, TMS_ZSTD_WINDOW_LOG_MAX);
         }
         tms_src src;
