@@ -31,7 +31,7 @@ extern "C" {
 #define TM_MEMORY_DEFAULT_MAX (UINT64_C(64) << 30)  /* 64 GiB */
 
 /* Sets the budget in bytes; 0 removes it.  Memory already held counts
- * against the new budget. */
+ * against the new budget.  Also clears tm_memory_budget_exceeded(). */
 void tm_memory_budget_set(uint64_t bytes);
 /* The budget in force (0 = none). */
 uint64_t tm_memory_budget(void);

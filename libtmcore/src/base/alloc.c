@@ -30,6 +30,7 @@ static atomic_int budget_hit;
 void tm_memory_budget_set(uint64_t bytes)
 {
     budget = bytes;
+    atomic_store_explicit(&budget_hit, 0, memory_order_relaxed);
 }
 
 uint64_t tm_memory_budget(void)
