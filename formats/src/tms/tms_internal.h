@@ -68,6 +68,7 @@ typedef struct tms_src {
     const uint8_t *in;
     size_t in_len, in_pos;
     int ended; /* the frame is complete */
+    int whole; /* expands little: decompressed in one go at the first fill */
 } tms_src;
 
 int tms_src_open(tms_src *src, const uint8_t *data, const tms_section *s, struct ZSTD_DCtx_s *dctx,

@@ -222,7 +222,8 @@ void *tm_vm_reserve(size_t n)
         return NULL;
     void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    /* Written front to back once, like the big arrays above. */
+    return p == MAP_FAILED ? NULL : huge_hint(p, n);
 }
 
 void tm_vm_release(void *p, size_t n)
