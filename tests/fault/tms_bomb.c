@@ -9,7 +9,8 @@
  * KIND is a section (strings, metadata, modules, frames, stacks, traces)
  * whose payload is then invalid within its first bytes, or "traces-valid":
  * a traces section of RAW_LEN / 4 empty traces (four columns of zeros),
- * which is a valid snapshot.  WINDOW_LOG (17..27, default 17) is the zstd
+ * which is a valid snapshot, or "metadata-valid": RAW_LEN / 2 empty fields
+ * of unknown tag 0 (valid, up to the metadata limit).  WINDOW_LOG (17..27, default 17) is the zstd
  * window the frame declares: the decoder allocates that much.
  */
 #include <stdint.h>
@@ -109,6 +110,8 @@ int main(int argc, char **argv)
         { "stacks", TMS_SEC_STACKS, { 0, 0 }, 2 },
         { "traces", TMS_SEC_TRACES, { 0, 0 }, 2 },
         { "traces-valid", TMS_SEC_TRACES, { 0 }, 0 },
+        /* unknown field 0, empty, again and again */
+        { "metadata-valid", TMS_SEC_METADATA, { 0 }, 0 },
     };
     size_t k = 0;
     while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k].name, kind) != 0)

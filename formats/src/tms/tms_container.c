@@ -263,6 +263,15 @@ int tms_container_parse(tms_container *c, const uint8_t *data, size_t len, const
                               (unsigned long long)s->stored_len, (unsigned long long)s->raw_len);
             goto fail;
         }
+        if (s->type == TMS_SEC_METADATA && s->raw_len > TMS_MAX_METADATA_LEN) {
+            rc = tm_error_set(err, TM_ELIMIT,
+                              "%s: section '%s' at byte %llu: raw length %llu exceeds "
+                              "the limit of %llu bytes for metadata",
+                              name, sname, (unsigned long long)s->offset,
+                              (unsigned long long)s->raw_len,
+                              (unsigned long long)TMS_MAX_METADATA_LEN);
+            goto fail;
+        }
         if (s->raw_len > TMS_MAX_RAW_LEN) {
             rc = tm_error_set(err, TM_ELIMIT,
                               "%s: section '%s' at byte %llu: raw length %llu exceeds "
