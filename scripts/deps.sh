@@ -7,7 +7,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang clang-format llvm binutils python3 valgrind heaptrack
       libzstd-dev libelf-dev libdebuginfod-dev debuginfod zlib1g-dev libcmocka-dev libxxhash-dev
-      libgtest-dev dwz elfutils protobuf-compiler golang-go golang-github-google-pprof-dev)
+      libgtest-dev dwz elfutils protobuf-compiler golang-go golang-github-google-pprof-dev time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,7 +20,7 @@ static const char *const PROG = "tmconv";
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: tmconv IN OUT [--to tms|python]\n"
+            "usage: tmconv IN OUT [--to tms|python] [--max-memory SIZE]\n"
             "\n"
             "Converts a snapshot.  IN may be a .tms file or a Python\n"
             "tracemalloc.Snapshot.dump() file (detected by content).\n"
@@ -29,7 +29,7 @@ static void usage(FILE *f)
             "  --to python   write a pickle that tracemalloc.Snapshot.load() reads\n"
             "                (native frames become their source file and line, or\n"
             "                \"<unknown>\", line 0 when not symbolized; inlined calls\n"
-            "                become separate frames)\n"
+            "                become separate frames)\n" TOOL_MAX_MEMORY_HELP
             "  -h, --help    show this help\n"
             "\n"
             "Without --to, an OUT name ending in \".tms\" means tms and any other\n"
@@ -49,11 +49,14 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "to", required_argument, NULL, 256 },
+        { "max-memory", required_argument, NULL, TOOL_OPT_MAX_MEMORY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *in = NULL, *out = NULL, *to = NULL;
     int c;
+    if (tool_memory_init(PROG))
+        return TOOL_EXIT_ERROR;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -66,6 +69,10 @@ int main(int argc, char **argv)
                 return tool_usage_error(PROG, "unexpected argument '%s'", optarg);
             break;
         case 256: to = optarg; break;
+        case TOOL_OPT_MAX_MEMORY:
+            if (tool_memory_option(PROG, optarg))
+                return TOOL_EXIT_ERROR;
+            break;
         case 'h': usage(stdout); return TOOL_EXIT_OK;
         case ':':
             if (optopt == 256)

@@ -63,6 +63,9 @@ static void usage(FILE *f)
         "                     headers and sources are hidden, as in tmstat)\n"
         "      --hide PAT     also hide native frames whose function, file or module\n"
         "                     matches PAT (fnmatch); repeatable\n"
+        "      --max-memory SIZE\n"
+        "                     stop with exit 2 past SIZE of memory (default:\n"
+        "                     TM_MAX_MEMORY, else 1/4 of physical memory)\n"
         "  -h, --help         show this help\n"
         "      --version      show the tmkit version\n"
         "\n"
@@ -127,6 +130,7 @@ int main(int argc, char **argv)
         { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
         { "as-recorded", no_argument, NULL, OPT_AS_RECORDED },
         { "hide", required_argument, NULL, OPT_HIDE },
+        { "max-memory", required_argument, NULL, TOOL_OPT_MAX_MEMORY },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
@@ -147,6 +151,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", prog);
         return TOOL_EXIT_ERROR;
     }
+    if (tool_memory_init(prog))
+        goto free_files;
     opterr = 0;
     while ((c = getopt_long(sub_argc, sub_argv, "-:o:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -165,6 +171,10 @@ int main(int argc, char **argv)
             opts.min_width = pct / 100;
             break;
         }
+        case TOOL_OPT_MAX_MEMORY:
+            if ((rc = tool_memory_option(prog, optarg)))
+                goto free_files;
+            break;
         case OPT_NO_PROGRESS: opts.progress = TM_EXPORT_PROGRESS_OFF; break;
         case OPT_AS_RECORDED: attribution.as_recorded = 1; break;
         case OPT_HIDE:

@@ -20,13 +20,13 @@ static const char *prog = "tminfo";
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: tminfo [--traces] [--modules] FILE...\n"
+            "usage: tminfo [--traces] [--modules] [--max-memory SIZE] FILE...\n"
             "  Shows the .tms header, sections, metadata and counts of each FILE\n"
             "  (a .tms snapshot or a Python tracemalloc dump).\n"
             "  --traces     also print every trace with its frames\n"
             "  --modules    also list the modules, each with its build-id and where its\n"
             "               symbols come from (embedded, or symbolizing it here: debug\n"
-            "               file, or what is missing, as tmstat's notes say it)\n"
+            "               file, or what is missing, as tmstat's notes say it)\n" TOOL_MAX_MEMORY_HELP
             "  -h, --help   show this help\n"
             "exit status: 0 success, 2 if any file could not be read.\n");
 }
@@ -303,6 +303,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         { "traces", no_argument, NULL, 256 },
         { "modules", no_argument, NULL, 257 },
+        { "max-memory", required_argument, NULL, TOOL_OPT_MAX_MEMORY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -314,12 +315,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", prog);
         return TOOL_EXIT_ERROR;
     }
+    if (tool_memory_init(prog)) {
+        free(files);
+        return TOOL_EXIT_ERROR;
+    }
     opterr = 0;
     while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
         switch (c) {
         case 1: files[nfiles++] = optarg; break;
         case 256: traces = 1; break;
         case 257: modules = 1; break;
+        case TOOL_OPT_MAX_MEMORY:
+            if (tool_memory_option(prog, optarg)) {
+                free(files);
+                return TOOL_EXIT_ERROR;
+            }
+            break;
         case 'h':
             usage(stdout);
             free(files);

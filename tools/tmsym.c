@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "tm/error.h"
+#include "tm/memory.h"
 #include "tm/snapshot.h"
 #include "tm/symbolize.h"
 #include "tm/tms.h"
@@ -32,7 +33,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tmsym IN.tms [-o OUT.tms] [--search-path DIR]... [--debug-dir DIR]...\n"
-            "             [--no-default-debug-dir] [--ignore-build-id] [-q]\n"
+            "             [--no-default-debug-dir] [--ignore-build-id] [-q] [--max-memory SIZE]\n"
             "       tmsym --lookup BINARY [ADDRESS...]\n"
             "\n"
             "Embeds symbols (function, file, line, inlined calls) in every native frame\n"
@@ -48,6 +49,8 @@ static void usage(FILE *f)
             "  --lookup BINARY           print the frames of each link-time ADDRESS (hex;\n"
             "                            from stdin, one a line, when none is given) of\n"
             "                            BINARY, innermost first, as llvm-symbolizer does\n"
+            "  --max-memory SIZE         stop with exit 2 past SIZE of memory (default:\n"
+            "                            TM_MAX_MEMORY, else 1/4 of physical memory)\n"
             "  -h, --help                show this help\n"
             "exit status: 0 success, 2 usage or input error.\n");
 }
@@ -120,6 +123,7 @@ int main(int argc, char **argv)
         { "ignore-build-id", no_argument, NULL, OPT_IGNORE_BUILD_ID },
         { "quiet", no_argument, NULL, 'q' },
         { "lookup", required_argument, NULL, OPT_LOOKUP },
+        { "max-memory", required_argument, NULL, TOOL_OPT_MAX_MEMORY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -134,6 +138,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "tmsym: out of memory\n");
         goto free_args;
     }
+    if ((rc = tool_memory_init(prog)))
+        goto free_args;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "-:o:qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -161,6 +167,10 @@ int main(int argc, char **argv)
         case 'q':
             quiet = 1;
             snapshot_opts = 1;
+            break;
+        case TOOL_OPT_MAX_MEMORY:
+            if ((rc = tool_memory_option(prog, optarg)))
+                goto free_args;
             break;
         case OPT_LOOKUP:
             if (lookup) {
@@ -206,11 +216,16 @@ int main(int argc, char **argv)
     tm_symbolize_report *rep = NULL;
     rc = TOOL_EXIT_ERROR;
     if (tm_tms_read(&snap, in, &err) != TM_OK) {
-        fprintf(stderr, "tmsym: %s\n", err.message);
+        tool_fail(prog, &err);
         goto done;
     }
-    if (tm_symbolize_snapshot(&rep, snap, &opts, &err) != TM_OK) {
-        fprintf(stderr, "tmsym: %s: %s\n", in, err.message);
+    /* A module the budget did not let us read is a note to the symbolizer;
+     * here it is the failure it is, not a quietly unsymbolized frame. */
+    if (tm_symbolize_snapshot(&rep, snap, &opts, &err) != TM_OK ||
+        (tm_memory_budget_exceeded() &&
+         tm_error_set(&err, TM_ENOMEM, "out of memory reading modules"))) {
+        tm_error_prefix(&err, "%s", in);
+        tool_fail(prog, &err);
         goto done;
     }
     for (size_t i = 0; i < rep->nmodules; i++) {
@@ -225,7 +240,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tmsym: %zu of %zu frames resolved, %zu inlined frames added\n",
                 rep->frames_resolved, rep->frames, rep->frames_added);
     if (tm_tms_write(snap, out, NULL, &err) != TM_OK) {
-        fprintf(stderr, "tmsym: %s\n", err.message);
+        tool_fail(prog, &err);
         goto done;
     }
     rc = TOOL_EXIT_OK;

@@ -2,11 +2,11 @@
  * .tms size and speed on a realistic snapshot: thousands of unique stacks
  * sharing prefixes, 5-30 frames, skewed stack popularity, mixed sizes.
  *
- *   format_bench [--smoke] [--traces N] [--random-sizes] [--dir DIR]
+ *   format_bench [--smoke] [--traces N] [--random-sizes] [--dir DIR] [--keep FILE]
  *
  * --smoke runs a small N and fails (exit 1) if the round trip is not exact
  * or the size target is missed; CI runs it.  The full run (1 M traces) is
- * manual.
+ * manual.  --keep FILE leaves the snapshot there, for tests/bench/big_snapshot.sh.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -149,7 +149,7 @@ static tm_snapshot *build(size_t ntraces, size_t nleaf, int random_sizes)
 int main(int argc, char **argv)
 {
     size_t ntraces = 1000000, nleaf = 5000;
-    const char *dir = "/tmp";
+    const char *dir = "/tmp", *keep = NULL;
     int smoke = 0, random_sizes = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--smoke")) {
@@ -162,9 +162,12 @@ int main(int argc, char **argv)
             random_sizes = 1;
         } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
             dir = argv[++i];
+        } else if (!strcmp(argv[i], "--keep") && i + 1 < argc) {
+            keep = argv[++i];
         } else {
             fprintf(stderr,
-                    "usage: format_bench [--smoke] [--traces N] [--random-sizes] [--dir DIR]\n");
+                    "usage: format_bench [--smoke] [--traces N] [--random-sizes] [--dir DIR] "
+                    "[--keep FILE]\n");
             return 2;
         }
     }
@@ -207,6 +210,10 @@ int main(int argc, char **argv)
         t_write = t2 - t1 < t_write ? t2 - t1 : t_write;
         t_dec = t3 - t2 < t_dec ? t3 - t2 : t_dec;
         t_read = t4 - t3 < t_read ? t4 - t3 : t_read;
+    }
+    if (keep && rename(path, keep) != 0) {
+        perror(keep);
+        return 2;
     }
     unlink(path);
 

@@ -52,6 +52,8 @@ static const char usage_opts[] =
     "  --format F           text (default), json, csv\n"
     "  --no-header          text: no \"[ Top N KEY ]\" line\n"
     "  --timing             print load / statistics / output times on stderr\n"
+    "  --max-memory SIZE    stop with exit 2 past SIZE of memory (default:\n"
+    "                       TM_MAX_MEMORY, else 1/4 of physical memory)\n"
     "gates (for CI; see 'exit status'):\n"
     "  --fail-on-growth SZ  tmdiff: fail if the total grew by more than SZ\n"
     "  --fail-above SZ      tmstat: fail if the total size is above SZ\n"
@@ -145,7 +147,7 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     int exit_code = TOOL_EXIT_ERROR;
     for (size_t i = 0; i < o.nfiles; i++) {
         if (load(o.files[i], &snaps[i], &err) != TM_OK) {
-            fprintf(stderr, "%s: %s\n", prog, err.message);
+            tool_fail(prog, &err);
             goto out;
         }
     }
@@ -164,14 +166,16 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     int r = diff ? tm_stats_compare(&st, snaps[1], snaps[0], &so, &err)
                  : tm_stats_compute(&st, snaps[0], &so, &err);
     if (r != TM_OK) {
-        fprintf(stderr, "%s: %s: %s\n", prog, o.files[diff ? 1 : 0], err.message);
+        tm_error_prefix(&err, "%s", o.files[diff ? 1 : 0]);
+        tool_fail(prog, &err);
         goto out;
     }
     double t2 = now_ms();
     size_t n = tm_stats_count(st);
     size_t shown = o.top == 0 || o.top > n ? n : (size_t)o.top;
     if (o.gate.set && rp_gate_eval(&o.gate, st) != 0) {
-        fprintf(stderr, "%s: out of memory\n", prog);
+        tm_error_set(&err, TM_ENOMEM, "%s: out of memory", o.files[diff ? 1 : 0]);
+        tool_fail(prog, &err);
         goto out;
     }
     if (o.format == FMT_JSON)
@@ -179,7 +183,8 @@ int tm_report_main(int argc, char **argv, int diff, tm_report_loader load)
     else if (o.format == FMT_CSV)
         write_csv(stdout, st, shown, diff);
     else if (write_text(stdout, st, &o, shown, diff) != 0) {
-        fprintf(stderr, "%s: out of memory\n", prog);
+        tm_error_set(&err, TM_ENOMEM, "%s: out of memory", o.files[diff ? 1 : 0]);
+        tool_fail(prog, &err);
         goto out;
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -270,6 +275,7 @@ static const struct option longopts[] = {
     { "as-recorded", no_argument, NULL, OPT_AS_RECORDED },
     { "hide", required_argument, NULL, OPT_HIDE },
     { "hide-rules", no_argument, NULL, OPT_HIDE_RULES },
+    { "max-memory", required_argument, NULL, TOOL_OPT_MAX_MEMORY },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -284,6 +290,8 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
     o->key = TM_KEY_LINENO;
     o->top = 10;
     o->header = 1;
+    if (tool_memory_init(prog))
+        return TOOL_EXIT_ERROR;
     /* The fuzz and unit tests run many command lines in one process. */
     optind = 0;
     opterr = 0;
@@ -307,6 +315,10 @@ static int parse_args(opts *o, int argc, char **argv, int diff)
             fputs(usage_opts, stdout);
             return -1;
         case OPT_CUMULATIVE: o->cumulative = 1; break;
+        case TOOL_OPT_MAX_MEMORY:
+            if (tool_memory_option(prog, val))
+                return TOOL_EXIT_ERROR;
+            break;
         case OPT_ALL_FRAMES: o->all_frames = 1; break;
         case OPT_TIMING: o->timing = 1; break;
         case OPT_NO_HEADER: o->header = 0; break;

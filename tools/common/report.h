@@ -28,6 +28,8 @@
  *   --format F        text (default) | json | csv
  *   --no-header       text: omit the "[ Top N KEY ]" line
  *   --timing          print load / statistics / output times on stderr
+ *   --max-memory SIZE stop with exit 2 once tmkit would hold more than SIZE
+ *                     (default: TM_MAX_MEMORY, else 1/4 of physical memory)
  *
  * Gates (for CI; doc/gates.md has examples):
  *   --fail-on-growth SIZE  (tmdiff) fail if the total after filters grew

@@ -7,10 +7,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "report_internal.h"
 #include "tm/file.h"
+#include "tm/memory.h"
 #include "tm/pyformat.h"
 #include "tm/symbolize.h"
 #include "tm/tms.h"
+#include "tm_alloc.h"
 #include "tm_progress.h"
 
 /* Inputs from this size on show progress while loading (on a terminal). */
@@ -124,7 +127,16 @@ int tool_symbolize_report(tm_symbolize_report **report, const char *path, tm_sna
     tm_progress_phase(&progress, 1, what);
     rc = tm_symbolizer_snapshot(report, shared_sym, snap, err);
     tm_progress_end(&progress);
-    return rc ? tm_error_prefix(err, "%s: symbolizing", path) : TM_OK;
+    /* A module the budget did not let us read is a note to the symbolizer;
+     * for a tool it is a failure, not a quietly unsymbolized frame. */
+    if (!rc && tm_memory_budget_exceeded())
+        rc = tm_error_set(err, TM_ENOMEM, "out of memory reading modules");
+    if (rc) {
+        tm_symbolize_report_free(*report);
+        *report = NULL;
+        return tm_error_prefix(err, "%s: symbolizing", path);
+    }
+    return TM_OK;
 }
 
 int tool_symbolize(const char *path, tm_snapshot *snap, tm_error *err)
@@ -174,15 +186,63 @@ int tool_load_snapshot_raw(const char *path, tm_snapshot **out, tm_error *err)
     int rc = tm_file_read(&data, &len, path, err);
     if (rc == TM_OK) {
         rc = tool_decode_snapshot(path, data, len, out, err);
-        free(data);
+        tm_free(data);
     }
     tm_progress_end(&progress);
     return rc;
 }
 
+static int memory_set(const char *prog, const char *what, const char *arg)
+{
+    rp_size sz;
+    char msg[256];
+    if (rp_size_parse(arg, 0, &sz, msg, sizeof msg) != 0)
+        return tool_usage_error(prog, "%s: %s", what, msg);
+    if (sz.bytes == 0)
+        return tool_usage_error(prog, "%s: a budget of 0 bytes cannot load anything", what);
+    tm_memory_budget_set(sz.bytes);
+    return 0;
+}
+
+int tool_memory_init(const char *prog)
+{
+    const char *env = getenv("TM_MAX_MEMORY");
+    if (env && *env)
+        return memory_set(prog, "TM_MAX_MEMORY", env);
+    tm_memory_budget_set(tm_memory_budget_default());
+    return 0;
+}
+
+int tool_memory_option(const char *prog, const char *arg)
+{
+    return memory_set(prog, "--max-memory", arg);
+}
+
+/* "1 GiB", "1536 MiB", "123456 bytes": exact, for a budget message. */
+static void size_text(char *buf, size_t len, uint64_t v)
+{
+    static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+    unsigned u = 0;
+    while (u + 1 < sizeof units / sizeof units[0] && v && v % 1024 == 0) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%llu %s", (unsigned long long)v, units[u]);
+}
+
 int tool_fail(const char *prog, const tm_error *err)
 {
-    fprintf(stderr, "%s: %s\n", prog, err && err->message[0] ? err->message : "error");
+    const char *msg = err && err->message[0] ? err->message : "error";
+    if (tm_memory_budget_exceeded()) {
+        char b[64];
+        size_text(b, sizeof b, tm_memory_budget());
+        fprintf(stderr,
+                "%s: %s: exceeds the memory budget of %s (--max-memory SIZE or TM_MAX_MEMORY "
+                "raises it)\n",
+                prog, msg, b);
+    } else {
+        fprintf(stderr, "%s: %s\n", prog, msg);
+    }
     return TOOL_EXIT_ERROR;
 }
 

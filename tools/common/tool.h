@@ -45,7 +45,22 @@ int tool_symbolize_report(tm_symbolize_report **report, const char *path, tm_sna
  * there is nothing to say (symbolized without a note, or unused). */
 int tool_module_note(char *buf, size_t cap, const tm_symbolize_module_report *m);
 
-/* Prints "PROG: MESSAGE" on stderr and returns TOOL_EXIT_ERROR. */
+/* The memory budget every tool runs under (tm/memory.h): TM_MAX_MEMORY
+ * when set, else tm_memory_budget_default().  Call first thing in main;
+ * returns 0, or TOOL_EXIT_ERROR after a message when TM_MAX_MEMORY is not a
+ * size. */
+int tool_memory_init(const char *prog);
+/* --max-memory SIZE (overrides TM_MAX_MEMORY): 0 or TOOL_EXIT_ERROR. */
+int tool_memory_option(const char *prog, const char *arg);
+/* getopt_long's value for --max-memory in every tool's table. */
+#define TOOL_OPT_MAX_MEMORY 0x4d4d
+/* The --help line every tool prints for it. */
+#define TOOL_MAX_MEMORY_HELP                                                                       \
+    "  --max-memory SIZE  stop with exit 2 past SIZE of memory (default: TM_MAX_MEMORY,\n"         \
+    "                     else 1/4 of physical memory)\n"
+
+/* Prints "PROG: MESSAGE" on stderr and returns TOOL_EXIT_ERROR; when the
+ * failure was the memory budget, says so and how to raise it. */
 int tool_fail(const char *prog, const tm_error *err);
 
 /* Parses a non-negative decimal integer; returns 0 on success. */

@@ -53,7 +53,7 @@ int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap, tm_
     int rc = encode_pass(&e, err);
     if (rc == TM_OK) {
         size_t len = e.pos;
-        uint8_t *buf = malloc(len);
+        uint8_t *buf = tm_malloc(len);
         if (!buf) {
             rc = tm_error_set(err, TM_ENOMEM, "out of memory for a %zu-byte pickle", len);
         } else {
@@ -66,7 +66,7 @@ int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap, tm_
                 *out = buf;
                 *out_len = len;
             } else {
-                free(buf);
+                tm_free(buf);
             }
         }
     }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#include <zstd_errors.h>
+#include <zstd_errors.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -261,6 +263,15 @@ int tms_container_parse(tms_container *c, const uint8_t *data, size_t len, const
                               (unsigned long long)s->stored_len, (unsigned long long)s->raw_len);
             goto fail;
         }
+        if (s->type == TMS_SEC_METADATA && s->raw_len > TMS_MAX_METADATA_LEN) {
+            rc = tm_error_set(err, TM_ELIMIT,
+                              "%s: section '%s' at byte %llu: raw length %llu exceeds "
+                              "the limit of %llu bytes for metadata",
+                              name, sname, (unsigned long long)s->offset,
+                              (unsigned long long)s->raw_len,
+                              (unsigned long long)TMS_MAX_METADATA_LEN);
+            goto fail;
+        }
         if (s->raw_len > TMS_MAX_RAW_LEN) {
             rc = tm_error_set(err, TM_ELIMIT,
                               "%s: section '%s' at byte %llu: raw length %llu exceeds "
@@ -282,80 +293,144 @@ fail:
     return rc;
 }
 
-/* Decompresses one zstd frame.  The output grows with what zstd actually
- * produces (never sized from raw_len up front), so a lying header cannot
- * make us allocate more than the data really expands to, plus one probe
- * byte that detects output longer than raw_len. */
-static int inflate(const uint8_t *src, size_t srclen, uint64_t raw_len, ZSTD_DCtx *dctx,
-                   uint8_t **out, const char *where, tm_error *err)
+/* Output is produced in steps of this much past what the decoder asked for:
+ * small enough that a section proven invalid by its first bytes stops after
+ * one step, large enough that the zstd call overhead is noise. */
+#define SRC_STEP (1u << 20)
+
+/* A section that expands no more than this over its stored bytes is what a
+ * real snapshot looks like (traces columns: 17-30x measured), and the input
+ * pays for it: it is decompressed in one call, which lets zstd write
+ * straight into our buffer instead of through its window (a quarter less
+ * decoding time, measured).  Only beyond it, where bombs live, is output
+ * produced in steps. */
+#define SRC_WHOLE_RATIO 64u
+
+int tms_src_open(tms_src *src, const uint8_t *data, const tms_section *s, struct ZSTD_DCtx_s *dctx,
+                 const char *name, tm_error *err)
 {
-    /* Start at 32x the compressed size: the declared raw length is not
-     * trusted for allocation (a few bytes could claim 16 GiB), but 32x stays
-     * linear in the input and covers the trace columns (17x measured) in
-     * one allocation instead of a chain of realloc copies. */
-    size_t limit = (size_t)raw_len + 1;
-    size_t cap = srclen < limit / 32 ? srclen * 32 + 4096 : limit;
-    if (cap > limit)
-        cap = limit;
-    uint8_t *buf = tm_malloc(cap);
-    if (!buf)
-        return tm_error_set(err, TM_ENOMEM, "%s: out of memory", where);
+    memset(src, 0, sizeof *src);
+    const uint8_t *payload = data + s->offset + TMS_SECTION_HEADER_LEN;
+    src->raw_len = (size_t)s->raw_len;
+    snprintf(src->where, sizeof src->where, "%s: section '%s' at byte %llu", name,
+             tms_section_name(s->type), (unsigned long long)s->offset);
+    if (s->codec == TMS_CODEC_RAW) {
+        src->base = payload;
+        src->avail = src->raw_len;
+        src->ended = 1;
+        return TM_OK;
+    }
+    /* Address space for raw_len + 1 bytes (the probe byte that detects a
+     * frame longer than its claim); pages exist only once written, and each
+     * step is charged to the memory budget before zstd writes it. */
+    src->map_len = src->raw_len + 1;
+    if (!(src->buf = tm_vm_reserve(src->map_len)))
+        return tm_error_set(err, TM_ENOMEM, "%s: out of memory (address space for %zu bytes)",
+                            src->where, src->raw_len);
+    src->base = src->buf;
+    src->dctx = dctx;
+    src->in = payload;
+    src->in_len = (size_t)s->stored_len;
+    src->whole = src->raw_len / SRC_WHOLE_RATIO <= src->in_len;
     ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
-    ZSTD_inBuffer in = { src, srclen, 0 };
-    ZSTD_outBuffer o = { buf, cap, 0 };
-    for (;;) {
-        size_t r = ZSTD_decompressStream(dctx, &o, &in);
-        if (ZSTD_isError(r)) {
-            tm_free(buf);
-            return tm_error_set(err, TM_EFORMAT, "%s: zstd: %s", where, ZSTD_getErrorName(r));
-        }
-        if (r == 0)
-            break;
-        if (o.pos == o.size) {
-            if (o.size == limit)
-                break; /* reported below as too long */
-            size_t ncap = o.size < limit / 2 ? o.size * 2 : limit;
-            uint8_t *nb = tm_realloc(buf, ncap);
-            if (!nb) {
-                tm_free(buf);
-                return tm_error_set(err, TM_ENOMEM, "%s: out of memory", where);
-            }
-            buf = nb;
-            o.dst = buf;
-            o.size = ncap;
-        } else if (in.pos == in.size) {
-            tm_free(buf);
-            return tm_error_set(err, TM_EFORMAT, "%s: zstd frame is truncated", where);
-        }
-    }
-    if (o.pos != raw_len || in.pos != in.size) {
-        tm_free(buf);
-        if (in.pos != in.size && o.pos <= raw_len)
-            return tm_error_set(err, TM_EFORMAT, "%s: %zu bytes after the end of the zstd frame",
-                                where, in.size - in.pos);
-        return tm_error_set(err, TM_EFORMAT, "%s: decompresses to %s%zu bytes, header says %llu",
-                            where, o.pos > raw_len ? "more than " : "",
-                            o.pos > raw_len ? (size_t)raw_len : o.pos, (unsigned long long)raw_len);
-    }
-    *out = buf;
     return TM_OK;
 }
 
-int tms_section_payload(const uint8_t *data, const tms_section *s, struct ZSTD_DCtx_s *dctx,
-                        const char *name, const uint8_t **raw, uint8_t **owned, tm_error *err)
+/* Runs zstd until `target` bytes are out (target <= map_len), the frame
+ * ends, or the input is used up.  Each run is charged to the memory budget
+ * before zstd writes it, in slices, so that a header that merely claims
+ * gigabytes meets the truncated frame, not the budget. */
+#define SRC_SLICE (64u << 20)
+
+static int src_run(tms_src *src, size_t target, tm_error *err)
 {
-    const uint8_t *payload = data + s->offset + TMS_SECTION_HEADER_LEN;
-    *owned = NULL;
-    if (s->codec == TMS_CODEC_RAW) {
-        *raw = payload;
-        return TM_OK;
+    ZSTD_inBuffer in = { src->in, src->in_len, src->in_pos };
+    ZSTD_outBuffer o = { src->buf, src->avail, src->avail };
+    int rc = TM_OK, stuck = 0;
+    while (o.pos < target && !src->ended && !stuck && !rc) {
+        size_t slice = target - o.pos < SRC_SLICE || src->whole ? target - o.pos : SRC_SLICE;
+        if (tm_alloc_charge(slice)) {
+            rc = tm_error_set(err, TM_ENOMEM,
+                              "%s: out of memory decompressing byte %zu (of %zu declared)",
+                              src->where, o.pos + slice, src->raw_len);
+            break;
+        }
+        size_t start = o.pos;
+        o.size = o.pos + slice;
+        while (o.pos < o.size && !src->ended) {
+            size_t before = o.pos, inbefore = in.pos;
+            size_t r = ZSTD_decompressStream(src->dctx, &o, &in);
+            if (ZSTD_isError(r)) {
+                /* zstd allocates its window through tm_malloc (the budget). */
+                int oom = ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation;
+                rc = tm_error_set(err, oom ? TM_ENOMEM : TM_EFORMAT, "%s: zstd: %s", src->where,
+                                  oom ? "out of memory for its window" : ZSTD_getErrorName(r));
+                break;
+            }
+            if (r == 0)
+                src->ended = 1;
+            else if (o.pos == before && in.pos == inbefore) {
+                /* All input given and nothing more comes out. */
+                if (in.pos == in.size)
+                    rc = tm_error_set(err, TM_EFORMAT, "%s: zstd frame is truncated", src->where);
+                stuck = 1;
+                break;
+            }
+        }
+        tm_alloc_uncharge(slice - (o.pos - start));
+        src->charged += o.pos - start;
     }
-    char where[256];
-    snprintf(where, sizeof where, "%s: section '%s' at byte %llu", name, tms_section_name(s->type),
-             (unsigned long long)s->offset);
-    int rc = inflate(payload, (size_t)s->stored_len, s->raw_len, dctx, owned, where, err);
+    src->avail = o.pos;
+    src->in_pos = in.pos;
+    return rc;
+}
+
+int tms_src_fill(tms_src *src, size_t upto, tm_error *err)
+{
+    if (upto > src->raw_len)
+        upto = src->raw_len;
+    if (upto <= src->avail)
+        return TM_OK;
+    if (src->whole)
+        upto = src->raw_len;
+    size_t target = upto - src->avail < SRC_STEP && src->raw_len - upto > SRC_STEP
+        ? src->avail + SRC_STEP
+        : upto;
+    if (target < upto)
+        target = upto;
+    int rc = src_run(src, target, err);
     if (rc)
         return rc;
-    *raw = *owned;
+    if (src->avail < upto)
+        return tm_error_set(err, TM_EFORMAT, "%s: decompresses to %zu bytes, header says %zu",
+                            src->where, src->avail, src->raw_len);
     return TM_OK;
+}
+
+int tms_src_finish(tms_src *src, tm_error *err)
+{
+    if (!src->buf)
+        return TM_OK;
+    int rc = tms_src_fill(src, src->raw_len, err);
+    if (!rc && !src->ended)
+        rc = src_run(src, src->map_len, err); /* the frame must end here */
+    if (rc)
+        return rc;
+    if (src->avail > src->raw_len || !src->ended)
+        return tm_error_set(err, TM_EFORMAT,
+                            "%s: decompresses to more than %zu bytes, header says %zu", src->where,
+                            src->raw_len, src->raw_len);
+    if (src->in_pos != src->in_len)
+        return tm_error_set(err, TM_EFORMAT, "%s: %zu bytes after the end of the zstd frame",
+                            src->where, src->in_len - src->in_pos);
+    return TM_OK;
+}
+
+void tms_src_close(tms_src *src)
+{
+    if (src->buf) {
+        tm_alloc_uncharge(src->charged);
+        tm_vm_release(src->buf, src->map_len);
+    }
+    memset(src, 0, sizeof *src);
 }

@@ -52,11 +52,33 @@ int tms_container_parse(tms_container *c, const uint8_t *data, size_t len, const
                         tm_error *err);
 void tms_container_free(tms_container *c);
 
-/* The raw payload of a parsed section: either points into `data`
- * (*owned = NULL) or is a tm_malloc'ed decompressed copy (*owned = it). */
+/* The raw payload of a parsed section, decompressed as it is read, so that
+ * a section whose first bytes prove it invalid costs those bytes, not its
+ * declared raw length.  Bytes [0, avail) of base are there; the decoder asks
+ * for more with tms_src_fill before it reads them.  base never moves. */
 struct ZSTD_DCtx_s;
-int tms_section_payload(const uint8_t *data, const tms_section *s, struct ZSTD_DCtx_s *dctx,
-                        const char *name, const uint8_t **raw, uint8_t **owned, tm_error *err);
+typedef struct tms_src {
+    const uint8_t *base;
+    size_t avail, raw_len;
+    char where[256]; /* "FILE: section 'S' at byte N" */
+    /* zstd only: */
+    uint8_t *buf; /* tm_vm_reserve'd, map_len = raw_len + 1 bytes */
+    size_t map_len, charged;
+    struct ZSTD_DCtx_s *dctx;
+    const uint8_t *in;
+    size_t in_len, in_pos;
+    int ended; /* the frame is complete */
+    int whole; /* expands little: decompressed in one go at the first fill */
+} tms_src;
+
+int tms_src_open(tms_src *src, const uint8_t *data, const tms_section *s, struct ZSTD_DCtx_s *dctx,
+                 const char *name, tm_error *err);
+/* Makes bytes [0, min(upto, raw_len)) available; an error when the frame
+ * is corrupt, ends early, or the memory budget refuses the bytes. */
+int tms_src_fill(tms_src *src, size_t upto, tm_error *err);
+/* After decoding: the frame must end exactly at raw_len with no input left. */
+int tms_src_finish(tms_src *src, tm_error *err);
+void tms_src_close(tms_src *src);
 
 /* XXH3-64 low 32 bits of a header whose checksum field (4 bytes at
  * `hole`) is taken as zero. */

@@ -16,6 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* ZSTD_createDCtx_advanced: zstd's own memory goes through tm_malloc, so
+ * that the budget counts its window too (libzstd exports it). */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "tm_snapshot_internal.h"
@@ -27,6 +30,7 @@ typedef struct dec {
     const char *name;
     const tms_section *sec;
     const uint8_t *base; /* raw payload of the current section */
+    tms_src *src;        /* how much of it is there yet */
     tm_error *err;
     uint32_t *fremap; /* file frame id -> model frame id */
     size_t nframes;
@@ -61,6 +65,24 @@ static int bad(dec *d, const uint8_t *at, int code, const char *fmt, ...)
                         d->name, tms_section_name(d->sec->type), hdr, rel, msg);
 }
 
+/* Section payloads decompress while they are decoded (tms_src): before
+ * reading bytes, a decoder makes sure they are there.  Lengths are checked
+ * against the declared raw length first, so asking is always for bytes the
+ * section claims to have. */
+__attribute__((noinline)) static int more(dec *d, const uint8_t *upto)
+{
+    return tms_src_fill(d->src, (size_t)(upto - d->base), d->err);
+}
+
+static inline int need(dec *d, const uint8_t *p, uint64_t n)
+{
+    size_t off = (size_t)(p - d->base), avail = d->src->avail;
+    if (off <= avail && avail - off >= n)
+        return TM_OK;
+    size_t left = d->src->raw_len - off; /* p never passes the declared end */
+    return more(d, n > left ? d->base + d->src->raw_len : p + n);
+}
+
 /* A builder call failed (limit or out of memory): keep its message, add where. */
 static int model_err(dec *d, const uint8_t *at, int rc)
 {
@@ -70,6 +92,9 @@ static int model_err(dec *d, const uint8_t *at, int rc)
 
 static inline int rd(dec *d, const uint8_t **p, const uint8_t *end, uint64_t *v, const char *what)
 {
+    int rc = need(d, *p, TMS_VARINT_MAX_LEN);
+    if (rc)
+        return rc;
     if (tms_get_varint(p, end, v) == 0)
         return TM_OK;
     *v = 0;
@@ -138,7 +163,10 @@ static int read_columns(dec *d, const uint8_t **p, const uint8_t *end, col *cols
         }
         *p += len;
     }
-    return TM_OK;
+    /* Rows are read across the columns, so the ones we need are in before
+     * the first row: each is at least its row count, which is therefore
+     * proven by bytes present before anything is sized from it. */
+    return need(d, cols[0].p, (uint64_t)(cols[k - 1].end - cols[0].p));
 }
 
 static int columns_done(dec *d, const col *cols, unsigned k)
@@ -171,6 +199,8 @@ static int decode_strings(dec *d, const uint8_t *p, const uint8_t *end)
         if (len > (uint64_t)(end - p))
             return bad(d, at, TM_EFORMAT, "string %llu of %llu bytes runs past the end",
                        (unsigned long long)i + 1, (unsigned long long)len);
+        if ((rc = need(d, p, len)))
+            return rc;
         uint32_t id;
         if ((rc = tm_snapshot_intern_string(&id, d->s, (const char *)p, (size_t)len, d->err)))
             return model_err(d, at, rc);
@@ -235,6 +265,8 @@ static int decode_metadata(dec *d, const uint8_t *p, const uint8_t *end)
         p = vend;
         if (tag == 0 || tag > TMS_META_ARGV)
             continue; /* a field from a later minor version */
+        if ((rc = need(d, v, len)))
+            return rc;
         if (seen & (1u << tag))
             return bad(d, at, TM_EFORMAT, "metadata field %llu appears twice",
                        (unsigned long long)tag);
@@ -300,6 +332,8 @@ static int decode_modules(dec *d, const uint8_t *p, const uint8_t *end)
         if (m.build_id_len > TM_BUILD_ID_MAX || m.build_id_len > (size_t)(end - p))
             return bad(d, at, TM_EFORMAT, "module %llu: build-id of %u bytes is too long",
                        (unsigned long long)i, m.build_id_len);
+        if ((rc = need(d, p, m.build_id_len)))
+            return rc;
         memcpy(m.build_id, p, m.build_id_len);
         p += m.build_id_len;
         if ((rc = rd(d, &p, end, &m.load_bias, "load bias")) ||
@@ -513,6 +547,18 @@ static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
 
 /* --- entry points ---------------------------------------------------- */
 
+static void *zstd_alloc(void *opaque, size_t n)
+{
+    (void)opaque;
+    return tm_malloc(n);
+}
+
+static void zstd_free(void *opaque, void *p)
+{
+    (void)opaque;
+    tm_free(p);
+}
+
 typedef int (*section_decoder)(dec *, const uint8_t *, const uint8_t *);
 
 int tm_tms_decode(tm_snapshot **out, const void *data, size_t len, const char *name, tm_error *err)
@@ -549,22 +595,31 @@ int tm_tms_decode(tm_snapshot **out, const void *data, size_t len, const char *n
                 sec = &c.sections[i];
         if (!sec)
             continue;
-        if (sec->codec == TMS_CODEC_ZSTD && !dctx && !(dctx = ZSTD_createDCtx())) {
-            rc = tm_error_set(err, TM_ENOMEM, "%s: out of memory", name);
-            goto done;
+        if (sec->codec == TMS_CODEC_ZSTD && !dctx) {
+            ZSTD_customMem mem = { zstd_alloc, zstd_free, NULL };
+            if (!(dctx = ZSTD_createDCtx_advanced(mem))) {
+                rc = tm_error_set(err, TM_ENOMEM, "%s: out of memory", name);
+                goto done;
+            }
+            /* zstd's default bound on its window (128 MiB), said out loud:
+             * every writer's level stays in it. */
+            (void)ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, TMS_ZSTD_WINDOW_LOG_MAX);
         }
-        const uint8_t *raw;
-        uint8_t *owned;
-        if ((rc = tms_section_payload(data, sec, dctx, name, &raw, &owned, err)))
+        tms_src src;
+        if ((rc = tms_src_open(&src, data, sec, dctx, name, err)))
             goto done;
         d.sec = sec;
-        d.base = raw;
+        d.base = src.base;
+        d.src = &src;
         if (order[k] == TMS_SEC_STACKS) {
             d.sremap = NULL;
             d.sdepth = NULL;
         }
-        rc = fns[k](&d, raw, raw + sec->raw_len);
-        tm_free(owned);
+        rc = fns[k](&d, src.base, src.base + src.raw_len);
+        if (!rc)
+            rc = tms_src_finish(&src, err);
+        tms_src_close(&src);
+        d.src = NULL;
         if (rc)
             goto done;
     }

@@ -71,8 +71,13 @@ enum tms_meta_tag {
 #define TMS_MAX_SECTIONS 1024u
 #define TMS_MAX_FILE_SIZE (UINT64_C(1) << 36) /* 64 GiB */
 #define TMS_MAX_RAW_LEN (UINT64_C(1) << 34)   /* 16 GiB per section */
-#define TMS_MAX_INLINE_DEPTH 256u             /* frames in one inlined_by chain */
+/* Metadata is a dozen small fields and argv (at most 2^20 ids of at most 4
+ * bytes: under 5 MiB); unknown fields are skipped one by one, so without
+ * its own bound a section of empty fields would cost time per byte. */
+#define TMS_MAX_METADATA_LEN (UINT64_C(1) << 24) /* 16 MiB */
+#define TMS_MAX_INLINE_DEPTH 256u                /* frames in one inlined_by chain */
 #define TMS_VARINT_MAX_LEN 10u
+#define TMS_ZSTD_WINDOW_LOG_MAX 27u /* 128 MiB of zstd window when decoding */
 
 /* --- little-endian fixed-width ---------------------------------------- */
 

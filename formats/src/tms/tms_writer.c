@@ -527,6 +527,6 @@ int tm_tms_write(const tm_snapshot *s, const char *path, const tm_tms_write_opti
         return tm_error_prefix(err, "%s", path);
     rc =
         tm_output_write_file(path, data, len, opts && opts->no_fsync ? TM_OUTPUT_NO_FSYNC : 0, err);
-    free(data);
+    tm_free(data);
     return rc;
 }

@@ -22,8 +22,10 @@ extern "C" {
 #define TM_FILE_MAX (UINT64_C(1) << 36)
 
 /* On success *data is a malloc'ed buffer of *len bytes owned by the caller
- * (release with free()).  Errors name the path: TM_EIO (open, read, a
- * directory), TM_ELIMIT (past TM_FILE_MAX), TM_ENOMEM. */
+ * (release with free(); tmkit's own code uses tm_free, so that the memory
+ * budget of tm/memory.h sees it go).  The buffer counts against that budget
+ * as it grows.  Errors name the path: TM_EIO (open, read, a directory),
+ * TM_ELIMIT (past TM_FILE_MAX), TM_ENOMEM (also: past the budget). */
 int tm_file_read(void **data, size_t *len, const char *path, tm_error *err);
 
 #ifdef __cplusplus
