@@ -19,16 +19,17 @@ static const char *prog = "tminfo";
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tminfo [--traces] [--modules] [--max-memory SIZE] FILE...\n"
-            "  Shows the .tms header, sections, metadata and counts of each FILE\n"
-            "  (a .tms snapshot or a Python tracemalloc dump).\n"
-            "  --traces     also print every trace with its frames\n"
-            "  --modules    also list the modules, each with its build-id and where its\n"
-            "               symbols come from (embedded, or symbolizing it here: debug\n"
-            "               file, or what is missing, as tmstat's notes say it)\n" TOOL_MAX_MEMORY_HELP
-            "  -h, --help   show this help\n"
-            "exit status: 0 success, 2 if any file could not be read.\n");
+    fprintf(
+        f,
+        "usage: tminfo [--traces] [--modules] [--max-memory SIZE] FILE...\n"
+        "  Shows the .tms header, sections, metadata and counts of each FILE\n"
+        "  (a .tms snapshot or a Python tracemalloc dump).\n"
+        "  --traces     also print every trace with its frames\n"
+        "  --modules    also list the modules, each with its build-id and where its\n"
+        "               symbols come from (embedded, or symbolizing it here: debug\n"
+        "               file, or what is missing, as tmstat's notes say it)\n" TOOL_MAX_MEMORY_HELP
+        "  -h, --help   show this help\n"
+        "exit status: 0 success, 2 if any file could not be read.\n");
 }
 
 /* Strings may hold any bytes; keep one item per line. */
