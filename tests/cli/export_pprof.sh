@@ -174,8 +174,9 @@ if decode "$W/inv.pb.gz" "$W/inv.txt"; then
   check "no leaf line outside inventory.cpp but the runtime's own" \
     test -z "$(grep -v -e '/samples/inventory.cpp,' -e '^/lib/x86_64-linux-gnu/libstdc++.so.6+0x' "$W/inv.lines")"
   $CHECK inline "$W/inv.txt" > "$W/inv.inline"
+  # clang names the inlined function by its linkage name, gcc by DW_AT_name.
   check "load_batch inlined into main: Lines innermost first" \
-    grep -q '^(anonymous namespace)::load_batch(int) .*/samples/inventory.cpp:49 <- main .*/samples/inventory.cpp:127$' "$W/inv.inline"
+    grep -qE '^(\(anonymous namespace\)::)?load_batch(\(int\))? .*/samples/inventory\.cpp:49 <- main .*/samples/inventory\.cpp:127$' "$W/inv.inline"
   check "no system header or runtime frame anywhere in the profile" \
     test -z "$(grep -e '/usr/include' -e 'include/c++' -e 'operator new' "$W/inv.txt")"
   check "mapping with the program's build-id" \
