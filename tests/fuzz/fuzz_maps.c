@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_memfd.h"
+
 #include "maps.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,16 +32,9 @@ static void lookup(int fd, uintptr_t start, size_t bufcap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = memfd_create("tm-fuzz-maps", MFD_CLOEXEC);
+    int fd = fuzz_memfd("tm-fuzz-maps", data, size);
     if (fd < 0)
         return 0;
-    size_t off = 0;
-    while (off < size) {
-        ssize_t w = write(fd, data + off, size - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
     uintptr_t first = 0;
     for (size_t i = 0; i < size; i++) {
         uint8_t c = data[i];

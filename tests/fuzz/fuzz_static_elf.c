@@ -8,22 +8,17 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_memfd.h"
+
 #include "tool_elf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = memfd_create("tm-fuzz-static-elf", MFD_CLOEXEC);
+    int fd = fuzz_memfd("tm-fuzz-static-elf", data, size);
     if (fd < 0)
         return 0;
-    size_t off = 0;
-    while (off < size) {
-        ssize_t w = write(fd, data + off, size - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
     int r = tool_elf_is_static_fd(fd);
     close(fd);
     if (r != 0 && r != 1)
