@@ -552,58 +552,11 @@ static int walk_unit(walker *w, dw_unit *u, sym_cur *c)
 
 /* --- split DWARF: skeleton units and their .dwo / .dwp ---------------------------- */
 
-static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note, size_t notecap);
-
 static void origins_reset(walker *w)
 {
     /* DIE offsets are per file: a split unit's would hit the file's */
     w->norigin = 0;
     tm_hindex_clear(&w->origin_index);
-}
-
-/* The sections a .dwo (or a package) holds. */
-static int dwo_sections(sym_elf *f, dw_sections *out, dw_bytes *cu_index, char *note,
-                        size_t notecap)
-{
-    memset(out, 0, sizeof *out);
-    out->msb = f->msb;
-    static const char *const names[] = { ".debug_info.dwo",     ".debug_abbrev.dwo",
-                                         ".debug_str.dwo",      ".debug_str_offsets.dwo",
-                                         ".debug_rnglists.dwo", ".debug_line.dwo",
-                                         ".debug_cu_index" };
-    dw_bytes dummy;
-    dw_bytes *slots[] = { &out->info,
-                          &out->abbrev,
-                          &out->str,
-                          &out->str_offsets,
-                          &out->rnglists,
-                          &out->line,
-                          cu_index ? cu_index : &dummy };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        int rc = section_bytes(f, names[i], slots[i], note, notecap);
-        if (rc != TM_OK)
-            return rc;
-    }
-    return TM_OK;
-}
-
-/* dir + '/' + part into buf. */
-static void path_join(char *buf, size_t cap, const char *dir, const char *part)
-{
-    size_t len = 0;
-    sym_path_append(buf, cap, &len, dir);
-    sym_path_append(buf, cap, &len, part);
-    buf[len] = '\0';
-}
-
-/* The directory of file path + '/' + part into buf. */
-static void path_beside(char *buf, size_t cap, const char *path, const char *part)
-{
-    const char *slash = path ? strrchr(path, '/') : NULL;
-    char dir[4096] = ".";
-    if (slash)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + 1), path);
-    path_join(buf, cap, dir, part);
 }
 
 /* Opens the package beside the file (FILE.dwp, or for FILE.debug also
@@ -630,7 +583,7 @@ static int dwp_open(walker *w)
     }
     if (!w->dwp)
         return TM_OK;
-    int rc = dwo_sections(w->dwp, &w->dwp_sec, &w->dwp_index, note, sizeof note);
+    int rc = sym_dwo_sections(w->dwp, &w->dwp_sec, &w->dwp_index, note, sizeof note);
     if (rc == TM_OK && !w->dwp_index.n) {
         snprintf(note, sizeof note, "%s has no .debug_cu_index", w->dwp->path);
         rc = TM_EFORMAT;
@@ -788,11 +741,11 @@ static int split_unit(walker *w, dw_unit *sk, const die_attrs *skroot, const cha
             if (k == 0)
                 snprintf(path, sizeof path, "%s", name);
             else if (k == 1 && comp_dir && name[0] != '/')
-                path_join(path, sizeof path, comp_dir, name);
+                sym_path_join(path, sizeof path, comp_dir, name);
             else if (k == 2 && name[0] != '/')
-                path_beside(path, sizeof path, w->e->path, name);
+                sym_path_beside(path, sizeof path, w->e->path, name);
             else if (k == 3)
-                path_beside(path, sizeof path, w->e->path, base);
+                sym_path_beside(path, sizeof path, w->e->path, base);
             else
                 continue;
             rc = sym_elf_open(path, &f, note, sizeof note);
@@ -807,7 +760,7 @@ static int split_unit(walker *w, dw_unit *sk, const die_attrs *skroot, const cha
         rc = TM_OK;
         if (f) {
             snprintf(where, sizeof where, "%s", f->path);
-            rc = dwo_sections(f, &sec, NULL, note, sizeof note);
+            rc = sym_dwo_sections(f, &sec, NULL, note, sizeof note);
             if (rc == TM_OK)
                 found = 1;
             else if (rc != TM_ENOMEM)
@@ -878,178 +831,18 @@ static int process_unit(walker *w, dw_unit *u)
 
 /* --- sections and the entry point ---------------------------------------------------------- */
 
-/* Section bytes by name (or its .zdebug_ form), loaded; empty if absent. */
-static int section_bytes(sym_elf *e, const char *name, dw_bytes *out, char *note, size_t notecap)
-{
-    size_t idx = sym_elf_find(e, name);
-    if (idx == SIZE_MAX) {
-        char z[64];
-        snprintf(z, sizeof z, ".z%s", name + 1);
-        idx = sym_elf_find(e, z);
-    }
-    out->p = NULL;
-    out->n = 0;
-    if (idx == SIZE_MAX)
-        return TM_OK;
-    int rc = sym_elf_load(e, idx, note, notecap);
-    if (rc != TM_OK)
-        return rc;
-    out->p = e->sections[idx].data;
-    out->n = out->p ? e->sections[idx].size : 0;
-    return TM_OK;
-}
-
 static int index_sections(walker *w, const dw_sections *sec, char *note, size_t notecap);
 
-/* --- dwz: the supplementary file ------------------------------------------------- */
-
-/* DWARF 5's .debug_sup of f: *is_sup, the file name and the checksum that
- * the file and its supplementary file share.  *name NULL: no section. */
-static int sup_section(sym_elf *f, int *is_sup, const char **name, const uint8_t **sum,
-                       size_t *sumlen, char *note, size_t notecap)
-{
-    *name = NULL;
-    dw_bytes b;
-    int rc = section_bytes(f, ".debug_sup", &b, note, notecap);
-    if (rc != TM_OK || !b.n)
-        return rc;
-    sym_cur c = { b.p, b.p + b.n, f->msb, 0 };
-    unsigned version = (unsigned)sym_cur_uint(&c, 2);
-    *is_sup = sym_cur_u8(&c);
-    const char *s = sym_cur_str(&c);
-    uint64_t n = sym_cur_uleb(&c);
-    if (c.bad || n > sym_cur_left(&c) || version != 5) {
-        snprintf(note, notecap, "%s: .debug_sup: malformed (version %u)", f->path, version);
-        return TM_EFORMAT;
-    }
-    *name = s;
-    *sum = c.p;
-    *sumlen = (size_t)n;
-    return TM_OK;
-}
-
-/* Where the supplementary file is named: .gnu_debugaltlink (a path and the
- * file's build-id) or .debug_sup (*sup set: a path and a checksum).  *name
- * NULL: none. */
-static int alt_link(sym_elf *e, const char **name, const uint8_t **id, size_t *idlen, int *sup,
-                    char *note, size_t notecap)
-{
-    *name = NULL;
-    *idlen = 0;
-    *sup = 0;
-    dw_bytes b;
-    int rc = section_bytes(e, ".gnu_debugaltlink", &b, note, notecap);
-    if (rc != TM_OK)
-        return rc;
-    if (b.n) {
-        const uint8_t *z = memchr(b.p, 0, b.n);
-        if (!z) {
-            snprintf(note, notecap, ".gnu_debugaltlink: no NUL-terminated file name");
-            return TM_EFORMAT;
-        }
-        *name = (const char *)b.p;
-        *id = z + 1;
-        *idlen = b.n - (size_t)(z + 1 - b.p);
-        return TM_OK;
-    }
-    int is_sup = 0;
-    if ((rc = sup_section(e, &is_sup, name, id, idlen, note, notecap)) != TM_OK || !*name)
-        return rc;
-    if (is_sup)
-        *name = NULL; /* this is the supplementary file */
-    *sup = 1;
-    return TM_OK;
-}
-
-/* Whether candidate f is the supplementary file named with id. */
-static int alt_matches(sym_elf *f, int sup, const uint8_t *id, size_t idlen)
-{
-    if (!sup)
-        return !idlen || (f->build_id_len == idlen && memcmp(f->build_id, id, idlen) == 0);
-    const char *name;
-    const uint8_t *sum;
-    size_t n;
-    int is_sup = 0;
-    char note[SYM_NOTE_MAX];
-    return sup_section(f, &is_sup, &name, &sum, &n, note, sizeof note) == TM_OK && name && is_sup &&
-        n == idlen && memcmp(sum, id, n) == 0;
-}
-
-/* Finds and opens the supplementary file of e: its path as linked (relative
- * to e's directory), its base name beside e, then by build-id under
- * /usr/lib/debug/.build-id and under /usr/lib/debug/.dwz. */
+/* The supplementary file of e (dwarf_files.c finds it) into w->alt. */
 static int alt_open(walker *w, sym_elf *e, sym_elf **out)
 {
-    *out = NULL;
-    const char *name;
-    const uint8_t *id = NULL;
-    size_t idlen;
-    int sup;
-    char note[SYM_NOTE_MAX] = "";
-    int rc = alt_link(e, &name, &id, &idlen, &sup, note, sizeof note);
-    if (rc == TM_ENOMEM)
-        return rc;
-    if (rc != TM_OK) {
-        walker_degraded(w, "dwz: %s", note);
-        return TM_OK;
-    }
-    if (!name)
-        return TM_OK;
-    char hex[2 * TM_BUILD_ID_MAX + 1] = "";
-    for (size_t i = 0; i < idlen && i < TM_BUILD_ID_MAX; i++)
-        snprintf(hex + 2 * i, 3, "%02x", id[i]);
-    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-    const char *dwz = strstr(name, ".dwz/");
-    char path[4096];
-    int mismatch = 0;
-    for (int k = 0; k < 4 && !*out; k++) {
-        if (k == 0 && name[0] == '/')
-            snprintf(path, sizeof path, "%s", name);
-        else if (k == 0)
-            path_beside(path, sizeof path, e->path, name);
-        else if (k == 1)
-            path_beside(path, sizeof path, e->path, base);
-        else if (k == 2 && idlen >= 2)
-            snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
-        else if (k == 3 && dwz)
-            path_join(path, sizeof path, "/usr/lib/debug", dwz);
-        else
-            continue;
-        sym_elf *f;
-        rc = sym_elf_open(path, &f, note, sizeof note);
-        if (rc == TM_ENOMEM)
-            return rc;
-        if (rc != TM_OK)
-            continue;
-        if (!alt_matches(f, sup, id, idlen)) {
-            mismatch = 1;
-            sym_elf_close(f);
-            continue;
-        }
-        *out = f;
-    }
-    if (!*out) {
-        walker_degraded(w,
-                        "dwz: supplementary file %s (%s %s) %s: names of functions "
-                        "described there are missing",
-                        name, sup ? "checksum" : "build-id", hex[0] ? hex : "none",
-                        mismatch ? "does not match" : "not found");
-        return TM_OK;
-    }
     dw_sections sec;
-    memset(&sec, 0, sizeof sec);
-    sec.msb = (*out)->msb;
-    static const char *const names[] = { ".debug_info", ".debug_abbrev", ".debug_str",
-                                         ".debug_line_str", ".debug_str_offsets" };
-    dw_bytes *slots[] = { &sec.info, &sec.abbrev, &sec.str, &sec.line_str, &sec.str_offsets };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        rc = section_bytes(*out, names[i], slots[i], note, sizeof note);
-        if (rc == TM_ENOMEM)
-            return rc;
-        if (rc != TM_OK) {
-            walker_degraded(w, "dwz: %s", note);
-            return TM_OK;
-        }
+    char note[SYM_NOTE_MAX] = "";
+    int rc = sym_dwarf_sup_open(e, out, &sec, note, sizeof note);
+    if (rc != TM_OK || !*out) {
+        if (rc == TM_OK && note[0])
+            walker_degraded(w, "%s", note);
+        return rc;
     }
     note[0] = '\0';
     rc = dw_reader_init(&w->alt, &sec, note, sizeof note);
@@ -1078,7 +871,7 @@ int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t
     int rc = TM_OK;
     char snote[SYM_NOTE_MAX] = "";
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        int r = section_bytes(e, names[i], slots[i], snote, sizeof snote);
+        int r = sym_dwarf_section(e, names[i], slots[i], snote, sizeof snote);
         if (r == TM_ENOMEM) {
             rc = r;
             goto out;

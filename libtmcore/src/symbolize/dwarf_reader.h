@@ -143,6 +143,20 @@ typedef struct dw_external {
     const dw_bytes *cu_index;
 } dw_external;
 
+/* --- where the DWARF lives (dwarf_files.c) ------------------------------- */
+/* Section bytes by name (or its .zdebug_ form), loaded; empty if absent. */
+int sym_dwarf_section(sym_elf *e, const char *name, dw_bytes *out, char *note, size_t notecap);
+/* The sections a .dwo (or a .dwp package) holds; *cu_index (if given) the
+ * package index. */
+int sym_dwo_sections(sym_elf *f, dw_sections *out, dw_bytes *cu_index, char *note, size_t notecap);
+void sym_path_join(char *buf, size_t cap, const char *dir, const char *part);
+/* The directory of file path + '/' + part. */
+void sym_path_beside(char *buf, size_t cap, const char *path, const char *part);
+/* The dwz supplementary file of e, opened, with its sections in *sec.
+ * TM_OK with *out NULL: none (note empty) or not usable (note says why,
+ * prefixed "dwz: "); TM_ENOMEM. */
+int sym_dwarf_sup_open(sym_elf *e, sym_elf **out, dw_sections *sec, char *note, size_t notecap);
+
 /* sym_dwarf_index() on sections already in memory (tests, fuzzing): the
  * same results, notes and errors.  ext may be NULL. */
 int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym_index *ix,
