@@ -121,7 +121,9 @@ int tm_attribution_new(tm_attribution **out, const tm_snapshot *snap,
         return tm_error_set(err, TM_ENOMEM, "attribution: out of memory");
     }
     a->nframes = nf;
-    if (opts->as_recorded) {
+    /* Only native frames are ever hidden, and only they have a module:
+     * a Python snapshot needs no rules. */
+    if (opts->as_recorded || tm_snapshot_module_count(snap) == 0) {
         *out = a;
         return TM_OK;
     }

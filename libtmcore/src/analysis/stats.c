@@ -176,8 +176,7 @@ static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *
     const tm_trace *t = tm_snapshot_traces(snap);
     size_t N = tm_snapshot_trace_count(snap);
     uint64_t *node_size = sd->node_size, *node_count = sd->node_count;
-    uint64_t tot_size = 0, tot_count = 0, moved = 0;
-    const uint8_t *node_moved = v->node_moved;
+    uint64_t tot_size = 0, tot_count = 0;
     const uint32_t nst = (uint32_t)v->nstacks;
     for (size_t i = 0; i < N; i++) {
         uint32_t s = t[i].stack;
@@ -191,10 +190,14 @@ static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *
         node_count[s]++;
         tot_size += t[i].size;
         tot_count++;
-        moved += node_moved[s];
     }
     sd->total_size = tot_size;
     sd->total_count = tot_count;
+    /* Per stack node, not per trace: the traces moved are those of the
+     * nodes whose most recent frame is hidden. */
+    uint64_t moved = 0;
+    for (size_t k = 0; k < v->nstacks; k++)
+        moved += v->node_moved[k] ? node_count[k] : 0;
     sd->hidden_traces = moved;
 
     sd->lkey[0] = 0;
