@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "rec_internal.h"
+#include "tm_hash.h"
 
 _Atomic uint64_t tm_peak_gen;
 
@@ -103,14 +104,6 @@ void tm_peak_thread_end(void)
     scratch_slots = scratch_bytes = 0;
 }
 
-static inline uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
 typedef struct undo {
     kv_pair *t;
     size_t mask;
@@ -118,7 +111,7 @@ typedef struct undo {
 
 static inline void undo_set(undo *u, uint64_t key, uint64_t val)
 {
-    size_t i = mix(key) & u->mask;
+    size_t i = tm_hash_u64(key) & u->mask;
     while (u->t[i][0] && u->t[i][0] != key)
         i = (i + 1) & u->mask;
     u->t[i][0] = key;
