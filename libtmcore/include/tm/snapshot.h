@@ -90,6 +90,10 @@ typedef struct tm_metadata {
     uint32_t sequence;        /* number of this snapshot in a series (0-based) */
     uint64_t traced_current;  /* get_traced_memory() at snapshot time */
     uint64_t traced_peak;
+    /* 0: every allocation was traced (exact).  Otherwise the mean sampling
+     * interval in bytes (tm/sample.h): the traces are a Poisson sample and
+     * every size, count and the two traced_* fields above are estimates. */
+    uint64_t sample_rate;
 } tm_metadata;
 
 /* --- lifetime -------------------------------------------------------- */
