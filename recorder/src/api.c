@@ -29,6 +29,21 @@ static void drain(void)
         tm_pending_flush_own();
 }
 
+TM_EXPORT int tm_set_sample_rate(uint64_t bytes)
+{
+    tm_rec_init();
+    /* Traces of two rates in one table would have no one weight. */
+    if (atomic_load(&tm_rec_tracing))
+        return TM_EINVAL;
+    __atomic_store_n(&tm_rec_cfg.sample_rate, bytes, __ATOMIC_RELAXED);
+    return TM_OK;
+}
+
+TM_EXPORT uint64_t tm_get_sample_rate(void)
+{
+    return tm_sample_rate();
+}
+
 TM_EXPORT void tm_stop(void)
 {
     tm_rec_init();
@@ -143,7 +158,13 @@ TM_EXPORT int tm_track(unsigned domain, uintptr_t ptr, size_t size)
     TM_CALLER_REGS(r);
     tm_rec_guard++;
     tm_pending_flush_own();
-    tm_record_alloc((void *)ptr, size, domain, &r);
+    if (!tm_sample_rate() || tm_sample_take(size)) {
+        tm_record_alloc((void *)ptr, size, domain, &r);
+    } else {
+        /* Not sampled: an earlier trace of the same block must not stay
+         * (tracking again replaces, as when every block is traced). */
+        tm_live_remove(ptr, domain, NULL);
+    }
     tm_rec_guard--;
     return TM_OK;
 }

@@ -66,6 +66,20 @@ static int flag_value(const char *v)
     return v && *v && strcmp(v, "0") != 0;
 }
 
+/* TM_SAMPLE_SEED=N (tests): a decimal seed; anything else is ignored. */
+static void read_sample_seed(const char *v)
+{
+    if (!v || *v < '0' || *v > '9')
+        return;
+    uint64_t n = 0;
+    for (; *v >= '0' && *v <= '9'; v++)
+        n = n * 10 + (uint64_t)(*v - '0');
+    if (*v)
+        return;
+    tm_smp_seed = n;
+    tm_smp_seed_set = 1;
+}
+
 void tm_rec_early_start(void)
 {
     static char buf[32768]; /* a larger environment: only its start is read */
@@ -91,6 +105,14 @@ void tm_rec_early_start(void)
     if (n >= 1 && n <= (long)TM_MAX_NFRAME)
         tm_rec_cfg.nframe = (unsigned)n;
     tm_rec_cfg.peak = flag_value(environ_get(buf, len, "TM_PEAK"));
+    /* A bad value: the constructor says so, and falls back to tracing
+     * every block, which is where this leaves the rate. */
+    const char *smp = environ_get(buf, len, "TM_SAMPLE");
+    char msg[8];
+    uint64_t rate;
+    if (smp && *smp && tm_sample_parse(&rate, smp, msg, sizeof msg) == 0)
+        tm_rec_cfg.sample_rate = rate;
+    read_sample_seed(environ_get(buf, len, "TM_SAMPLE_SEED"));
     atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
     tm_peak_start();
     atomic_store(&early_started, 1);
@@ -157,6 +179,7 @@ static void fork_child(void)
     tm_stacks_unlock(1);
     tm_pending_fork_after(1);
     if (tm_rec_cfg.follow_fork) {
+        tm_sample_fork_child(); /* not the parent's sequence of samples */
         atomic_store(&traced_pid, (long)getpid());
         atomic_store(&exit_written, 0);
         tm_counters_fork_child();
@@ -216,6 +239,22 @@ void tm_rec_init(void)
     if (!c->signo && (v = getenv("TM_SIGNAL")) && *v)
         fprintf(stderr, "tmrecorder: TM_SIGNAL=%s: unknown signal, ignored\n", v);
     c->peak = env_flag("TM_PEAK");
+    uint64_t rate = 0;
+    if ((v = getenv("TM_SAMPLE")) && *v) {
+        char msg[256];
+        if (tm_sample_parse(&rate, v, msg, sizeof msg) != 0) {
+            fprintf(stderr, "tmrecorder: TM_SAMPLE: %s; tracing every allocation\n", msg);
+            rate = 0;
+        }
+    }
+    if (rate != c->sample_rate && atomic_load(&early_started)) {
+        /* The environment changed since the first hook read it: the traces
+         * so far were taken at the other rate. */
+        __atomic_store_n(&c->sample_rate, rate, __ATOMIC_RELAXED);
+        tm_live_clear();
+    }
+    c->sample_rate = rate;
+    read_sample_seed(getenv("TM_SAMPLE_SEED"));
     c->follow_fork = env_flag("TM_FOLLOW_FORK");
     c->crash = env_flag("TM_CRASH");
 

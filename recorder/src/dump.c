@@ -104,7 +104,7 @@ static void collect_one(const tm_live_entry *e, void *arg)
         return;
     }
     c->v[c->n++] = *e;
-    c->bytes += e->size;
+    c->bytes += tm_rec_counted(e->size);
 }
 
 static int read_cmdline(char **out, size_t *len)
@@ -164,9 +164,11 @@ static int add_metadata(tm_snapshot *s, const char *trigger, uint32_t sequence, 
     md.nframe_limit = tm_rec_cfg.nframe;
     md.sequence = sequence;
     /* The traces' own total: equal to the snapshot's even while other
-     * threads allocate. */
+     * threads allocate.  When sampling, both are estimates: the sum of the
+     * traces' weighted sizes (tm/sample.h), and its running maximum. */
     md.traced_current = current;
     md.traced_peak = tm_counters_peak(current);
+    md.sample_rate = tm_sample_rate();
     if ((rc = tm_snapshot_set_metadata(s, &md, err)))
         return rc;
 
@@ -266,7 +268,8 @@ static int map_stack(tm_snapshot *s, uint32_t id, uint32_t *smap, uint32_t nsmap
     return TM_OK;
 }
 
-/* The snapshot of entries v[0..n) (their sizes add up to bytes). */
+/* The snapshot of entries v[0..n) (their tm_rec_counted sizes add up to
+ * bytes). */
 static int build_from(tm_snapshot **out, const tm_live_entry *v, size_t n, uint64_t bytes,
                       const char *trigger, uint32_t sequence, int64_t time_ns, tm_error *err)
 {

@@ -14,6 +14,11 @@
  * traced free defers both steps by a few frees (pending.c): the table sees
  * each thread's frees in program order, and readers exclude the blocks
  * still queued.
+ *
+ * When sampling (sampling.c), an allocation that the countdown does not
+ * take goes to the real allocator at once (TAKE), and a free whose address
+ * the sampled-block filter has never seen too (UNSAMPLED_FREE): neither
+ * unwinds, locks, nor looks at the live table.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -135,6 +140,24 @@ static inline int should_trace(void)
     return !tm_rec_guard && atomic_load_explicit(&tm_rec_tracing, memory_order_relaxed);
 }
 
+/* Tracing: is this block of n bytes traced (every block, or the sample)? */
+static inline int take(size_t n)
+{
+    return TM_LIKELY(!tm_sample_rate()) || tm_sample_take(n);
+}
+
+/* Tracing: can the block at p have a trace?  Not if sampling and the
+ * filter has no sampled block there. */
+static inline int maybe_traced(const void *p)
+{
+    if (TM_LIKELY(!tm_sample_rate()))
+        return 1;
+    if (TM_LIKELY(!tm_sfilter_maybe(p)))
+        return 0;
+    tm_smp_stat[TM_SSTAT_FREE_CHECKED]++;
+    return 1;
+}
+
 TM_HIDDEN void tm_hooks_resolve(void)
 {
     ensure_real();
@@ -172,6 +195,8 @@ TM_EXPORT void *malloc(size_t n)
             tm_pending_flush_own();
         return real.malloc(n);
     }
+    if (!take(n))
+        return real.malloc(n);
     TRACED_ALLOC(real.malloc(n), n);
 }
 
@@ -183,17 +208,20 @@ TM_EXPORT void *calloc(size_t nm, size_t sz)
             return NULL;
         return arena_alloc(n, 16);
     }
-    if (!should_trace())
+    if (!should_trace() || !take(nm * sz))
         return real.calloc(nm, sz);
     TRACED_ALLOC(real.calloc(nm, sz), nm * sz);
 }
 
-static void *realloc_traced(void *p, size_t n, const tm_regs *r, int is_array, size_t nm, size_t sz)
+/* free(p) + malloc(n) by the rules of each: p untracked if it may have a
+ * trace (traced_old), the new block recorded if taken (traced_new). */
+static void *realloc_traced(void *p, size_t n, const tm_regs *r, int is_array, size_t nm, size_t sz,
+                            int traced_old, int traced_new)
 {
     tm_live_entry old;
-    int had = p ? tm_live_remove((uintptr_t)p, 0, &old) : 0;
+    int had = p && traced_old ? tm_live_remove((uintptr_t)p, 0, &old) : 0;
     void *q = is_array ? real.reallocarray(p, nm, sz) : real.realloc(p, n);
-    if (q)
+    if (q && traced_new)
         tm_record_alloc(q, n, 0, r);
     else if (had && n != 0)
         tm_live_insert(old.ptr, 0, old.size, old.stack); /* p is still valid */
@@ -216,10 +244,13 @@ TM_EXPORT void *realloc(void *p, size_t n)
         return arena_realloc(p, n);
     if (!should_trace())
         return real.realloc(p, n);
+    int old = p && maybe_traced(p), new = take(n);
+    if (!old && !new)
+        return real.realloc(p, n);
     tm_regs r;
     TM_CALLER_REGS(r);
     tm_rec_guard++;
-    void *q = realloc_traced(p, n, &r, 0, 0, 0);
+    void *q = realloc_traced(p, n, &r, 0, 0, 0, old, new);
     tm_rec_guard--;
     return q;
 }
@@ -235,10 +266,13 @@ TM_EXPORT void *reallocarray(void *p, size_t nm, size_t sz)
         return realloc(p, n);
     if (!should_trace())
         return real.reallocarray(p, nm, sz);
+    int old = p && maybe_traced(p), new = take(n);
+    if (!old && !new)
+        return real.reallocarray(p, nm, sz);
     tm_regs r;
     TM_CALLER_REGS(r);
     tm_rec_guard++;
-    void *q = realloc_traced(p, n, &r, 1, nm, sz);
+    void *q = realloc_traced(p, n, &r, 1, nm, sz, old, new);
     tm_rec_guard--;
     return q;
 }
@@ -249,7 +283,7 @@ TM_EXPORT void free(void *p)
         return;
     if (TM_UNLIKELY(!ensure_real()))
         return;
-    if (should_trace()) {
+    if (should_trace() && maybe_traced(p)) {
         /* The allocator will read the chunk header: start that miss now so
          * it overlaps with the live-table lookup (or with the thread's next
          * malloc, when the free is deferred). */
@@ -273,7 +307,7 @@ TM_EXPORT int posix_memalign(void **out, size_t align, size_t n)
         *out = arena_alloc(n, align);
         return 0;
     }
-    if (!should_trace())
+    if (!should_trace() || !take(n))
         return real.posix_memalign(out, align, n);
     tm_regs r;
     TM_CALLER_REGS(r);
@@ -289,7 +323,7 @@ TM_EXPORT void *memalign(size_t align, size_t n)
 {
     if (TM_UNLIKELY(!ensure_real()))
         return arena_alloc(n, align);
-    if (!should_trace())
+    if (!should_trace() || !take(n))
         return real.memalign(align, n);
     TRACED_ALLOC(real.memalign(align, n), n);
 }
@@ -298,7 +332,7 @@ TM_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
     if (TM_UNLIKELY(!ensure_real()))
         return arena_alloc(n, align);
-    if (!should_trace())
+    if (!should_trace() || !take(n))
         return real.aligned_alloc(align, n);
     TRACED_ALLOC(real.aligned_alloc(align, n), n);
 }
@@ -307,7 +341,7 @@ TM_EXPORT void *valloc(size_t n)
 {
     if (TM_UNLIKELY(!ensure_real()))
         return arena_alloc(n, 4096);
-    if (!should_trace())
+    if (!should_trace() || !take(n))
         return real.valloc(n);
     TRACED_ALLOC(real.valloc(n), n);
 }
@@ -316,7 +350,7 @@ TM_EXPORT void *pvalloc(size_t n)
 {
     if (TM_UNLIKELY(!ensure_real()))
         return arena_alloc((n + 4095) & ~(size_t)4095, 4096);
-    if (!should_trace())
+    if (!should_trace() || !take(n))
         return real.pvalloc(n);
     TRACED_ALLOC(real.pvalloc(n), n);
 }
@@ -378,7 +412,7 @@ static inline void *cxx_alloc(size_t n, size_t al, const tm_regs *r)
         ensure_real();                                                                             \
         tm_regs r;                                                                                 \
         TM_CALLER_REGS(r);                                                                         \
-        void *p = cxx_alloc(n, 0, should_trace() ? &r : NULL);                                     \
+        void *p = cxx_alloc(n, 0, should_trace() && take(n) ? &r : NULL);                          \
         return p ? p : cxx_fallback(fallback_sym, n, 0, 0);                                        \
     }
 #define CXX_NEW_NOTHROW(name)                                                                      \
@@ -388,7 +422,7 @@ static inline void *cxx_alloc(size_t n, size_t al, const tm_regs *r)
         ensure_real();                                                                             \
         tm_regs r;                                                                                 \
         TM_CALLER_REGS(r);                                                                         \
-        return cxx_alloc(n, 0, should_trace() ? &r : NULL);                                        \
+        return cxx_alloc(n, 0, should_trace() && take(n) ? &r : NULL);                             \
     }
 #define CXX_NEW_ALIGNED(name, fallback_sym)                                                        \
     TM_EXPORT void *name(size_t n, size_t al)                                                      \
@@ -396,7 +430,7 @@ static inline void *cxx_alloc(size_t n, size_t al, const tm_regs *r)
         ensure_real();                                                                             \
         tm_regs r;                                                                                 \
         TM_CALLER_REGS(r);                                                                         \
-        void *p = cxx_alloc(n, al, should_trace() ? &r : NULL);                                    \
+        void *p = cxx_alloc(n, al, should_trace() && take(n) ? &r : NULL);                         \
         return p ? p : cxx_fallback(fallback_sym, n, al, 1);                                       \
     }
 #define CXX_NEW_ALIGNED_NOTHROW(name)                                                              \
@@ -406,7 +440,7 @@ static inline void *cxx_alloc(size_t n, size_t al, const tm_regs *r)
         ensure_real();                                                                             \
         tm_regs r;                                                                                 \
         TM_CALLER_REGS(r);                                                                         \
-        return cxx_alloc(n, al, should_trace() ? &r : NULL);                                       \
+        return cxx_alloc(n, al, should_trace() && take(n) ? &r : NULL);                            \
     }
 
 CXX_NEW(_Znwm, "_Znwm")

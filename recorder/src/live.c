@@ -21,7 +21,9 @@
  * something.
  *
  * Each shard also keeps the byte total of its blocks: their sum is the
- * exact traced current (counters.c batches the peak bookkeeping).
+ * exact traced current (counters.c batches the peak bookkeeping); when
+ * sampling, the total of their estimates (tm_rec_counted), and the table
+ * keeps the sampled-block filter of free (sampling.c).
  */
 #include <emmintrin.h>
 #include <stdint.h>
@@ -180,10 +182,11 @@ static inline void shard_bytes_set(shard *s, uint64_t v)
     __atomic_store_n(&s->bytes, v, __ATOMIC_RELAXED); /* read unlocked by tm_live_bytes */
 }
 
-/* Removes (bucket i, slot k) whose key hashes to h.  Shard locked. */
+/* Removes (bucket i, slot k) whose key hashes to h; returns what it
+ * counted in the totals.  Shard locked. */
 static uint64_t erase(shard *s, uint64_t h, size_t i, int k)
 {
-    uint64_t size = s->b[i].val[k] & SIZE_MASK;
+    uint64_t size = tm_rec_counted(s->b[i].val[k] & SIZE_MASK);
     s->b[i].key[k] = 0;
     for (size_t j = home_of(h, s->nb); j != i; j = next_of(j, s->nb))
         if (s->ovf[j] != OVF_SAT)
@@ -224,6 +227,8 @@ static int insert_wide(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t s
     int64_t delta;
     if (tm_wide_insert(ptr, domain, size, stack, &delta) < 0)
         return -1;
+    if (domain == 0 && tm_sample_rate())
+        tm_sfilter_add(ptr); /* may count a replaced block twice: harmless */
     tm_counters_add(delta);
     return 0;
 }
@@ -239,7 +244,7 @@ int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
     uint64_t val = size | ((stack == UINT32_MAX ? STACK_NONE : (uint64_t)stack) << SIZE_BITS);
     uint64_t h = tm_hash_u64(key);
     shard *s = shard_of(key);
-    int64_t delta = (int64_t)size;
+    int64_t delta = (int64_t)tm_rec_counted(size);
     tm_spin_lock(&s->lock);
     if (TM_UNLIKELY(s->count >= s->limit) && shard_grow(s) < 0) {
         tm_spin_unlock(&s->lock);
@@ -254,7 +259,7 @@ int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
         unsigned m = bucket_match(bk, key);
         if (m) {
             int k = __builtin_ctz(m);
-            delta -= (int64_t)(bk->val[k] & SIZE_MASK);
+            delta -= (int64_t)tm_rec_counted(bk->val[k] & SIZE_MASK);
             if (tm_rec_cfg.peak)
                 tm_peak_note(shard_index(s), key, bk->val[k]);
             bk->val[k] = val;
@@ -275,7 +280,9 @@ int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
         /* Replacing a block that was wide (say, a huge size). */
         tm_live_entry old;
         if (tm_wide_remove(ptr, domain, &old)) {
-            delta -= (int64_t)old.size;
+            delta -= (int64_t)tm_rec_counted(old.size);
+            if (domain == 0 && tm_sample_rate())
+                tm_sfilter_remove(ptr); /* added again below */
             if (tm_rec_cfg.peak)
                 tm_peak_note_wide();
         }
@@ -292,6 +299,8 @@ int tm_live_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
         place(s->b, s->ovf, nb, home, key, val);
     }
     s->count++;
+    if (domain == 0 && tm_sample_rate())
+        tm_sfilter_add(ptr); /* before the program can see (and free) ptr */
 done:
     shard_bytes_set(s, s->bytes + (uint64_t)delta);
     tm_spin_unlock(&s->lock);
@@ -314,6 +323,8 @@ int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
                 tm_peak_note(shard_index(s), key, val);
             uint64_t size = erase(s, h, i, k);
             tm_spin_unlock(&s->lock);
+            if (domain == 0 && tm_sample_rate())
+                tm_sfilter_remove(ptr);
             tm_counters_add(-(int64_t)size);
             if (old)
                 *old = decode(key, val);
@@ -326,7 +337,9 @@ int tm_live_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
         if (tm_wide_remove(ptr, domain, &e)) {
             if (tm_rec_cfg.peak)
                 tm_peak_note_wide();
-            tm_counters_add(-(int64_t)e.size);
+            if (domain == 0 && tm_sample_rate())
+                tm_sfilter_remove(ptr);
+            tm_counters_add(-(int64_t)tm_rec_counted(e.size));
             if (old)
                 *old = e;
             return 1;
@@ -367,6 +380,7 @@ void tm_live_clear(void)
         tm_spin_unlock(&s->lock);
     }
     tm_wide_clear();
+    tm_sfilter_clear();
     tm_counters_clear();
 }
 

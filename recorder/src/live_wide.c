@@ -124,12 +124,12 @@ int tm_wide_insert(uintptr_t ptr, uint32_t domain, uint64_t size, uint32_t stack
     shard *s = &shards[h >> 60];
     if (size > SIZE_MASK)
         size = SIZE_MASK; /* 256 TiB: no real block is larger */
-    int64_t delta = (int64_t)size;
+    int64_t delta = (int64_t)tm_rec_counted(size);
     tm_spin_lock(&s->lock);
     size_t i = s->count ? find_slot(s, h, ptr, domain) : SIZE_MAX;
     if (i != SIZE_MAX) {
         tm_live_entry *e = &s->slots[i];
-        delta -= (int64_t)(e->size & SIZE_MASK);
+        delta -= (int64_t)tm_rec_counted(e->size & SIZE_MASK);
         e->size = (e->size & ~SIZE_MASK) | size;
         e->stack = stack;
     } else {
@@ -177,7 +177,7 @@ int tm_wide_remove(uintptr_t ptr, uint32_t domain, tm_live_entry *old)
     s->slots[i].size = 0;
     s->count--;
     atomic_fetch_sub_explicit(&tm_wide_total, 1, memory_order_relaxed);
-    __atomic_store_n(&s->live_bytes, s->live_bytes - size, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->live_bytes, s->live_bytes - tm_rec_counted(size), __ATOMIC_RELAXED);
     tm_spin_unlock(&s->lock);
     return 1;
 }

@@ -240,7 +240,7 @@ static void wide_one(const tm_live_entry *e, void *arg)
         return;
     }
     c->out->v[c->out->n++] = *e;
-    c->out->bytes += e->size;
+    c->out->bytes += tm_rec_counted(e->size);
 }
 
 static void append_packed(wide_copy *c, const kv_pair *v, size_t n)
@@ -248,7 +248,7 @@ static void append_packed(wide_copy *c, const kv_pair *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         tm_live_entry e = tm_live_unpack(v[i][0], v[i][1]);
         c->out->v[c->out->n++] = e;
-        c->out->bytes += e.size;
+        c->out->bytes += tm_rec_counted(e.size);
     }
 }
 

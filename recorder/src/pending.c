@@ -256,7 +256,7 @@ static void add_size(uintptr_t x, void *arg)
 {
     tm_live_entry e;
     if (tm_live_find(x, 0, &e))
-        *(uint64_t *)arg += e.size;
+        *(uint64_t *)arg += tm_rec_counted(e.size);
 }
 
 uint64_t tm_pending_others_bytes(void)

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tm_hash.h"
+
 #define TM_HIDDEN __attribute__((visibility("hidden")))
 #define TM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define TM_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -54,8 +56,12 @@ typedef struct tm_rec_config {
     int peak; /* keep the live set at the peak (peak.c) */
     double interval;
     int signo;
-    int crash;         /* write the exit snapshot on a fatal signal */
-    int exit_dump;     /* write TM_OUTPUT at exit */
+    int crash;     /* write the exit snapshot on a fatal signal */
+    int exit_dump; /* write TM_OUTPUT at exit */
+    /* 0: trace every block; else the mean sampling interval in bytes
+     * (sampling.c).  Changed only while not tracing (tm_set_sample_rate);
+     * read relaxed by the hooks. */
+    uint64_t sample_rate;
     char output[4096]; /* TM_OUTPUT as given, or "" */
 } tm_rec_config;
 
@@ -110,6 +116,69 @@ static inline void tm_spin_unlock_fork(tm_spin *l, int child)
         atomic_store_explicit(&l->sleepers, 0, memory_order_relaxed);
     tm_spin_unlock(l);
 }
+
+/* --- sampling (sampling.c) ------------------------------------------------
+ * With sample_rate R > 0 a block of s bytes is traced with probability
+ * 1 - exp(-s/R) (tm/sample.h): tm_sample_take decides, from this thread's
+ * byte countdown.  Blocks not taken cost that subtraction and nothing else;
+ * their free costs one load from the sampled-block filter. */
+extern TM_TLS __thread int64_t tm_smp_left TM_HIDDEN;
+TM_HIDDEN int tm_sample_slow(size_t n);
+/* 1: trace this block of n bytes.  Call only when sample_rate != 0. */
+static inline int tm_sample_take(size_t n)
+{
+    int64_t left = tm_smp_left - (int64_t)n;
+    if (TM_LIKELY(left > 0 && n <= (size_t)INT64_MAX)) {
+        tm_smp_left = left;
+        return 0;
+    }
+    return tm_sample_slow(n);
+}
+static inline uint64_t tm_sample_rate(void)
+{
+    return __atomic_load_n(&tm_rec_cfg.sample_rate, __ATOMIC_RELAXED);
+}
+/* What a traced block of size bytes adds to traced current: size when
+ * tracing every block, else its estimate size / p(size) (tm/sample.h), so
+ * that the per-shard totals, and traced current and peak, are estimates of
+ * the true ones.  Deterministic per size: a removal subtracts exactly what
+ * the insertion added. */
+TM_HIDDEN uint64_t tm_sample_counted(uint64_t size);
+static inline uint64_t tm_rec_counted(uint64_t size)
+{
+    return TM_LIKELY(!tm_sample_rate()) ? size : tm_sample_counted(size);
+}
+TM_HIDDEN void tm_sample_fork_child(void); /* reseeds this thread */
+/* Parses TM_SAMPLE / --sample text (tm_size.h, at least 1 byte). */
+TM_HIDDEN int tm_sample_parse(uint64_t *out, const char *text, char *msg, size_t msglen);
+/* TM_SAMPLE_SEED (tests): every thread's seed from it and its start order. */
+extern uint64_t tm_smp_seed TM_HIDDEN;
+extern int tm_smp_seed_set TM_HIDDEN;
+
+/* The sampled-block filter: a saturating count of the traced blocks of
+ * domain 0 per hash of the address.  0 means "no traced block here": free
+ * skips the live table.  live.c keeps it: +1 when a key of domain 0 enters
+ * the table, -1 when one leaves it (only while sampling). */
+#define TM_SFILTER_BITS 16
+#define TM_SFILTER_SIZE (1u << TM_SFILTER_BITS)
+extern _Atomic uint8_t tm_sfilter[TM_SFILTER_SIZE] TM_HIDDEN;
+static inline unsigned tm_sfilter_slot(uintptr_t p)
+{
+    return (unsigned)(tm_hash_u64(p) >> (64 - TM_SFILTER_BITS));
+}
+static inline int tm_sfilter_maybe(const void *p)
+{
+    return atomic_load_explicit(&tm_sfilter[tm_sfilter_slot((uintptr_t)p)], memory_order_relaxed) !=
+        0;
+}
+TM_HIDDEN void tm_sfilter_add(uintptr_t p);
+TM_HIDDEN void tm_sfilter_remove(uintptr_t p);
+TM_HIDDEN void tm_sfilter_clear(void);
+/* This thread's counts (tests and benches): blocks sampled; frees the
+ * filter sent to the live table (sampled blocks and false positives). */
+enum { TM_SSTAT_SAMPLED, TM_SSTAT_FREE_CHECKED, TM_SSTAT_COUNT };
+extern TM_TLS __thread uint64_t tm_smp_stat[TM_SSTAT_COUNT] TM_HIDDEN;
+TM_HIDDEN void tm_sample_stats(uint64_t out[TM_SSTAT_COUNT]);
 
 /* --- live table (live.c) ---------------------------------------------------- */
 typedef struct tm_live_entry {

@@ -37,6 +37,22 @@
  *                        each thread that allocates gets a 64 KiB alternate
  *                        signal stack, unless it has one, so that a stack
  *                        overflow is caught too.
+ *   TM_SAMPLE=SIZE       Poisson sampling by bytes (tmrun --sample): trace
+ *                        only a sample of the blocks, a block of s bytes
+ *                        with probability p = 1 - exp(-s/SIZE), each kept
+ *                        one standing for 1/p blocks and s/p bytes
+ *                        (tm/sample.h).  SIZE is the mean interval in bytes
+ *                        between samples: 4096, 512KiB, 1.5MiB, 2G (units
+ *                        1024-based).  A block not sampled costs its malloc
+ *                        a subtraction and its free one load; 512KiB keeps
+ *                        about one small block in 4000.  The snapshots'
+ *                        sizes, counts and traced current/peak are then
+ *                        estimates (tm_metadata.sample_rate = SIZE).  A bad
+ *                        SIZE is reported on stderr and every block is
+ *                        traced.  See tm_set_sample_rate.
+ *   TM_SAMPLE_SEED=N     (tests) seed the sampling of every thread from N
+ *                        and the order in which threads first allocate,
+ *                        instead of the clock and the thread id.
  *   TM_FOLLOW_FORK=1     children (fork, fork+exec) are traced too, each to
  *                        its own file; otherwise children are not traced.
  *   TM_UNWIND=eh|eh-nocache|eh-full|fp|libgcc   unwinder: eh (default) =
@@ -99,6 +115,18 @@ void tm_stop(void);
 
 int tm_is_tracing(void);
 
+/* Poisson sampling by bytes (TM_SAMPLE above, tm/sample.h): from the next
+ * tm_start on, a block of s bytes is traced with probability
+ * 1 - exp(-bytes/s), decided by a per-thread countdown drawn from an
+ * exponential distribution with mean `bytes`; 0 traces every block (the
+ * default).  Only while not tracing (before tm_start, after tm_stop):
+ * TM_EINVAL otherwise, because the traces of one table must share one
+ * rate.  Blocks not sampled are passed to the allocator untouched: their
+ * malloc does not unwind, their free does not look them up (a 64 KiB
+ * filter of the sampled blocks' addresses says they were not sampled). */
+int tm_set_sample_rate(uint64_t bytes);
+uint64_t tm_get_sample_rate(void); /* 0: every block is traced */
+
 /* Sum of the sizes of the traced live blocks, and its peak (a sum over 272
  * table shards, and over the few blocks each other thread has freed but not
  * yet released: independent of the number of traces).  current is exact.
@@ -108,7 +136,13 @@ int tm_is_tracing(void);
  * threads exit); otherwise each other thread can make it miss, or
  * overstate, the true peak by less than 16 KiB, its unsynchronized net
  * allocation, plus the blocks it has freed but not yet released (at most 4).
- * Never below current. */
+ * Never below current.
+ * When sampling (tm_set_sample_rate), both are ESTIMATES: current is the
+ * sum over the live sampled blocks of size / p(size) (unbiased for the true
+ * current, tm/sample.h), peak the running maximum of that estimate, which
+ * tends to overstate the true peak by about its noise (the size of
+ * unsampled blocks is unknown when they are freed, so no exact count can
+ * be kept cheaply). */
 void tm_get_traced_memory(size_t *current, size_t *peak);
 
 /* peak := current. */
@@ -143,7 +177,8 @@ int tm_take_snapshot(tm_snapshot **out, tm_error *err);
  * not yet released (at most 4).  Trigger "peak"; snapshot_time is when the
  * peak was set.  Needs TM_PEAK=1 (tmrun --peak), which makes the recorder
  * log each change of its table from a new peak until the set is rebuilt:
- * TM_EINVAL without it. */
+ * TM_EINVAL without it.  When sampling: the live sampled blocks at the
+ * moment the estimated current (tm_get_traced_memory) was highest. */
 int tm_take_peak_snapshot(tm_snapshot **out, tm_error *err);
 /* Takes a snapshot and writes it to path; path NULL means the next numbered
  * file of the series (STEM.N.tms, see above).  Trigger recorded: "api". */
