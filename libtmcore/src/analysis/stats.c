@@ -17,6 +17,7 @@
 #include "tm/diff.h"
 #include "tm/sample.h"
 #include "tm_alloc.h"
+#include "tm_estimate.h"
 #include "tm_options.h"
 
 struct tm_stats {
@@ -138,16 +139,6 @@ const tm_stat_error *tm_stats_errors(const tm_stats *st)
 tm_stat_error tm_stats_total_error(const tm_stats *st)
 {
     return st->total_error;
-}
-
-/* An estimate as the integer every output prints. */
-static uint64_t est_u64(double x)
-{
-    if (!(x > 0))
-        return 0;
-    if (x >= 18446744073709551615.0)
-        return UINT64_MAX;
-    return (uint64_t)llround(x);
 }
 
 static const char *const key_names[] = { "lineno", "filename", "traceback", "function", "module" };
@@ -273,7 +264,7 @@ static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *
         moved += v->node_moved[k] ? node_count[k] : 0;
         moved_est += v->node_moved[k] && sd->rate ? sd->node_est[k * EST_N + EST_COUNT] : 0;
     }
-    sd->hidden_traces = sd->rate ? est_u64(moved_est) : moved;
+    sd->hidden_traces = sd->rate ? tm_estimate_u64(moved_est) : moved;
 
     sd->lkey[0] = 0;
     if (o->key != TM_KEY_TRACEBACK) {
@@ -460,15 +451,15 @@ static int emit(tm_stats *st, const side *nw, const side *old, tm_error *err)
         tm_stat_error *er = &errs[g];
         if (nw->rate) {
             const double *e = &nw->acc_est[id * EST_N];
-            ns = est_u64(e[EST_SIZE]);
-            nc = est_u64(e[EST_COUNT]);
+            ns = tm_estimate_u64(e[EST_SIZE]);
+            nc = tm_estimate_u64(e[EST_COUNT]);
             er->size = sqrt(e[EST_VSIZE]);
             er->count = sqrt(e[EST_VCOUNT]);
         }
         if (old && old->rate) {
             const double *e = &old->acc_est[id * EST_N];
-            os = est_u64(e[EST_SIZE]);
-            oc = est_u64(e[EST_COUNT]);
+            os = tm_estimate_u64(e[EST_SIZE]);
+            oc = tm_estimate_u64(e[EST_COUNT]);
             er->old_size = sqrt(e[EST_VSIZE]);
             er->old_count = sqrt(e[EST_VCOUNT]);
         }
@@ -592,10 +583,10 @@ static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osna
         goto out;
     if (osnap && (rc = side_accumulate(&old, &st->ctx, o->cumulative, err)) != TM_OK)
         goto out;
-    st->total_size = nw.rate ? est_u64(nw.tot_est[EST_SIZE]) : nw.total_size;
-    st->total_count = nw.rate ? est_u64(nw.tot_est[EST_COUNT]) : nw.total_count;
-    st->old_total_size = old.rate ? est_u64(old.tot_est[EST_SIZE]) : old.total_size;
-    st->old_total_count = old.rate ? est_u64(old.tot_est[EST_COUNT]) : old.total_count;
+    st->total_size = nw.rate ? tm_estimate_u64(nw.tot_est[EST_SIZE]) : nw.total_size;
+    st->total_count = nw.rate ? tm_estimate_u64(nw.tot_est[EST_COUNT]) : nw.total_count;
+    st->old_total_size = old.rate ? tm_estimate_u64(old.tot_est[EST_SIZE]) : old.total_size;
+    st->old_total_count = old.rate ? tm_estimate_u64(old.tot_est[EST_COUNT]) : old.total_count;
     st->rate = nw.rate;
     st->old_rate = old.rate;
     tm_stat_error *te = &st->total_error;
