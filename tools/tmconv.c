@@ -29,7 +29,9 @@ static void usage(FILE *f)
             "  --to python   write a pickle that tracemalloc.Snapshot.load() reads\n"
             "                (native frames become their source file and line, or\n"
             "                \"<unknown>\", line 0 when not symbolized; inlined calls\n"
-            "                become separate frames)\n" TOOL_MAX_MEMORY_HELP
+            "                become separate frames).  A sampled snapshot (tmrun\n"
+            "                --sample) is refused: tracemalloc would take the sample\n"
+            "                for every allocation\n" TOOL_MAX_MEMORY_HELP
             "  -h, --help    show this help\n"
             "\n"
             "Without --to, an OUT name ending in \".tms\" means tms and any other\n"

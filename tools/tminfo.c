@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "tm/file.h"
+#include "tm/render.h"
+#include "tm/sample.h"
 #include "tm/tms.h"
 #include "tool.h"
 
@@ -98,8 +100,17 @@ static void print_metadata(const tm_snapshot *s)
     put_time("snapshot time", m->snapshot_time_ns);
     printf("  %-15s %" PRIu32 "\n", "nframe limit", m->nframe_limit);
     printf("  %-15s %" PRIu32 "\n", "sequence", m->sequence);
-    printf("  %-15s %" PRIu64 " B\n", "traced current", m->traced_current);
-    printf("  %-15s %" PRIu64 " B\n", "traced peak", m->traced_peak);
+    /* A sampled recording knows its traced memory only as the sample's
+     * estimate (or as the recorder measured it): said, never implied. */
+    const char *est = m->sample_rate ? " (estimate)" : "";
+    if (m->sample_rate) {
+        char a[TM_SIZE_TEXT_MAX];
+        printf("  %-15s %" PRIu64 " B (Poisson sample by bytes, one kept block per %s on "
+               "average: sizes and counts of the traces below stand for more)\n",
+               "sample rate", m->sample_rate, tm_format_size_u64(a, m->sample_rate, 0));
+    }
+    printf("  %-15s %" PRIu64 " B%s\n", "traced current", m->traced_current, est);
+    printf("  %-15s %" PRIu64 " B%s\n", "traced peak", m->traced_peak, est);
 }
 
 static void print_counts(const tm_snapshot *s)
@@ -118,8 +129,21 @@ static void print_counts(const tm_snapshot *s)
     printf("  %-15s %zu\n", "modules", tm_snapshot_module_count(s));
     printf("  %-15s %zu\n", "frames", tm_snapshot_frame_count(s));
     printf("  %-15s %zu (including the empty stack)\n", "stack nodes", tm_snapshot_stack_count(s));
-    printf("  %-15s %zu\n", "traces", n);
-    printf("  %-15s %" PRIu64 " B\n", "total size", tm_snapshot_total_size(s));
+    uint64_t rate = tm_snapshot_metadata(s)->sample_rate;
+    if (!rate) {
+        printf("  %-15s %zu\n", "traces", n);
+        printf("  %-15s %" PRIu64 " B\n", "total size", tm_snapshot_total_size(s));
+    } else {
+        double bytes = 0, count = 0;
+        for (size_t i = 0; i < n; i++) {
+            double w = tm_sample_weight(t[i].size, rate);
+            bytes += w * (double)t[i].size;
+            count += w;
+        }
+        printf("  %-15s %zu kept blocks (estimated %.0f allocations)\n", "traces", n, count);
+        printf("  %-15s %" PRIu64 " B of kept blocks (estimated %.0f B)\n", "total size",
+               tm_snapshot_total_size(s), bytes);
+    }
     printf("  %-15s max %zu, mean %.1f\n", "stack depth", depth_max,
            n ? (double)depth_sum / (double)n : 0.0);
 }

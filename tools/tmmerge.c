@@ -41,7 +41,9 @@ static void usage(FILE *f)
           "is then an upper bound).  The same inputs give the same bytes.\n"
           "\n"
           "Two snapshots of one process (same pid, start time and host) are refused:\n"
-          "that is a comparison, tmdiff's job, not a merge.\n"
+          "that is a comparison, tmdiff's job, not a merge.  Sampled snapshots (tmrun\n"
+          "--sample) merge when they all have the same rate (the output has it);\n"
+          "different rates, or sampled with exact, are refused.\n"
           "\n"
           "options:\n"
           "  -o, --output FILE  the merged snapshot (written atomically; '-' is\n"
@@ -240,6 +242,7 @@ static int merge_metadata(tm_snapshot *out, tm_snapshot *const *in, char *const 
         return rc;
     md.pid = same_pid ? m0->pid : 0;
     md.sequence = 0;
+    md.sample_rate = m0->sample_rate; /* every input's (check_rates) */
     if ((rc = tm_snapshot_set_metadata(out, &md, err)))
         return rc;
     char **argv = calloc(n, sizeof *argv);
@@ -280,6 +283,30 @@ static int check_processes(tm_snapshot *const *in, char *const *paths, size_t n)
     return TOOL_EXIT_OK;
 }
 
+/* Samples of one rate merge into a sample of that rate (each process
+ * kept each block independently with the same p(s)).  Different rates
+ * would need a weight per trace, which .tms derives from the one rate of
+ * the file: refused, as is sampled with exact. */
+static int check_rates(tm_snapshot *const *in, char *const *paths, size_t n)
+{
+    uint64_t r0 = tm_snapshot_metadata(in[0])->sample_rate;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t r = tm_snapshot_metadata(in[i])->sample_rate;
+        if (r == r0)
+            continue;
+        char a[64], b[64];
+        snprintf(a, sizeof a, r0 ? "sampled, one per %" PRIu64 " bytes" : "exact", r0);
+        snprintf(b, sizeof b, r ? "sampled, one per %" PRIu64 " bytes" : "exact", r);
+        fprintf(stderr,
+                "%s: %s is %s but %s is %s: snapshots of different sampling rates cannot be "
+                "merged (a .tms file has one rate, from which every trace's weight follows); "
+                "compare them with tmdiff, or record them at one rate\n",
+                prog, paths[0], a, paths[i], b);
+        return TOOL_EXIT_ERROR;
+    }
+    return TOOL_EXIT_OK;
+}
+
 static int run(char **files, size_t n, const char *output)
 {
     tm_error err = { 0 };
@@ -295,7 +322,8 @@ static int run(char **files, size_t n, const char *output)
             rc = tool_fail(prog, &err);
             goto done;
         }
-    if ((rc = check_processes(in, files, n)) != TOOL_EXIT_OK)
+    if ((rc = check_processes(in, files, n)) != TOOL_EXIT_OK ||
+        (rc = check_rates(in, files, n)) != TOOL_EXIT_OK)
         goto done;
     rc = TOOL_EXIT_ERROR;
     if (tm_snapshot_new(&out, &err) != TM_OK) {

@@ -2,7 +2,9 @@
  * Writes small valid .tms files with the real writer:
  *   tms_seed_gen DIR
  * DIR/tiny.tms (raw codec: the worked hex example of formats/TMS-FORMAT.md),
- * DIR/empty.tms, DIR/inline.tms, DIR/mixed.tms (zstd).  Used to refresh
+ * DIR/empty.tms, DIR/inline.tms, DIR/mixed.tms (zstd), DIR/sampled.tms (tiny's
+ * traces as a sample, one per 512 KiB: a 1.1 file with the sampling section,
+ * raw codec).  Used to refresh
  * tests/fuzz/corpus/tms/ and by tests/cli/tms_*.sh for a known-good file.
  */
 #include <stdio.h>
@@ -143,5 +145,10 @@ int main(int argc, char **argv)
     put(s, argv[1], "empty.tms", 0);
     put(inlined(), argv[1], "inline.tms", -1);
     put(mixed(), argv[1], "mixed.tms", 0);
+    s = tiny();
+    tm_metadata md = *tm_snapshot_metadata(s);
+    md.sample_rate = 512 * 1024;
+    ok(tm_snapshot_set_metadata(s, &md, &err));
+    put(s, argv[1], "sampled.tms", -1);
     return 0;
 }

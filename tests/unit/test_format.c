@@ -337,15 +337,17 @@ static void test_versions(void **state)
     ok[1].flags = TMS_FLAG_CRITICAL;
     f = tf_container(1, 7, ok, 2, &len);
     assert_int_equal(decode_rc(f, len, &err, NULL), TM_EVERSION);
+    char reader[32];
+    snprintf(reader, sizeof reader, "(version %d.%d)", TM_TMS_MAJOR, TM_TMS_MINOR);
     assert_non_null(strstr(err.message, "1.7"));
-    assert_non_null(strstr(err.message, "1.0"));
+    assert_non_null(strstr(err.message, reader));
     assert_non_null(strstr(err.message, "type 77"));
     free(f);
     /* A newer major version. */
     f = tf_container(2, 0, ok, 1, &len);
     assert_int_equal(decode_rc(f, len, &err, NULL), TM_EVERSION);
     assert_non_null(strstr(err.message, "2.0"));
-    assert_non_null(strstr(err.message, "1.0"));
+    assert_non_null(strstr(err.message, reader));
     free(f);
     /* Duplicated known section. */
     tf_section two[] = { ok[0], ok[0] };

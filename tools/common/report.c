@@ -71,14 +71,21 @@ static const char usage_opts[] =
     "  follow each statistic with --by traceback.  When native frames were\n"
     "  hidden, a second header line says how many traces moved to a caller\n"
     "  (on stderr with --no-header).\n"
-    "json: {tool, key, cumulative, total_size, total_count, [old_total_size,\n"
-    "  old_total_count,] hidden_traces, hidden_frames, groups, statistics: [{text, traceback: "
-    "[{filename,\n"
-    "  lineno}] oldest first, size, count, [average,] [size_diff, count_diff]}],\n"
+    "sampled snapshots (tmrun --sample): every size and count is an unbiased\n"
+    "  estimate, rounded; a header line says so and gives the rate (on stderr\n"
+    "  with --no-header or csv); json and csv add standard errors; gates test\n"
+    "  the estimates.  A diff compares the two estimates (doc/sampling.md).\n"
+    "json: {tool, key, cumulative, sample_rate, [old_sample_rate,] total_size,\n"
+    "  total_count, [old_total_size, old_total_count,] hidden_traces, hidden_frames,\n"
+    "  groups, statistics: [{text, traceback: [{filename, lineno}] oldest first,\n"
+    "  size, count, [size_stderr, count_stderr,] [average,] [size_diff, count_diff,\n"
+    "  [size_diff_stderr, count_diff_stderr]]}], and for a sampled snapshot the\n"
+    "  totals' *_stderr after the totals,\n"
     "  [gate: {option, spec, scope, mode, limit_bytes, limit_percent, min_growth,\n"
     "  measured_bytes, measured_percent, passed, failing_groups, failing}]}\n"
     "  (JSON Schema: doc/report-schema.json)\n"
-    "csv: rank,filename,lineno,size,count,average[,size_diff,count_diff],traceback\n"
+    "csv: rank,filename,lineno,size,count,average[,size_diff,count_diff]\n"
+    "  [,size_stderr,count_stderr[,size_diff_stderr,count_diff_stderr]],traceback\n"
     "  (traceback = FILE:LINE frames oldest first joined by ';')\n"
     "exit status: 0 ok (a gate holds: one note on stderr), 1 a gate failed (normal\n"
     "  output on stdout, a short report on stderr), 2 usage or input error.\n";
@@ -493,11 +500,18 @@ void rp_json_stat(FILE *out, const tm_stats *st, const tm_statistic *s, int diff
         fprintf(out, ", \"lineno\": %" PRIu32 "}", s->frames[k].lineno);
     }
     fprintf(out, "], \"size\": %" PRIu64 ", \"count\": %" PRIu64, s->size, s->count);
+    /* s is one of st's items (the gate lists point into them too). */
+    const tm_stat_error *e = &tm_stats_errors(st)[s - tm_stats_items(st)];
+    if (rp_sampled(st))
+        fprintf(out, ", \"size_stderr\": %.17g, \"count_stderr\": %.17g", e->size, e->count);
     if (s->count)
         fprintf(out, ", \"average\": %.17g", tm_stat_average(s->size, s->count));
     if (diff)
         fprintf(out, ", \"size_diff\": %" PRId64 ", \"count_diff\": %" PRId64, s->size_diff,
                 s->count_diff);
+    if (diff && rp_sampled(st))
+        fprintf(out, ", \"size_diff_stderr\": %.17g, \"count_diff_stderr\": %.17g", e->size_diff,
+                e->count_diff);
     fputc('}', out);
 }
 
@@ -507,11 +521,24 @@ static void write_json(FILE *out, const tm_stats *st, const opts *o, size_t show
     fprintf(out, "{\"tool\": \"%s\", \"key\": \"%s\", \"cumulative\": %s, ",
             diff ? "tmdiff" : "tmstat", tm_key_type_name(tm_stats_key(st)),
             tm_stats_cumulative(st) ? "true" : "false");
+    fprintf(out, "\"sample_rate\": %" PRIu64 ", ", tm_stats_sample_rate(st));
+    if (diff)
+        fprintf(out, "\"old_sample_rate\": %" PRIu64 ", ", tm_stats_old_sample_rate(st));
+    int sampled = rp_sampled(st);
+    tm_stat_error te = tm_stats_total_error(st);
     fprintf(out, "\"total_size\": %" PRIu64 ", \"total_count\": %" PRIu64 ", ",
             tm_stats_total_size(st), tm_stats_total_count(st));
+    if (sampled)
+        fprintf(out, "\"total_size_stderr\": %.17g, \"total_count_stderr\": %.17g, ", te.size,
+                te.count);
     if (diff)
         fprintf(out, "\"old_total_size\": %" PRIu64 ", \"old_total_count\": %" PRIu64 ", ",
                 tm_stats_old_total_size(st), tm_stats_old_total_count(st));
+    if (diff && sampled)
+        fprintf(out,
+                "\"old_total_size_stderr\": %.17g, \"old_total_count_stderr\": %.17g, "
+                "\"total_size_diff_stderr\": %.17g, \"total_count_diff_stderr\": %.17g, ",
+                te.old_size, te.old_count, te.size_diff, te.count_diff);
     fprintf(out, "\"hidden_traces\": %" PRIu64 ", \"hidden_frames\": %" PRIu64 ", ",
             tm_stats_hidden_traces(st), tm_stats_hidden_frames(st));
     fprintf(out, "\"groups\": %zu, \"statistics\": [", tm_stats_count(st));
@@ -534,13 +561,44 @@ static void hidden_line(FILE *out, const tm_stats *st)
             tm_stats_hidden_traces(st), tm_stats_total_count(st));
 }
 
+int rp_sampled(const tm_stats *st)
+{
+    return tm_stats_sample_rate(st) != 0 || tm_stats_old_sample_rate(st) != 0;
+}
+
+static const char *sample_side(char *buf, size_t cap, uint64_t rate)
+{
+    char a[TM_SIZE_TEXT_MAX];
+    if (!rate)
+        return "exact";
+    snprintf(buf, cap, "a Poisson sample, one per %s on average", tm_format_size_u64(a, rate, 0));
+    return buf;
+}
+
+/* Never silent either: the numbers that follow are estimates, from what. */
+static void sampled_line(FILE *out, const tm_stats *st, int diff)
+{
+    char a[128], b[128];
+    uint64_t rn = tm_stats_sample_rate(st), ro = tm_stats_old_sample_rate(st);
+    if (!diff || rn == ro)
+        fprintf(out, "[ sampled: sizes and counts are estimates from %s ]\n",
+                sample_side(a, sizeof a, rn));
+    else
+        fprintf(out, "[ sampled: sizes and counts are estimates; old: %s; new: %s ]\n",
+                sample_side(a, sizeof a, ro), sample_side(b, sizeof b, rn));
+}
+
 static void write_csv(FILE *out, const tm_stats *st, size_t shown, int diff)
 {
     const tm_statistic *it = tm_stats_items(st);
+    int sampled = rp_sampled(st);
+    if (sampled)
+        sampled_line(stderr, st, diff);
     if (tm_stats_hidden_frames(st))
         hidden_line(stderr, st); /* a CSV reader would take a line more for data */
-    fprintf(out, "rank,filename,lineno,size,count,average%s,traceback\r\n",
-            diff ? ",size_diff,count_diff" : "");
+    fprintf(out, "rank,filename,lineno,size,count,average%s%s%s,traceback\r\n",
+            diff ? ",size_diff,count_diff" : "", sampled ? ",size_stderr,count_stderr" : "",
+            sampled && diff ? ",size_diff_stderr,count_diff_stderr" : "");
     char num[32];
     for (size_t i = 0; i < shown; i++) {
         const tm_statistic *s = &it[i];
@@ -555,6 +613,11 @@ static void write_csv(FILE *out, const tm_stats *st, size_t shown, int diff)
             fprintf(out, "%.17g", tm_stat_average(s->size, s->count));
         if (diff)
             fprintf(out, ",%" PRId64 ",%" PRId64, s->size_diff, s->count_diff);
+        const tm_stat_error *e = &tm_stats_errors(st)[i];
+        if (sampled)
+            fprintf(out, ",%.17g,%.17g", e->size, e->count);
+        if (sampled && diff)
+            fprintf(out, ",%.17g,%.17g", e->size_diff, e->count_diff);
         fputc(',', out);
         char *tb = NULL;
         size_t tlen = 0;
@@ -582,6 +645,8 @@ static int write_text(FILE *out, const tm_stats *st, const opts *o, size_t shown
     if (o->header)
         fprintf(out, "[ Top %zu %s%s%s ]\n", shown, diff ? "differences " : "",
                 tm_key_type_name(tm_stats_key(st)), tm_stats_cumulative(st) ? " cumulative" : "");
+    if (rp_sampled(st))
+        sampled_line(o->header ? out : stderr, st, diff);
     if (tm_stats_hidden_frames(st))
         hidden_line(o->header ? out : stderr, st);
     tm_linecache *lc = NULL;

@@ -201,6 +201,19 @@ void rp_gate_report(FILE *out, const char *prog, const rp_gate *g, const tm_stat
 {
     char a[TM_SIZE_TEXT_MAX];
     const char *key = tm_key_type_name(tm_stats_key(st));
+    if (rp_sampled(st) && !g->per_group) {
+        /* A gate on a sample tests the estimate: how far it may be off. */
+        tm_stat_error te = tm_stats_total_error(st);
+        fprintf(out,
+                "%s: gate on estimates from a sample: the measured %s has a standard error of "
+                "%.0f bytes\n",
+                prog, g->diff ? "growth" : "total size", g->diff ? te.size_diff : te.size);
+    } else if (rp_sampled(st)) {
+        fprintf(out,
+                "%s: gate on estimates from a sample (json gives each group's standard "
+                "error)\n",
+                prog);
+    }
     fprintf(out, "%s: gate %s: ", prog, g->passed ? "passed" : "failed");
     if (!g->per_group) {
         if (g->diff) {

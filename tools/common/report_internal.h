@@ -18,6 +18,8 @@
 void rp_json_str(FILE *out, const char *s, size_t n);
 /* One statistic as a JSON object (see report.h, "statistics"). */
 void rp_json_stat(FILE *out, const tm_stats *st, const tm_statistic *s, int diff);
+/* Either side of st is a sampled snapshot: its numbers are estimates. */
+int rp_sampled(const tm_stats *st);
 
 /* Percentages keep 6 decimals: 5% is 5000000. */
 #define RP_PCT_SCALE UINT64_C(1000000)

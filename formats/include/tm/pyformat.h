@@ -43,7 +43,10 @@ int tm_pyformat_decode(tm_snapshot **out, const void *data, size_t len, const ch
  * symbolized them so).  Inline chains become separate frames, innermost
  * first.  Protocol 4 with 4-tuple traces (Python 3.9+'s layout); file
  * names, frames and tracebacks are memo-shared, so the file is about the
- * size of Python's own dump.  Errors: TM_ENOMEM, TM_ELIMIT. */
+ * size of Python's own dump.  Errors: TM_ENOMEM, TM_ELIMIT, and TM_EINVAL
+ * for a sampled snapshot (tm_metadata.sample_rate != 0): a dump has no
+ * place for the rate, and Python would take the sample for every
+ * allocation. */
 int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap, tm_error *err);
 
 #ifdef __cplusplus

@@ -36,7 +36,12 @@ extern "C" {
 #endif
 
 #define TM_TMS_MAJOR 1
-#define TM_TMS_MINOR 0
+/* The version this library reads (any 1.x).  It writes 1.0 for an exact
+ * snapshot, byte for byte what a 1.0 writer wrote, and 1.1 for a sampled
+ * one (tm_metadata.sample_rate != 0): 1.1 adds the critical 'sampling'
+ * section, which a 1.0 reader refuses instead of taking the sample for
+ * every allocation. */
+#define TM_TMS_MINOR 1
 
 #define TM_TMS_WRITE_OPTIONS_VERSION 1
 typedef struct tm_tms_write_options {

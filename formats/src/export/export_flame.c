@@ -61,8 +61,15 @@ static void flame_subtitle(char *buf, size_t cap, const tm_snapshot *snap, const
     char sz[32];
     ex_format_size(sz, sizeof sz, t->nodes[0].size[side]);
     const char *prog = tm_snapshot_string(snap, tm_snapshot_metadata(snap)->program, NULL);
-    snprintf(buf, cap, "%s%s%s%s%s in %llu allocations", what, *prog ? "program " : "", prog,
-             *prog ? ": " : "", sz, (unsigned long long)t->nodes[0].count[side]);
+    uint64_t rate = tm_snapshot_metadata(snap)->sample_rate;
+    char smp[96] = "";
+    if (rate) {
+        char r[32];
+        ex_format_size(r, sizeof r, rate);
+        snprintf(smp, sizeof smp, " (estimates from a Poisson sample, one per %s on average)", r);
+    }
+    snprintf(buf, cap, "%s%s%s%s%s in %llu allocations%s", what, *prog ? "program " : "", prog,
+             *prog ? ": " : "", sz, (unsigned long long)t->nodes[0].count[side], smp);
 }
 
 static void put_u64(FILE *out, uint64_t v)

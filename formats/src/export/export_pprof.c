@@ -38,7 +38,9 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "tm/sample.h"
 #include "tm_alloc.h"
+#include "tm_estimate.h"
 
 /* profile.proto field numbers */
 enum {
@@ -552,6 +554,13 @@ static int side_metadata(pp *x, const tm_snapshot *snap, const char *who, size_t
                         who, tm_snapshot_trace_count(snap), tm_snapshot_total_size(snap),
                         md->traced_current, md->traced_peak, (unsigned)md->sequence,
                         (unsigned)md->nframe_limit);
+    if (rc == TM_OK && md->sample_rate)
+        rc = pp_comment(x, err,
+                        "%ssampled: a Poisson sample, one per %" PRIu64 " bytes on average; "
+                        "inuse_objects and inuse_space are estimates (each trace of s bytes "
+                        "weighted by 1/(1-exp(-s/%" PRIu64 "))); traces, total size and traced "
+                        "current/peak above are of the kept blocks or estimates",
+                        who, md->sample_rate, md->sample_rate);
     if (rc == TM_OK)
         rc = as_recorded ? pp_comment(x, err, "%sstacks as recorded, no frame hidden", who)
                          : pp_comment(x, err,
@@ -598,13 +607,27 @@ static int pp_add_snapshot(pp *x, const tm_snapshot *snap, int base, const char 
     for (size_t i = 0; i < ntr; i++)
         order[i] = i;
     qsort_r(order, ntr, sizeof *order, trace_cmp, (void *)tr);
+    uint64_t rate = tm_snapshot_metadata(snap)->sample_rate;
     for (size_t i = 0; i < ntr && rc == TM_OK;) {
         const tm_trace *t = &tr[order[i]];
         uint64_t count = 0, size = 0;
+        double est_count = 0, est_size = 0;
         size_t j = i;
         for (; j < ntr && tr[order[j]].stack == t->stack && tr[order[j]].domain == t->domain; j++) {
             count++;
             size += tr[order[j]].size;
+            if (rate) {
+                double w = tm_sample_weight(tr[order[j]].size, rate);
+                est_count += w;
+                est_size += w * (double)tr[order[j]].size;
+            }
+        }
+        /* A sampled snapshot: the values are already scaled by each
+         * trace's weight, as Go's heap profiles are (pprof does not
+         * unsample a profile.proto); the period says the rate. */
+        if (rate) {
+            count = tm_estimate_u64(est_count);
+            size = tm_estimate_u64(est_size);
         }
         if (size > INT64_MAX || count > INT64_MAX)
             rc =
@@ -751,12 +774,13 @@ int tm_export_pprof(const tm_snapshot *snap, const tm_snapshot *base,
     pb_int(&msg, PF_TIME_NANOS, md->snapshot_time_ns);
     if (md->start_time_ns > 0 && md->snapshot_time_ns > md->start_time_ns)
         pb_int(&msg, PF_DURATION_NANOS, md->snapshot_time_ns - md->start_time_ns);
-    /* Every allocation is recorded, none sampled: a period of 1 byte. */
+    /* Every allocation recorded: a period of 1 byte; a sampled snapshot:
+     * the mean interval, the values being estimates already. */
     x.sub.len = 0;
     pb_int(&x.sub, 1, s);
     pb_int(&x.sub, 2, bytes);
     pb_msg(&msg, PF_PERIOD_TYPE, &x.sub);
-    pb_int(&msg, PF_PERIOD, 1);
+    pb_int(&msg, PF_PERIOD, md->sample_rate ? (int64_t)md->sample_rate : 1);
     x.packed.len = 0;
     for (size_t i = 0; i < x.ncomments; i++)
         pb_varint(&x.packed, (uint64_t)x.comments[i]);

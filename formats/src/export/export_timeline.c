@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tm/sample.h"
 #include "tm_alloc.h"
+#include "tm_estimate.h"
 
 #define TL_W 960.0
 #define TL_H 440.0
@@ -56,6 +58,18 @@ static void tl_text(FILE *out, double x, double y, const char *anchor, const cha
     fputs("</text>\n", out);
 }
 
+static uint64_t tl_traced_size(const tm_snapshot *s)
+{
+    uint64_t rate = tm_snapshot_metadata(s)->sample_rate;
+    if (!rate)
+        return tm_snapshot_total_size(s);
+    const tm_trace *t = tm_snapshot_traces(s);
+    double bytes = 0;
+    for (size_t i = 0; i < tm_snapshot_trace_count(s); i++)
+        bytes += tm_sample_weight(t[i].size, rate) * (double)t[i].size;
+    return tm_estimate_u64(bytes);
+}
+
 int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names, size_t n,
                        const tm_export_options *opts_in, FILE *out, tm_error *err)
 {
@@ -68,7 +82,7 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
     tl_point *pt = tm_calloc(n, sizeof *pt);
     if (!pt)
         return tm_error_set(err, TM_ENOMEM, "timeline: out of memory for %zu snapshots", n);
-    int all_times = 1, seq_differ = 0;
+    int all_times = 1, seq_differ = 0, sampled = 0;
     for (size_t i = 0; i < n; i++) {
         const tm_metadata *md = tm_snapshot_metadata(snaps[i]);
         pt[i].index = i;
@@ -76,9 +90,11 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
         pt[i].sequence = md->sequence;
         pt[i].current = md->traced_current;
         pt[i].peak = md->traced_peak;
-        /* Python dumps carry no process counters: the traces are the truth. */
+        /* Python dumps carry no process counters: the traces are the truth
+         * (of a sample: their estimate, tm/sample.h). */
         if (pt[i].current == 0)
-            pt[i].current = tm_snapshot_total_size(snaps[i]);
+            pt[i].current = tl_traced_size(snaps[i]);
+        sampled |= md->sample_rate != 0;
         if (pt[i].peak < pt[i].current)
             pt[i].peak = pt[i].current;
         if (pt[i].time_ns == 0)
@@ -224,6 +240,9 @@ int tm_export_timeline(const tm_snapshot *const *snaps, const char *const *names
     fprintf(out, "<line class=\"peak\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
             lx + 160, ly - 4, lx + 188, ly - 4);
     tl_text(out, lx + 194, ly, "start", "lbl", "traced peak");
+    if (sampled)
+        tl_text(out, lx + 320, ly, "start", "lbl",
+                "sampled snapshots (tmrun --sample): their values are estimates");
     fputs("</svg>\n", out);
 #undef TL_X
 #undef TL_Y

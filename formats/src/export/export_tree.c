@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tm/sample.h"
 #include "tm_alloc.h"
+#include "tm_estimate.h"
 
 /* The longest inline chain a stack walk gives. */
 #define EX_MAX_INLINE TM_INLINE_MAX
@@ -206,6 +208,29 @@ static int adder_stack_node(ex_adder *a, uint32_t k, uint32_t *out, tm_error *er
     return rc;
 }
 
+/* Sums the stacks' estimates per node, then rounds each node's once:
+ * node totals are then what tmstat prints for the same stacks. */
+static int add_estimates(ex_tree *t, int side, const double *est, const uint32_t *est_node,
+                         size_t nstacks, tm_error *err)
+{
+    double *per = tm_calloc(2 * t->nnodes, sizeof *per);
+    if (!per)
+        return tm_error_set(err, TM_ENOMEM, "out of memory for the estimates of %zu nodes",
+                            t->nnodes);
+    for (size_t k = 0; k < nstacks; k++) {
+        if (est_node[k] == TM_NONE)
+            continue;
+        per[2 * (size_t)est_node[k]] += est[2 * k];
+        per[2 * (size_t)est_node[k] + 1] += est[2 * k + 1];
+    }
+    for (size_t n = 0; n < t->nnodes; n++) {
+        t->nodes[n].size[side] += tm_estimate_u64(per[2 * n]);
+        t->nodes[n].count[side] += tm_estimate_u64(per[2 * n + 1]);
+    }
+    tm_free(per);
+    return TM_OK;
+}
+
 static int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
                                 const tm_attribution_options *attribution, tm_progress *progress,
                                 tm_error *err)
@@ -225,6 +250,21 @@ static int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
     a.nstacks = tm_snapshot_stack_count(snap);
     size_t ntraces = tm_snapshot_trace_count(snap);
     const tm_trace *traces = tm_snapshot_traces(snap);
+    /* A sampled snapshot: per stack, the estimates of its bytes and count
+     * and the node its traces end at (tm/sample.h). */
+    uint64_t rate = tm_snapshot_metadata(snap)->sample_rate;
+    double *est = NULL;
+    uint32_t *est_node = NULL;
+    if (rate) {
+        est = tm_calloc(a.nstacks ? 2 * a.nstacks : 2, sizeof *est);
+        est_node = tm_malloc((a.nstacks ? a.nstacks : 1) * sizeof *est_node);
+        if (!est || !est_node) {
+            rc = tm_error_set(err, TM_ENOMEM, "out of memory for the estimates of %zu stacks",
+                              a.nstacks);
+            goto out;
+        }
+        memset(est_node, 0xff, (a.nstacks ? a.nstacks : 1) * sizeof *est_node);
+    }
     rc = tree_label_intern(t, "<unknown>", 9, &a.unknown_label, err);
     if (rc)
         goto out;
@@ -269,10 +309,23 @@ static int ex_tree_add_snapshot(ex_tree *t, const tm_snapshot *snap, int side,
                     goto out;
             }
         }
+        if (est) {
+            /* Weights add up per node first: rounding each trace's
+             * estimate would bias small ones. */
+            double w = tm_sample_weight(traces[i].size, rate);
+            est[2 * (size_t)st] += w * (double)traces[i].size;
+            est[2 * (size_t)st + 1] += w;
+            est_node[st] = node;
+            continue;
+        }
         t->nodes[node].size[side] += traces[i].size;
         t->nodes[node].count[side] += 1;
     }
+    if (rc == TM_OK && est)
+        rc = add_estimates(t, side, est, est_node, a.nstacks, err);
 out:
+    tm_free(est);
+    tm_free(est_node);
     tm_attribution_free(attr);
     tm_free(a.frame_label);
     tm_free(a.stack_node);

@@ -47,6 +47,17 @@ static int encode_pass(penc *e, tm_error *err);
 
 int tm_pyformat_encode(void **out, size_t *out_len, const tm_snapshot *snap, tm_error *err)
 {
+    /* A tracemalloc dump has no place for a rate: Python would read the
+     * sample as every allocation, and its traces cannot carry fractional
+     * weights either.  Refused rather than guessed (doc/sampling.md). */
+    uint64_t rate = tm_snapshot_metadata(snap)->sample_rate;
+    if (rate)
+        return tm_error_set(err, TM_EINVAL,
+                            "a sampled snapshot (one kept block per %llu bytes on average) "
+                            "cannot be written as a Python tracemalloc dump: tracemalloc would "
+                            "take the sample for every allocation; tmstat and tmexport print "
+                            "its estimates",
+                            (unsigned long long)rate);
     penc e;
     memset(&e, 0, sizeof e);
     e.snap = snap;

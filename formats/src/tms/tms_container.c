@@ -75,6 +75,7 @@ const char *tms_section_name(uint32_t type)
     case TMS_SEC_FRAMES: return "frames";
     case TMS_SEC_STACKS: return "stacks";
     case TMS_SEC_TRACES: return "traces";
+    case TMS_SEC_SAMPLING: return "sampling";
     default: return "unknown";
     }
 }
@@ -165,6 +166,12 @@ static int parse_file_header(tms_container *c, const uint8_t *p, size_t len, con
 int tms_container_parse(tms_container *c, const uint8_t *data, size_t len, const char *name,
                         tm_error *err)
 {
+    return tms_container_parse_known(c, data, len, name, TMS_SEC_MAX_KNOWN, err);
+}
+
+int tms_container_parse_known(tms_container *c, const uint8_t *data, size_t len, const char *name,
+                              uint32_t max_known, tm_error *err)
+{
     memset(c, 0, sizeof *c);
     int rc = parse_file_header(c, data, len, name, err);
     if (rc)
@@ -228,14 +235,14 @@ int tms_container_parse(tms_container *c, const uint8_t *data, size_t len, const
             goto fail;
         }
         pos += (size_t)s->stored_len;
-        int known = s->type >= 1 && s->type <= TMS_SEC_MAX_KNOWN;
+        int known = s->type >= 1 && s->type <= max_known;
         if (!known && s->critical) {
             rc = tm_error_set(err, TM_EVERSION,
                               "%s: section at byte %llu: unknown critical section type "
                               "%u; the file (format version %u.%u) needs a newer reader "
                               "than this one (version %u.%u)",
                               name, (unsigned long long)s->offset, s->type, c->major, c->minor,
-                              TM_TMS_MAJOR, TM_TMS_MINOR);
+                              TM_TMS_MAJOR, max_known >= TMS_SEC_SAMPLING ? TM_TMS_MINOR : 0);
             goto fail;
         }
         if (!known)

@@ -50,6 +50,10 @@ const char *tms_section_name(uint32_t type);
  * duplicated known ones are errors.  Payloads are not decoded. */
 int tms_container_parse(tms_container *c, const uint8_t *data, size_t len, const char *name,
                         tm_error *err);
+/* The same as a reader that knows section types 1..max_known only:
+ * TMS_SEC_MAX_KNOWN_1_0 is what a 1.0 reader does with a newer file. */
+int tms_container_parse_known(tms_container *c, const uint8_t *data, size_t len, const char *name,
+                              uint32_t max_known, tm_error *err);
 void tms_container_free(tms_container *c);
 
 /* The raw payload of a parsed section, decompressed as it is read, so that

@@ -312,6 +312,44 @@ static int decode_metadata(dec *d, const uint8_t *p, const uint8_t *end)
     return TM_OK;
 }
 
+/* Type 7 (1.1): the traces are a Poisson sample by bytes.  The rate goes
+ * into the metadata decoded before it; the weights follow from each
+ * trace's size (tm/sample.h), so nothing per trace is stored. */
+static int decode_sampling(dec *d, const uint8_t *p, const uint8_t *end)
+{
+    if (!d->sec->critical)
+        return bad(d, p, TM_EFORMAT,
+                   "the sampling section is not flagged critical (a 1.0 reader would "
+                   "take the sample for every allocation)");
+    uint64_t rate, estimator;
+    const uint8_t *at = p;
+    int rc;
+    if ((rc = rd(d, &p, end, &rate, "sampling rate")))
+        return rc;
+    if (rate == 0)
+        return bad(d, at, TM_EFORMAT,
+                   "sampling rate 0 (an exact snapshot has no sampling "
+                   "section)");
+    if (rate > TMS_MAX_SAMPLE_RATE)
+        return bad(d, at, TM_ELIMIT, "sampling rate %llu bytes exceeds the limit of %llu",
+                   (unsigned long long)rate, (unsigned long long)TMS_MAX_SAMPLE_RATE);
+    at = p;
+    if ((rc = rd(d, &p, end, &estimator, "estimator")))
+        return rc;
+    if (estimator != TMS_ESTIMATOR_POISSON_BYTES)
+        return bad(d, at, TM_EVERSION,
+                   "unknown estimator %llu; the file needs a newer reader than this one "
+                   "(version %u.%u)",
+                   (unsigned long long)estimator, TM_TMS_MAJOR, TM_TMS_MINOR);
+    if (p != end)
+        return bad(d, p, TM_EFORMAT, "%zu unexpected bytes after the estimator", (size_t)(end - p));
+    tm_metadata m = *tm_snapshot_metadata(d->s);
+    m.sample_rate = rate;
+    if ((rc = tm_snapshot_set_metadata(d->s, &m, d->err)))
+        return model_err(d, at, rc);
+    return TM_OK;
+}
+
 static int decode_modules(dec *d, const uint8_t *p, const uint8_t *end)
 {
     uint64_t n;
@@ -571,10 +609,12 @@ int tm_tms_decode(tm_snapshot **out, const void *data, size_t len, const char *n
     if (rc)
         return rc;
     /* Dependency order: ids must exist before they are referenced. */
-    static const uint32_t order[] = { TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_MODULES,
-                                      TMS_SEC_FRAMES,  TMS_SEC_STACKS,   TMS_SEC_TRACES };
-    static const section_decoder fns[] = { decode_strings, decode_metadata, decode_modules,
-                                           decode_frames,  decode_stacks,   decode_traces };
+    static const uint32_t order[] = { TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_SAMPLING,
+                                      TMS_SEC_MODULES, TMS_SEC_FRAMES,   TMS_SEC_STACKS,
+                                      TMS_SEC_TRACES };
+    static const section_decoder fns[] = { decode_strings, decode_metadata, decode_sampling,
+                                           decode_modules, decode_frames,   decode_stacks,
+                                           decode_traces };
     dec d;
     memset(&d, 0, sizeof d);
     d.name = name;

@@ -44,9 +44,20 @@ enum tms_section_type {
     TMS_SEC_MODULES = 3,
     TMS_SEC_FRAMES = 4,
     TMS_SEC_STACKS = 5,
-    TMS_SEC_TRACES = 6
+    TMS_SEC_TRACES = 6,
+    TMS_SEC_SAMPLING = 7 /* 1.1: the traces are a sample; always critical */
 };
-#define TMS_SEC_MAX_KNOWN 6u
+#define TMS_SEC_MAX_KNOWN 7u
+/* The last section type a 1.0 reader knows: what tests simulate it with. */
+#define TMS_SEC_MAX_KNOWN_1_0 6u
+
+/* Estimator ids of the sampling section: how a trace's weight follows
+ * from its size (TMS-FORMAT.md, type 7). */
+enum tms_estimator { TMS_ESTIMATOR_POISSON_BYTES = 1 };
+/* The largest sampling rate (mean interval in bytes) a file may carry:
+ * beyond 1 TiB one kept block stands for so many bytes that estimates
+ * leave the range of the 64-bit sums the tools print. */
+#define TMS_MAX_SAMPLE_RATE (UINT64_C(1) << 40)
 
 /* Metadata tags (varint tag, varint length, value bytes). */
 enum tms_meta_tag {

@@ -15,7 +15,7 @@
 #include "tms_internal.h"
 
 #define DEFAULT_LEVEL 3
-#define NSEC 6
+#define NSEC 7 /* the six of 1.0, and sampling (1.1) for a sampled snapshot */
 
 static int nomem(tm_error *err)
 {
@@ -111,6 +111,20 @@ static int encode_metadata(const tm_snapshot *s, tms_buf *b)
         if (put_varint(b, s->argv[i]))
             return -1;
     return 0;
+}
+
+/* Type 7: only a sampled snapshot has it, so an exact one stays a 1.0
+ * file byte for byte. */
+static int encode_sampling(const tm_snapshot *s, tms_buf *b, tm_error *err)
+{
+    uint64_t rate = s->meta.sample_rate;
+    if (rate > TMS_MAX_SAMPLE_RATE)
+        return tm_error_set(err, TM_ELIMIT,
+                            "sampling rate %llu bytes exceeds the .tms limit of %llu bytes",
+                            (unsigned long long)rate, (unsigned long long)TMS_MAX_SAMPLE_RATE);
+    if (put_varint(b, rate) || put_varint(b, TMS_ESTIMATOR_POISSON_BYTES))
+        return nomem(err);
+    return TM_OK;
 }
 
 static int encode_modules(const tm_snapshot *s, tms_buf *b)
@@ -405,7 +419,10 @@ static void put_section_header(uint8_t *h, const section_out *so)
 {
     memset(h, 0, TMS_SECTION_HEADER_LEN);
     tms_put_le16(h + TMS_SH_TYPE, so->type);
-    h[TMS_SH_FLAGS] = TMS_FLAG_CRITICAL; /* every v1.0 section is needed */
+    /* Every section is needed; for sampling (1.1) the flag is the point: a
+     * 1.0 reader then refuses the file rather than take the sample for
+     * every allocation. */
+    h[TMS_SH_FLAGS] = TMS_FLAG_CRITICAL;
     h[TMS_SH_CODEC] = so->codec;
     tms_put_le64(h + TMS_SH_STORED_LEN, so->stored_len);
     tms_put_le64(h + TMS_SH_RAW_LEN, so->raw_len);
@@ -414,7 +431,8 @@ static void put_section_header(uint8_t *h, const section_out *so)
                  tms_header_checksum(h, TMS_SECTION_HEADER_LEN, TMS_SH_CHECKSUM));
 }
 
-static int assemble(section_out *so, int nsec, void **out, size_t *out_len, tm_error *err)
+static int assemble(section_out *so, int nsec, unsigned minor, void **out, size_t *out_len,
+                    tm_error *err)
 {
     size_t total = TMS_FILE_HEADER_LEN;
     for (int i = 0; i < nsec; i++)
@@ -425,7 +443,7 @@ static int assemble(section_out *so, int nsec, void **out, size_t *out_len, tm_e
     memset(buf, 0, TMS_FILE_HEADER_LEN);
     memcpy(buf, TMS_MAGIC, TMS_MAGIC_LEN);
     tms_put_le16(buf + TMS_FH_MAJOR, TM_TMS_MAJOR);
-    tms_put_le16(buf + TMS_FH_MINOR, TM_TMS_MINOR);
+    tms_put_le16(buf + TMS_FH_MINOR, (uint16_t)minor);
     tms_put_le32(buf + TMS_FH_NSECTIONS, (uint32_t)nsec);
     tms_put_le32(buf + TMS_FH_CHECKSUM,
                  tms_header_checksum(buf, TMS_FILE_HEADER_LEN, TMS_FH_CHECKSUM));
@@ -467,15 +485,18 @@ int tm_tms_encode(void **out, size_t *out_len, const tm_snapshot *s,
         if (level > ZSTD_maxCLevel())
             level = ZSTD_maxCLevel();
     }
-    static const uint16_t types[NSEC] = { TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_MODULES,
-                                          TMS_SEC_FRAMES,  TMS_SEC_STACKS,   TMS_SEC_TRACES };
+    /* The file's section order; a reader accepts any. */
+    static const uint16_t types[NSEC] = { TMS_SEC_STRINGS, TMS_SEC_METADATA, TMS_SEC_SAMPLING,
+                                          TMS_SEC_MODULES, TMS_SEC_FRAMES,   TMS_SEC_STACKS,
+                                          TMS_SEC_TRACES };
     tms_buf raw[NSEC] = { { 0 } };
     section_out so[NSEC] = { { 0 } };
+    int sampled = s->meta.sample_rate != 0;
     size_t nf = s->nframes ? s->nframes : 1;
     uint32_t *order = tm_malloc(nf * sizeof *order);
     uint32_t *remap = tm_malloc(nf * sizeof *remap);
     ZSTD_CCtx *cctx = NULL;
-    int rc;
+    int rc, nsec = 0;
     if (!order || !remap) {
         rc = nomem(err);
         goto out;
@@ -484,23 +505,28 @@ int tm_tms_encode(void **out, size_t *out_len, const tm_snapshot *s,
         goto out;
     if ((rc = encode_strings(s, &raw[0], err)))
         goto out;
-    if (encode_metadata(s, &raw[1]) || encode_modules(s, &raw[2]) ||
-        encode_frames(s, order, remap, &raw[3])) {
+    if (sampled && (rc = encode_sampling(s, &raw[2], err)))
+        goto out;
+    if (encode_metadata(s, &raw[1]) || encode_modules(s, &raw[3]) ||
+        encode_frames(s, order, remap, &raw[4])) {
         rc = nomem(err);
         goto out;
     }
-    if ((rc = encode_stacks(s, remap, &raw[4], err)) || (rc = encode_traces(s, &raw[5], err)))
+    if ((rc = encode_stacks(s, remap, &raw[5], err)) || (rc = encode_traces(s, &raw[6], err)))
         goto out;
     if (level >= 0 && !(cctx = ZSTD_createCCtx())) {
         rc = nomem(err);
         goto out;
     }
     for (int i = 0; i < NSEC; i++) {
-        so[i].type = types[i];
-        if ((rc = compress_section(&so[i], &raw[i], cctx, level, err)))
+        if (types[i] == TMS_SEC_SAMPLING && !sampled)
+            continue;
+        so[nsec].type = types[i];
+        if ((rc = compress_section(&so[nsec], &raw[i], cctx, level, err)))
             goto out;
+        nsec++;
     }
-    rc = assemble(so, NSEC, out, out_len, err);
+    rc = assemble(so, nsec, sampled ? 1 : 0, out, out_len, err);
 out:
     for (int i = 0; i < NSEC; i++) {
         tm_free(so[i].owned);

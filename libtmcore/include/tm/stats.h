@@ -131,6 +131,30 @@ uint64_t tm_stats_old_total_count(const tm_stats *st);
  * says so whenever either is not 0. */
 uint64_t tm_stats_hidden_traces(const tm_stats *st);
 uint64_t tm_stats_hidden_frames(const tm_stats *st);
+/* Sampled snapshots (tm_metadata.sample_rate != 0, tm/sample.h): every
+ * size, count, diff and total above is then the Horvitz-Thompson estimate
+ * (sum of w(s) * s and of w(s) over the kept traces, w = 1 / p), rounded
+ * to the nearest integer per group, and groups are ordered by those
+ * estimates.  A diff compares the two sides' estimates, whatever their
+ * rates (an exact side is its own estimate, with variance 0).  The rates:
+ * of the new (or only) snapshot, and of the old one of a diff. */
+uint64_t tm_stats_sample_rate(const tm_stats *st);
+uint64_t tm_stats_old_sample_rate(const tm_stats *st);
+
+/* Standard errors of one statistic (square roots of the variance
+ * estimates of tm/sample.h; 0 for an exact snapshot).  In a diff, size and
+ * count are the new side's, old_* the old side's, and *_diff those of the
+ * difference: sqrt(var new + var old), the sides being independent. */
+typedef struct tm_stat_error {
+    double size, count;
+    double old_size, old_count;
+    double size_diff, count_diff;
+} tm_stat_error;
+/* One per item, in the order of tm_stats_items. */
+const tm_stat_error *tm_stats_errors(const tm_stats *st);
+/* The same for the totals (tm_stats_total_size ... old_total_count). */
+tm_stat_error tm_stats_total_error(const tm_stats *st);
+
 void tm_stats_free(tm_stats *st);
 
 #ifdef __cplusplus

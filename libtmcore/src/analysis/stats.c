@@ -9,12 +9,15 @@
  */
 #include "an_internal.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tm/diff.h"
+#include "tm/sample.h"
 #include "tm_alloc.h"
+#include "tm_estimate.h"
 #include "tm_options.h"
 
 struct tm_stats {
@@ -26,7 +29,14 @@ struct tm_stats {
     tm_stat_frame *frames;
     uint64_t total_size, total_count, old_total_size, old_total_count;
     uint64_t hidden_traces, hidden_frames;
+    uint64_t rate, old_rate;
+    tm_stat_error *errors; /* parallel to items */
+    tm_stat_error total_error;
 };
+
+/* A sampled side's sums per stack node or group: the estimates of size and
+ * count and their variance estimates (tm/sample.h). */
+enum { EST_SIZE, EST_COUNT, EST_VSIZE, EST_VCOUNT, EST_N };
 
 typedef struct side {
     an_view view;
@@ -36,6 +46,12 @@ typedef struct side {
     uint64_t total_size, total_count;
     uint64_t hidden_traces; /* kept traces whose most recent frame is hidden */
     tm_attribution *attr;
+    /* Sampled snapshots only (rate != 0): EST_N doubles per stack node and
+     * per ln, and for the totals.  node_count and acc_count still count
+     * the kept traces: they say which nodes and groups hold any. */
+    uint64_t rate;
+    double *node_est, *acc_est;
+    double tot_est[EST_N];
 } side;
 
 static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osnap,
@@ -59,6 +75,7 @@ void tm_stats_free(tm_stats *st)
         return;
     an_ctx_destroy(&st->ctx);
     tm_free(st->items);
+    tm_free(st->errors);
     tm_free(st->frames);
     tm_free(st);
 }
@@ -107,6 +124,22 @@ uint64_t tm_stats_hidden_frames(const tm_stats *st)
 {
     return st->hidden_frames;
 }
+uint64_t tm_stats_sample_rate(const tm_stats *st)
+{
+    return st->rate;
+}
+uint64_t tm_stats_old_sample_rate(const tm_stats *st)
+{
+    return st->old_rate;
+}
+const tm_stat_error *tm_stats_errors(const tm_stats *st)
+{
+    return st->errors;
+}
+tm_stat_error tm_stats_total_error(const tm_stats *st)
+{
+    return st->total_error;
+}
 
 static const char *const key_names[] = { "lineno", "filename", "traceback", "function", "module" };
 
@@ -145,7 +178,32 @@ static void side_destroy(side *sd)
     tm_free(sd->lkey);
     tm_free(sd->acc_size);
     tm_free(sd->acc_count);
+    tm_free(sd->node_est);
+    tm_free(sd->acc_est);
     memset(sd, 0, sizeof *sd);
+}
+
+/* A second pass for a sampled snapshot, apart from the exact one so that
+ * exact snapshots keep their tight loop: per stack node and in total, the
+ * weighted sums and variance terms of the kept traces (stacks were checked
+ * by the first pass). */
+static void side_estimate(side *sd, const tm_trace *t, size_t n, const an_filters *fs,
+                          const uint64_t *node_mask, const uint8_t *node_keep)
+{
+    double *tot = sd->tot_est;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = t[i].stack;
+        if (fs->n && !an_filters_keep_trace(fs, node_mask, node_keep, s, t[i].domain))
+            continue;
+        double w = tm_sample_weight(t[i].size, sd->rate);
+        double e[EST_N] = { w * (double)t[i].size, w, tm_sample_var_bytes(t[i].size, sd->rate),
+                            tm_sample_var_count(t[i].size, sd->rate) };
+        double *node = &sd->node_est[(size_t)s * EST_N];
+        for (int k = 0; k < EST_N; k++) {
+            node[k] += e[k];
+            tot[k] += e[k];
+        }
+    }
 }
 
 /* Per stack node: filter, sum the traces, and find every lnode's group. */
@@ -163,7 +221,10 @@ static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *
     sd->node_size = tm_calloc(S, sizeof *sd->node_size);
     sd->node_count = tm_calloc(S, sizeof *sd->node_count);
     sd->lkey = tm_malloc(L * sizeof *sd->lkey);
-    if (!sd->node_size || !sd->node_count || !sd->lkey) {
+    sd->rate = tm_snapshot_metadata(snap)->sample_rate;
+    if (sd->rate)
+        sd->node_est = tm_calloc(S * EST_N, sizeof *sd->node_est);
+    if (!sd->node_size || !sd->node_count || !sd->lkey || (sd->rate && !sd->node_est)) {
         rc = nomem(err, "statistics");
         goto out;
     }
@@ -193,12 +254,17 @@ static int side_prepare(side *sd, an_ctx *c, an_filters *fs, const tm_snapshot *
     }
     sd->total_size = tot_size;
     sd->total_count = tot_count;
+    if (sd->rate)
+        side_estimate(sd, t, N, fs, node_mask, node_keep);
     /* Per stack node, not per trace: the traces moved are those of the
      * nodes whose most recent frame is hidden. */
     uint64_t moved = 0;
-    for (size_t k = 0; k < v->nstacks; k++)
+    double moved_est = 0;
+    for (size_t k = 0; k < v->nstacks; k++) {
         moved += v->node_moved[k] ? node_count[k] : 0;
-    sd->hidden_traces = moved;
+        moved_est += v->node_moved[k] && sd->rate ? sd->node_est[k * EST_N + EST_COUNT] : 0;
+    }
+    sd->hidden_traces = sd->rate ? tm_estimate_u64(moved_est) : moved;
 
     sd->lkey[0] = 0;
     if (o->key != TM_KEY_TRACEBACK) {
@@ -257,22 +323,27 @@ static int side_accumulate(side *sd, an_ctx *c, int cumulative, tm_error *err)
 {
     sd->acc_size = tm_calloc(c->nln, sizeof *sd->acc_size);
     sd->acc_count = tm_calloc(c->nln, sizeof *sd->acc_count);
-    if (!sd->acc_size || !sd->acc_count)
+    if (sd->rate)
+        sd->acc_est = tm_calloc(c->nln * EST_N, sizeof *sd->acc_est);
+    if (!sd->acc_size || !sd->acc_count || (sd->rate && !sd->acc_est))
         return nomem(err, "statistics");
     const an_view *v = &sd->view;
     for (size_t s = 0; s < v->nstacks; s++) {
         uint64_t size = sd->node_size[s], count = sd->node_count[s];
         if (!count)
             continue;
-        uint32_t l = v->node_lnode[s];
-        if (!cumulative) {
-            sd->acc_size[sd->lkey[l]] += size;
-            sd->acc_count[sd->lkey[l]] += count;
-            continue;
-        }
-        for (; l != 0; l = v->lnode_parent[l]) {
-            sd->acc_size[sd->lkey[l]] += size;
-            sd->acc_count[sd->lkey[l]] += count;
+        const double *e = sd->rate ? &sd->node_est[s * EST_N] : NULL;
+        /* Cumulative: a group met twice on one stack (recursion) gets the
+         * node's sums twice, as Python counts it, but its variance only
+         * twice where it is four times: the standard error of such a group
+         * is low by up to a factor sqrt(2) per repetition. */
+        for (uint32_t l = v->node_lnode[s]; l != 0; l = cumulative ? v->lnode_parent[l] : 0) {
+            uint32_t g = sd->lkey[l];
+            sd->acc_size[g] += size;
+            sd->acc_count[g] += count;
+            if (e)
+                for (int k = 0; k < EST_N; k++)
+                    sd->acc_est[(size_t)g * EST_N + k] += e[k];
         }
     }
     return TM_OK;
@@ -358,14 +429,16 @@ static int emit(tm_stats *st, const side *nw, const side *old, tm_error *err)
     uint32_t *order = NULL, *rank = NULL, *lfbuf = NULL, *perm = NULL;
     uint32_t **lfs = NULL;
     tm_statistic *items = tm_calloc(ngroups ? ngroups : 1, sizeof *items);
+    tm_stat_error *errs = tm_calloc(ngroups ? ngroups : 1, sizeof *errs);
     st->frames = tm_malloc((nframes ? nframes : 1) * sizeof *st->frames);
     lfbuf = tm_malloc((nframes ? nframes : 1) * sizeof *lfbuf);
     lfs = tm_malloc((ngroups ? ngroups : 1) * sizeof *lfs);
     order = tm_malloc((ngroups ? ngroups : 1) * sizeof *order);
     perm = tm_malloc((c->nstr ? c->nstr : 1) * sizeof *perm);
     rank = tm_malloc((c->nstr ? c->nstr : 1) * sizeof *rank);
-    if (!items || !st->frames || !lfbuf || !lfs || !order || !perm || !rank) {
+    if (!items || !errs || !st->frames || !lfbuf || !lfs || !order || !perm || !rank) {
         tm_free(items);
+        tm_free(errs);
         rc = nomem(err, "statistics");
         goto out;
     }
@@ -375,6 +448,23 @@ static int emit(tm_stats *st, const side *nw, const side *old, tm_error *err)
         uint64_t os = old ? old->acc_size[id] : 0, oc = old ? old->acc_count[id] : 0;
         if (!nc && !oc)
             continue;
+        tm_stat_error *er = &errs[g];
+        if (nw->rate) {
+            const double *e = &nw->acc_est[id * EST_N];
+            ns = tm_estimate_u64(e[EST_SIZE]);
+            nc = tm_estimate_u64(e[EST_COUNT]);
+            er->size = sqrt(e[EST_VSIZE]);
+            er->count = sqrt(e[EST_VCOUNT]);
+        }
+        if (old && old->rate) {
+            const double *e = &old->acc_est[id * EST_N];
+            os = tm_estimate_u64(e[EST_SIZE]);
+            oc = tm_estimate_u64(e[EST_COUNT]);
+            er->old_size = sqrt(e[EST_VSIZE]);
+            er->old_count = sqrt(e[EST_VCOUNT]);
+        }
+        er->size_diff = hypot(er->size, er->old_size);
+        er->count_diff = hypot(er->count, er->old_count);
         tm_statistic *it = &items[g];
         size_t depth = c->ln_depth[id];
         it->frames = &st->frames[f];
@@ -408,15 +498,20 @@ static int emit(tm_stats *st, const side *nw, const side *old, tm_error *err)
     sort_ctx sc = { c, rank, items, (const uint32_t *const *)lfs, old != NULL };
     qsort_r(order, ngroups, sizeof *order, cmp_items, &sc);
     st->items = tm_malloc((ngroups ? ngroups : 1) * sizeof *st->items);
-    if (!st->items) {
+    st->errors = tm_malloc((ngroups ? ngroups : 1) * sizeof *st->errors);
+    if (!st->items || !st->errors) {
         tm_free(items);
+        tm_free(errs);
         rc = nomem(err, "statistics");
         goto out;
     }
-    for (size_t i = 0; i < ngroups; i++)
+    for (size_t i = 0; i < ngroups; i++) {
         st->items[i] = items[order[i]];
+        st->errors[i] = errs[order[i]];
+    }
     st->n = ngroups;
     tm_free(items);
+    tm_free(errs);
 out:
     tm_free(order);
     tm_free(rank);
@@ -488,10 +583,19 @@ static int run(tm_stats **out, const tm_snapshot *nsnap, const tm_snapshot *osna
         goto out;
     if (osnap && (rc = side_accumulate(&old, &st->ctx, o->cumulative, err)) != TM_OK)
         goto out;
-    st->total_size = nw.total_size;
-    st->total_count = nw.total_count;
-    st->old_total_size = old.total_size;
-    st->old_total_count = old.total_count;
+    st->total_size = nw.rate ? tm_estimate_u64(nw.tot_est[EST_SIZE]) : nw.total_size;
+    st->total_count = nw.rate ? tm_estimate_u64(nw.tot_est[EST_COUNT]) : nw.total_count;
+    st->old_total_size = old.rate ? tm_estimate_u64(old.tot_est[EST_SIZE]) : old.total_size;
+    st->old_total_count = old.rate ? tm_estimate_u64(old.tot_est[EST_COUNT]) : old.total_count;
+    st->rate = nw.rate;
+    st->old_rate = old.rate;
+    tm_stat_error *te = &st->total_error;
+    te->size = sqrt(nw.tot_est[EST_VSIZE]);
+    te->count = sqrt(nw.tot_est[EST_VCOUNT]);
+    te->old_size = sqrt(old.tot_est[EST_VSIZE]);
+    te->old_count = sqrt(old.tot_est[EST_VCOUNT]);
+    te->size_diff = hypot(te->size, te->old_size);
+    te->count_diff = hypot(te->count, te->old_count);
     st->hidden_traces = nw.hidden_traces;
     st->hidden_frames =
         tm_attribution_hidden_frames(nw.attr) + tm_attribution_hidden_frames(old.attr);
