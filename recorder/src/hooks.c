@@ -221,10 +221,12 @@ static void *realloc_traced(void *p, size_t n, const tm_regs *r, int is_array, s
     tm_live_entry old;
     int had = p && traced_old ? tm_live_remove((uintptr_t)p, 0, &old) : 0;
     void *q = is_array ? real.reallocarray(p, nm, sz) : real.realloc(p, n);
-    if (q && traced_new)
-        tm_record_alloc(q, n, 0, r);
-    else if (had && n != 0)
+    if (q) {
+        if (traced_new)
+            tm_record_alloc(q, n, 0, r);
+    } else if (had && n != 0) {
         tm_live_insert(old.ptr, 0, old.size, old.stack); /* p is still valid */
+    }
     return q;
 }
 

@@ -38,6 +38,7 @@
 
 #include "rec_internal.h"
 #include "tm/sample.h"
+#include "tm_estimate.h"
 #include "tm_size.h"
 
 TM_TLS __thread int64_t tm_smp_left;
@@ -112,8 +113,10 @@ uint64_t tm_sample_counted(uint64_t size)
     uint64_t rate = __atomic_load_n(&tm_rec_cfg.sample_rate, __ATOMIC_RELAXED);
     if (!rate || !size)
         return size;
-    double w = (double)size * tm_sample_weight(size, rate);
-    return w >= 0x1.0p63 ? UINT64_C(1) << 63 : (uint64_t)llround(w);
+    /* Rounded as every tool rounds an estimate; capped where the signed
+     * deltas of counters.c still hold it. */
+    uint64_t w = tm_estimate_u64((double)size * tm_sample_weight(size, rate));
+    return w > (UINT64_C(1) << 62) ? UINT64_C(1) << 62 : w;
 }
 
 static inline _Atomic uint8_t *sfilter_at(uintptr_t p)
