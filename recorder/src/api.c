@@ -15,7 +15,7 @@ TM_EXPORT int tm_start(unsigned nframe)
     if (!atomic_load(&tm_rec_tracing)) {
         atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
         tm_peak_start();
-        atomic_store(&tm_rec_tracing, 1);
+        tm_rec_set_tracing(1);
     }
     return TM_OK;
 }
@@ -47,7 +47,7 @@ TM_EXPORT uint64_t tm_get_sample_rate(void)
 TM_EXPORT void tm_stop(void)
 {
     tm_rec_init();
-    atomic_store(&tm_rec_tracing, 0);
+    tm_rec_set_tracing(0);
     drain();
     tm_rec_guard++;
     tm_live_clear();

@@ -28,6 +28,19 @@ tm_rec_config tm_rec_cfg = {
     .incremental = 2,
 };
 _Atomic int tm_rec_tracing;
+_Atomic int tm_rec_sampling;
+
+void tm_rec_set_tracing(int on)
+{
+    /* Sampling first off and last on: a hook that sees it on sees tracing
+     * on too (and the real allocator resolved, which tracing implies). */
+    int smp = on && __atomic_load_n(&tm_rec_cfg.sample_rate, __ATOMIC_RELAXED);
+    if (!smp)
+        atomic_store(&tm_rec_sampling, 0);
+    atomic_store(&tm_rec_tracing, on);
+    if (smp)
+        atomic_store(&tm_rec_sampling, 1);
+}
 _Atomic int64_t tm_rec_start_time_ns;
 
 /* The process whose exit writes the exit snapshot: this one, or a child
@@ -116,7 +129,7 @@ void tm_rec_early_start(void)
     atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
     tm_peak_start();
     atomic_store(&early_started, 1);
-    atomic_store(&tm_rec_tracing, 1);
+    tm_rec_set_tracing(1);
 }
 
 int64_t tm_rec_now_ns(void)
@@ -187,7 +200,7 @@ static void fork_child(void)
         tm_dump_after_fork_child();
         tm_triggers_after_fork_child();
     } else {
-        atomic_store(&tm_rec_tracing, 0);
+        tm_rec_set_tracing(0);
         tm_rec_cfg.exit_dump = 0;
         tm_rec_cfg.unwind_check = 0; /* the parent reports its own counts */
         tm_live_clear();
@@ -254,6 +267,8 @@ void tm_rec_init(void)
         tm_live_clear();
     }
     c->sample_rate = rate;
+    if (atomic_load(&tm_rec_tracing))
+        tm_rec_set_tracing(1);
     read_sample_seed(getenv("TM_SAMPLE_SEED"));
     c->follow_fork = env_flag("TM_FOLLOW_FORK");
     c->crash = env_flag("TM_CRASH");
@@ -286,13 +301,13 @@ void tm_rec_init(void)
         if (!atomic_load(&early_started)) {
             atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
             tm_peak_start();
-            atomic_store(&tm_rec_tracing, 1);
+            tm_rec_set_tracing(1);
         }
         tm_triggers_start();
     } else if (atomic_load(&early_started)) {
         /* The two readings of the environment disagree (it changed, or was
          * larger than the early read): the constructor's is the rule. */
-        atomic_store(&tm_rec_tracing, 0);
+        tm_rec_set_tracing(0);
         tm_live_clear();
     }
     tm_rec_guard--;

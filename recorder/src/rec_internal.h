@@ -67,6 +67,10 @@ typedef struct tm_rec_config {
 
 extern tm_rec_config tm_rec_cfg TM_HIDDEN;
 extern _Atomic int tm_rec_tracing TM_HIDDEN;
+/* tracing && sample_rate != 0, kept by tm_rec_set_tracing: the one load by
+ * which the sampling hooks' common path decides (hooks.c). */
+extern _Atomic int tm_rec_sampling TM_HIDDEN;
+TM_HIDDEN void tm_rec_set_tracing(int on);
 extern _Atomic int64_t tm_rec_start_time_ns TM_HIDDEN;
 
 TM_HIDDEN void tm_rec_init(void); /* idempotent; called outside hooks */
@@ -122,14 +126,15 @@ static inline void tm_spin_unlock_fork(tm_spin *l, int child)
  * 1 - exp(-s/R) (tm/sample.h): tm_sample_take decides, from this thread's
  * byte countdown.  Blocks not taken cost that subtraction and nothing else;
  * their free costs one load from the sampled-block filter. */
-extern TM_TLS __thread int64_t tm_smp_left TM_HIDDEN;
+extern TM_TLS __thread uint64_t tm_smp_left TM_HIDDEN; /* bytes to the next sample */
 TM_HIDDEN int tm_sample_slow(size_t n);
-/* 1: trace this block of n bytes.  Call only when sample_rate != 0. */
+/* 1: trace this block of n bytes: it reaches the countdown (n >= left:
+ * one compare on the common path).  Call only when sample_rate != 0. */
 static inline int tm_sample_take(size_t n)
 {
-    int64_t left = tm_smp_left - (int64_t)n;
-    if (TM_LIKELY(left > 0 && n <= (size_t)INT64_MAX)) {
-        tm_smp_left = left;
+    uint64_t left = tm_smp_left;
+    if (TM_LIKELY(n < left)) {
+        tm_smp_left = left - n;
         return 0;
     }
     return tm_sample_slow(n);

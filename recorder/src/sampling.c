@@ -41,7 +41,7 @@
 #include "tm_estimate.h"
 #include "tm_size.h"
 
-TM_TLS __thread int64_t tm_smp_left;
+TM_TLS __thread uint64_t tm_smp_left;
 TM_TLS __thread uint64_t tm_smp_stat[TM_SSTAT_COUNT];
 _Atomic uint8_t tm_sfilter[TM_SFILTER_SIZE] __attribute__((aligned(64)));
 
@@ -70,15 +70,15 @@ static void smp_seed(uint64_t salt)
 }
 
 /* An exponential countdown with mean rate, at least 1 byte. */
-static int64_t smp_draw(uint64_t rate)
+static uint64_t smp_draw(uint64_t rate)
 {
     double u = (double)((splitmix64(&smp_state) >> 11) + 1) * 0x1.0p-53;
     double x = -log(u) * (double)rate;
     if (x < 1)
         return 1;
-    if (x >= 0x1.0p62)
-        return INT64_C(1) << 62;
-    return (int64_t)x;
+    if (x >= 0x1.0p63)
+        return UINT64_C(1) << 63;
+    return (uint64_t)x;
 }
 
 int tm_sample_slow(size_t n)
@@ -86,14 +86,13 @@ int tm_sample_slow(size_t n)
     uint64_t rate = __atomic_load_n(&tm_rec_cfg.sample_rate, __ATOMIC_RELAXED);
     if (!rate)
         return 1;
-    int64_t s = n > (size_t)INT64_MAX ? INT64_MAX : (int64_t)n;
     if (TM_UNLIKELY(!smp_seeded)) {
         /* The first allocation of this thread: a countdown of its own
          * first, so that it is not sampled for being first. */
         smp_seed(0);
         tm_smp_left = smp_draw(rate);
-        if (tm_smp_left - s > 0) {
-            tm_smp_left -= s;
+        if (n < tm_smp_left) {
+            tm_smp_left -= n;
             return 0;
         }
     }
