@@ -6,6 +6,13 @@
  * --interval, snapshots written concurrently.  At the end the traces in the
  * stress size range must be exactly the blocks the workers still hold, and
  * traced current must equal the snapshot's total.
+ *
+ * With STRESS_SAMPLE=R (bytes), the same under Poisson sampling at rate R
+ * (tm_set_sample_rate): then every trace in the stress range must be a
+ * block a worker still holds, with its size (tm_get_object_traceback finds
+ * exactly as many of the held blocks as there are such traces: a freed
+ * block whose trace stayed, a free the sampled-block filter missed, would
+ * make one more), and some but not all held blocks are traced.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -146,6 +153,10 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_usr1;
     sigaction(SIGUSR1, &sa, NULL);
+    const char *smp = getenv("STRESS_SAMPLE");
+    uint64_t rate = smp ? strtoull(smp, NULL, 10) : 0;
+    if (rate && tm_set_sample_rate(rate) != TM_OK)
+        return 1;
     if (!tm_is_tracing() && tm_start(16) != TM_OK)
         return 1;
     for (int t = 0; t < NTHREADS; t++)
@@ -185,6 +196,26 @@ int main(int argc, char **argv)
         }
     int ok = got_size == exp_size && got_count == exp_count && tm_snapshot_total_size(s) == cur &&
         peak >= cur;
+    if (rate) {
+        uint64_t found = 0, found_size = 0, wrong = 0;
+        for (int t = 0; t < NTHREADS; t++)
+            for (int k = 0; k < SLOTS; k++) {
+                size_t sz;
+                if (ws[t].p[k] &&
+                    tm_get_object_traceback(NULL, 0, NULL, &sz, ws[t].p[k]) == TM_OK) {
+                    found++;
+                    found_size += sz;
+                    wrong += sz != ws[t].sz[k];
+                }
+            }
+        printf("stress_rec: sampled at %llu: %llu of the %llu held blocks traced (%llu bytes), "
+               "%llu traces in the range (%llu bytes), %llu sizes wrong\n",
+               (unsigned long long)rate, (unsigned long long)found, (unsigned long long)exp_count,
+               (unsigned long long)found_size, (unsigned long long)got_count,
+               (unsigned long long)got_size, (unsigned long long)wrong);
+        ok = found == got_count && found_size == got_size && !wrong && found > 0 &&
+            found < exp_count && peak >= cur;
+    }
     printf("stress_rec: %d threads x %ld ops: live %llu blocks / %llu bytes, traced %llu / %llu; "
            "current %zu, snapshot total %llu, peak %zu: %s\n",
            NTHREADS, iters, (unsigned long long)exp_count, (unsigned long long)exp_size,
