@@ -339,6 +339,8 @@ __attribute__((noinline)) static void free_traced(void *p)
  * free in thousands comes this way), so no sampled free is ever queued. */
 __attribute__((noinline)) static void free_sampled(void *p)
 {
+    if (!p)
+        return; /* key 0 would match the table's empty slots */
     tm_smp_stat[TM_SSTAT_FREE_CHECKED]++;
     tm_rec_guard++;
     tm_live_remove((uintptr_t)p, 0, NULL);
