@@ -44,8 +44,10 @@
  *                        (tm/sample.h).  SIZE is the mean interval in bytes
  *                        between samples: 4096, 512KiB, 1.5MiB, 2G (units
  *                        1024-based).  A block not sampled costs its malloc
- *                        a subtraction and its free one load; 512KiB keeps
- *                        about one small block in 4000.  The snapshots'
+ *                        a compare and a store (the thread's countdown) and
+ *                        its free a hash and one load (the filter of
+ *                        sampled addresses); 512KiB keeps about one 128-byte
+ *                        block in 4000.  The snapshots'
  *                        sizes, counts and traced current/peak are then
  *                        estimates (tm_metadata.sample_rate = SIZE).  A bad
  *                        SIZE is reported on stderr and every block is
