@@ -123,6 +123,15 @@ else
   skip "protoc not installed: pprof export not decoded"
 fi
 
+"$T/tmexport" flamegraph "$W/a.tms" -o "$W/a.html"
+grep -qF "in $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total_count"])' "$W/a.json") allocations (estimates from a Poisson sample, one per 512 KiB on average)" "$W/a.html" &&
+  pass "flame graph subtitle: estimated allocations and the rate" || fail "flame graph subtitle"
+
+# --- rewriting a sampled snapshot keeps its rate
+"$T/tmsym" "$W/a.tms" -o "$W/sym.tms" 2> /dev/null
+"$T/tmstat" "$W/sym.tms" --format json --top 0 > "$W/sym.json"
+check "tmsym -o keeps the sample and its rate" $CHECK stat "$W/sym.json" $R "$W/a.kept.txt"
+
 # --- what cannot represent a sample refuses it
 set +e
 "$T/tmconv" "$W/a.tms" "$W/a.pickle" 2> "$W/conv.err"
