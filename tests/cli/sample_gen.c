@@ -7,6 +7,13 @@
  *                    a checker reads the kept sizes through the tools
  *   PREFIX.full.tms  the whole population, exact: the truth
  * Usage: tm_sample_gen PREFIX RATE SEED
+ *        tm_sample_gen --bad DIR
+ * --bad writes DIR/bad-KIND.tms: a small sampled file (raw codec) whose
+ * sampling section was rewritten, with every checksum recomputed so that
+ * only the section's content is wrong: rate0, estimator9 (an unknown
+ * estimator), duplicate (the section twice), noncritical (flag cleared),
+ * trailing (a byte after the estimator), and as-1.0 (type 7 renamed to an
+ * unknown type 99, still critical: what a 1.0 reader sees).
  * The population is the same for every SEED (its own fixed seed); SEED
  * draws which blocks are kept.  Frames are Python-style (file, line), each
  * stack [s.c:LINE, main.c:5], most recent first:
@@ -25,6 +32,7 @@
 
 #include "tm/snapshot.h"
 #include "tm/tms.h"
+#include "tms_internal.h"
 
 static tm_error err;
 
@@ -94,8 +102,84 @@ static void out_write(out *o, const char *prefix, const char *suffix)
     tm_snapshot_free(o->s);
 }
 
+/* One file's sections, re-emitted with the sampling section replaced by
+ * `payload` (n bytes, flags, type; twice when dup) and fresh checksums. */
+static void write_patched(const char *dir, const char *kind, const uint8_t *f, size_t len,
+                          const uint8_t *payload, size_t n, uint8_t flags, uint16_t type, int dup)
+{
+    tms_container c;
+    ok(tms_container_parse(&c, f, len, kind, &err), kind);
+    uint8_t *o = malloc(len + 2 * (TMS_SECTION_HEADER_LEN + n));
+    if (!o)
+        exit(2);
+    memcpy(o, f, TMS_FILE_HEADER_LEN);
+    size_t pos = TMS_FILE_HEADER_LEN;
+    uint32_t nsec = 0;
+    for (uint32_t i = 0; i < c.nsections; i++) {
+        const tms_section *sec = &c.sections[i];
+        const uint8_t *h = f + sec->offset, *p = h + TMS_SECTION_HEADER_LEN;
+        size_t plen = (size_t)sec->stored_len;
+        for (int copy = 0; copy < (sec->type == TMS_SEC_SAMPLING && dup ? 2 : 1); copy++) {
+            uint8_t *oh = o + pos;
+            memcpy(oh, h, TMS_SECTION_HEADER_LEN);
+            if (sec->type == TMS_SEC_SAMPLING) {
+                p = payload;
+                plen = n;
+                tms_put_le16(oh + TMS_SH_TYPE, type);
+                oh[TMS_SH_FLAGS] = flags;
+                tms_put_le64(oh + TMS_SH_STORED_LEN, n);
+                tms_put_le64(oh + TMS_SH_RAW_LEN, n);
+            }
+            tms_put_le64(oh + TMS_SH_PAYLOAD_HASH, tms_payload_hash(p, plen));
+            tms_put_le32(oh + TMS_SH_CHECKSUM,
+                         tms_header_checksum(oh, TMS_SECTION_HEADER_LEN, TMS_SH_CHECKSUM));
+            memcpy(oh + TMS_SECTION_HEADER_LEN, p, plen);
+            pos += TMS_SECTION_HEADER_LEN + plen;
+            nsec++;
+        }
+    }
+    tms_container_free(&c);
+    tms_put_le32(o + TMS_FH_NSECTIONS, nsec);
+    tms_put_le32(o + TMS_FH_CHECKSUM, tms_header_checksum(o, TMS_FILE_HEADER_LEN, TMS_FH_CHECKSUM));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bad-%s.tms", dir, kind);
+    FILE *fp = fopen(path, "wb");
+    if (!fp || fwrite(o, 1, pos, fp) != pos || fclose(fp) != 0) {
+        fprintf(stderr, "tm_sample_gen: cannot write %s\n", path);
+        exit(2);
+    }
+    free(o);
+}
+
+static int write_bad(const char *dir)
+{
+    out o;
+    out_new(&o, 4096);
+    out_add(&o, 0, 64);
+    out_add(&o, 2, 1 << 20);
+    tm_tms_write_options opts = TM_TMS_WRITE_OPTIONS_INIT;
+    opts.compression_level = -1;
+    void *f;
+    size_t len;
+    ok(tm_tms_encode(&f, &len, o.s, &opts, &err), "encode");
+    tm_snapshot_free(o.s);
+    const uint8_t good[] = { 0x80, 0x20, 0x01 }, rate0[] = { 0x00, 0x01 },
+                  est9[] = { 0x80, 0x20, 0x09 }, trailing[] = { 0x80, 0x20, 0x01, 0x00 };
+    write_patched(dir, "rate0", f, len, rate0, sizeof rate0, TMS_FLAG_CRITICAL, 7, 0);
+    write_patched(dir, "estimator9", f, len, est9, sizeof est9, TMS_FLAG_CRITICAL, 7, 0);
+    write_patched(dir, "duplicate", f, len, good, sizeof good, TMS_FLAG_CRITICAL, 7, 1);
+    write_patched(dir, "noncritical", f, len, good, sizeof good, 0, 7, 0);
+    write_patched(dir, "trailing", f, len, trailing, sizeof trailing, TMS_FLAG_CRITICAL, 7, 0);
+    write_patched(dir, "as-1.0", f, len, good, sizeof good, TMS_FLAG_CRITICAL, 99, 0);
+    write_patched(dir, "good", f, len, good, sizeof good, TMS_FLAG_CRITICAL, 7, 0);
+    free(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--bad") == 0)
+        return write_bad(argv[2]);
     if (argc != 4) {
         fprintf(stderr, "usage: tm_sample_gen PREFIX RATE SEED\n");
         return 2;

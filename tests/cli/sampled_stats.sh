@@ -132,6 +132,27 @@ grep -qF "in $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["
 "$T/tmstat" "$W/sym.tms" --format json --top 0 > "$W/sym.json"
 check "tmsym -o keeps the sample and its rate" $CHECK stat "$W/sym.json" $R "$W/a.kept.txt"
 
+# --- malformed sampling sections: exit 2, naming the file and the section
+mkdir "$W/bad"
+"$GEN" --bad "$W/bad"
+"$T/tmstat" "$W/bad/bad-good.tms" > /dev/null && pass "the patched control file reads" ||
+  fail "the patched control file does not read"
+while read -r kind msg; do
+  set +e
+  "$T/tmstat" "$W/bad/bad-$kind.tms" > /dev/null 2> "$W/bad.err"
+  rc=$?
+  set -e
+  [ $rc = 2 ] && grep -q "^tmstat: $W/bad/bad-$kind.tms: section .*$msg" "$W/bad.err" &&
+    pass "$kind: exit 2, $msg" || fail "$kind: exit $rc: $(cat "$W/bad.err")"
+done << 'LIST'
+rate0 'sampling' at byte [0-9]*: byte [0-9]*: sampling rate 0
+estimator9 'sampling' at byte [0-9]*: byte [0-9]*: unknown estimator 9; the file needs a newer reader
+duplicate 'sampling' at byte [0-9]*: duplicate section
+noncritical 'sampling' at byte [0-9]*: byte [0-9]*: the sampling section is not flagged critical
+trailing 'sampling' at byte [0-9]*: byte [0-9]*: 1 unexpected bytes after the estimator
+as-1.0 at byte [0-9]*: unknown critical section type 99; the file (format version 1.1) needs a newer reader
+LIST
+
 # --- what cannot represent a sample refuses it
 set +e
 "$T/tmconv" "$W/a.tms" "$W/a.pickle" 2> "$W/conv.err"
