@@ -12,9 +12,9 @@
 #include <time.h>
 
 #include "tm/file.h"
-#include "tm/render.h"
 #include "tm/sample.h"
 #include "tm/tms.h"
+#include "tm_estimate.h"
 #include "tool.h"
 
 static const char *prog = "tminfo";
@@ -104,10 +104,10 @@ static void print_metadata(const tm_snapshot *s)
      * estimate (or as the recorder measured it): said, never implied. */
     const char *est = m->sample_rate ? " (estimate)" : "";
     if (m->sample_rate) {
-        char a[TM_SIZE_TEXT_MAX];
+        char a[64];
         printf("  %-15s %" PRIu64 " B (Poisson sample by bytes, one kept block per %s on "
                "average: sizes and counts of the traces below stand for more)\n",
-               "sample rate", m->sample_rate, tm_format_size_u64(a, m->sample_rate, 0));
+               "sample rate", m->sample_rate, tm_sample_rate_text(a, sizeof a, m->sample_rate));
     }
     printf("  %-15s %" PRIu64 " B%s\n", "traced current", m->traced_current, est);
     printf("  %-15s %" PRIu64 " B%s\n", "traced peak", m->traced_peak, est);

@@ -7,7 +7,8 @@
  * is argv[1..] split at NUL bytes (at most 64 arguments).
  *
  * No file is ever opened by name: the loader passed to tm_report_main maps
- * the snapshot arguments "A", "B" and "E" to fixtures held in memory
+ * the snapshot arguments "A", "B", "E" and "S" (A's stacks as a sample,
+ * one per 4 KiB: estimates and standard errors) to fixtures held in memory
  * (decoded from .tms bytes encoded once at start-up, so every load is a
  * fresh snapshot that tm_report_main owns and frees) and fails for any
  * other name with a "no such fixture" error, as a missing file would.
@@ -28,8 +29,9 @@
 
 enum { MAX_ARGS = 64 };
 
-static void *fixture_data[3];
-static size_t fixture_len[3];
+enum { NFIXTURES = 4 };
+static void *fixture_data[NFIXTURES];
+static size_t fixture_len[NFIXTURES];
 static int null_fd = -1, full_fd = -1;
 
 static uint32_t str_id(tm_snapshot *s, const char *text)
@@ -88,8 +90,13 @@ static void init_once(void)
 {
     if (null_fd >= 0)
         return;
-    tm_snapshot *snaps[3] = { make_fixture(1, 60), make_fixture(3, 45), make_fixture(1, 0) };
-    for (int i = 0; i < 3; i++) {
+    tm_snapshot *snaps[NFIXTURES] = { make_fixture(1, 60), make_fixture(3, 45), make_fixture(1, 0),
+                                      make_fixture(2, 50) };
+    tm_metadata md = *tm_snapshot_metadata(snaps[3]);
+    md.sample_rate = 4096;
+    if (tm_snapshot_set_metadata(snaps[3], &md, NULL) != TM_OK)
+        abort();
+    for (int i = 0; i < NFIXTURES; i++) {
         if (tm_tms_encode(&fixture_data[i], &fixture_len[i], snaps[i], NULL, NULL) != TM_OK)
             abort();
         tm_snapshot_free(snaps[i]);
@@ -108,6 +115,7 @@ static int fixture_loader(const char *path, tm_snapshot **out, tm_error *err)
     int k = strcmp(path, "A") == 0 ? 0
         : strcmp(path, "B") == 0   ? 1
         : strcmp(path, "E") == 0   ? 2
+        : strcmp(path, "S") == 0   ? 3
                                    : -1;
     if (k < 0)
         return tm_error_set(err, TM_ENOTFOUND, "%s: no such fixture", path);

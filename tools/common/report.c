@@ -15,6 +15,7 @@
 #include "tm/stats.h"
 #include "report_internal.h"
 #include "suppress.h"
+#include "tm_estimate.h"
 #include "tm_json.h"
 #include "tool.h"
 
@@ -568,10 +569,11 @@ int rp_sampled(const tm_stats *st)
 
 static const char *sample_side(char *buf, size_t cap, uint64_t rate)
 {
-    char a[TM_SIZE_TEXT_MAX];
+    char a[64];
     if (!rate)
         return "exact";
-    snprintf(buf, cap, "a Poisson sample, one per %s on average", tm_format_size_u64(a, rate, 0));
+    snprintf(buf, cap, "a Poisson sample, one per %s on average",
+             tm_sample_rate_text(a, sizeof a, rate));
     return buf;
 }
 

@@ -64,10 +64,13 @@
  * printed; KEY followed by " cumulative" when set; tmdiff: "[ Top N
  * differences KEY ]"), then one line per statistic, exactly Python's
  * str(stat); with --by traceback each is followed by its
- * stat.traceback.format(limit) lines.
+ * stat.traceback.format(limit) lines.  A sampled snapshot adds the header
+ * line "[ sampled: sizes and counts are estimates from a Poisson sample,
+ * one per R on average ]" (on stderr with --no-header and for CSV).
  *
  * JSON output (one object):
  *   {"tool": "tmstat"|"tmdiff", "key": KEY, "cumulative": BOOL,
+ *    "sample_rate": N, "old_sample_rate": N,       (0 exact; old_: tmdiff only)
  *    "total_size": N, "total_count": N,            (after filters; NEW for tmdiff)
  *    "old_total_size": N, "old_total_count": N,    (tmdiff only)
  *    "groups": N,                                  (all groups, before --top)
@@ -83,6 +86,9 @@
  *     "measured_percent": X|null, "passed": BOOL, "failing_groups": N,
  *     "failing": [statistic objects, largest first, at most --top]}
  *   Strings are UTF-8; bytes that are not valid UTF-8 become \u00XX.
+ *   A sampled side (a sample_rate not 0) makes every size and count an
+ *   estimate and adds standard errors: *_stderr after each statistic's
+ *   count and count_diff and after the totals (doc/sampling.md).
  *   The JSON Schema (draft 2020-12) of the whole object, every member
  *   described, is doc/report-schema.json.
  * CSV output (RFC 4180, header row first):

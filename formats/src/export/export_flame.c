@@ -1,6 +1,7 @@
 /* Interactive flame graphs as one self-contained HTML page (template in
  * export_flame.html, compiled in via export_flame_html.h). */
 #include "export_internal.h"
+#include "tm_estimate.h"
 
 #include <string.h>
 
@@ -65,8 +66,8 @@ static void flame_subtitle(char *buf, size_t cap, const tm_snapshot *snap, const
     char smp[96] = "";
     if (rate) {
         char r[32];
-        ex_format_size(r, sizeof r, rate);
-        snprintf(smp, sizeof smp, " (estimates from a Poisson sample, one per %s on average)", r);
+        snprintf(smp, sizeof smp, " (estimates from a Poisson sample, one per %s on average)",
+                 tm_sample_rate_text(r, sizeof r, rate));
     }
     snprintf(buf, cap, "%s%s%s%s%s in %llu allocations%s", what, *prog ? "program " : "", prog,
              *prog ? ": " : "", sz, (unsigned long long)t->nodes[0].count[side], smp);

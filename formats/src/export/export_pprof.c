@@ -557,10 +557,9 @@ static int side_metadata(pp *x, const tm_snapshot *snap, const char *who, size_t
     if (rc == TM_OK && md->sample_rate)
         rc = pp_comment(x, err,
                         "%ssampled: a Poisson sample, one per %" PRIu64 " bytes on average; "
-                        "inuse_objects and inuse_space are estimates (each trace of s bytes "
-                        "weighted by 1/(1-exp(-s/%" PRIu64 "))); traces, total size and traced "
-                        "current/peak above are of the kept blocks or estimates",
-                        who, md->sample_rate, md->sample_rate);
+                        "inuse_objects and inuse_space are estimates (a trace of s bytes weighs "
+                        "1/(1-exp(-s/R))); the traces and sizes above are of the kept blocks",
+                        who, md->sample_rate);
     if (rc == TM_OK)
         rc = as_recorded ? pp_comment(x, err, "%sstacks as recorded, no frame hidden", who)
                          : pp_comment(x, err,
@@ -611,20 +610,16 @@ static int pp_add_snapshot(pp *x, const tm_snapshot *snap, int base, const char 
     for (size_t i = 0; i < ntr && rc == TM_OK;) {
         const tm_trace *t = &tr[order[i]];
         uint64_t count = 0, size = 0;
-        double est_count = 0, est_size = 0;
+        double est_count = 0, est_size = 0, w;
         size_t j = i;
         for (; j < ntr && tr[order[j]].stack == t->stack && tr[order[j]].domain == t->domain; j++) {
             count++;
             size += tr[order[j]].size;
-            if (rate) {
-                double w = tm_sample_weight(tr[order[j]].size, rate);
-                est_count += w;
-                est_size += w * (double)tr[order[j]].size;
-            }
+            est_count += (w = rate ? tm_sample_weight(tr[order[j]].size, rate) : 0);
+            est_size += w * (double)tr[order[j]].size;
         }
-        /* A sampled snapshot: the values are already scaled by each
-         * trace's weight, as Go's heap profiles are (pprof does not
-         * unsample a profile.proto); the period says the rate. */
+        /* Sampled: values scaled by each trace's weight, as Go's heap
+         * profiles are (pprof does not unsample); the period is the rate. */
         if (rate) {
             count = tm_estimate_u64(est_count);
             size = tm_estimate_u64(est_size);
