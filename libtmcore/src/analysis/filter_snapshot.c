@@ -85,6 +85,59 @@ out:
     return rc;
 }
 
+/* fmap marks while frames are copied; model ids stay below TM_MAX_FRAMES. */
+#define FRAME_UNSEEN UINT32_MAX
+#define FRAME_PENDING (UINT32_MAX - 1)
+
+/* A frame's inlined_by must exist in dst before the frame does, but it need
+ * not come earlier in src: the symbolizer rewrites a frame in place
+ * (tm_snapshot_set_frame) to link it to an enclosing caller it interned
+ * after it.  So each chain is copied from its outermost frame down, and what
+ * is checked is the model's own invariant: in range, no cycle (the .tms
+ * writer orders frames the same way, so whatever is copied here can be
+ * written and read back). */
+static int copy_frames(tm_snapshot *dst, const tm_snapshot *src, const uint32_t *smap,
+                       uint32_t *fmap, tm_error *err)
+{
+    size_t nstr = tm_snapshot_string_count(src), nfr = tm_snapshot_frame_count(src);
+    const tm_frame *frames = tm_snapshot_frames(src);
+    uint32_t *chain = tm_malloc((nfr ? nfr : 1) * sizeof *chain);
+    if (!chain)
+        return tm_error_set(err, TM_ENOMEM, "out of memory (filter_traces)");
+    for (size_t i = 0; i < nfr; i++)
+        fmap[i] = FRAME_UNSEEN;
+    int rc = TM_OK;
+    for (size_t i = 0; i < nfr && rc == TM_OK; i++) {
+        size_t depth = 0;
+        uint32_t j = (uint32_t)i;
+        while (j != TM_NONE && j < nfr && fmap[j] == FRAME_UNSEEN) {
+            fmap[j] = FRAME_PENDING;
+            chain[depth++] = j;
+            j = frames[j].inlined_by;
+        }
+        if (j != TM_NONE && j >= nfr) {
+            rc = tm_error_set(err, TM_EFORMAT, "frame %u: inlined_by %u out of range (%zu frames)",
+                              chain[depth - 1], j, nfr);
+            break;
+        }
+        if (j != TM_NONE && fmap[j] == FRAME_PENDING) {
+            rc = tm_error_set(err, TM_EFORMAT, "frame %u: inlined_by chain forms a cycle", j);
+            break;
+        }
+        while (depth > 0 && rc == TM_OK) {
+            uint32_t k = chain[--depth];
+            tm_frame f = frames[k];
+            f.function = f.function < nstr ? smap[f.function] : 0;
+            f.file = f.file < nstr ? smap[f.file] : 0;
+            if (f.inlined_by != TM_NONE)
+                f.inlined_by = fmap[f.inlined_by];
+            rc = tm_snapshot_intern_frame(&fmap[k], dst, &f, err);
+        }
+    }
+    tm_free(chain);
+    return rc;
+}
+
 /* Everything but the traces; *map[old id] = new id. */
 static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap, uint32_t *fmap,
                       uint32_t *stmap, tm_error *err)
@@ -107,20 +160,8 @@ static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap, 
         if ((rc = tm_snapshot_add_module(&id, dst, &m, err)) != TM_OK)
             return rc;
     }
-    const tm_frame *frames = tm_snapshot_frames(src);
-    for (size_t i = 0; i < tm_snapshot_frame_count(src); i++) {
-        tm_frame f = frames[i];
-        f.function = MAP_STR(f.function);
-        f.file = MAP_STR(f.file);
-        if (f.inlined_by != TM_NONE) {
-            if (f.inlined_by >= i)
-                return tm_error_set(err, TM_EFORMAT, "frame %zu: inlined_by %u is not earlier", i,
-                                    f.inlined_by);
-            f.inlined_by = fmap[f.inlined_by];
-        }
-        if ((rc = tm_snapshot_intern_frame(&fmap[i], dst, &f, err)) != TM_OK)
-            return rc;
-    }
+    if ((rc = copy_frames(dst, src, smap, fmap, err)) != TM_OK)
+        return rc;
     const tm_stack_node *st = tm_snapshot_stacks(src);
     size_t nst = tm_snapshot_stack_count(src);
     if (nst)
