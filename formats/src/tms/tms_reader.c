@@ -533,9 +533,13 @@ static int decode_traces(dec *d, const uint8_t *p, const uint8_t *end)
         t->size = size;
         t->stack = d->sremap[stack];
         t->domain = domain;
-        /* The side column exists only once some trace was truncated. */
-        if ((tz != 0 || s->tnf) &&
-            (rc = tm_snapshot_note_total_nframe(s, s->ntraces, (uint32_t)tnf, d->err)))
+        /* The side column exists only once some trace was truncated; once
+         * it does, every trace fills it: in place while it has room (a call
+         * per trace was a fifth of the loop, measured). */
+        if (s->tnf && s->ntraces < s->tnf_cap)
+            s->tnf[s->ntraces] = (uint32_t)tnf;
+        else if ((tz != 0 || s->tnf) &&
+                 (rc = tm_snapshot_note_total_nframe(s, s->ntraces, (uint32_t)tnf, d->err)))
             return model_err(d, at, rc);
         s->ntraces++;
     }
