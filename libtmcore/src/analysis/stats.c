@@ -252,7 +252,13 @@ out:
     return rc;
 }
 
-/* Spreads per-node sums over group keys; needs the final ctx size. */
+/* Spreads per-node sums over group keys; needs the final ctx size.
+ * Cumulative: each trace counts at every logical frame of its stack, which
+ * is the sum over each logical node of the traces below it — summed from
+ * the leaves up (a parent's id is below its children's), so the cost is one
+ * pass over the nodes, not a walk per stack (stacks x depth: a 300 KB file
+ * of 4000 leaves under one 65535-frame chain took 1.1 s, and grew with the
+ * product). */
 static int side_accumulate(side *sd, an_ctx *c, int cumulative, tm_error *err)
 {
     sd->acc_size = tm_calloc(c->nln, sizeof *sd->acc_size);
@@ -260,21 +266,37 @@ static int side_accumulate(side *sd, an_ctx *c, int cumulative, tm_error *err)
     if (!sd->acc_size || !sd->acc_count)
         return nomem(err, "statistics");
     const an_view *v = &sd->view;
-    for (size_t s = 0; s < v->nstacks; s++) {
-        uint64_t size = sd->node_size[s], count = sd->node_count[s];
-        if (!count)
-            continue;
-        uint32_t l = v->node_lnode[s];
-        if (!cumulative) {
-            sd->acc_size[sd->lkey[l]] += size;
-            sd->acc_count[sd->lkey[l]] += count;
-            continue;
+    if (!cumulative) {
+        for (size_t s = 0; s < v->nstacks; s++) {
+            if (!sd->node_count[s])
+                continue;
+            uint32_t k = sd->lkey[v->node_lnode[s]];
+            sd->acc_size[k] += sd->node_size[s];
+            sd->acc_count[k] += sd->node_count[s];
         }
-        for (; l != 0; l = v->lnode_parent[l]) {
-            sd->acc_size[sd->lkey[l]] += size;
-            sd->acc_count[sd->lkey[l]] += count;
-        }
+        return TM_OK;
     }
+    size_t L = v->nlnodes;
+    uint64_t *sub_size = tm_calloc(L ? L : 1, sizeof *sub_size);
+    uint64_t *sub_count = tm_calloc(L ? L : 1, sizeof *sub_count);
+    if (!sub_size || !sub_count) {
+        tm_free(sub_size);
+        tm_free(sub_count);
+        return nomem(err, "statistics");
+    }
+    for (size_t s = 0; s < v->nstacks; s++) {
+        sub_size[v->node_lnode[s]] += sd->node_size[s];
+        sub_count[v->node_lnode[s]] += sd->node_count[s];
+    }
+    for (size_t l = L; l-- > 1;) {
+        uint32_t k = sd->lkey[l], up = v->lnode_parent[l];
+        sd->acc_size[k] += sub_size[l];
+        sd->acc_count[k] += sub_count[l];
+        sub_size[up] += sub_size[l];
+        sub_count[up] += sub_count[l];
+    }
+    tm_free(sub_size);
+    tm_free(sub_count);
     return TM_OK;
 }
 
