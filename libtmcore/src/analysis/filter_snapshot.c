@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tm_alloc.h"
+#include "tm_snapshot_internal.h"
 
 static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap, uint32_t *fmap,
                       uint32_t *stmap, tm_error *err);
@@ -85,56 +86,30 @@ out:
     return rc;
 }
 
-/* fmap marks while frames are copied; model ids stay below TM_MAX_FRAMES. */
-#define FRAME_UNSEEN UINT32_MAX
-#define FRAME_PENDING (UINT32_MAX - 1)
-
 /* A frame's inlined_by must exist in dst before the frame does, but it need
  * not come earlier in src: the symbolizer rewrites a frame in place
  * (tm_snapshot_set_frame) to link it to an enclosing caller it interned
- * after it.  So each chain is copied from its outermost frame down, and what
- * is checked is the model's own invariant: in range, no cycle (the .tms
- * writer orders frames the same way, so whatever is copied here can be
- * written and read back). */
+ * after it.  So frames are copied in tm_snapshot_inline_order, the order the
+ * .tms writer lists them in, which checks the model's own invariant (in
+ * range, no cycle): whatever is copied here can be written and read back. */
 static int copy_frames(tm_snapshot *dst, const tm_snapshot *src, const uint32_t *smap,
                        uint32_t *fmap, tm_error *err)
 {
     size_t nstr = tm_snapshot_string_count(src), nfr = tm_snapshot_frame_count(src);
     const tm_frame *frames = tm_snapshot_frames(src);
-    uint32_t *chain = tm_malloc((nfr ? nfr : 1) * sizeof *chain);
-    if (!chain)
+    uint32_t *order = tm_malloc((nfr ? nfr : 1) * sizeof *order);
+    if (!order)
         return tm_error_set(err, TM_ENOMEM, "out of memory (filter_traces)");
-    for (size_t i = 0; i < nfr; i++)
-        fmap[i] = FRAME_UNSEEN;
-    int rc = TM_OK;
-    for (size_t i = 0; i < nfr && rc == TM_OK; i++) {
-        size_t depth = 0;
-        uint32_t j = (uint32_t)i;
-        while (j != TM_NONE && j < nfr && fmap[j] == FRAME_UNSEEN) {
-            fmap[j] = FRAME_PENDING;
-            chain[depth++] = j;
-            j = frames[j].inlined_by;
-        }
-        if (j != TM_NONE && j >= nfr) {
-            rc = tm_error_set(err, TM_EFORMAT, "frame %u: inlined_by %u out of range (%zu frames)",
-                              chain[depth - 1], j, nfr);
-            break;
-        }
-        if (j != TM_NONE && fmap[j] == FRAME_PENDING) {
-            rc = tm_error_set(err, TM_EFORMAT, "frame %u: inlined_by chain forms a cycle", j);
-            break;
-        }
-        while (depth > 0 && rc == TM_OK) {
-            uint32_t k = chain[--depth];
-            tm_frame f = frames[k];
-            f.function = f.function < nstr ? smap[f.function] : 0;
-            f.file = f.file < nstr ? smap[f.file] : 0;
-            if (f.inlined_by != TM_NONE)
-                f.inlined_by = fmap[f.inlined_by];
-            rc = tm_snapshot_intern_frame(&fmap[k], dst, &f, err);
-        }
+    int rc = tm_snapshot_inline_order(order, src, err);
+    for (size_t k = 0; k < nfr && rc == TM_OK; k++) {
+        tm_frame f = frames[order[k]];
+        f.function = f.function < nstr ? smap[f.function] : 0;
+        f.file = f.file < nstr ? smap[f.file] : 0;
+        if (f.inlined_by != TM_NONE)
+            f.inlined_by = fmap[f.inlined_by];
+        rc = tm_snapshot_intern_frame(&fmap[order[k]], dst, &f, err);
     }
-    tm_free(chain);
+    tm_free(order);
     return rc;
 }
 
