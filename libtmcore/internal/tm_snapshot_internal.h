@@ -73,6 +73,14 @@ uint32_t tm_snapshot_append_stack_node(tm_snapshot *snap, uint32_t parent, uint3
 int tm_snapshot_note_total_nframe(tm_snapshot *snap, size_t i, uint32_t total_nframe,
                                   tm_error *err);
 
+/* An order of the frames in which each frame's inlined_by comes before it
+ * (the symbolizer may link a frame to one it created later): order[k] is the
+ * k-th frame id, each chain listed from its outermost frame down.  The
+ * model's own invariant is what is checked, for whoever copies or writes
+ * frames in this order (the .tms writer, tm_snapshot_filter_traces):
+ * TM_EINVAL naming the frame for a link out of range or a cycle. */
+int tm_snapshot_inline_order(uint32_t *order, const tm_snapshot *snap, tm_error *err);
+
 /* argv by string ids (the reader has ids, not C strings). */
 int tm_snapshot_set_argv_ids(tm_snapshot *snap, const uint32_t *ids, size_t argc, tm_error *err);
 

@@ -10,7 +10,7 @@ T=$B/tools
 GEN=$B/tests/fault/tms_bomb
 [ -x /usr/bin/time ] || skip_test "/usr/bin/time is not installed (scripts/deps.sh installs 'time')"
 [ -x "$GEN" ] || { fail "$GEN not built"; finish; }
-GiB=$((1 << 30))
+GiB=$((1 << 30)) MiB=$((1 << 20))
 
 # measure NAME CMD... : runs CMD; sets RC, KB (peak resident), SECS; stderr in $W/err
 measure() {
@@ -78,6 +78,42 @@ for raw in $((16 * 1048576 + 1)) $((16 * GiB)); do
     "$GEN" metadata-valid "$raw" "$f" || fail "metadata-valid: generator failed"
     NEEDLE="limit of 16777216 bytes for metadata" expect_exit2 "metadata of $raw bytes" "$T/tmstat" "$f"
 done
+
+# --- column blocks: a fault past the first bytes (formats/LIMITS.md) ---
+# Columns follow one another in one zstd frame, each after its length: a
+# column longer than its rows can be fails as its length is read; lengths
+# that do not fill the section fail once the last length is in (the columns
+# before it decompressed); a bad value in the last column once the columns
+# before it are in (it streams), never later; past the budget first, the
+# budget's error.
+colbomb() {   # colbomb NAME FILE BUDGET WHAT MAX_KB
+    measure "$1" "$T/tmstat" "$2" --max-memory "$3"
+    if [ "$RC" -ne 2 ]; then
+        fail "$1: exit $RC, expected 2: $(head -c 300 "$W/err")"
+    elif ! grep -qF "$2: section 'traces'" "$W/err" || ! grep -qF "$4" "$W/err"; then
+        fail "$1: message does not name the file, the section and '$4': $(head -c 300 "$W/err")"
+    else
+        pass
+    fi
+    within "$1" "$5" 2
+}
+f=$W/longcol.tms
+"$GEN" traces-longcol $((4 * GiB)) "$f" || fail "traces-longcol: generator failed"
+colbomb "column 0 of 11 bytes a row (4 GiB)" "$f" 1GiB "is longer than its" $((64 * 1024))
+# (2^25 rows: 96 MiB of columns before the bad value, and the traces'
+# 512 MiB reserved, not touched.)
+f=$W/lastcol.tms
+"$GEN" traces-lastcol $((128 * MiB)) "$f" || fail "traces-lastcol: generator failed"
+colbomb "bad value first in the last column (3 x 32 MiB before it)" "$f" 1GiB \
+    "trace 0: total_nframe -1 out of range" $(((96 + 24) * 1024))
+f=$W/lastcol-1g.tms
+"$GEN" traces-lastcol $GiB "$f" || fail "traces-lastcol: generator failed"
+colbomb "the same with 3 x 256 MiB before it, under 256 MiB" "$f" 256MiB \
+    "exceeds the memory budget of 256 MiB" $(((256 + 32) * 1024))
+f=$W/tail.tms
+"$GEN" traces-tail $GiB "$f" || fail "traces-tail: generator failed"
+colbomb "columns not filling the section (3 x 128 MiB before the last length)" "$f" 1GiB \
+    "unexpected bytes after the traces" $(((384 + 48) * 1024))
 
 # --- the valid bomb: 2^28 empty traces from a file of ~33 KB ---
 valid=$W/valid-2p28.tms

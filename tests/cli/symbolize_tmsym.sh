@@ -19,6 +19,10 @@ check "a note for the missing module" grep -q "missing" "$work/err.txt"
 check "a note for the build-id mismatch" grep -q "build-id mismatch" "$work/err.txt"
 "$mk" --check "$work/out.tms" "$work/prog" > "$work/check.txt" && pass "symbolized snapshot check" ||
     { cat "$work/check.txt"; fail "symbolized snapshot check"; }
+# 1b. filtering a snapshot symbolized in memory, whose frames link to inline
+# callers the symbolizer created after them (tm_snapshot_filter_traces).
+"$mk" --filter "$work/in.tms" > "$work/filter.txt" && pass "filtering a symbolized snapshot" ||
+    { cat "$work/filter.txt"; fail "filtering a symbolized snapshot"; }
 # 2. in place
 check "tmsym in place" bash -c '"$0" -q "$1" 2>/dev/null' "$bin/tools/tmsym" "$work/in.tms"
 check "in-place result" bash -c '"$0" --check "$1" "$2" > /dev/null' "$mk" "$work/in.tms" "$work/prog"

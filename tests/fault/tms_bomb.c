@@ -12,6 +12,16 @@
  * which is a valid snapshot, or "metadata-valid": RAW_LEN / 2 empty fields
  * of unknown tag 0 (valid, up to the metadata limit).  WINDOW_LOG (17..27, default 17) is the zstd
  * window the frame declares: the decoder allocates that much.
+ *
+ * Column blocks whose fault is not in their first bytes (traces, about
+ * RAW_LEN / 4 rows unless said):
+ *   traces-lastcol  valid columns but for the first value of the last one
+ *                   (total_nframe -1): found only once the three columns
+ *                   before it have decompressed
+ *   traces-tail     four columns of RAW_LEN / 8 rows, then zeros to RAW_LEN:
+ *                   the column lengths do not fill the section
+ *   traces-longcol  RAW_LEN / 14 rows, column 0 of 11 bytes per row: longer
+ *                   than one varint per row can be
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -110,6 +120,9 @@ int main(int argc, char **argv)
         { "stacks", TMS_SEC_STACKS, { 0, 0 }, 2 },
         { "traces", TMS_SEC_TRACES, { 0, 0 }, 2 },
         { "traces-valid", TMS_SEC_TRACES, { 0 }, 0 },
+        { "traces-lastcol", TMS_SEC_TRACES, { 0 }, 0 },
+        { "traces-tail", TMS_SEC_TRACES, { 0 }, 0 },
+        { "traces-longcol", TMS_SEC_TRACES, { 0 }, 0 },
         /* unknown field 0, empty, again and again */
         { "metadata-valid", TMS_SEC_METADATA, { 0 }, 0 },
     };
@@ -121,25 +134,39 @@ int main(int argc, char **argv)
         return 2;
     }
     out sec = { 0 };
-    if (strcmp(kind, "traces-valid") == 0) {
-        /* rows, 4, then 4 times: column length `rows`, `rows` zero bytes */
-        uint64_t rows = raw_len / 4, total;
+    if (strncmp(kind, "traces-", 7) == 0) {
+        /* rows, 4, then 4 times: column length, that many bytes (zeros) */
+        int tail = strcmp(kind, "traces-tail") == 0, longcol = strcmp(kind, "traces-longcol") == 0;
+        uint64_t declared = raw_len;
+        uint64_t per_row = tail ? 8 : longcol ? 14 : 4, rows = raw_len / per_row, total;
+        uint64_t len[4];
         uint8_t v[TMS_VARINT_MAX_LEN];
         for (;;) {
-            total = tms_put_varint(v, rows) + 1 + 4 * (tms_put_varint(v, rows) + rows);
+            for (int c = 0; c < 4; c++)
+                len[c] = longcol && c == 0 ? 11 * rows : rows;
+            total = tms_put_varint(v, rows) + 1;
+            for (int c = 0; c < 4; c++)
+                total += tms_put_varint(v, len[c]) + len[c];
             if (total <= raw_len)
                 break;
             rows--;
         }
-        raw_len = total;
+        raw_len = tail ? declared : total;
         frame_header(&sec, raw_len);
         size_t n = tms_put_varint(v, rows);
         v[n++] = 4;
         literal(&sec, v, n);
         for (int c = 0; c < 4; c++) {
-            literal(&sec, v, tms_put_varint(v, rows));
-            zeros(&sec, rows);
+            literal(&sec, v, tms_put_varint(v, len[c]));
+            if (c == 3 && strcmp(kind, "traces-lastcol") == 0) {
+                literal(&sec, (const uint8_t *)"\1", 1); /* zigzag -1 */
+                zeros(&sec, len[c] - 1);
+            } else {
+                zeros(&sec, len[c]);
+            }
         }
+        if (tail)
+            zeros(&sec, raw_len - total);
     } else {
         frame_header(&sec, raw_len);
         literal(&sec, kinds[k].prefix, kinds[k].plen);

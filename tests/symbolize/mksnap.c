@@ -7,12 +7,19 @@
  *                            from a stack carries exactly the inline chain
  *                            that tm_symbolizer_lookup(PROG, offset - 1)
  *                            gives, and modules 1 and 2 stayed raw.
+ *   mksnap --filter SNAP     symbolizes SNAP in memory (the symbolizer links
+ *                            frames to inline callers it creates after them)
+ *                            and filters it: include "*" keeps every trace
+ *                            with the same logical frames, exclude
+ *                            "*sym_inline.h" drops exactly the traces whose
+ *                            most recent frame is in that file.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sym_internal.h"
+#include "tm/filter.h"
 #include "tm/snapshot.h"
 #include "tm/symbolize.h"
 #include "tm/tms.h"
@@ -128,12 +135,91 @@ static int check(const char *snap_path, const char *prog)
     return bad || checked == 0 ? 1 : 0;
 }
 
+/* The logical frames of trace i as "function file:line" lines. */
+static int walk_text(char *out, size_t cap, const tm_snapshot *s, size_t i, tm_error *err)
+{
+    tm_stack_walk w;
+    tm_stack_walk_init(&w, s, tm_snapshot_traces(s)[i].stack);
+    size_t used = 0;
+    out[0] = '\0';
+    for (;;) {
+        uint32_t fid;
+        int rc = tm_stack_walk_next(&fid, NULL, &w, err);
+        if (rc)
+            return rc;
+        if (fid == TM_NONE)
+            return TM_OK;
+        const tm_frame *f = &tm_snapshot_frames(s)[fid];
+        int n =
+            snprintf(out + used, cap - used, "%s %s:%u\n", tm_snapshot_string(s, f->function, NULL),
+                     tm_snapshot_string(s, f->file, NULL), f->line);
+        if (n < 0 || (size_t)n >= cap - used)
+            return TM_ELIMIT;
+        used += (size_t)n;
+    }
+}
+
+static int filter(const char *snap_path)
+{
+    tm_error err = { 0 };
+    tm_snapshot *s, *all, *some;
+    if (tm_tms_read(&s, snap_path, &err))
+        return die("read", &err);
+    if (tm_symbolize_snapshot(NULL, s, NULL, &err))
+        return die("symbolize", &err);
+    size_t forward = 0, nfr = tm_snapshot_frame_count(s);
+    for (size_t i = 0; i < nfr; i++)
+        forward += tm_snapshot_frames(s)[i].inlined_by != TM_NONE &&
+            tm_snapshot_frames(s)[i].inlined_by > i;
+    tm_filter f;
+    memset(&f, 0, sizeof f);
+    f.kind = TM_FILTER_FRAME;
+    f.inclusive = 1;
+    f.pattern = "*";
+    if (tm_snapshot_filter_traces(&all, s, &f, 1, &err))
+        return die("filter include *", &err);
+    f.inclusive = 0;
+    f.pattern = "*sym_inline.h";
+    if (tm_snapshot_filter_traces(&some, s, &f, 1, &err))
+        return die("filter exclude *sym_inline.h", &err);
+    size_t ntr = tm_snapshot_trace_count(s), bad = 0, expect_some = 0;
+    static char a[1 << 16], b[1 << 16];
+    for (size_t i = 0; i < ntr; i++) {
+        const tm_frame *top =
+            &tm_snapshot_frames(s)[tm_snapshot_stacks(s)[tm_snapshot_traces(s)[i].stack].frame];
+        const char *file = tm_snapshot_string(s, top->file, NULL);
+        size_t len = strlen(file);
+        expect_some += !(len >= 12 && strcmp(file + len - 12, "sym_inline.h") == 0);
+        if (i < tm_snapshot_trace_count(all)) {
+            if (walk_text(a, sizeof a, s, i, &err) || walk_text(b, sizeof b, all, i, &err))
+                return die("walk", &err);
+            if (strcmp(a, b) != 0 ||
+                tm_snapshot_traces(s)[i].size != tm_snapshot_traces(all)[i].size) {
+                printf("trace %zu differs after filtering:\n%s--- vs ---\n%s", i, a, b);
+                bad++;
+            }
+        }
+    }
+    printf("%zu frames linked to a later inline caller; %zu traces, include * kept %zu, "
+           "exclude *sym_inline.h kept %zu (expected %zu)\n",
+           forward, ntr, tm_snapshot_trace_count(all), tm_snapshot_trace_count(some), expect_some);
+    int ok = forward > 0 && bad == 0 && tm_snapshot_trace_count(all) == ntr &&
+        tm_snapshot_trace_count(some) == expect_some && expect_some < ntr;
+    tm_snapshot_free(some);
+    tm_snapshot_free(all);
+    tm_snapshot_free(s);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--filter") == 0)
+        return filter(argv[2]);
     if (argc == 4 && strcmp(argv[1], "--check") == 0)
         return check(argv[2], argv[3]);
     if (argc == 3)
         return make(argv[1], argv[2]);
-    fprintf(stderr, "usage: mksnap PROG OUT.tms | mksnap --check SNAP PROG\n");
+    fprintf(stderr,
+            "usage: mksnap PROG OUT.tms | mksnap --check SNAP PROG | mksnap --filter SNAP\n");
     return 2;
 }

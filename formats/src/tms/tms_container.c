@@ -327,18 +327,27 @@ int tms_src_open(tms_src *src, const uint8_t *data, const tms_section *s, struct
         src->ended = 1;
         return TM_OK;
     }
-    /* Address space for raw_len + 1 bytes (the probe byte that detects a
-     * frame longer than its claim); pages exist only once written, and each
-     * step is charged to the memory budget before zstd writes it. */
+    /* raw_len + 1 bytes: the last is the probe that detects a frame longer
+     * than its claim.  A section the input pays for (whole: SRC_WHOLE_RATIO) takes them
+     * from tm_malloc, which charges the budget now: decoding the same file
+     * again then reuses the heap's pages, where a fresh mapping would fault
+     * in and zero every page again (a fifth of decoding 1M traces,
+     * measured).  Beyond that ratio, address space only: pages exist once
+     * written, and each step is charged to the budget before zstd writes
+     * it. */
     src->map_len = src->raw_len + 1;
-    if (!(src->buf = tm_vm_reserve(src->map_len)))
+    src->in_len = (size_t)s->stored_len;
+    src->whole = src->raw_len / SRC_WHOLE_RATIO <= src->in_len;
+    if (src->whole && !(src->buf = tm_malloc(src->map_len)))
+        return tm_error_set(err, TM_ENOMEM,
+                            "%s: out of memory decompressing byte %zu (of %zu declared)",
+                            src->where, src->raw_len, src->raw_len);
+    if (!src->whole && !(src->buf = tm_vm_reserve(src->map_len)))
         return tm_error_set(err, TM_ENOMEM, "%s: out of memory (address space for %zu bytes)",
                             src->where, src->raw_len);
     src->base = src->buf;
     src->dctx = dctx;
     src->in = payload;
-    src->in_len = (size_t)s->stored_len;
-    src->whole = src->raw_len / SRC_WHOLE_RATIO <= src->in_len;
     ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
     return TM_OK;
 }
@@ -356,7 +365,7 @@ static int src_run(tms_src *src, size_t target, tm_error *err)
     int rc = TM_OK, stuck = 0;
     while (o.pos < target && !src->ended && !stuck && !rc) {
         size_t slice = target - o.pos < SRC_SLICE || src->whole ? target - o.pos : SRC_SLICE;
-        if (tm_alloc_charge(slice)) {
+        if (!src->whole && tm_alloc_charge(slice)) {
             rc = tm_error_set(err, TM_ENOMEM,
                               "%s: out of memory decompressing byte %zu (of %zu declared)",
                               src->where, o.pos + slice, src->raw_len);
@@ -384,8 +393,10 @@ static int src_run(tms_src *src, size_t target, tm_error *err)
                 break;
             }
         }
-        tm_alloc_uncharge(slice - (o.pos - start));
-        src->charged += o.pos - start;
+        if (!src->whole) {
+            tm_alloc_uncharge(slice - (o.pos - start));
+            src->charged += o.pos - start;
+        }
     }
     src->avail = o.pos;
     src->in_pos = in.pos;
@@ -435,7 +446,9 @@ int tms_src_finish(tms_src *src, tm_error *err)
 
 void tms_src_close(tms_src *src)
 {
-    if (src->buf) {
+    if (src->buf && src->whole) {
+        tm_free(src->buf);
+    } else if (src->buf) {
         tm_alloc_uncharge(src->charged);
         tm_vm_release(src->buf, src->map_len);
     }

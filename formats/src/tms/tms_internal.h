@@ -66,7 +66,9 @@ typedef struct tms_src {
     size_t avail, raw_len;
     char where[256]; /* "FILE: section 'S' at byte N" */
     /* zstd only: */
-    uint8_t *buf; /* tm_vm_reserve'd, map_len = raw_len + 1 bytes */
+    /* map_len = raw_len + 1 bytes: tm_malloc'd (and so counted) when whole,
+     * else tm_vm_reserve'd and counted as written */
+    uint8_t *buf;
     size_t map_len, charged;
     struct ZSTD_DCtx_s *dctx;
     const uint8_t *in;

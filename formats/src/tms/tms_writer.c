@@ -143,58 +143,24 @@ static int encode_modules(const tm_snapshot *s, tms_buf *b)
 
 /* The file lists frames so that a frame's inlined_by always precedes it
  * (the reader relies on it for acyclicity), while the symbolizer may have
- * linked a frame to a later one.  order[file id] = model id, remap the
- * inverse. */
+ * linked a frame to a later one: tm_snapshot_inline_order.  order[file id] =
+ * model id, remap the inverse. */
 static int order_frames(const tm_snapshot *s, uint32_t *order, uint32_t *remap, tm_error *err)
 {
     size_t n = s->nframes;
-    uint32_t *chain = tm_malloc((n ? n : 1) * sizeof *chain);
-    uint16_t *idepth = tm_calloc(n ? n : 1, sizeof *idepth);
-    if (!chain || !idepth) {
-        tm_free(chain);
-        tm_free(idepth);
+    uint16_t *idepth = tm_malloc((n ? n : 1) * sizeof *idepth);
+    if (!idepth)
         return nomem(err);
+    int rc = tm_snapshot_inline_order(order, s, err);
+    for (size_t k = 0; k < n && rc == TM_OK; k++) {
+        uint32_t f = order[k], up = s->frames[f].inlined_by;
+        remap[f] = (uint32_t)k;
+        unsigned d = up == TM_NONE ? 1u : idepth[remap[up]] + 1u;
+        if (d > TMS_MAX_INLINE_DEPTH)
+            rc = tm_error_set(err, TM_ELIMIT, "frame %u: inline chain longer than %u frames", f,
+                              TMS_MAX_INLINE_DEPTH);
+        idepth[k] = (uint16_t)d;
     }
-    const uint32_t todo = TM_NONE, busy = TM_NONE - 1;
-    for (size_t i = 0; i < n; i++)
-        remap[i] = todo;
-    uint32_t next = 0;
-    int rc = TM_OK;
-    for (size_t i = 0; i < n && rc == TM_OK; i++) {
-        size_t len = 0;
-        uint32_t j = (uint32_t)i;
-        while (j != TM_NONE && remap[j] == todo) {
-            remap[j] = busy;
-            chain[len++] = j;
-            j = s->frames[j].inlined_by;
-            if (j != TM_NONE && j >= n) {
-                rc = tm_error_set(err, TM_EINVAL, "frame %u: inlined_by out of range",
-                                  chain[len - 1]);
-                break;
-            }
-        }
-        if (rc)
-            break;
-        if (j != TM_NONE && remap[j] == busy) {
-            rc = tm_error_set(err, TM_EINVAL, "frame %u: inlined_by chain forms a cycle", j);
-            break;
-        }
-        unsigned d = j == TM_NONE ? 0 : idepth[remap[j]];
-        while (len > 0) {
-            uint32_t f = chain[--len];
-            if (++d > TMS_MAX_INLINE_DEPTH) {
-                rc = tm_error_set(err, TM_ELIMIT,
-                                  "frame %u: inline chain longer than "
-                                  "%u frames",
-                                  f, TMS_MAX_INLINE_DEPTH);
-                break;
-            }
-            idepth[next] = (uint16_t)d;
-            order[next] = f;
-            remap[f] = next++;
-        }
-    }
-    tm_free(chain);
     tm_free(idepth);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tm_alloc.h"
+#include "tm_snapshot_internal.h"
 
 static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap, uint32_t *fmap,
                       uint32_t *stmap, tm_error *err);
@@ -85,6 +86,33 @@ out:
     return rc;
 }
 
+/* A frame's inlined_by must exist in dst before the frame does, but it need
+ * not come earlier in src: the symbolizer rewrites a frame in place
+ * (tm_snapshot_set_frame) to link it to an enclosing caller it interned
+ * after it.  So frames are copied in tm_snapshot_inline_order, the order the
+ * .tms writer lists them in, which checks the model's own invariant (in
+ * range, no cycle): whatever is copied here can be written and read back. */
+static int copy_frames(tm_snapshot *dst, const tm_snapshot *src, const uint32_t *smap,
+                       uint32_t *fmap, tm_error *err)
+{
+    size_t nstr = tm_snapshot_string_count(src), nfr = tm_snapshot_frame_count(src);
+    const tm_frame *frames = tm_snapshot_frames(src);
+    uint32_t *order = tm_malloc((nfr ? nfr : 1) * sizeof *order);
+    if (!order)
+        return tm_error_set(err, TM_ENOMEM, "out of memory (filter_traces)");
+    int rc = tm_snapshot_inline_order(order, src, err);
+    for (size_t k = 0; k < nfr && rc == TM_OK; k++) {
+        tm_frame f = frames[order[k]];
+        f.function = f.function < nstr ? smap[f.function] : 0;
+        f.file = f.file < nstr ? smap[f.file] : 0;
+        if (f.inlined_by != TM_NONE)
+            f.inlined_by = fmap[f.inlined_by];
+        rc = tm_snapshot_intern_frame(&fmap[order[k]], dst, &f, err);
+    }
+    tm_free(order);
+    return rc;
+}
+
 /* Everything but the traces; *map[old id] = new id. */
 static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap, uint32_t *fmap,
                       uint32_t *stmap, tm_error *err)
@@ -107,20 +135,8 @@ static int copy_model(tm_snapshot *dst, const tm_snapshot *src, uint32_t *smap, 
         if ((rc = tm_snapshot_add_module(&id, dst, &m, err)) != TM_OK)
             return rc;
     }
-    const tm_frame *frames = tm_snapshot_frames(src);
-    for (size_t i = 0; i < tm_snapshot_frame_count(src); i++) {
-        tm_frame f = frames[i];
-        f.function = MAP_STR(f.function);
-        f.file = MAP_STR(f.file);
-        if (f.inlined_by != TM_NONE) {
-            if (f.inlined_by >= i)
-                return tm_error_set(err, TM_EFORMAT, "frame %zu: inlined_by %u is not earlier", i,
-                                    f.inlined_by);
-            f.inlined_by = fmap[f.inlined_by];
-        }
-        if ((rc = tm_snapshot_intern_frame(&fmap[i], dst, &f, err)) != TM_OK)
-            return rc;
-    }
+    if ((rc = copy_frames(dst, src, smap, fmap, err)) != TM_OK)
+        return rc;
     const tm_stack_node *st = tm_snapshot_stacks(src);
     size_t nst = tm_snapshot_stack_count(src);
     if (nst)

@@ -318,7 +318,13 @@ out:
     return rc;
 }
 
-/* Spreads per-node sums over group keys; needs the final ctx size. */
+/* Spreads per-node sums over group keys; needs the final ctx size.
+ * Cumulative: each trace counts at every logical frame of its stack, which
+ * is the sum over each logical node of the traces below it — summed from
+ * the leaves up (a parent's id is below its children's), so the cost is one
+ * pass over the nodes, not a walk per stack (stacks x depth: a 300 KB file
+ * of 4000 leaves under one 65535-frame chain took 1.1 s, and grew with the
+ * product). */
 static int side_accumulate(side *sd, an_ctx *c, int cumulative, tm_error *err)
 {
     sd->acc_size = tm_calloc(c->nln, sizeof *sd->acc_size);
@@ -328,24 +334,58 @@ static int side_accumulate(side *sd, an_ctx *c, int cumulative, tm_error *err)
     if (!sd->acc_size || !sd->acc_count || (sd->rate && !sd->acc_est))
         return nomem(err, "statistics");
     const an_view *v = &sd->view;
-    for (size_t s = 0; s < v->nstacks; s++) {
-        uint64_t size = sd->node_size[s], count = sd->node_count[s];
-        if (!count)
-            continue;
-        const double *e = sd->rate ? &sd->node_est[s * EST_N] : NULL;
-        /* Cumulative: a group met twice on one stack (recursion) gets the
-         * node's sums twice, as Python counts it, but its variance only
-         * twice where it is four times: the standard error of such a group
-         * is low by up to a factor sqrt(2) per repetition. */
-        for (uint32_t l = v->node_lnode[s]; l != 0; l = cumulative ? v->lnode_parent[l] : 0) {
-            uint32_t g = sd->lkey[l];
-            sd->acc_size[g] += size;
-            sd->acc_count[g] += count;
-            if (e)
-                for (int k = 0; k < EST_N; k++)
-                    sd->acc_est[(size_t)g * EST_N + k] += e[k];
+    const double *est = sd->rate ? sd->node_est : NULL;
+    if (!cumulative) {
+        for (size_t s = 0; s < v->nstacks; s++) {
+            if (!sd->node_count[s])
+                continue;
+            uint32_t k = sd->lkey[v->node_lnode[s]];
+            sd->acc_size[k] += sd->node_size[s];
+            sd->acc_count[k] += sd->node_count[s];
+            if (est)
+                for (int e = 0; e < EST_N; e++)
+                    sd->acc_est[(size_t)k * EST_N + e] += est[s * EST_N + e];
         }
+        return TM_OK;
     }
+    /* Cumulative: each logical node's subtree sums go to its group, so a
+     * group met twice on one stack (recursion) gets the inner sums twice, as
+     * Python counts it, but its variance only twice where it is four times:
+     * the standard error of such a group is low by up to a factor sqrt(2)
+     * per repetition. */
+    size_t L = v->nlnodes;
+    uint64_t *sub_size = tm_calloc(L ? L : 1, sizeof *sub_size);
+    uint64_t *sub_count = tm_calloc(L ? L : 1, sizeof *sub_count);
+    double *sub_est = est ? tm_calloc((L ? L : 1) * EST_N, sizeof *sub_est) : NULL;
+    if (!sub_size || !sub_count || (est && !sub_est)) {
+        tm_free(sub_size);
+        tm_free(sub_count);
+        tm_free(sub_est);
+        return nomem(err, "statistics");
+    }
+    for (size_t s = 0; s < v->nstacks; s++) {
+        uint32_t l = v->node_lnode[s];
+        sub_size[l] += sd->node_size[s];
+        sub_count[l] += sd->node_count[s];
+        if (est)
+            for (int e = 0; e < EST_N; e++)
+                sub_est[(size_t)l * EST_N + e] += est[s * EST_N + e];
+    }
+    for (size_t l = L; l-- > 1;) {
+        uint32_t k = sd->lkey[l], up = v->lnode_parent[l];
+        sd->acc_size[k] += sub_size[l];
+        sd->acc_count[k] += sub_count[l];
+        sub_size[up] += sub_size[l];
+        sub_count[up] += sub_count[l];
+        if (est)
+            for (int e = 0; e < EST_N; e++) {
+                sd->acc_est[(size_t)k * EST_N + e] += sub_est[l * EST_N + e];
+                sub_est[(size_t)up * EST_N + e] += sub_est[l * EST_N + e];
+            }
+    }
+    tm_free(sub_size);
+    tm_free(sub_count);
+    tm_free(sub_est);
     return TM_OK;
 }
 

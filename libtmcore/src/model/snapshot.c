@@ -243,6 +243,42 @@ int tm_snapshot_set_frame(tm_snapshot *s, uint32_t id, const tm_frame *f, tm_err
     return TM_OK;
 }
 
+int tm_snapshot_inline_order(uint32_t *order, const tm_snapshot *s, tm_error *err)
+{
+    size_t n = s->nframes;
+    /* mark[id]: 0 not listed, 1 on the chain being followed, 2 listed */
+    uint8_t *mark = tm_calloc(n ? n : 1, 1);
+    uint32_t *chain = tm_malloc((n ? n : 1) * sizeof *chain);
+    if (!mark || !chain) {
+        tm_free(mark);
+        tm_free(chain);
+        return nomem(err, "frame order");
+    }
+    size_t next = 0;
+    int rc = TM_OK;
+    for (size_t i = 0; i < n && rc == TM_OK; i++) {
+        size_t len = 0;
+        uint32_t j = (uint32_t)i;
+        while (j != TM_NONE && j < n && mark[j] == 0) {
+            mark[j] = 1;
+            chain[len++] = j;
+            j = s->frames[j].inlined_by;
+        }
+        if (j != TM_NONE && j >= n)
+            rc = tm_error_set(err, TM_EINVAL, "frame %u: inlined_by out of range", chain[len - 1]);
+        else if (j != TM_NONE && mark[j] == 1)
+            rc = tm_error_set(err, TM_EINVAL, "frame %u: inlined_by chain forms a cycle", j);
+        while (rc == TM_OK && len > 0) {
+            uint32_t f = chain[--len];
+            mark[f] = 2;
+            order[next++] = f;
+        }
+    }
+    tm_free(mark);
+    tm_free(chain);
+    return rc;
+}
+
 /* --- stacks ---------------------------------------------------------- */
 
 uint32_t tm_snapshot_append_stack_node(tm_snapshot *s, uint32_t parent, uint32_t frame)

@@ -2,6 +2,16 @@
  * ELF access through libelf: sections (decompressed on demand), build-id,
  * .gnu_debuglink and the symbol table.  Every offset and size from the file
  * is checked before use; a broken file yields a note, never a crash.
+ *
+ * libelf allocates with plain malloc, outside the memory budget (tm/memory.h),
+ * so it is used only where its allocations are known and charged before the
+ * call: elf_begin's tables (per section, charged from the file's own header),
+ * section headers and raw section bytes (in the file's mapping).  Nothing here
+ * calls elf_getdata, elf_strptr or elf_compress, which convert or decompress
+ * into memory of their own (elf_strptr inflates a SHF_COMPRESSED string table
+ * to whatever size its header claims): string tables and symbols are read
+ * from the raw bytes, and compressed sections are inflated by sym_elf_load
+ * into tm_malloc's memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +26,7 @@
 #include <zstd.h>
 
 #include "sym_internal.h"
+#include "tm/memory.h"
 #include "tm_alloc.h"
 
 #ifndef ELFCOMPRESS_ZSTD
@@ -26,6 +37,27 @@
  * ratio, are refused: a corrupt header must not allocate gigabytes. */
 #define SYM_MAX_SECTION (1ull << 30)
 #define SYM_MAX_RATIO 1000ull
+
+/* What elf_begin and the section and program headers cost libelf: an
+ * Elf_Scn (208 bytes in elfutils 0.188) and a converted copy of the header
+ * (64 bytes) per section, the program headers, and about 1 KiB for the
+ * Elf itself; measured with mallinfo2 (tests/unit/test_symbolize.c checks
+ * the charge covers it), rounded up. */
+#define SYM_LIBELF_FIXED (16u << 10)
+#define SYM_LIBELF_PER_SECTION 320u
+#define SYM_LIBELF_PER_PHDR 64u
+
+static _Thread_local char oom_what[SYM_NOTE_MAX];
+
+const char *sym_elf_oom_what(void)
+{
+    return oom_what;
+}
+
+void sym_elf_oom_clear(void)
+{
+    oom_what[0] = '\0';
+}
 
 static void note_set(char *note, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -76,6 +108,37 @@ static int compressed_header(const sym_elf *e, const sym_section *s, const uint8
     return 0;
 }
 
+/* Bytes libelf will allocate for this file, from its ELF header: the
+ * section count (e_shnum, or section 0's sh_size past SHN_LORESERVE) and the
+ * program header count, each bounded by what the file can hold, as libelf
+ * bounds them. */
+static size_t libelf_cost(int fd, uint64_t file_size)
+{
+    uint8_t h[64];
+    uint64_t shnum = 0, phnum = 0;
+    if (pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && memcmp(h, ELFMAG, SELFMAG) == 0) {
+        int is64 = h[EI_CLASS] == ELFCLASS64, msb = h[EI_DATA] == ELFDATA2MSB;
+        uint64_t shoff = is64 ? rd(h + 0x28, 8, msb) : rd(h + 0x20, 4, msb);
+        phnum = rd(h + (is64 ? 0x38 : 0x2c), 2, msb);
+        shnum = rd(h + (is64 ? 0x3c : 0x30), 2, msb);
+        uint8_t sh0[64];
+        size_t shsize = is64 ? 64 : 40;
+        if ((shnum == 0 || phnum == PN_XNUM) && shoff && shoff < file_size &&
+            pread(fd, sh0, shsize, (off_t)shoff) == (ssize_t)shsize) {
+            if (shnum == 0)
+                shnum = is64 ? rd(sh0 + 0x20, 8, msb) : rd(sh0 + 0x14, 4, msb);
+            if (phnum == PN_XNUM)
+                phnum = rd(sh0 + (is64 ? 0x2c : 0x1c), 4, msb);
+        }
+        if (shnum > file_size / shsize)
+            shnum = file_size / shsize;
+        if (phnum > file_size / 32)
+            phnum = file_size / 32;
+    }
+    return SYM_LIBELF_FIXED + (size_t)shnum * SYM_LIBELF_PER_SECTION +
+        (size_t)phnum * SYM_LIBELF_PER_PHDR;
+}
+
 static int is_compressed(const sym_section *s, const char *rawname)
 {
     return (s->flags & SHF_COMPRESSED) || strncmp(rawname, ".zdebug", 7) == 0;
@@ -94,6 +157,14 @@ static int raw_bytes(sym_elf *e, size_t idx, const uint8_t **p, size_t *n)
     if (*n && !*p)
         return -1;
     return 0;
+}
+
+/* The NUL-terminated string at off in a string table, or NULL. */
+static const char *str_at(const uint8_t *tab, size_t len, uint64_t off)
+{
+    if (!tab || off >= len || !memchr(tab + off, '\0', len - (size_t)off))
+        return NULL;
+    return (const char *)tab + off;
 }
 
 static void read_build_id(sym_elf *e, const uint8_t *p, size_t n)
@@ -167,6 +238,13 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap)
         sym_elf_close(e);
         return TM_ENOMEM;
     }
+    size_t cost = libelf_cost(fd, (uint64_t)st.st_size);
+    if (tm_alloc_charge(cost) != 0) {
+        snprintf(oom_what, sizeof oom_what, "%s: libelf's tables for it (%zu bytes)", path, cost);
+        sym_elf_close(e);
+        return TM_ENOMEM;
+    }
+    e->libelf_charge = cost;
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     e->elf = elf;
     if (!elf) {
@@ -199,6 +277,18 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap)
     }
     e->nsections = nsec;
     e->sections[0].name = "";
+    /* Section names straight from the raw string table (elf_strptr would
+     * inflate a compressed one with libelf's malloc; no toolchain compresses
+     * it, so such a file just has no names). */
+    const uint8_t *names = NULL;
+    size_t names_len = 0;
+    GElf_Shdr strsh;
+    Elf_Scn *strscn = elf_getscn(elf, shstr);
+    if (!strscn || !gelf_getshdr(strscn, &strsh) || (strsh.sh_flags & SHF_COMPRESSED) ||
+        strsh.sh_type != SHT_STRTAB || raw_bytes(e, shstr, &names, &names_len) != 0) {
+        names = NULL;
+        names_len = 0;
+    }
 
     size_t nphdr = 0;
     e->first_exec_addr = UINT64_MAX;
@@ -220,7 +310,7 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap)
             s->state = -1;
             continue;
         }
-        const char *nm = elf_strptr(elf, shstr, sh.sh_name);
+        const char *nm = str_at(names, names_len, sh.sh_name);
         s->name = nm ? nm : "";
         s->addr = sh.sh_addr;
         s->size = sh.sh_type == SHT_NOBITS ? 0 : sh.sh_size;
@@ -243,9 +333,13 @@ int sym_elf_open(const char *path, sym_elf **out, char *note, size_t notecap)
             uint64_t raw = 0;
             size_t hdr;
             int kind;
+            /* A claim past the whole budget stays, so that loading the
+             * section is the budget's error (naming it), not a quiet "no
+             * DWARF"; within it, a claim no real section makes is corrupt. */
+            uint64_t budget = tm_memory_budget();
             if (raw_bytes(e, i, &p, &n) != 0 ||
-                compressed_header(e, s, p, n, &raw, &hdr, &kind) != 0 || raw > SYM_MAX_SECTION ||
-                raw / SYM_MAX_RATIO > n) {
+                compressed_header(e, s, p, n, &raw, &hdr, &kind) != 0 ||
+                ((raw > SYM_MAX_SECTION || raw / SYM_MAX_RATIO > n) && !(budget && raw > budget))) {
                 s->state = -1;
                 s->size = 0;
             } else {
@@ -269,6 +363,7 @@ void sym_elf_close(sym_elf *e)
     tm_free(e->sections);
     if (e->elf)
         elf_end((Elf *)e->elf);
+    tm_alloc_uncharge(e->libelf_charge);
     if (e->fd >= 0)
         close(e->fd);
     tm_free(e->debuglink);
@@ -323,8 +418,13 @@ int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap)
         return TM_EFORMAT;
     }
     uint8_t *buf = tm_malloc(raw ? raw : 1);
-    if (!buf)
+    if (!buf) {
+        if (tm_memory_budget_exceeded())
+            snprintf(oom_what, sizeof oom_what,
+                     "%s: section %s decompresses to %llu bytes (its compression header says)",
+                     e->path, s->name, (unsigned long long)raw);
         return TM_ENOMEM;
+    }
     int ok;
     if (kind == 1) {
         uLongf dlen = (uLongf)raw;
@@ -346,38 +446,52 @@ int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap)
     return TM_OK;
 }
 
+/* Symbols are read from the section's bytes (Elf32_Sym / Elf64_Sym in the
+ * file's byte order), and names from its string table's, both through
+ * sym_elf_load: mapped file pages, or a counted copy if compressed. */
 static int symtab_add(sym_elf *e, size_t idx, sym_index *ix, size_t *added)
 {
-    Elf *elf = (Elf *)e->elf;
-    Elf_Scn *scn = elf_getscn(elf, idx);
-    GElf_Shdr sh;
-    if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_entsize == 0)
+    const sym_section *sec = &e->sections[idx];
+    if (sec->entsize == 0 || sec->link == 0 || sec->link >= e->nsections ||
+        e->sections[sec->link].type != SHT_STRTAB)
         return TM_EFORMAT;
-    Elf_Data *d = elf_getdata(scn, NULL);
-    if (!d)
-        return TM_EFORMAT;
-    size_t n = sh.sh_size / sh.sh_entsize;
+    int rc;
+    if ((rc = sym_elf_load(e, idx, NULL, 0)) != TM_OK ||
+        (rc = sym_elf_load(e, (size_t)sec->link, NULL, 0)) != TM_OK)
+        return rc;
+    const sym_section *strs = &e->sections[sec->link];
+    size_t stride = e->is64 ? 24 : 16, n = (size_t)(sec->size / stride);
     const char *file = NULL;
     for (size_t i = 1; i < n; i++) {
-        GElf_Sym sym;
-        if (!gelf_getsym(d, (int)i, &sym))
-            break;
-        int type = GELF_ST_TYPE(sym.st_info);
+        const uint8_t *q = sec->data + i * stride;
+        uint64_t name_off = rd(q, 4, e->msb), value, size;
+        unsigned info, shndx;
+        if (e->is64) {
+            info = q[4];
+            shndx = (unsigned)rd(q + 6, 2, e->msb);
+            value = rd(q + 8, 8, e->msb);
+            size = rd(q + 16, 8, e->msb);
+        } else {
+            value = rd(q + 4, 4, e->msb);
+            size = rd(q + 8, 4, e->msb);
+            info = q[12];
+            shndx = (unsigned)rd(q + 14, 2, e->msb);
+        }
+        int type = GELF_ST_TYPE(info);
         if (type == STT_FILE) {
-            file = elf_strptr(elf, sh.sh_link, sym.st_name);
+            file = str_at(strs->data, strs->size, name_off);
             continue;
         }
         /* Data symbols never cover code; skipping them keeps the table small. */
         if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
             continue;
-        if (sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS)
+        if (shndx == SHN_UNDEF || shndx == SHN_ABS)
             continue;
-        const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
+        const char *name = str_at(strs->data, strs->size, name_off);
         if (!name || !*name)
             continue;
-        int local = GELF_ST_BIND(sym.st_info) == STB_LOCAL;
-        int rc = sym_index_add_symbol(ix, sym.st_value, sym.st_size, name,
-                                      local && file && *file ? file : NULL);
+        int local = GELF_ST_BIND(info) == STB_LOCAL;
+        rc = sym_index_add_symbol(ix, value, size, name, local && file && *file ? file : NULL);
         if (rc != TM_OK)
             return rc;
         (*added)++;

@@ -66,6 +66,7 @@ typedef struct sym_elf {
     uint32_t debuglink_crc;
     int has_debug_info;       /* a .debug_info / .zdebug_info with bytes */
     uint64_t first_exec_addr; /* lowest address of an executable PT_LOAD */
+    size_t libelf_charge;     /* libelf's own tables, counted in the budget */
 } sym_elf;
 
 /* Opens path.  TM_OK, TM_ENOMEM, or another code with a note (not ELF,
@@ -76,6 +77,12 @@ void sym_elf_close(sym_elf *e);
 int sym_elf_load(sym_elf *e, size_t idx, char *note, size_t notecap);
 /* Index of the section called name, or SIZE_MAX. */
 size_t sym_elf_find(const sym_elf *e, const char *name);
+/* After TM_ENOMEM from sym_elf_open or sym_elf_load in this thread: what the
+ * memory budget refused ("FILE: section S decompresses to N bytes ..."), for
+ * the symbolizer's error; "" when it was not the budget.  Cleared by
+ * sym_elf_oom_clear. */
+const char *sym_elf_oom_what(void);
+void sym_elf_oom_clear(void);
 
 /* --- debuginfod (debuginfod.c) ------------------------------------------ */
 

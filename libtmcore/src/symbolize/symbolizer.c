@@ -522,6 +522,7 @@ static int get_module(tm_symbolizer *s, const char *path, const uint8_t *id, uin
     if (idlen)
         memcpy(m->want_id, id, idlen);
     m->want_id_len = idlen;
+    sym_elf_oom_clear();
     int rc = locate(s, m);
     if (rc != TM_OK) {
         module_free(m);
@@ -530,6 +531,16 @@ static int get_module(tm_symbolizer *s, const char *path, const uint8_t *id, uin
     s->mods[s->nmods++] = m;
     *out = m;
     return TM_OK;
+}
+
+/* Names what the memory budget refused, when it was the budget (the tools
+ * add the budget itself: tool_fail). */
+static int indexing_failed(tm_error *err, int rc, const char *path)
+{
+    const char *what = sym_elf_oom_what();
+    if (what[0])
+        return tm_error_set(err, rc, "%s: out of memory while indexing: %s", path, what);
+    return tm_error_set(err, rc, "%s: out of memory while indexing", path);
 }
 
 /* --- lookups ------------------------------------------------------------------- */
@@ -552,7 +563,7 @@ int tm_symbolizer_lookup(tm_sym_result *out, tm_symbolizer *s, const char *path,
         return tm_error_set(err, TM_EINVAL, "symbolizer lookup: NULL argument");
     sym_module *m;
     if (get_module(s, path, NULL, 0, &m) != TM_OK)
-        return tm_error_set(err, TM_ENOMEM, "%s: out of memory while indexing", path);
+        return indexing_failed(err, TM_ENOMEM, path);
     lookup_in(m, addr, out);
     return TM_OK;
 }
@@ -628,7 +639,7 @@ int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *s, tm_sn
             const char *path = tm_snapshot_string(snap, md.path, NULL);
             rc = get_module(s, path, md.build_id, md.build_id_len, &mods[f.module]);
             if (rc != TM_OK) {
-                rc = tm_error_set(err, rc, "%s: out of memory while indexing", path);
+                rc = indexing_failed(err, rc, path);
                 goto out;
             }
             sym_module *m = mods[f.module];
