@@ -27,126 +27,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dwarf_reader.h"
+#include "dwarf_walk.h"
 #include "sym_internal.h"
 #include "tm_alloc.h"
-
-#define MAX_DIE_DEPTH 200
-#define MAX_NAME_HOPS 16
-#define MAX_RANGES 64
-
-enum {
-    TAG_array_type = 0x01,
-    TAG_enumeration_type = 0x04,
-    TAG_formal_parameter = 0x05,
-    TAG_member = 0x0d,
-    TAG_pointer_type = 0x0f,
-    TAG_subroutine_type = 0x15,
-    TAG_typedef = 0x16,
-    TAG_inlined_subroutine = 0x1d,
-    TAG_base_type = 0x24,
-    TAG_const_type = 0x26,
-    TAG_subprogram = 0x2e,
-    TAG_template_type_parameter = 0x2f,
-    TAG_template_value_parameter = 0x30,
-    TAG_variable = 0x34,
-    TAG_call_site = 0x48,
-    TAG_GNU_call_site = 0x4109
-};
-
-enum {
-    AT_sibling = 0x01,
-    AT_name = 0x03,
-    AT_stmt_list = 0x10,
-    AT_low_pc = 0x11,
-    AT_high_pc = 0x12,
-    AT_comp_dir = 0x1b,
-    AT_abstract_origin = 0x31,
-    AT_specification = 0x47,
-    AT_ranges = 0x55,
-    AT_call_file = 0x58,
-    AT_call_line = 0x59,
-    AT_linkage_name = 0x6e,
-    AT_dwo_name = 0x76,
-    AT_MIPS_linkage_name = 0x2007,
-    AT_GNU_dwo_name = 0x2130,
-    AT_GNU_dwo_id = 0x2131,
-    AT_GNU_ranges_base = 0x2132
-};
-
-/* The attributes a subroutine DIE is read for. */
-enum {
-    K_low,
-    K_high,
-    K_ranges,
-    K_origin,
-    K_spec,
-    K_name,
-    K_linkage,
-    K_mips,
-    K_call_file,
-    K_call_line,
-    K_sibling,
-    K_comp_dir,
-    K_stmt_list,
-    K_dwo_name,
-    K_dwo_id,
-    K_ranges_base,
-    NK
-};
-
-typedef struct die_attrs {
-    unsigned have; /* bit per K_* */
-    dw_val v[NK];
-} die_attrs;
-
-typedef struct walk_item {
-    die_attrs at;
-    uint32_t func; /* SYM_NONE until needed */
-    int inlined;
-    unsigned level;
-} walk_item;
-
-typedef struct origin_entry {
-    uint64_t off;
-    uint32_t name;
-} origin_entry;
-
-typedef struct walker {
-    dw_reader r;   /* the file's, or while a split unit is read, its .dwo's */
-    dw_reader alt; /* the supplementary (dwz) file's; no units if none */
-    sym_elf *e;    /* the indexed file; NULL when indexing sections */
-    const dw_external *ext;
-    /* split DWARF: the package beside the file, opened on first need */
-    int dwp_tried;
-    sym_elf *dwp;
-    dw_sections dwp_sec;
-    dw_bytes dwp_index;
-    /* what is missing (a .dwo, the dwz file): said once, with a count */
-    char degraded[SYM_NOTE_MAX];
-    int ndegraded;
-    sym_index *ix;
-    dw_unit *u; /* current unit */
-    sym_line_input line_in;
-    sym_line_files lf; /* the current unit's file table */
-    walk_item stack[MAX_DIE_DEPTH + 1];
-    size_t depth;
-    int enomem;
-    int errors;
-    char note[SYM_NOTE_MAX];
-    /* abstract origin offset -> name: inlined copies repeat their origin */
-    origin_entry *origins;
-    size_t norigin, caporigin;
-    tm_hindex origin_index;
-} walker;
 
 typedef struct range_buf {
     uint64_t lo[MAX_RANGES], hi[MAX_RANGES];
     int n;
 } range_buf;
 
-static void walker_error(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void walker_error(walker *w, const char *fmt, ...)
+void walker_error(walker *w, const char *fmt, ...)
 {
     w->errors++;
     if (w->note[0])
@@ -157,8 +47,7 @@ static void walker_error(walker *w, const char *fmt, ...)
     va_end(ap);
 }
 
-static void walker_degraded(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void walker_degraded(walker *w, const char *fmt, ...)
+void walker_degraded(walker *w, const char *fmt, ...)
 {
     w->ndegraded++;
     if (w->degraded[0])
@@ -168,7 +57,6 @@ static void walker_degraded(walker *w, const char *fmt, ...)
     vsnprintf(w->degraded, sizeof w->degraded, fmt, ap);
     va_end(ap);
 }
-
 /* --- attributes -------------------------------------------------------------- */
 
 static int key_of(unsigned name)
@@ -195,9 +83,8 @@ static int key_of(unsigned name)
     }
 }
 
-/* Reads every attribute of a at *c; keeps those we use.  -1 on error. */
-static int read_attrs_of(walker *w, const dw_reader *r, const dw_unit *u, sym_cur *c,
-                         const dw_abbrev *a, die_attrs *out)
+int read_attrs_of(walker *w, const dw_reader *r, const dw_unit *u, sym_cur *c, const dw_abbrev *a,
+                  die_attrs *out)
 {
     out->have = 0;
     const dw_attrspec *sp = a->nattr ? &u->ab->specs[a->first] : NULL; /* specs may be NULL */
@@ -248,11 +135,6 @@ static int die_at(walker *w, dw_reader *r, uint64_t off, dw_unit **uo, die_attrs
         return -1;
     *uo = u;
     return read_attrs_of(w, r, u, &c, a, out);
-}
-
-static int has(const die_attrs *d, int k)
-{
-    return (d->have >> k) & 1;
 }
 
 /* --- names ---------------------------------------------------------------------- */
@@ -464,7 +346,7 @@ static int skip_children(unsigned tag)
 
 /* The DIEs below the root of unit u, in one pass.  `level` is the nesting
  * level of the next DIE (the root's children are at 1). */
-static int walk_unit(walker *w, dw_unit *u, sym_cur *c)
+int walk_unit(walker *w, dw_unit *u, sym_cur *c)
 {
     unsigned level = 1, skip_level = 0;
     w->depth = 0;
@@ -550,237 +432,11 @@ static int walk_unit(walker *w, dw_unit *u, sym_cur *c)
     return TM_OK;
 }
 
-/* --- split DWARF: skeleton units and their .dwo / .dwp ---------------------------- */
-
-static void origins_reset(walker *w)
+void origins_reset(walker *w)
 {
     /* DIE offsets are per file: a split unit's would hit the file's */
     w->norigin = 0;
     tm_hindex_clear(&w->origin_index);
-}
-
-/* Opens the package beside the file (FILE.dwp, or for FILE.debug also
- * FILE.dwp without the suffix), once. */
-static int dwp_open(walker *w)
-{
-    if (w->dwp_tried || !w->e || !w->e->path)
-        return TM_OK;
-    w->dwp_tried = 1;
-    char path[4096], note[SYM_NOTE_MAX] = "";
-    size_t n = strlen(w->e->path);
-    for (int k = 0; k < 2 && !w->dwp; k++) {
-        if (k == 1 && (n < 6 || strcmp(w->e->path + n - 6, ".debug") != 0))
-            break;
-        snprintf(path, sizeof path, "%.*s.dwp", (int)(k ? n - 6 : n), w->e->path);
-        int rc = sym_elf_open(path, &w->dwp, note, sizeof note);
-        if (rc == TM_ENOMEM)
-            return rc;
-        if (rc != TM_OK) {
-            if (rc != TM_ENOTFOUND)
-                walker_degraded(w, "split DWARF: %s", note);
-            w->dwp = NULL;
-        }
-    }
-    if (!w->dwp)
-        return TM_OK;
-    int rc = sym_dwo_sections(w->dwp, &w->dwp_sec, &w->dwp_index, note, sizeof note);
-    if (rc == TM_OK && !w->dwp_index.n) {
-        snprintf(note, sizeof note, "%s has no .debug_cu_index", w->dwp->path);
-        rc = TM_EFORMAT;
-    }
-    if (rc != TM_OK) {
-        if (rc != TM_ENOMEM)
-            walker_degraded(w, "split DWARF: %s", note);
-        sym_elf_close(w->dwp);
-        w->dwp = NULL;
-    }
-    return rc == TM_ENOMEM ? rc : TM_OK;
-}
-
-/* Reads the split unit id of sections sec (a .dwo, or a package's slice)
- * for skeleton sk, whose root DIE is skroot.  `where` names the file. */
-static int walk_split(walker *w, dw_unit *sk, const die_attrs *skroot, const dw_sections *sec,
-                      uint64_t id, const char *where)
-{
-    dw_reader sr;
-    char hnote[SYM_NOTE_MAX] = "";
-    int rc = dw_reader_init(&sr, sec, hnote, sizeof hnote);
-    if (rc != TM_OK)
-        return rc;
-    if (hnote[0])
-        walker_error(w, "%s: %s", where, hnote);
-    dw_unit *su = NULL;
-    size_t nsplit = 0;
-    for (size_t i = 0; i < sr.nunits && !su; i++) {
-        dw_unit *c = &sr.units[i];
-        if (c->version >= 5) {
-            if (c->unit_type != 5)
-                continue;
-            nsplit++;
-            if (c->has_dwo_id && c->dwo_id == id)
-                su = c;
-            continue;
-        }
-        /* DWARF 4 (GNU): the id is an attribute of the unit's root DIE */
-        char note[SYM_NOTE_MAX];
-        rc = dw_unit_abbrevs(&sr, c, note, sizeof note);
-        if (rc == TM_ENOMEM)
-            break;
-        rc = TM_OK;
-        sym_cur cur = dw_cursor(&sr, c, c->die);
-        uint64_t code;
-        const dw_abbrev *a = dw_die_begin(c, &cur, &code);
-        die_attrs d;
-        if (!a || read_attrs_of(w, &sr, c, &cur, a, &d) != 0)
-            continue;
-        nsplit++;
-        uint64_t v;
-        if (has(&d, K_dwo_id) && dw_val_unsigned(&d.v[K_dwo_id], &v) && v == id)
-            su = c;
-    }
-    if (rc == TM_OK && !su && nsplit)
-        walker_degraded(w,
-                        "split DWARF: %s has no unit with dwo_id 0x%llx (out of date?): inline "
-                        "frames of its code are missing",
-                        where, (unsigned long long)id);
-    else if (rc == TM_OK && !su)
-        walker_error(w, "%s: no split unit", where);
-    if (rc != TM_OK || !su) {
-        dw_reader_free(&sr);
-        return rc;
-    }
-    /* The split unit's addresses are in the skeleton's file. */
-    su->addr_base = sk->addr_base;
-    su->has_addr_base = sk->has_addr_base;
-    dw_unit_bases(&sr, su);
-    if (!su->has_str_offsets_base) { /* implied: after the section's header */
-        su->str_offsets_base = su->version >= 5 ? (su->offsize == 8 ? 16 : 8) : 0;
-        su->has_str_offsets_base = 1;
-    }
-    if (!su->has_rnglists_base && su->version >= 5) {
-        su->rnglists_base = su->offsize == 8 ? 20 : 12;
-        su->has_rnglists_base = 1;
-    }
-    uint64_t rb;
-    if (has(skroot, K_ranges_base) && dw_val_unsigned(&skroot->v[K_ranges_base], &rb))
-        su->ranges_base = rb;
-    else if (has(skroot, K_ranges_base) && skroot->v[K_ranges_base].form == 0x17)
-        su->ranges_base = skroot->v[K_ranges_base].u;
-    if (!su->base_addr)
-        su->base_addr = sk->base_addr;
-
-    dw_reader keep = w->r;
-    dw_unit *keep_u = w->u;
-    w->r = sr;
-    w->u = su;
-    origins_reset(w);
-    sym_cur c = dw_cursor(&w->r, su, su->die);
-    uint64_t code;
-    const dw_abbrev *a = dw_die_begin(su, &c, &code);
-    if (!a)
-        walker_error(w, "%s: bad split unit DIE", where);
-    else if (dw_skip_attrs(&w->r, su, &c, a) != 0)
-        walker_error(w, "%s: malformed split unit DIE", where);
-    else if (a->children)
-        rc = walk_unit(w, su, &c);
-    dw_reader_free(&w->r);
-    w->r = keep;
-    w->u = keep_u;
-    origins_reset(w);
-    return rc;
-}
-
-/* Skeleton unit sk (root DIE skroot): finds its split unit, in the package
- * beside the file or in its .dwo (the name as given, relative to comp_dir,
- * beside the file), and reads its functions and inline calls. */
-static int split_unit(walker *w, dw_unit *sk, const die_attrs *skroot, const char *comp_dir)
-{
-    uint64_t id = sk->dwo_id;
-    if (!sk->has_dwo_id && !(has(skroot, K_dwo_id) && dw_val_unsigned(&skroot->v[K_dwo_id], &id)))
-        return TM_OK; /* not split after all */
-    const char *name = NULL;
-    if (has(skroot, K_dwo_name))
-        dw_val_string(&w->r, sk, &skroot->v[K_dwo_name], &name);
-    char note[SYM_NOTE_MAX] = "", where[4096];
-    snprintf(where, sizeof where, "%s", name ? name : "the .dwo");
-    dw_sections sec;
-    int found = 0, rc = TM_OK;
-    sym_elf *f = NULL;
-    const dw_sections *whole = NULL;
-    const dw_bytes *index = NULL;
-    if (w->ext) {
-        whole = w->ext->dwo;
-        index = w->ext->cu_index;
-        if (whole && !index) {
-            sec = *whole;
-            found = 1;
-        }
-    } else {
-        if ((rc = dwp_open(w)) != TM_OK)
-            return rc;
-        if (w->dwp) {
-            whole = &w->dwp_sec;
-            index = &w->dwp_index;
-            snprintf(where, sizeof where, "%s", w->dwp->path);
-        }
-    }
-    if (whole && index) {
-        dw_dwp_row row;
-        int k = dw_cu_index_find(index, whole->msb, id, &row, note, sizeof note);
-        if (k == 1 && dw_dwp_slice(whole, &row, &sec, note, sizeof note) == 0)
-            found = 1;
-        else if (k != 0)
-            walker_error(w, "%s: %s", where, note);
-    }
-    if (!found && !w->ext && w->e && name) {
-        char path[4096];
-        const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-        for (int k = 0; k < 4 && !f; k++) {
-            if (k == 0 && name[0] != '/')
-                continue;
-            if (k == 0)
-                snprintf(path, sizeof path, "%s", name);
-            else if (k == 1 && comp_dir && name[0] != '/')
-                sym_path_join(path, sizeof path, comp_dir, name);
-            else if (k == 2 && name[0] != '/')
-                sym_path_beside(path, sizeof path, w->e->path, name);
-            else if (k == 3)
-                sym_path_beside(path, sizeof path, w->e->path, base);
-            else
-                continue;
-            rc = sym_elf_open(path, &f, note, sizeof note);
-            if (rc == TM_ENOMEM)
-                return rc;
-            if (rc != TM_OK) {
-                f = NULL;
-                if (rc != TM_ENOTFOUND)
-                    walker_error(w, "%s", note);
-            }
-        }
-        rc = TM_OK;
-        if (f) {
-            snprintf(where, sizeof where, "%s", f->path);
-            rc = sym_dwo_sections(f, &sec, NULL, note, sizeof note);
-            if (rc == TM_OK)
-                found = 1;
-            else if (rc != TM_ENOMEM)
-                walker_error(w, "%s", note);
-        }
-    }
-    if (rc == TM_OK && !found)
-        walker_degraded(w,
-                        "split DWARF: %s not found (nor a .dwp beside the file): inline frames "
-                        "of its code are missing",
-                        name ? name : "a .dwo");
-    if (rc == TM_OK && found) {
-        sec.addr = w->r.sec.addr;
-        sec.ranges = w->r.sec.ranges;
-        memset(&sec.sup_str, 0, sizeof sec.sup_str);
-        rc = walk_split(w, sk, skroot, &sec, id, where);
-    }
-    if (f)
-        sym_elf_close(f);
-    return rc;
 }
 
 static int process_unit(walker *w, dw_unit *u)

@@ -7,8 +7,8 @@
  *   sym_lines    decodes .debug_line programs into the index  (lines.c)
  *   dw_reader    reads .debug_info & co, bounds-checked  (info.c, dwarf_reader.h)
  *   dw_cu_index  a DWARF package's unit index  (dwp.c)
- *   sym_dwarf    fills an index from DWARF, following split units and
- *                dwz supplementary files  (dwarf.c)
+ *   sym_dwarf    fills an index from DWARF, following dwz supplementary
+ *                files (dwarf.c) and split units (dwarf_split.c)
  *   symbolizer   locating files, cache by build-id, snapshots (symbolizer.c)
  */
 #ifndef TM_SYM_INTERNAL_H
