@@ -485,9 +485,13 @@ static int process_unit(walker *w, dw_unit *u)
     return rc == TM_OK && w->enomem ? TM_ENOMEM : rc;
 }
 
-/* --- sections and the entry point ---------------------------------------------------------- */
+/* --- sections, and reading them whole or unit by unit ------------------------------------ */
 
-static int index_sections(walker *w, const dw_sections *sec, char *note, size_t notecap);
+struct sym_dwarf {
+    walker w;
+    sym_elf *alt_file; /* the dwz supplementary file, opened by us */
+    size_t ncu;        /* units that can hold code: compile, partial, skeleton */
+};
 
 /* The supplementary file of e (dwarf_files.c finds it) into w->alt. */
 static int alt_open(walker *w, sym_elf *e, sym_elf **out)
@@ -507,15 +511,72 @@ static int alt_open(walker *w, sym_elf *e, sym_elf **out)
     return rc;
 }
 
-int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t notecap)
+void sym_dwarf_close(sym_dwarf *d)
 {
-    *degraded = 0;
-    walker *w = tm_calloc(1, sizeof *w);
-    if (!w)
+    if (!d)
+        return;
+    walker *w = &d->w;
+    dw_reader_free(&w->r);
+    if (w->dwp)
+        sym_elf_close(w->dwp);
+    tm_free(w->lf.files);
+    tm_free(w->origins);
+    tm_hindex_free(&w->origin_index);
+    dw_reader_free(&w->alt);
+    if (d->alt_file)
+        sym_elf_close(d->alt_file);
+    tm_free(d);
+}
+
+/* Compile, partial and skeleton units (a skeleton has the line table of a
+ * split-DWARF unit); type units hold no code. */
+static int holds_code(const dw_unit *u)
+{
+    return u->unit_type == 1 || u->unit_type == 3 || u->unit_type == 4;
+}
+
+/* The unit headers of sections *secp into d->w.r. */
+static int open_sections(sym_dwarf *d, const dw_sections *secp, char *note, size_t notecap)
+{
+    walker *w = &d->w;
+    dw_sections sec = *secp;
+    sec.sup_str = w->alt.sec.str;
+    if (!sec.info.n) {
+        snprintf(note, notecap, "no usable DWARF: no debug sections");
+        return TM_EFORMAT;
+    }
+    char hnote[SYM_NOTE_MAX] = "";
+    int rc = dw_reader_init(&w->r, &sec, hnote, sizeof hnote);
+    if (rc != TM_OK)
+        return rc;
+    if (hnote[0])
+        walker_error(w, "%s", hnote);
+    w->line_in.line = sec.line.p;
+    w->line_in.line_size = sec.line.n;
+    w->line_in.line_str = sec.line_str.p;
+    w->line_in.line_str_size = sec.line_str.n;
+    w->line_in.str = sec.str.p;
+    w->line_in.str_size = sec.str.n;
+    w->line_in.msb = sec.msb;
+    for (size_t i = 0; i < w->r.nunits; i++)
+        d->ncu += holds_code(&w->r.units[i]);
+    if (d->ncu == 0) {
+        snprintf(note, notecap, "no usable DWARF: %s",
+                 w->note[0] ? w->note : "no compilation units");
+        return TM_EFORMAT;
+    }
+    return TM_OK;
+}
+
+int sym_dwarf_open(sym_dwarf **out, sym_elf *e, sym_index *ix, char *note, size_t notecap)
+{
+    *out = NULL;
+    sym_dwarf *d = tm_calloc(1, sizeof *d);
+    if (!d)
         return TM_ENOMEM;
+    walker *w = &d->w;
     w->ix = ix;
     w->e = e;
-    sym_elf *alt = NULL;
     dw_sections sec;
     memset(&sec, 0, sizeof sec);
     sec.msb = e->msb;
@@ -526,38 +587,133 @@ int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t
                           &sec.addr, &sec.ranges, &sec.rnglists, &sec.line };
     int rc = TM_OK;
     char snote[SYM_NOTE_MAX] = "";
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        int r = sym_dwarf_section(e, names[i], slots[i], snote, sizeof snote);
-        if (r == TM_ENOMEM) {
-            rc = r;
-            goto out;
-        }
-        if (r != TM_OK) {
-            if (i < 2) { /* without these nothing can be read */
-                snprintf(note, notecap, "no usable DWARF: %s", snote);
-                rc = TM_EFORMAT;
-                goto out;
-            }
+    for (size_t i = 0; rc == TM_OK && i < sizeof names / sizeof names[0]; i++) {
+        rc = sym_dwarf_section(e, names[i], slots[i], snote, sizeof snote);
+        if (rc != TM_OK && rc != TM_ENOMEM && i < 2) { /* without these nothing can be read */
+            snprintf(note, notecap, "no usable DWARF: %s", snote);
+            rc = TM_EFORMAT;
+        } else if (rc != TM_OK && rc != TM_ENOMEM) {
             walker_error(w, "%s", snote);
+            rc = TM_OK;
         }
     }
-    if ((rc = alt_open(w, e, &alt)) == TM_OK)
-        rc = index_sections(w, &sec, note, notecap);
+    if (rc == TM_OK && (rc = alt_open(w, e, &d->alt_file)) == TM_OK)
+        rc = open_sections(d, &sec, note, notecap);
+    if (rc != TM_OK) {
+        sym_dwarf_close(d);
+        return rc;
+    }
+    *out = d;
+    return TM_OK;
+}
+
+size_t sym_dwarf_nunits(const sym_dwarf *d)
+{
+    return d->w.r.nunits;
+}
+
+int sym_dwarf_unit_holds_code(const sym_dwarf *d, size_t unit)
+{
+    return unit < d->w.r.nunits && holds_code(&d->w.r.units[unit]);
+}
+
+int sym_dwarf_read_unit(sym_dwarf *d, size_t unit)
+{
+    if (!sym_dwarf_unit_holds_code(d, unit))
+        return TM_OK;
+    return process_unit(&d->w, &d->w.r.units[unit]);
+}
+
+int sym_dwarf_unit_ranges(sym_dwarf *d, size_t unit,
+                          void (*add)(void *ctx, uint64_t lo, uint64_t hi), void *ctx, int *found)
+{
+    walker *w = &d->w;
+    *found = 0;
+    if (!sym_dwarf_unit_holds_code(d, unit))
+        return TM_OK;
+    dw_unit *u = &w->r.units[unit];
+    char note[SYM_NOTE_MAX];
+    int rc = dw_unit_abbrevs(&w->r, u, note, sizeof note);
+    if (rc != TM_OK)
+        return rc == TM_ENOMEM ? rc : TM_EFORMAT;
+    dw_unit_bases(&w->r, u);
+    sym_cur c = dw_cursor(&w->r, u, u->die);
+    uint64_t code, lo, hi;
+    const dw_abbrev *a = dw_die_begin(u, &c, &code);
+    die_attrs root;
+    /* errors here are the unit's, said when it is read */
+    int errors = w->errors;
+    char keep[SYM_NOTE_MAX];
+    memcpy(keep, w->note, sizeof keep);
+    rc = !a || read_attrs(w, u, &c, a, &root) != 0 ? TM_EFORMAT : TM_OK;
+    w->errors = errors;
+    memcpy(w->note, keep, sizeof keep);
+    if (rc != TM_OK)
+        return rc;
+    if (has(&root, K_low) && has(&root, K_high) && dw_val_address(&w->r, u, &root.v[K_low], &lo)) {
+        if (dw_val_is_constant(&root.v[K_high]))
+            hi = lo + root.v[K_high].u;
+        else if (!dw_val_address(&w->r, u, &root.v[K_high], &hi))
+            return TM_EFORMAT;
+        if (lo < hi)
+            add(ctx, lo, hi);
+        *found = 1;
+        return TM_OK;
+    }
+    if (!has(&root, K_ranges))
+        return TM_OK;
+    if (dw_ranges(&w->r, u, &root.v[K_ranges], add, ctx, note, sizeof note) != 0)
+        return TM_EFORMAT;
+    *found = 1;
+    return TM_OK;
+}
+
+void sym_dwarf_note(const sym_dwarf *d, int *degraded, char *note, size_t notecap)
+{
+    const walker *w = &d->w;
     *degraded = w->ndegraded > 0;
-out:
-    dw_reader_free(&w->alt);
-    if (alt)
-        sym_elf_close(alt);
-    tm_free(w);
+    if (!w->errors && !w->ndegraded)
+        return;
+    char more[48] = "", errs[SYM_NOTE_MAX + 64] = "";
+    if (w->ndegraded > 1)
+        snprintf(more, sizeof more, " (and %d more like it)", w->ndegraded - 1);
+    if (w->errors)
+        snprintf(errs, sizeof errs, "%sDWARF partly unreadable (%d errors), first: %s",
+                 w->ndegraded ? "; " : "", w->errors, w->note);
+    snprintf(note, notecap, "%s%s%s", w->degraded, more, errs);
+}
+
+/* Every unit of d, then the note. */
+static int read_all(sym_dwarf *d, int *degraded, char *note, size_t notecap)
+{
+    int rc = TM_OK;
+    for (size_t i = 0; rc == TM_OK && i < d->w.r.nunits; i++)
+        rc = sym_dwarf_read_unit(d, i);
+    if (rc == TM_OK)
+        sym_dwarf_note(d, degraded, note, notecap);
     return rc;
 }
 
-int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym_index *ix,
-                             char *note, size_t notecap)
+int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t notecap)
 {
-    walker *w = tm_calloc(1, sizeof *w);
-    if (!w)
+    *degraded = 0;
+    sym_dwarf *d;
+    int rc = sym_dwarf_open(&d, e, ix, note, notecap);
+    if (rc == TM_OK) {
+        rc = read_all(d, degraded, note, notecap);
+        sym_dwarf_close(d);
+    }
+    return rc;
+}
+
+int sym_dwarf_open_sections(sym_dwarf **out, const dw_sections *sec, const dw_external *ext,
+                            sym_index *ix, char *note, size_t notecap)
+{
+    *out = NULL;
+    sym_dwarf *d = tm_calloc(1, sizeof *d);
+    if (!d)
         return TM_ENOMEM;
+    walker *w = &d->w;
     w->ix = ix;
     w->ext = ext;
     int rc = TM_OK;
@@ -568,65 +724,23 @@ int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym
             walker_error(w, "supplementary file: %s", anote);
     }
     if (rc == TM_OK)
-        rc = index_sections(w, sec, note, notecap);
-    dw_reader_free(&w->alt);
-    tm_free(w);
-    return rc;
+        rc = open_sections(d, sec, note, notecap);
+    if (rc != TM_OK) {
+        sym_dwarf_close(d);
+        return rc;
+    }
+    *out = d;
+    return TM_OK;
 }
 
-static int index_sections(walker *w, const dw_sections *secp, char *note, size_t notecap)
+int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym_index *ix,
+                             char *note, size_t notecap)
 {
-    dw_sections sec = *secp;
-    sec.sup_str = w->alt.sec.str;
-    int rc = TM_OK;
-    if (!sec.info.n) {
-        snprintf(note, notecap, "no usable DWARF: no debug sections");
-        rc = TM_EFORMAT;
-        goto out;
+    sym_dwarf *d;
+    int degraded, rc = sym_dwarf_open_sections(&d, sec, ext, ix, note, notecap);
+    if (rc == TM_OK) {
+        rc = read_all(d, &degraded, note, notecap);
+        sym_dwarf_close(d);
     }
-    char hnote[SYM_NOTE_MAX] = "";
-    if ((rc = dw_reader_init(&w->r, &sec, hnote, sizeof hnote)) != TM_OK)
-        goto out;
-    if (hnote[0])
-        walker_error(w, "%s", hnote);
-    w->line_in.line = sec.line.p;
-    w->line_in.line_size = sec.line.n;
-    w->line_in.line_str = sec.line_str.p;
-    w->line_in.line_str_size = sec.line_str.n;
-    w->line_in.str = sec.str.p;
-    w->line_in.str_size = sec.str.n;
-    w->line_in.msb = sec.msb;
-    size_t ncu = 0;
-    for (size_t i = 0; rc == TM_OK && i < w->r.nunits; i++) {
-        dw_unit *u = &w->r.units[i];
-        /* compile, partial and skeleton units (a skeleton has the line
-         * table of a split-DWARF unit); type units hold no code */
-        if (u->unit_type != 1 && u->unit_type != 3 && u->unit_type != 4)
-            continue;
-        ncu++;
-        rc = process_unit(w, u);
-    }
-    if (rc == TM_OK && (w->errors || w->ndegraded)) {
-        char more[48] = "", errs[SYM_NOTE_MAX + 64] = "";
-        if (w->ndegraded > 1)
-            snprintf(more, sizeof more, " (and %d more like it)", w->ndegraded - 1);
-        if (w->errors)
-            snprintf(errs, sizeof errs, "%sDWARF partly unreadable (%d errors), first: %s",
-                     w->ndegraded ? "; " : "", w->errors, w->note);
-        snprintf(note, notecap, "%s%s%s", w->degraded, more, errs);
-    }
-    if (rc == TM_OK && ncu == 0) {
-        snprintf(note, notecap, "no usable DWARF: %s",
-                 w->note[0] ? w->note : "no compilation units");
-        rc = TM_EFORMAT;
-    }
-out:
-    dw_reader_free(&w->r);
-    if (w->dwp)
-        sym_elf_close(w->dwp);
-    w->dwp = NULL;
-    tm_free(w->lf.files);
-    tm_free(w->origins);
-    tm_hindex_free(&w->origin_index);
     return rc;
 }
