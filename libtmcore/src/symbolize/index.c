@@ -205,7 +205,8 @@ int sym_index_add_symbol(sym_index *ix, uint64_t addr, uint64_t size, const char
                          const char *file)
 {
     uint32_t id, fid = 0;
-    int rc = sym_index_intern_function(ix, name, &id);
+    int rc = ix->raw_symbols ? sym_strpool_intern(&ix->strings, name, strlen(name), &id)
+                             : sym_index_intern_function(ix, name, &id);
     if (rc == TM_OK && file)
         rc = sym_strpool_intern(&ix->strings, file, strlen(file), &fid);
     if (rc != TM_OK)

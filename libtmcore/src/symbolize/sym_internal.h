@@ -164,6 +164,7 @@ typedef struct sym_index {
     size_t ndemangled, capdemangled;
     tm_hindex demangled_index;
     int finished;
+    int raw_symbols; /* symbol names stay mangled (lazy.c demangles on use) */
 } sym_index;
 
 int sym_index_init(sym_index *ix);
@@ -387,6 +388,8 @@ int sym_lazy_lookup(sym_lazy *lz, const sym_index *syms, uint64_t a, tm_sym_resu
 const char *sym_lazy_note(const sym_lazy *lz, int *degraded);
 /* Reads every unit not read yet (tests).  TM_OK or TM_ENOMEM. */
 int sym_lazy_read_all(sym_lazy *lz);
+/* 1 when several units claim some address: the first answers there. */
+int sym_lazy_overlaps(const sym_lazy *lz);
 /* 1 when the map of units was not trusted and everything was read. */
 int sym_lazy_whole(const sym_lazy *lz);
 void sym_lazy_stats(const sym_lazy *lz, size_t *lines, size_t *ranges, size_t *bytes,

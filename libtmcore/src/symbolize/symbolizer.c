@@ -394,24 +394,29 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
     sym_elf *symsrc = b ? b : d;
     if (b && d && d != b && fetched && !has_symtab(b) && has_symtab(d))
         symsrc = d;
+    char lazy_fail[SYM_NOTE_MAX] = "";
+    int lazy = d && want_lazy(d);
+    if (lazy) {
+        rc = sym_lazy_open(&m->lazy, d, lazy_fail, sizeof lazy_fail);
+        if (rc == TM_ENOMEM)
+            return rc;
+        *kept = rc == TM_OK;
+    }
+    /* with lazy DWARF, a symbol's name is demangled when a lookup uses it */
+    m->ix.raw_symbols = m->lazy != NULL;
     if (symsrc && (rc = sym_elf_add_symbols(symsrc, &m->ix, note, sizeof note)) != TM_OK)
         return rc;
     if (note[0] && (rc = set_note(m, note)) != TM_OK)
         return rc;
     m->status = TM_SYMSTAT_SYMTAB_ONLY;
-    if (d && want_lazy(d)) {
-        note[0] = '\0';
-        rc = sym_lazy_open(&m->lazy, d, note, sizeof note);
-        if (rc == TM_ENOMEM)
-            return rc;
-        if (rc == TM_OK) {
-            *kept = 1;
+    if (lazy) {
+        if (m->lazy) {
             m->status = TM_SYMSTAT_SYMBOLIZED;
             if (!(m->debug_path = dupstr(d->path)) || (rc = lazy_note(m)) != TM_OK)
                 return TM_ENOMEM;
         } else {
             char full[SYM_NOTE_MAX + 64];
-            snprintf(full, sizeof full, "%s: %s", d->path, note);
+            snprintf(full, sizeof full, "%s: %s", d->path, lazy_fail);
             if ((rc = set_note(m, full)) != TM_OK)
                 return rc;
         }
