@@ -11,11 +11,11 @@
  *   symbolize_bench --big [--dir DIR] [--cache DIR | --no-cache] [--units N]
  * --big: the issue-14 case, a program of N (160) C++ translation units
  * full of templates, STL containers and inline functions, gcc -O1 -g
- * (~140 MB of DWARF); tmkit (in a child process), llvm-symbolizer
+ * (~235 MB of DWARF); tmkit (in a child process), llvm-symbolizer
  * --inlining and addr2line -f -i symbolize 10, 2 500 and 70 000 of its
  * addresses, each timed with its peak RSS (wait4).  Target: tmkit never
  * slower than llvm-symbolizer, and 10 addresses in <= 0.3 s and <= 100 MB.
- * Generating it takes ~10 minutes on 2 cores (nice, make -j2): it is
+ * Generating it takes ~18 minutes on 2 busy cores (nice, make -j2): it is
  * cached the same way.
  * Compiling the full-size program takes minutes, so the binary is cached in
  * $TMPDIR/tm-symbench-cache/<key>/ (or --cache DIR), the key being a hash of

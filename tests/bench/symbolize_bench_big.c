@@ -1,7 +1,7 @@
 /*
  * symbolize_bench --big: the big-binary case of issue 14.  Generates a C++
  * program of N translation units (templates, STL containers, lambdas and
- * inline functions: ~0.9 MB of DWARF each at gcc -O1 -g), builds it with
+ * inline functions: ~1.5 MB of DWARF each at gcc -O1 -g), builds it with
  * make -j2 under nice (cached like the small bench's binary, keyed by the
  * sources, the build command and `g++ --version`), then symbolizes 10,
  * 2 500 and 70 000 random .text addresses with tmkit (this program

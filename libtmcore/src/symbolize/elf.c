@@ -358,6 +358,15 @@ static int symtab_add(sym_elf *e, size_t idx, sym_index *ix, size_t *added)
         return TM_EFORMAT;
     size_t n = sh.sh_size / sh.sh_entsize;
     const char *file = NULL;
+    ix->sym_names = NULL;
+    if (ix->raw_symbols) { /* names are used where they are */
+        Elf_Scn *strs = elf_getscn(elf, sh.sh_link);
+        Elf_Data *sd = strs ? elf_getdata(strs, NULL) : NULL;
+        if (sd && sd->d_buf && sd->d_size) {
+            ix->sym_names = sd->d_buf;
+            ix->sym_names_len = sd->d_size;
+        }
+    }
     for (size_t i = 1; i < n; i++) {
         GElf_Sym sym;
         if (!gelf_getsym(d, (int)i, &sym))

@@ -205,8 +205,15 @@ int sym_index_add_symbol(sym_index *ix, uint64_t addr, uint64_t size, const char
                          const char *file)
 {
     uint32_t id, fid = 0;
-    int rc = ix->raw_symbols ? sym_strpool_intern(&ix->strings, name, strlen(name), &id)
-                             : sym_index_intern_function(ix, name, &id);
+    int rc = TM_OK;
+    size_t at = (size_t)(name - ix->sym_names);
+    if (ix->raw_symbols && ix->sym_names && name >= ix->sym_names && at < ix->sym_names_len &&
+        at < SYM_EXTERNAL)
+        id = (uint32_t)at | SYM_EXTERNAL;
+    else if (ix->raw_symbols)
+        rc = sym_strpool_intern(&ix->strings, name, strlen(name), &id);
+    else
+        rc = sym_index_intern_function(ix, name, &id);
     if (rc == TM_OK && file)
         rc = sym_strpool_intern(&ix->strings, file, strlen(file), &fid);
     if (rc != TM_OK)
@@ -577,7 +584,7 @@ static void answer_symbol(const sym_index *ix, const sym_seg *g, tm_sym_result *
      * local symbol's STT_FILE names the file when DWARF did not. */
     const sym_symbol *s = &ix->syms[g->sym];
     tm_sym_frame *outer = &out->frames[out->nframes - 1];
-    outer->function = sym_str(&ix->strings, s->name);
+    outer->function = sym_symbol_name(ix, s);
     if (!outer->file[0] && s->file)
         outer->file = sym_str(&ix->strings, s->file);
 }

@@ -424,8 +424,11 @@ int sym_lazy_lookup(sym_lazy *lz, const sym_index *syms, uint64_t a, tm_sym_resu
     /* The symbols' names were kept mangled (demangling a big table costs
      * more than reading a few units): demangle the one used, once. */
     const char *outer = out->frames[out->nframes - 1].function;
-    if (syms && syms->raw_symbols && outer >= syms->strings.data &&
-        outer < syms->strings.data + syms->strings.len && outer[0] == '_' && outer[1] == 'Z') {
+    int from_syms = syms && syms->raw_symbols &&
+        ((outer >= syms->strings.data && outer < syms->strings.data + syms->strings.len) ||
+         (syms->sym_names && outer >= syms->sym_names &&
+          outer < syms->sym_names + syms->sym_names_len));
+    if (from_syms && outer[0] == '_' && outer[1] == 'Z') {
         uint32_t off;
         int rc = sym_index_intern_function(&lz->ix, outer, &off);
         if (rc != TM_OK)

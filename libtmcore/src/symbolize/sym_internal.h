@@ -23,6 +23,7 @@
 
 #define SYM_NOTE_MAX 512
 #define SYM_NONE UINT32_MAX
+#define SYM_EXTERNAL 0x80000000u /* a symbol name's offset in sym_names */
 
 /* --- strings ----------------------------------------------------------- */
 
@@ -164,7 +165,12 @@ typedef struct sym_index {
     size_t ndemangled, capdemangled;
     tm_hindex demangled_index;
     int finished;
-    int raw_symbols; /* symbol names stay mangled (lazy.c demangles on use) */
+    /* raw_symbols: symbol names stay mangled (lazy.c demangles the ones
+     * used), in the ELF string table sym_names when given (not copied: the
+     * file stays open) and marked SYM_EXTERNAL */
+    int raw_symbols;
+    const char *sym_names;
+    size_t sym_names_len;
 } sym_index;
 
 int sym_index_init(sym_index *ix);
@@ -174,6 +180,12 @@ int sym_index_add_func(sym_index *ix, const sym_func *f, uint32_t *out);
 int sym_index_add_range(sym_index *ix, uint64_t lo, uint64_t hi, uint32_t func, uint32_t depth);
 int sym_index_add_symbol(sym_index *ix, uint64_t addr, uint64_t size, const char *name,
                          const char *file);
+/* The name of symbol y of ix. */
+static inline const char *sym_symbol_name(const sym_index *ix, const sym_symbol *y)
+{
+    return y->name & SYM_EXTERNAL ? ix->sym_names + (y->name & ~SYM_EXTERNAL)
+                                  : sym_str(&ix->strings, y->name);
+}
 /* Interns name demangled (if it is a mangled C++ name). */
 int sym_index_intern_function(sym_index *ix, const char *name, uint32_t *out);
 /* Sorts and flattens; call once after adding everything. */

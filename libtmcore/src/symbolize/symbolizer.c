@@ -30,9 +30,10 @@ typedef struct sym_module {
     char *note;
     sym_index ix; /* with lazy: the symbols only */
     int have_index;
-    sym_lazy *lazy; /* a big file's DWARF, read as lookups need it */
-    int lazy_noted; /* its note is in note */
-    int degraded;   /* debug information outside the file was missing */
+    sym_lazy *lazy;   /* a big file's DWARF, read as lookups need it */
+    sym_elf *symfile; /* with lazy: the file ix's symbol names are in, if not lazy's */
+    int lazy_noted;   /* its note is in note */
+    int degraded;     /* debug information outside the file was missing */
 } sym_module;
 
 struct tm_symbolizer {
@@ -89,6 +90,7 @@ static void module_free(sym_module *m)
     if (m->have_index)
         sym_index_free(&m->ix);
     sym_lazy_close(m->lazy);
+    sym_elf_close(m->symfile);
     tm_free(m->key_path);
     tm_free(m->path);
     tm_free(m->debug_path);
@@ -402,10 +404,13 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
             return rc;
         *kept = rc == TM_OK;
     }
-    /* with lazy DWARF, a symbol's name is demangled when a lookup uses it */
+    /* with lazy DWARF, a symbol's name is demangled when a lookup uses it,
+     * read where it is in the file (which stays open) */
     m->ix.raw_symbols = m->lazy != NULL;
     if (symsrc && (rc = sym_elf_add_symbols(symsrc, &m->ix, note, sizeof note)) != TM_OK)
         return rc;
+    if (m->ix.sym_names && symsrc != d)
+        m->symfile = symsrc;
     if (note[0] && (rc = set_note(m, note)) != TM_OK)
         return rc;
     m->status = TM_SYMSTAT_SYMTAB_ONLY;
@@ -552,7 +557,7 @@ out:
     /* kept: d is the lazy index's now (and b with it when they are one) */
     if (d && d != b && !kept)
         sym_elf_close(d);
-    if (!(kept && d == b))
+    if (!(kept && d == b) && !(m->symfile && m->symfile == b))
         sym_elf_close(b);
     sym_elf_close(mismatch);
     return rc;
