@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debug information outside the binary, through snapshots: a split-DWARF
-# program (its .dwo files, then a .dwp) and a dwz -m program (its
+# program (its .dwo files, then a .dwp; stripped, with its .dwo files beside
+# it and its debug file elsewhere) and a dwz -m program (its
 # supplementary file) give tmsym their inline frames; when those files are
 # missing, or a .dwo is of another build, tmsym and tmstat say so in one
 # note for the module, and the frames keep their lines.
@@ -47,6 +48,21 @@ cp "$work"/other/*.dwo "$work/split/"
 inlined "$work/split.tms" "$work/err5.txt" > /dev/null
 check "split DWARF, .dwo of another build: one note" test "$(notes_for_prog "$work/err5.txt")" = 1
 check "split DWARF, .dwo of another build: the note says dwo_id" grep -q "has no unit with dwo_id" "$work/err5.txt"
+
+# --- split DWARF, stripped: the .dwo files beside the binary ----------------
+# Its debug file is in .debug/, its build directory (DW_AT_comp_dir) gone:
+# only beside the binary are the .dwo files.
+mkdir -p "$work/strip/build" "$work/strip/app/.debug"
+(cd "$work/strip/build" && gcc -g -O2 -gsplit-dwarf -I "$src" "$src/sym_main.c" "$src/sym_lib.c" -o prog)
+objcopy --only-keep-debug "$work/strip/build/prog" "$work/strip/app/.debug/prog.debug"
+(cd "$work/strip/app/.debug" && objcopy --strip-all --add-gnu-debuglink=prog.debug "$work/strip/build/prog" "$work/strip/app/prog")
+mv "$work"/strip/build/*.dwo "$work/strip/app/"
+rm -rf "$work/strip/build"
+"$mk" "$work/strip/app/prog" "$work/strip.tms" > /dev/null
+s=$(inlined "$work/strip.tms" "$work/err8.txt")
+check "split DWARF, stripped, .dwo beside the binary: the same inline frames ($s)" test "$s" = "$n"
+check "split DWARF, stripped, .dwo beside the binary: no note for the program" \
+    test "$(notes_for_prog "$work/err8.txt")" = 0
 
 # --- dwz -m ----------------------------------------------------------------
 mkdir -p "$work/dwz"

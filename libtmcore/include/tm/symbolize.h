@@ -35,7 +35,8 @@
  *     skeleton unit's functions and inline calls come from FILE.dwp beside
  *     the debug file (or, for FILE.debug, FILE without .debug + .dwp), else
  *     from its .dwo (DW_AT_dwo_name as given when absolute, relative to
- *     DW_AT_comp_dir, then beside the debug file), matched by dwo_id.  dwz
+ *     DW_AT_comp_dir, then beside the debug file, then beside the binary
+ *     when its debug file is elsewhere), matched by dwo_id.  dwz
  *     supplementary files (.gnu_debugaltlink, DWARF 5 .debug_sup): the
  *     linked path (relative to the debug file's directory), its base name
  *     beside the debug file, /usr/lib/debug/.build-id/xx/yyyy.debug and

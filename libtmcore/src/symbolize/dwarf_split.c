@@ -188,7 +188,10 @@ int split_unit(walker *w, dw_unit *sk, const die_attrs *skroot, const char *comp
     if (!found && !w->ext && w->e && name) {
         char path[4096];
         const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-        for (int k = 0; k < 4 && !f; k++) {
+        /* beside the binary too: a stripped binary's .dwo files stay with it
+         * when its debug file is elsewhere */
+        const char *bin = w->e->binary_path;
+        for (int k = 0; k < 6 && !f; k++) {
             if (k == 0 && name[0] != '/')
                 continue;
             if (k == 0)
@@ -199,6 +202,10 @@ int split_unit(walker *w, dw_unit *sk, const die_attrs *skroot, const char *comp
                 sym_path_beside(path, sizeof path, w->e->path, name);
             else if (k == 3)
                 sym_path_beside(path, sizeof path, w->e->path, base);
+            else if (k == 4 && bin && name[0] != '/')
+                sym_path_beside(path, sizeof path, bin, name);
+            else if (k == 5 && bin)
+                sym_path_beside(path, sizeof path, bin, base);
             else
                 continue;
             rc = sym_elf_open(path, &f, note, sizeof note);

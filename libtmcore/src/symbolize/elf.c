@@ -272,6 +272,7 @@ void sym_elf_close(sym_elf *e)
     if (e->fd >= 0)
         close(e->fd);
     tm_free(e->debuglink);
+    tm_free(e->binary_path);
     tm_free(e->path);
     tm_free(e);
 }

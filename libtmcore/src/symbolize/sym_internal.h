@@ -71,6 +71,7 @@ typedef struct sym_elf {
     char *debuglink; /* NULL if none */
     uint32_t debuglink_crc;
     int has_debug_info;       /* a .debug_info / .zdebug_info with bytes */
+    char *binary_path;        /* a debug file: the binary it was found for, or NULL */
     uint64_t first_exec_addr; /* lowest address of an executable PT_LOAD */
 } sym_elf;
 

@@ -519,6 +519,10 @@ static int locate(tm_symbolizer *s, sym_module *m)
                 goto out;
         }
         join_notes(why, sizeof why, mism, dfd);
+        if (d && d != b && !(d->binary_path = dupstr(b->path))) {
+            rc = TM_ENOMEM;
+            goto out;
+        }
         rc = build_index(s, m, b, d, fetched, why, &kept);
         if (rc == TM_OK && b->build_id_len && m->want_id_len &&
             !same_id(b->build_id, b->build_id_len, m->want_id, m->want_id_len)) {
