@@ -147,7 +147,8 @@ static int map_add(sym_lazy *lz, uint64_t lo, uint64_t hi, uint32_t unit)
  * first of them, as llvm-symbolizer's address map does. */
 static int spans_finish(sym_lazy *lz)
 {
-    qsort(lz->claims, lz->nclaims, sizeof *lz->claims, cmp_claim);
+    if (lz->nclaims) /* claims is NULL when there are none */
+        qsort(lz->claims, lz->nclaims, sizeof *lz->claims, cmp_claim);
     size_t n = 0;
     for (size_t i = 0; i < lz->nclaims; i++) {
         lazy_span c = lz->claims[i];
@@ -171,7 +172,8 @@ static int spans_finish(sym_lazy *lz)
                 i++;
             lz->first_claim[u] = i;
         }
-        memcpy(by_lo, lz->claims, n * sizeof *by_lo);
+        if (n)
+            memcpy(by_lo, lz->claims, n * sizeof *by_lo);
         qsort(by_lo, n, sizeof *by_lo, cmp_lo);
         /* the greatest end so far, its unit, and the greatest of the others */
         uint64_t hi1 = 0, hi2 = 0;
