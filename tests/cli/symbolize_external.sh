@@ -78,9 +78,36 @@ check "dwz -m: inline frames ($n)" test "${n:-0}" -gt 0
 check "dwz -m: no note for the program" test "$(notes_for_prog "$work/err6.txt")" = 0
 "$mk" --check "$work/out.tms" "$work/dwz/prog" > "$work/check.txt" && pass "dwz -m: snapshot check" ||
     { cat "$work/check.txt"; fail "dwz -m: snapshot check"; }
-mv "$work/dwz/common.debug" "$work/dwz/common.hidden"
+# by build-id under a debug directory: DIR/.build-id/xx/rest.debug
+id=$(readelf -n "$work/dwz/common.debug" | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p')
+check "dwz -m: the supplementary file has a build-id ($id)" test -n "$id"
+mkdir -p "$work/dbgroot/.build-id/${id:0:2}"
+mv "$work/dwz/common.debug" "$work/dbgroot/.build-id/${id:0:2}/${id:2}.debug"
+"$bin/tools/tmsym" "$work/dwz.tms" -o "$work/out.tms" --no-default-debug-dir \
+    --debug-dir "$work/dbgroot" 2> "$work/err9.txt"
+b=$(sed -n 's/.*frames resolved, \([0-9]*\) inlined frames added.*/\1/p' "$work/err9.txt")
+check "dwz -m, supplementary file by build-id under --debug-dir: the same inline frames ($b)" \
+    test "$b" = "$n"
+check "dwz -m, by build-id: no note for the program" test "$(notes_for_prog "$work/err9.txt")" = 0
+mv "$work/dbgroot/.build-id/${id:0:2}/${id:2}.debug" "$work/dwz/common.hidden"
 inlined "$work/dwz.tms" "$work/err7.txt" > /dev/null
 check "dwz -m, supplementary file missing: one note" test "$(notes_for_prog "$work/err7.txt")" = 1
 check "dwz -m, supplementary file missing: the note names it" \
     grep -q "supplementary file common.debug (build-id [0-9a-f]*) not found" "$work/err7.txt"
+
+# under DIR/.dwz/ as Debian's debug packages have it (-M names it so)
+mkdir -p "$work/dwz2" "$work/dbgroot/.dwz/x86_64-linux-gnu"
+for v in 4 5; do
+    gcc -g -O2 -gdwarf-$v -I "$src" "$src/sym_main.c" "$src/sym_lib.c" -o "$work/dwz2/prog$v"
+done
+mv "$work/dwz2/prog4" "$work/dwz2/prog"
+(cd "$work/dwz2" && dwz -m pkg.debug -M /usr/lib/debug/.dwz/x86_64-linux-gnu/pkg.debug prog prog5)
+mv "$work/dwz2/pkg.debug" "$work/dbgroot/.dwz/x86_64-linux-gnu/pkg.debug"
+"$mk" "$work/dwz2/prog" "$work/dwz2.tms" > /dev/null
+"$bin/tools/tmsym" "$work/dwz2.tms" -o "$work/out.tms" --no-default-debug-dir \
+    --debug-dir "$work/dbgroot" 2> "$work/err10.txt"
+c=$(sed -n 's/.*frames resolved, \([0-9]*\) inlined frames added.*/\1/p' "$work/err10.txt")
+check "dwz -m, supplementary file under --debug-dir/.dwz/: the same inline frames ($c)" \
+    test "$c" = "$n"
+check "dwz -m, under .dwz/: no note for the program" test "$(notes_for_prog "$work/err10.txt")" = 0
 finish

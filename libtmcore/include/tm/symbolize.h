@@ -39,8 +39,9 @@
  *     when its debug file is elsewhere), matched by dwo_id.  dwz
  *     supplementary files (.gnu_debugaltlink, DWARF 5 .debug_sup): the
  *     linked path (relative to the debug file's directory), its base name
- *     beside the debug file, /usr/lib/debug/.build-id/xx/yyyy.debug and
- *     /usr/lib/debug/.dwz/..., checked by build-id (or .debug_sup
+ *     beside the debug file, DEBUG_DIR/.build-id/xx/yyyy.debug and
+ *     DEBUG_DIR/.dwz/... for each debug directory (debug_dirs, then
+ *     /usr/lib/debug unless no_default_debug_dir), checked by build-id (or .debug_sup
  *     checksum).  What cannot be found leaves lines without the inline
  *     frames or names it held, and one note for the module says so.
  *   - Each module is indexed once (flat sorted arrays: line ranges and

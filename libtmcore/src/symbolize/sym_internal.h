@@ -70,8 +70,13 @@ typedef struct sym_elf {
     uint32_t build_id_len;
     char *debuglink; /* NULL if none */
     uint32_t debuglink_crc;
-    int has_debug_info;       /* a .debug_info / .zdebug_info with bytes */
-    char *binary_path;        /* a debug file: the binary it was found for, or NULL */
+    int has_debug_info; /* a .debug_info / .zdebug_info with bytes */
+    char *binary_path;  /* a debug file: the binary it was found for, or NULL */
+    /* where its dwz supplementary file may be by build-id (the symbolizer's
+     * debug directories, borrowed); unset: /usr/lib/debug */
+    char *const *debug_dirs;
+    size_t ndebug_dirs;
+    int debug_dirs_set;
     uint64_t first_exec_addr; /* lowest address of an executable PT_LOAD */
 } sym_elf;
 

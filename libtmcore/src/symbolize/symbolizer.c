@@ -452,6 +452,15 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
     return rc;
 }
 
+/* d's dwz supplementary file is looked for by build-id where s looks for
+ * debug files. */
+static void use_debug_dirs(const tm_symbolizer *s, sym_elf *d)
+{
+    d->debug_dirs = s->debug;
+    d->ndebug_dirs = s->ndebug;
+    d->debug_dirs_set = 1;
+}
+
 static int locate(tm_symbolizer *s, sym_module *m)
 {
     char note[SYM_NOTE_MAX] = "", first_note[SYM_NOTE_MAX] = "";
@@ -523,6 +532,8 @@ static int locate(tm_symbolizer *s, sym_module *m)
             rc = TM_ENOMEM;
             goto out;
         }
+        if (d)
+            use_debug_dirs(s, d);
         rc = build_index(s, m, b, d, fetched, why, &kept);
         if (rc == TM_OK && b->build_id_len && m->want_id_len &&
             !same_id(b->build_id, b->build_id_len, m->want_id, m->want_id_len)) {
@@ -540,6 +551,7 @@ static int locate(tm_symbolizer *s, sym_module *m)
             goto out;
         join_notes(why, sizeof why, mism, dfd);
         if (d) {
+            use_debug_dirs(s, d);
             rc = build_index(s, m, NULL, d, 0, why, &kept);
         } else {
             m->status = status_if_none;
