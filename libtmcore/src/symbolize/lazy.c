@@ -34,6 +34,22 @@
 #include "dwarf_reader.h"
 #include "tm_alloc.h"
 
+/* Under this much .debug_info a full index takes milliseconds: lazy
+ * indexing would only change when notes about the DWARF are said. */
+#define LAZY_MIN_INFO (16u << 20)
+
+/* TM_SYMBOLIZE_LAZY=1 reads DWARF lazily whatever its size, =0 never. */
+int sym_lazy_wanted(const sym_elf *d)
+{
+    const char *env = getenv("TM_SYMBOLIZE_LAZY");
+    if (env && (strcmp(env, "0") == 0 || strcmp(env, "1") == 0))
+        return env[0] == '1';
+    size_t i = sym_elf_find(d, ".debug_info");
+    if (i == SIZE_MAX)
+        i = sym_elf_find(d, ".zdebug_info");
+    return i != SIZE_MAX && d->sections[i].size >= LAZY_MIN_INFO;
+}
+
 typedef struct lazy_span {
     uint64_t lo, hi;
     uint32_t unit;

@@ -391,6 +391,9 @@ void sym_dwarf_note(const sym_dwarf *d, int *degraded, char *note, size_t noteca
 
 /* --- lazy indexing (lazy.c) ------------------------------------------- */
 
+/* Whether d's DWARF is read lazily: 16 MiB of .debug_info or more, or as
+ * TM_SYMBOLIZE_LAZY (1, 0) says. */
+int sym_lazy_wanted(const sym_elf *d);
 /* A big file's DWARF, read unit by unit as addresses need them. */
 typedef struct sym_lazy sym_lazy;
 /* Maps e's units to their addresses (root DIEs only).  TM_OK: *out owns e

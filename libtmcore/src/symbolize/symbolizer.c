@@ -344,22 +344,6 @@ static int has_symtab(const sym_elf *e)
     return 0;
 }
 
-/* Under this much .debug_info a full index takes milliseconds: lazy
- * indexing would only change when notes about the DWARF are said. */
-#define LAZY_MIN_INFO (16u << 20)
-
-/* TM_SYMBOLIZE_LAZY=1 reads DWARF lazily whatever its size, =0 never. */
-static int want_lazy(const sym_elf *d)
-{
-    const char *env = getenv("TM_SYMBOLIZE_LAZY");
-    if (env && (strcmp(env, "0") == 0 || strcmp(env, "1") == 0))
-        return env[0] == '1';
-    size_t i = sym_elf_find(d, ".debug_info");
-    if (i == SIZE_MAX)
-        i = sym_elf_find(d, ".zdebug_info");
-    return i != SIZE_MAX && d->sections[i].size >= LAZY_MIN_INFO;
-}
-
 /* A lazy module's note on its DWARF, once there is one. */
 static int lazy_note(sym_module *m)
 {
@@ -397,7 +381,7 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
     if (b && d && d != b && fetched && !has_symtab(b) && has_symtab(d))
         symsrc = d;
     char lazy_fail[SYM_NOTE_MAX] = "";
-    int lazy = d && want_lazy(d);
+    int lazy = d && sym_lazy_wanted(d);
     if (lazy) {
         rc = sym_lazy_open(&m->lazy, d, lazy_fail, sizeof lazy_fail);
         if (rc == TM_ENOMEM)
