@@ -49,10 +49,13 @@
  *     tm_symbolizer.  A module with 16 MiB of .debug_info or more is indexed
  *     lazily: its compilation units are mapped to their addresses from their
  *     root DIEs, and a unit is read when an address in it is first looked
- *     up; the answers are the full index's (should the units' address claims
- *     overlap or miss their code, everything is read at once).  Its note then
- *     covers the units read.  TM_SYMBOLIZE_LAZY=1 indexes every module that
- *     way, =0 none (tests, benchmarks).  A symbolizer is NOT thread-safe (its caches have no
+ *     up.  The answers are the full index's: a unit found with code outside
+ *     the addresses it claims makes everything be read at once; an address
+ *     several units claim (discarded COMDAT copies) is answered by the first
+ *     of them, as llvm-symbolizer does, where the full index merges their
+ *     identical descriptions.  Its note covers the units read.
+ *     TM_SYMBOLIZE_LAZY=1 indexes every module that way, =0 none (tests,
+ *     benchmarks).  A symbolizer is NOT thread-safe (its caches have no
  *     locks): use one per thread, or one thread.
  *   - Malformed, truncated or missing files never fail a snapshot: they
  *     produce a note in the report and the frames fall back to the symbol
