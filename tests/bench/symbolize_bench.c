@@ -8,6 +8,15 @@
  * Full run: 4000 functions, 100 000 addresses; targets >= 2x faster than
  * addr2line and >= 4x faster than llvm-symbolizer (exit 1 if missed).
  * --smoke: small and quick, no targets (CI).
+ *   symbolize_bench --big [--dir DIR] [--cache DIR | --no-cache] [--units N]
+ * --big: the issue-14 case, a program of N (160) C++ translation units
+ * full of templates, STL containers and inline functions, gcc -O1 -g
+ * (~235 MB of DWARF); tmkit (in a child process), llvm-symbolizer
+ * --inlining and addr2line -f -i symbolize 10, 2 500 and 70 000 of its
+ * addresses, each timed with its peak RSS (wait4).  Target: tmkit never
+ * slower than llvm-symbolizer, and 10 addresses in <= 0.3 s and <= 100 MB.
+ * Generating it takes ~18 minutes on 2 busy cores (nice, make -j2): it is
+ * cached the same way.
  * Compiling the full-size program takes minutes, so the binary is cached in
  * $TMPDIR/tm-symbench-cache/<key>/ (or --cache DIR), the key being a hash of
  * the generated source, the compile command and `gcc --version`: any change
@@ -18,13 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sym_internal.h"
+#include "symbolize_bench.h"
 #include "tm/symbolize.h"
 
-static double now(void)
+double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -56,7 +67,7 @@ static int gen(const char *path, int nfunc)
 }
 
 /* FNV-1a over a file's bytes, continuing from h. */
-static uint64_t hash_file(const char *path, uint64_t h)
+uint64_t hash_file(const char *path, uint64_t h)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -70,7 +81,7 @@ static uint64_t hash_file(const char *path, uint64_t h)
     return h;
 }
 
-static uint64_t hash_str(const char *s, uint64_t h)
+uint64_t hash_str(const char *s, uint64_t h)
 {
     for (; *s; s++) {
         h ^= (unsigned char)*s;
@@ -93,6 +104,10 @@ static double run_tool(const char *cmd)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--child-tmkit") == 0)
+        return big_child(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "--big") == 0)
+        return big_main(argc, argv);
     int smoke = 0, nfunc = 4000;
     long naddr = 100000;
     const char *dir = NULL, *cache = NULL;

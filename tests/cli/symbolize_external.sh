@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debug information outside the binary, through snapshots: a split-DWARF
-# program (its .dwo files, then a .dwp) and a dwz -m program (its
+# program (its .dwo files, then a .dwp; stripped, with its .dwo files beside
+# it and its debug file elsewhere) and a dwz -m program (its
 # supplementary file) give tmsym their inline frames; when those files are
 # missing, or a .dwo is of another build, tmsym and tmstat say so in one
 # note for the module, and the frames keep their lines.
@@ -48,6 +49,21 @@ inlined "$work/split.tms" "$work/err5.txt" > /dev/null
 check "split DWARF, .dwo of another build: one note" test "$(notes_for_prog "$work/err5.txt")" = 1
 check "split DWARF, .dwo of another build: the note says dwo_id" grep -q "has no unit with dwo_id" "$work/err5.txt"
 
+# --- split DWARF, stripped: the .dwo files beside the binary ----------------
+# Its debug file is in .debug/, its build directory (DW_AT_comp_dir) gone:
+# only beside the binary are the .dwo files.
+mkdir -p "$work/strip/build" "$work/strip/app/.debug"
+(cd "$work/strip/build" && gcc -g -O2 -gsplit-dwarf -I "$src" "$src/sym_main.c" "$src/sym_lib.c" -o prog)
+objcopy --only-keep-debug "$work/strip/build/prog" "$work/strip/app/.debug/prog.debug"
+(cd "$work/strip/app/.debug" && objcopy --strip-all --add-gnu-debuglink=prog.debug "$work/strip/build/prog" "$work/strip/app/prog")
+mv "$work"/strip/build/*.dwo "$work/strip/app/"
+rm -rf "$work/strip/build"
+"$mk" "$work/strip/app/prog" "$work/strip.tms" > /dev/null
+s=$(inlined "$work/strip.tms" "$work/err8.txt")
+check "split DWARF, stripped, .dwo beside the binary: the same inline frames ($s)" test "$s" = "$n"
+check "split DWARF, stripped, .dwo beside the binary: no note for the program" \
+    test "$(notes_for_prog "$work/err8.txt")" = 0
+
 # --- dwz -m ----------------------------------------------------------------
 mkdir -p "$work/dwz"
 for v in 4 5; do
@@ -62,9 +78,36 @@ check "dwz -m: inline frames ($n)" test "${n:-0}" -gt 0
 check "dwz -m: no note for the program" test "$(notes_for_prog "$work/err6.txt")" = 0
 "$mk" --check "$work/out.tms" "$work/dwz/prog" > "$work/check.txt" && pass "dwz -m: snapshot check" ||
     { cat "$work/check.txt"; fail "dwz -m: snapshot check"; }
-mv "$work/dwz/common.debug" "$work/dwz/common.hidden"
+# by build-id under a debug directory: DIR/.build-id/xx/rest.debug
+id=$(readelf -n "$work/dwz/common.debug" | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p')
+check "dwz -m: the supplementary file has a build-id ($id)" test -n "$id"
+mkdir -p "$work/dbgroot/.build-id/${id:0:2}"
+mv "$work/dwz/common.debug" "$work/dbgroot/.build-id/${id:0:2}/${id:2}.debug"
+"$bin/tools/tmsym" "$work/dwz.tms" -o "$work/out.tms" --no-default-debug-dir \
+    --debug-dir "$work/dbgroot" 2> "$work/err9.txt"
+b=$(sed -n 's/.*frames resolved, \([0-9]*\) inlined frames added.*/\1/p' "$work/err9.txt")
+check "dwz -m, supplementary file by build-id under --debug-dir: the same inline frames ($b)" \
+    test "$b" = "$n"
+check "dwz -m, by build-id: no note for the program" test "$(notes_for_prog "$work/err9.txt")" = 0
+mv "$work/dbgroot/.build-id/${id:0:2}/${id:2}.debug" "$work/dwz/common.hidden"
 inlined "$work/dwz.tms" "$work/err7.txt" > /dev/null
 check "dwz -m, supplementary file missing: one note" test "$(notes_for_prog "$work/err7.txt")" = 1
 check "dwz -m, supplementary file missing: the note names it" \
     grep -q "supplementary file common.debug (build-id [0-9a-f]*) not found" "$work/err7.txt"
+
+# under DIR/.dwz/ as Debian's debug packages have it (-M names it so)
+mkdir -p "$work/dwz2" "$work/dbgroot/.dwz/x86_64-linux-gnu"
+for v in 4 5; do
+    gcc -g -O2 -gdwarf-$v -I "$src" "$src/sym_main.c" "$src/sym_lib.c" -o "$work/dwz2/prog$v"
+done
+mv "$work/dwz2/prog4" "$work/dwz2/prog"
+(cd "$work/dwz2" && dwz -m pkg.debug -M /usr/lib/debug/.dwz/x86_64-linux-gnu/pkg.debug prog prog5)
+mv "$work/dwz2/pkg.debug" "$work/dbgroot/.dwz/x86_64-linux-gnu/pkg.debug"
+"$mk" "$work/dwz2/prog" "$work/dwz2.tms" > /dev/null
+"$bin/tools/tmsym" "$work/dwz2.tms" -o "$work/out.tms" --no-default-debug-dir \
+    --debug-dir "$work/dbgroot" 2> "$work/err10.txt"
+c=$(sed -n 's/.*frames resolved, \([0-9]*\) inlined frames added.*/\1/p' "$work/err10.txt")
+check "dwz -m, supplementary file under --debug-dir/.dwz/: the same inline frames ($c)" \
+    test "$c" = "$n"
+check "dwz -m, under .dwz/: no note for the program" test "$(notes_for_prog "$work/err10.txt")" = 0
 finish

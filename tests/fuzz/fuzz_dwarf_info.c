@@ -14,6 +14,10 @@
  * tests/fuzz/dwarf_info_seeds.py), regress-* inputs that once failed, and
  * min-*: a coverage-minimised set (inputs under 2 KiB) of a libFuzzer run;
  * split-* and dwz-* have the external sections.
+ * The same sections are then read lazily (lazy.c): its unit map must not
+ * crash on anything, and once every unit is read its answers must be the
+ * full index's at every segment boundary (abort otherwise) unless units
+ * claim common addresses (there the first claimant answers).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +27,47 @@
 #include "tm_alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int same_result(const tm_sym_result *a, const tm_sym_result *b)
+{
+    if (a->nframes != b->nframes)
+        return 0;
+    for (size_t j = 0; j < a->nframes; j++)
+        if (strcmp(a->frames[j].function, b->frames[j].function) != 0 ||
+            strcmp(a->frames[j].file, b->frames[j].file) != 0 ||
+            a->frames[j].line != b->frames[j].line)
+            return 0;
+    return 1;
+}
+
+/* Lazy reading of the sections against ix, their full index (finished). */
+static void check_lazy(const dw_sections *sec, const dw_external *ext, const sym_index *ix)
+{
+    sym_lazy *lz;
+    char note[SYM_NOTE_MAX] = "";
+    int rc = sym_lazy_open_sections(&lz, sec, ext, 0, note, sizeof note);
+    if (rc == TM_ENOMEM)
+        return;
+    if (rc != TM_OK) /* the full index read these sections */
+        abort();
+    size_t step = ix->nsegs / 4000 + 1;
+    tm_sym_result r, full;
+    /* first in address order, units read as needed; then all read */
+    for (size_t k = 0; k < ix->nsegs; k += step)
+        if (sym_lazy_lookup(lz, NULL, ix->segs[k].lo, &r) != TM_OK)
+            goto out;
+    if (sym_lazy_read_all(lz) != TM_OK || sym_lazy_overlaps(lz))
+        goto out;
+    for (size_t k = 0; k < ix->nsegs; k += step) {
+        if (sym_lazy_lookup(lz, NULL, ix->segs[k].lo, &r) != TM_OK)
+            goto out;
+        sym_index_lookup(ix, ix->segs[k].lo, &full);
+        if (!same_result(&r, &full))
+            abort();
+    }
+out:
+    sym_lazy_close(lz);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -60,7 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sym_index_init(&ix) == TM_OK) {
         char note[SYM_NOTE_MAX];
         note[0] = '\0';
-        int rc = sym_dwarf_index_sections(&sec, nread > 9 ? &ext : NULL, &ix, note, sizeof note);
+        const dw_external *extp = nread > 9 ? &ext : NULL;
+        int rc = sym_dwarf_index_sections(&sec, extp, &ix, note, sizeof note);
         if (rc != TM_OK && rc != TM_EFORMAT && rc != TM_ENOMEM)
             abort();
         if (rc == TM_EFORMAT && !note[0])
@@ -76,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     if (!r.frames[j].function || !r.frames[j].file)
                         abort();
             }
+            check_lazy(&sec, extp, &ix);
         }
         sym_index_free(&ix);
     }

@@ -154,7 +154,7 @@ def eu_addr2line(binary, af):
     return res
 
 
-stats = {"llvm_split_wrong": 0, "llvm_dwz_wrong": 0, "eu_decided": 0, "eu_short": 0}
+stats = {"lazy_same": 0, "llvm_split_wrong": 0, "llvm_dwz_wrong": 0, "eu_decided": 0, "eu_short": 0}
 
 
 def plain_name(name):
@@ -196,6 +196,18 @@ def compare(name, tmsym, binary, oracle, work, addr_source=None, twin=None, befo
     with open(af, "w") as f:
         f.write("".join("0x%x\n" % a for a in addrs))
     ours = run([tmsym, "--lookup", binary], stdin=open(af), cwd=cwd).stdout
+    # Lazy indexing (TM_SYMBOLIZE_LAZY=1: unit by unit, as for big binaries)
+    # must print byte for byte what the full index prints.
+    lazy_env = dict(os.environ, TM_SYMBOLIZE_LAZY="1")
+    full_env = dict(os.environ, TM_SYMBOLIZE_LAZY="0")
+    full = run([tmsym, "--lookup", binary], stdin=open(af), cwd=cwd, env=full_env).stdout
+    lazy = run([tmsym, "--lookup", binary], stdin=open(af), cwd=cwd, env=lazy_env).stdout
+    if lazy != full:
+        la, fa = lazy.split("\n\n"), full.split("\n\n")
+        k = next((i for i, (x, y) in enumerate(zip(la, fa)) if x != y), min(len(la), len(fa)))
+        return ["%s: lazy indexing differs from the full index at result %d:\n%s\nfull:\n%s"
+                % (name, k, la[k] if k < len(la) else "(none)", fa[k] if k < len(fa) else "(none)")]
+    stats["lazy_same"] += 1
     a, b = blocks(ours, False), llvm(oracle, af)
     t = llvm(twin, af) if twin else None
     p = llvm(before, af) if before else None
@@ -329,6 +341,8 @@ def main():
         diffs += compare(case[0], args.tmsym, case[1], case[2], work, *case[3:])
     diffs += external(args, src, work, inc)
     print("results equal only after demangler-convention normalisation: %d" % normalised[0])
+    print("binaries where lazy indexing printed exactly what the full index printed: %d"
+          % stats["lazy_same"])
     print("split DWARF: addresses where llvm-symbolizer 14 misreads the split binary and "
           "prints what it prints without -gsplit-dwarf: %d" % stats["llvm_split_wrong"])
     print("dwz: addresses where llvm-symbolizer 14 misreads the dwz'd binary: %d; there "

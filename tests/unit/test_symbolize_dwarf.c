@@ -10,6 +10,10 @@
  *   - split DWARF (a .dwo, a .dwp) and dwz (a supplementary file) seeds give
  *     their inline calls and names only with the external sections, and a
  *     note without them; damaged external sections are errors, not crashes.
+ *   - lazy indexing (lazy.c) answers what the full index answers at every
+ *     segment, intact (without falling back to reading everything), with
+ *     external sections, truncated and corrupt; strings it handed out stay
+ *     valid while it reads more units; out-of-memory is a clean TM_ENOMEM.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +30,8 @@
 
 #define NSEC 9
 #define NALL 19 /* with the external sections (fuzz_dwarf_info.c's order) */
+
+static int last_whole; /* the last check_lazy fell back to reading everything */
 
 typedef struct seed {
     unsigned char *data[NALL];
@@ -100,6 +106,65 @@ static void fill(dw_sections *sec, unsigned char *const *data, const size_t *len
     }
 }
 
+static int same_result(const tm_sym_result *a, const tm_sym_result *b)
+{
+    if (a->nframes != b->nframes)
+        return 0;
+    for (size_t j = 0; j < a->nframes; j++)
+        if (strcmp(a->frames[j].function, b->frames[j].function) != 0 ||
+            strcmp(a->frames[j].file, b->frames[j].file) != 0 ||
+            a->frames[j].line != b->frames[j].line)
+            return 0;
+    return 1;
+}
+
+static void expect_same(const tm_sym_result *r, const tm_sym_result *full, uint64_t a)
+{
+    if (!same_result(r, full))
+        fail_msg("lazy and full index differ at 0x%llx: %s %s:%u vs %s %s:%u",
+                 (unsigned long long)a, r->frames[0].function, r->frames[0].file, r->frames[0].line,
+                 full->frames[0].function, full->frames[0].file, full->frames[0].line);
+}
+
+/* The same sections read lazily.  Every segment start of ix (their full
+ * index) in address order, units read as needed: when strict (intact
+ * files) the answers must be ix's.  Then with every unit read (each unit's
+ * code checked against its claims) again, unless units claim common
+ * addresses (the first then answers, where corrupted files may differ).
+ * *whole: it fell back to reading everything at once. */
+static void check_lazy(const dw_sections *sec, const dw_external *ext, const sym_index *ix,
+                       int strict, int *whole)
+{
+    sym_lazy *lz;
+    char note[SYM_NOTE_MAX] = "";
+    assert_int_equal(sym_lazy_open_sections(&lz, sec, ext, 0, note, sizeof note), TM_OK);
+    tm_sym_result first, r, full;
+    char keep[256] = "";
+    for (size_t k = 0; k < ix->nsegs; k++) {
+        assert_int_equal(sym_lazy_lookup(lz, NULL, ix->segs[k].lo, &r), TM_OK);
+        sym_index_lookup(ix, ix->segs[k].lo, &full);
+        if (strict)
+            expect_same(&r, &full, ix->segs[k].lo);
+        if (k == 0) {
+            first = r;
+            snprintf(keep, sizeof keep, "%s", first.frames[0].file);
+        }
+    }
+    assert_int_equal(sym_lazy_read_all(lz), TM_OK);
+    for (size_t k = 0; k < ix->nsegs && !sym_lazy_overlaps(lz); k++) {
+        assert_int_equal(sym_lazy_lookup(lz, NULL, ix->segs[k].lo, &r), TM_OK);
+        sym_index_lookup(ix, ix->segs[k].lo, &full);
+        expect_same(&r, &full, ix->segs[k].lo);
+    }
+    /* the first answer's strings outlive the units read after it */
+    if (ix->nsegs)
+        assert_string_equal(first.frames[0].file, keep);
+    *whole = sym_lazy_whole(lz);
+    sym_lazy_close(lz);
+}
+
+static int lazy_strict; /* index_with: the file is intact */
+
 /* Indexes (with the external sections if use_ext); checks the contract;
  * returns rc. */
 static int index_with(unsigned char *const *data, const size_t *len, int use_ext, sym_index *ix,
@@ -126,6 +191,9 @@ static int index_with(unsigned char *const *data, const size_t *len, int use_ext
                 assert_non_null(r.frames[j].file);
             }
         }
+        int whole;
+        check_lazy(&sec, ext, ix, lazy_strict, &whole);
+        last_whole = whole;
     }
     return rc;
 }
@@ -143,8 +211,11 @@ static void test_intact(void **state)
         seed_load(&s, seed_names[n]);
         sym_index ix;
         char note[SYM_NOTE_MAX];
+        lazy_strict = 1;
         assert_int_equal(index_once(s.data, s.len, &ix, note), TM_OK);
+        lazy_strict = 0;
         assert_string_equal(note, "");
+        assert_false(last_whole); /* the units' address claims were trusted */
         /* names resolved through abstract origins, inlined calls with their
          * call site, and line rows with file names */
         int has_main = 0, has_inlined = 0;
@@ -267,6 +338,38 @@ static void test_out_of_memory(void **state)
     oom_sweep("clang-dw5", 0);
 }
 
+/* The Nth allocation of opening lazily and looking up every 7th byte
+ * fails, N = 1, 2, ...: TM_ENOMEM, never a crash or a leak (ASan). */
+static void test_lazy_out_of_memory(void **state)
+{
+    (void)state;
+    seed s;
+    seed_load(&s, "gcc-dw5");
+    dw_sections sec;
+    fill(&sec, s.data, s.len);
+    int failures = 0, successes = 0;
+    for (unsigned long n = 1; n < 3000; n += (n < 100 ? 1 : n / 10)) {
+        sym_lazy *lz = NULL;
+        char note[SYM_NOTE_MAX];
+        tm_alloc_fail_after(n);
+        int rc = sym_lazy_open_sections(&lz, &sec, NULL, 0, note, sizeof note);
+        for (uint64_t a = 0; rc == TM_OK && a < 0x3000; a += 7) {
+            tm_sym_result r;
+            rc = sym_lazy_lookup(lz, NULL, a, &r);
+        }
+        tm_alloc_fail_after(0);
+        assert_true(rc == TM_OK || rc == TM_ENOMEM);
+        if (rc == TM_OK)
+            successes++;
+        else
+            failures++;
+        sym_lazy_close(lz);
+    }
+    assert_true(failures > 10);
+    assert_true(successes > 0);
+    seed_free(&s);
+}
+
 /* Inlined calls with a name and a call site in one of our sources; and
  * functions (of any kind) without a name. */
 static void count_funcs(const sym_index *ix, int *inlined, int *unnamed)
@@ -298,7 +401,9 @@ static void test_external(void **state)
         sym_index ix;
         char note[SYM_NOTE_MAX];
         int inl, unnamed, inl0, unnamed0;
+        lazy_strict = 1;
         assert_int_equal(index_with(s.data, s.len, 1, &ix, note), TM_OK);
+        lazy_strict = 0;
         if (note[0])
             fail_msg("%s: %s", ext_seeds[n], note);
         count_funcs(&ix, &inl, &unnamed);
@@ -387,9 +492,13 @@ static void test_external_out_of_memory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_intact),           cmocka_unit_test(test_truncated_and_corrupt),
-        cmocka_unit_test(test_out_of_memory),    cmocka_unit_test(test_external),
-        cmocka_unit_test(test_external_damaged), cmocka_unit_test(test_external_out_of_memory),
+        cmocka_unit_test(test_intact),
+        cmocka_unit_test(test_truncated_and_corrupt),
+        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_lazy_out_of_memory),
+        cmocka_unit_test(test_external),
+        cmocka_unit_test(test_external_damaged),
+        cmocka_unit_test(test_external_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,16 +35,27 @@
  *     skeleton unit's functions and inline calls come from FILE.dwp beside
  *     the debug file (or, for FILE.debug, FILE without .debug + .dwp), else
  *     from its .dwo (DW_AT_dwo_name as given when absolute, relative to
- *     DW_AT_comp_dir, then beside the debug file), matched by dwo_id.  dwz
+ *     DW_AT_comp_dir, then beside the debug file, then beside the binary
+ *     when its debug file is elsewhere), matched by dwo_id.  dwz
  *     supplementary files (.gnu_debugaltlink, DWARF 5 .debug_sup): the
  *     linked path (relative to the debug file's directory), its base name
- *     beside the debug file, /usr/lib/debug/.build-id/xx/yyyy.debug and
- *     /usr/lib/debug/.dwz/..., checked by build-id (or .debug_sup
+ *     beside the debug file, DEBUG_DIR/.build-id/xx/yyyy.debug and
+ *     DEBUG_DIR/.dwz/... for each debug directory (debug_dirs, then
+ *     /usr/lib/debug unless no_default_debug_dir), checked by build-id (or .debug_sup
  *     checksum).  What cannot be found leaves lines without the inline
  *     frames or names it held, and one note for the module says so.
  *   - Each module is indexed once (flat sorted arrays: line ranges and
  *     inlined-subroutine ranges) and cached by build-id inside a
- *     tm_symbolizer.  A symbolizer is NOT thread-safe (its caches have no
+ *     tm_symbolizer.  A module with 16 MiB of .debug_info or more is indexed
+ *     lazily: its compilation units are mapped to their addresses from their
+ *     root DIEs, and a unit is read when an address in it is first looked
+ *     up.  The answers are the full index's: a unit found with code outside
+ *     the addresses it claims makes everything be read at once; an address
+ *     several units claim (discarded COMDAT copies) is answered by the first
+ *     of them, as llvm-symbolizer does, where the full index merges their
+ *     identical descriptions.  Its note covers the units read.
+ *     TM_SYMBOLIZE_LAZY=1 indexes every module that way, =0 none (tests,
+ *     benchmarks).  A symbolizer is NOT thread-safe (its caches have no
  *     locks): use one per thread, or one thread.
  *   - Malformed, truncated or missing files never fail a snapshot: they
  *     produce a note in the report and the frames fall back to the symbol

@@ -27,126 +27,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dwarf_reader.h"
+#include "dwarf_walk.h"
 #include "sym_internal.h"
 #include "tm_alloc.h"
-
-#define MAX_DIE_DEPTH 200
-#define MAX_NAME_HOPS 16
-#define MAX_RANGES 64
-
-enum {
-    TAG_array_type = 0x01,
-    TAG_enumeration_type = 0x04,
-    TAG_formal_parameter = 0x05,
-    TAG_member = 0x0d,
-    TAG_pointer_type = 0x0f,
-    TAG_subroutine_type = 0x15,
-    TAG_typedef = 0x16,
-    TAG_inlined_subroutine = 0x1d,
-    TAG_base_type = 0x24,
-    TAG_const_type = 0x26,
-    TAG_subprogram = 0x2e,
-    TAG_template_type_parameter = 0x2f,
-    TAG_template_value_parameter = 0x30,
-    TAG_variable = 0x34,
-    TAG_call_site = 0x48,
-    TAG_GNU_call_site = 0x4109
-};
-
-enum {
-    AT_sibling = 0x01,
-    AT_name = 0x03,
-    AT_stmt_list = 0x10,
-    AT_low_pc = 0x11,
-    AT_high_pc = 0x12,
-    AT_comp_dir = 0x1b,
-    AT_abstract_origin = 0x31,
-    AT_specification = 0x47,
-    AT_ranges = 0x55,
-    AT_call_file = 0x58,
-    AT_call_line = 0x59,
-    AT_linkage_name = 0x6e,
-    AT_dwo_name = 0x76,
-    AT_MIPS_linkage_name = 0x2007,
-    AT_GNU_dwo_name = 0x2130,
-    AT_GNU_dwo_id = 0x2131,
-    AT_GNU_ranges_base = 0x2132
-};
-
-/* The attributes a subroutine DIE is read for. */
-enum {
-    K_low,
-    K_high,
-    K_ranges,
-    K_origin,
-    K_spec,
-    K_name,
-    K_linkage,
-    K_mips,
-    K_call_file,
-    K_call_line,
-    K_sibling,
-    K_comp_dir,
-    K_stmt_list,
-    K_dwo_name,
-    K_dwo_id,
-    K_ranges_base,
-    NK
-};
-
-typedef struct die_attrs {
-    unsigned have; /* bit per K_* */
-    dw_val v[NK];
-} die_attrs;
-
-typedef struct walk_item {
-    die_attrs at;
-    uint32_t func; /* SYM_NONE until needed */
-    int inlined;
-    unsigned level;
-} walk_item;
-
-typedef struct origin_entry {
-    uint64_t off;
-    uint32_t name;
-} origin_entry;
-
-typedef struct walker {
-    dw_reader r;   /* the file's, or while a split unit is read, its .dwo's */
-    dw_reader alt; /* the supplementary (dwz) file's; no units if none */
-    sym_elf *e;    /* the indexed file; NULL when indexing sections */
-    const dw_external *ext;
-    /* split DWARF: the package beside the file, opened on first need */
-    int dwp_tried;
-    sym_elf *dwp;
-    dw_sections dwp_sec;
-    dw_bytes dwp_index;
-    /* what is missing (a .dwo, the dwz file): said once, with a count */
-    char degraded[SYM_NOTE_MAX];
-    int ndegraded;
-    sym_index *ix;
-    dw_unit *u; /* current unit */
-    sym_line_input line_in;
-    sym_line_files lf; /* the current unit's file table */
-    walk_item stack[MAX_DIE_DEPTH + 1];
-    size_t depth;
-    int enomem;
-    int errors;
-    char note[SYM_NOTE_MAX];
-    /* abstract origin offset -> name: inlined copies repeat their origin */
-    origin_entry *origins;
-    size_t norigin, caporigin;
-    tm_hindex origin_index;
-} walker;
 
 typedef struct range_buf {
     uint64_t lo[MAX_RANGES], hi[MAX_RANGES];
     int n;
 } range_buf;
 
-static void walker_error(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void walker_error(walker *w, const char *fmt, ...)
+void walker_error(walker *w, const char *fmt, ...)
 {
     w->errors++;
     if (w->note[0])
@@ -157,8 +47,7 @@ static void walker_error(walker *w, const char *fmt, ...)
     va_end(ap);
 }
 
-static void walker_degraded(walker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void walker_degraded(walker *w, const char *fmt, ...)
+void walker_degraded(walker *w, const char *fmt, ...)
 {
     w->ndegraded++;
     if (w->degraded[0])
@@ -168,7 +57,6 @@ static void walker_degraded(walker *w, const char *fmt, ...)
     vsnprintf(w->degraded, sizeof w->degraded, fmt, ap);
     va_end(ap);
 }
-
 /* --- attributes -------------------------------------------------------------- */
 
 static int key_of(unsigned name)
@@ -195,9 +83,8 @@ static int key_of(unsigned name)
     }
 }
 
-/* Reads every attribute of a at *c; keeps those we use.  -1 on error. */
-static int read_attrs_of(walker *w, const dw_reader *r, const dw_unit *u, sym_cur *c,
-                         const dw_abbrev *a, die_attrs *out)
+int read_attrs_of(walker *w, const dw_reader *r, const dw_unit *u, sym_cur *c, const dw_abbrev *a,
+                  die_attrs *out)
 {
     out->have = 0;
     const dw_attrspec *sp = a->nattr ? &u->ab->specs[a->first] : NULL; /* specs may be NULL */
@@ -248,11 +135,6 @@ static int die_at(walker *w, dw_reader *r, uint64_t off, dw_unit **uo, die_attrs
         return -1;
     *uo = u;
     return read_attrs_of(w, r, u, &c, a, out);
-}
-
-static int has(const die_attrs *d, int k)
-{
-    return (d->have >> k) & 1;
 }
 
 /* --- names ---------------------------------------------------------------------- */
@@ -464,7 +346,7 @@ static int skip_children(unsigned tag)
 
 /* The DIEs below the root of unit u, in one pass.  `level` is the nesting
  * level of the next DIE (the root's children are at 1). */
-static int walk_unit(walker *w, dw_unit *u, sym_cur *c)
+int walk_unit(walker *w, dw_unit *u, sym_cur *c)
 {
     unsigned level = 1, skip_level = 0;
     w->depth = 0;
@@ -550,237 +432,11 @@ static int walk_unit(walker *w, dw_unit *u, sym_cur *c)
     return TM_OK;
 }
 
-/* --- split DWARF: skeleton units and their .dwo / .dwp ---------------------------- */
-
-static void origins_reset(walker *w)
+void origins_reset(walker *w)
 {
     /* DIE offsets are per file: a split unit's would hit the file's */
     w->norigin = 0;
     tm_hindex_clear(&w->origin_index);
-}
-
-/* Opens the package beside the file (FILE.dwp, or for FILE.debug also
- * FILE.dwp without the suffix), once. */
-static int dwp_open(walker *w)
-{
-    if (w->dwp_tried || !w->e || !w->e->path)
-        return TM_OK;
-    w->dwp_tried = 1;
-    char path[4096], note[SYM_NOTE_MAX] = "";
-    size_t n = strlen(w->e->path);
-    for (int k = 0; k < 2 && !w->dwp; k++) {
-        if (k == 1 && (n < 6 || strcmp(w->e->path + n - 6, ".debug") != 0))
-            break;
-        snprintf(path, sizeof path, "%.*s.dwp", (int)(k ? n - 6 : n), w->e->path);
-        int rc = sym_elf_open(path, &w->dwp, note, sizeof note);
-        if (rc == TM_ENOMEM)
-            return rc;
-        if (rc != TM_OK) {
-            if (rc != TM_ENOTFOUND)
-                walker_degraded(w, "split DWARF: %s", note);
-            w->dwp = NULL;
-        }
-    }
-    if (!w->dwp)
-        return TM_OK;
-    int rc = sym_dwo_sections(w->dwp, &w->dwp_sec, &w->dwp_index, note, sizeof note);
-    if (rc == TM_OK && !w->dwp_index.n) {
-        snprintf(note, sizeof note, "%s has no .debug_cu_index", w->dwp->path);
-        rc = TM_EFORMAT;
-    }
-    if (rc != TM_OK) {
-        if (rc != TM_ENOMEM)
-            walker_degraded(w, "split DWARF: %s", note);
-        sym_elf_close(w->dwp);
-        w->dwp = NULL;
-    }
-    return rc == TM_ENOMEM ? rc : TM_OK;
-}
-
-/* Reads the split unit id of sections sec (a .dwo, or a package's slice)
- * for skeleton sk, whose root DIE is skroot.  `where` names the file. */
-static int walk_split(walker *w, dw_unit *sk, const die_attrs *skroot, const dw_sections *sec,
-                      uint64_t id, const char *where)
-{
-    dw_reader sr;
-    char hnote[SYM_NOTE_MAX] = "";
-    int rc = dw_reader_init(&sr, sec, hnote, sizeof hnote);
-    if (rc != TM_OK)
-        return rc;
-    if (hnote[0])
-        walker_error(w, "%s: %s", where, hnote);
-    dw_unit *su = NULL;
-    size_t nsplit = 0;
-    for (size_t i = 0; i < sr.nunits && !su; i++) {
-        dw_unit *c = &sr.units[i];
-        if (c->version >= 5) {
-            if (c->unit_type != 5)
-                continue;
-            nsplit++;
-            if (c->has_dwo_id && c->dwo_id == id)
-                su = c;
-            continue;
-        }
-        /* DWARF 4 (GNU): the id is an attribute of the unit's root DIE */
-        char note[SYM_NOTE_MAX];
-        rc = dw_unit_abbrevs(&sr, c, note, sizeof note);
-        if (rc == TM_ENOMEM)
-            break;
-        rc = TM_OK;
-        sym_cur cur = dw_cursor(&sr, c, c->die);
-        uint64_t code;
-        const dw_abbrev *a = dw_die_begin(c, &cur, &code);
-        die_attrs d;
-        if (!a || read_attrs_of(w, &sr, c, &cur, a, &d) != 0)
-            continue;
-        nsplit++;
-        uint64_t v;
-        if (has(&d, K_dwo_id) && dw_val_unsigned(&d.v[K_dwo_id], &v) && v == id)
-            su = c;
-    }
-    if (rc == TM_OK && !su && nsplit)
-        walker_degraded(w,
-                        "split DWARF: %s has no unit with dwo_id 0x%llx (out of date?): inline "
-                        "frames of its code are missing",
-                        where, (unsigned long long)id);
-    else if (rc == TM_OK && !su)
-        walker_error(w, "%s: no split unit", where);
-    if (rc != TM_OK || !su) {
-        dw_reader_free(&sr);
-        return rc;
-    }
-    /* The split unit's addresses are in the skeleton's file. */
-    su->addr_base = sk->addr_base;
-    su->has_addr_base = sk->has_addr_base;
-    dw_unit_bases(&sr, su);
-    if (!su->has_str_offsets_base) { /* implied: after the section's header */
-        su->str_offsets_base = su->version >= 5 ? (su->offsize == 8 ? 16 : 8) : 0;
-        su->has_str_offsets_base = 1;
-    }
-    if (!su->has_rnglists_base && su->version >= 5) {
-        su->rnglists_base = su->offsize == 8 ? 20 : 12;
-        su->has_rnglists_base = 1;
-    }
-    uint64_t rb;
-    if (has(skroot, K_ranges_base) && dw_val_unsigned(&skroot->v[K_ranges_base], &rb))
-        su->ranges_base = rb;
-    else if (has(skroot, K_ranges_base) && skroot->v[K_ranges_base].form == 0x17)
-        su->ranges_base = skroot->v[K_ranges_base].u;
-    if (!su->base_addr)
-        su->base_addr = sk->base_addr;
-
-    dw_reader keep = w->r;
-    dw_unit *keep_u = w->u;
-    w->r = sr;
-    w->u = su;
-    origins_reset(w);
-    sym_cur c = dw_cursor(&w->r, su, su->die);
-    uint64_t code;
-    const dw_abbrev *a = dw_die_begin(su, &c, &code);
-    if (!a)
-        walker_error(w, "%s: bad split unit DIE", where);
-    else if (dw_skip_attrs(&w->r, su, &c, a) != 0)
-        walker_error(w, "%s: malformed split unit DIE", where);
-    else if (a->children)
-        rc = walk_unit(w, su, &c);
-    dw_reader_free(&w->r);
-    w->r = keep;
-    w->u = keep_u;
-    origins_reset(w);
-    return rc;
-}
-
-/* Skeleton unit sk (root DIE skroot): finds its split unit, in the package
- * beside the file or in its .dwo (the name as given, relative to comp_dir,
- * beside the file), and reads its functions and inline calls. */
-static int split_unit(walker *w, dw_unit *sk, const die_attrs *skroot, const char *comp_dir)
-{
-    uint64_t id = sk->dwo_id;
-    if (!sk->has_dwo_id && !(has(skroot, K_dwo_id) && dw_val_unsigned(&skroot->v[K_dwo_id], &id)))
-        return TM_OK; /* not split after all */
-    const char *name = NULL;
-    if (has(skroot, K_dwo_name))
-        dw_val_string(&w->r, sk, &skroot->v[K_dwo_name], &name);
-    char note[SYM_NOTE_MAX] = "", where[4096];
-    snprintf(where, sizeof where, "%s", name ? name : "the .dwo");
-    dw_sections sec;
-    int found = 0, rc = TM_OK;
-    sym_elf *f = NULL;
-    const dw_sections *whole = NULL;
-    const dw_bytes *index = NULL;
-    if (w->ext) {
-        whole = w->ext->dwo;
-        index = w->ext->cu_index;
-        if (whole && !index) {
-            sec = *whole;
-            found = 1;
-        }
-    } else {
-        if ((rc = dwp_open(w)) != TM_OK)
-            return rc;
-        if (w->dwp) {
-            whole = &w->dwp_sec;
-            index = &w->dwp_index;
-            snprintf(where, sizeof where, "%s", w->dwp->path);
-        }
-    }
-    if (whole && index) {
-        dw_dwp_row row;
-        int k = dw_cu_index_find(index, whole->msb, id, &row, note, sizeof note);
-        if (k == 1 && dw_dwp_slice(whole, &row, &sec, note, sizeof note) == 0)
-            found = 1;
-        else if (k != 0)
-            walker_error(w, "%s: %s", where, note);
-    }
-    if (!found && !w->ext && w->e && name) {
-        char path[4096];
-        const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-        for (int k = 0; k < 4 && !f; k++) {
-            if (k == 0 && name[0] != '/')
-                continue;
-            if (k == 0)
-                snprintf(path, sizeof path, "%s", name);
-            else if (k == 1 && comp_dir && name[0] != '/')
-                sym_path_join(path, sizeof path, comp_dir, name);
-            else if (k == 2 && name[0] != '/')
-                sym_path_beside(path, sizeof path, w->e->path, name);
-            else if (k == 3)
-                sym_path_beside(path, sizeof path, w->e->path, base);
-            else
-                continue;
-            rc = sym_elf_open(path, &f, note, sizeof note);
-            if (rc == TM_ENOMEM)
-                return rc;
-            if (rc != TM_OK) {
-                f = NULL;
-                if (rc != TM_ENOTFOUND)
-                    walker_error(w, "%s", note);
-            }
-        }
-        rc = TM_OK;
-        if (f) {
-            snprintf(where, sizeof where, "%s", f->path);
-            rc = sym_dwo_sections(f, &sec, NULL, note, sizeof note);
-            if (rc == TM_OK)
-                found = 1;
-            else if (rc != TM_ENOMEM)
-                walker_error(w, "%s", note);
-        }
-    }
-    if (rc == TM_OK && !found)
-        walker_degraded(w,
-                        "split DWARF: %s not found (nor a .dwp beside the file): inline frames "
-                        "of its code are missing",
-                        name ? name : "a .dwo");
-    if (rc == TM_OK && found) {
-        sec.addr = w->r.sec.addr;
-        sec.ranges = w->r.sec.ranges;
-        memset(&sec.sup_str, 0, sizeof sec.sup_str);
-        rc = walk_split(w, sk, skroot, &sec, id, where);
-    }
-    if (f)
-        sym_elf_close(f);
-    return rc;
 }
 
 static int process_unit(walker *w, dw_unit *u)
@@ -829,9 +485,13 @@ static int process_unit(walker *w, dw_unit *u)
     return rc == TM_OK && w->enomem ? TM_ENOMEM : rc;
 }
 
-/* --- sections and the entry point ---------------------------------------------------------- */
+/* --- sections, and reading them whole or unit by unit ------------------------------------ */
 
-static int index_sections(walker *w, const dw_sections *sec, char *note, size_t notecap);
+struct sym_dwarf {
+    walker w;
+    sym_elf *alt_file; /* the dwz supplementary file, opened by us */
+    size_t ncu;        /* units that can hold code: compile, partial, skeleton */
+};
 
 /* The supplementary file of e (dwarf_files.c finds it) into w->alt. */
 static int alt_open(walker *w, sym_elf *e, sym_elf **out)
@@ -851,15 +511,72 @@ static int alt_open(walker *w, sym_elf *e, sym_elf **out)
     return rc;
 }
 
-int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t notecap)
+void sym_dwarf_close(sym_dwarf *d)
 {
-    *degraded = 0;
-    walker *w = tm_calloc(1, sizeof *w);
-    if (!w)
+    if (!d)
+        return;
+    walker *w = &d->w;
+    dw_reader_free(&w->r);
+    if (w->dwp)
+        sym_elf_close(w->dwp);
+    tm_free(w->lf.files);
+    tm_free(w->origins);
+    tm_hindex_free(&w->origin_index);
+    dw_reader_free(&w->alt);
+    if (d->alt_file)
+        sym_elf_close(d->alt_file);
+    tm_free(d);
+}
+
+/* Compile, partial and skeleton units (a skeleton has the line table of a
+ * split-DWARF unit); type units hold no code. */
+static int holds_code(const dw_unit *u)
+{
+    return u->unit_type == 1 || u->unit_type == 3 || u->unit_type == 4;
+}
+
+/* The unit headers of sections *secp into d->w.r. */
+static int open_sections(sym_dwarf *d, const dw_sections *secp, char *note, size_t notecap)
+{
+    walker *w = &d->w;
+    dw_sections sec = *secp;
+    sec.sup_str = w->alt.sec.str;
+    if (!sec.info.n) {
+        snprintf(note, notecap, "no usable DWARF: no debug sections");
+        return TM_EFORMAT;
+    }
+    char hnote[SYM_NOTE_MAX] = "";
+    int rc = dw_reader_init(&w->r, &sec, hnote, sizeof hnote);
+    if (rc != TM_OK)
+        return rc;
+    if (hnote[0])
+        walker_error(w, "%s", hnote);
+    w->line_in.line = sec.line.p;
+    w->line_in.line_size = sec.line.n;
+    w->line_in.line_str = sec.line_str.p;
+    w->line_in.line_str_size = sec.line_str.n;
+    w->line_in.str = sec.str.p;
+    w->line_in.str_size = sec.str.n;
+    w->line_in.msb = sec.msb;
+    for (size_t i = 0; i < w->r.nunits; i++)
+        d->ncu += holds_code(&w->r.units[i]);
+    if (d->ncu == 0) {
+        snprintf(note, notecap, "no usable DWARF: %s",
+                 w->note[0] ? w->note : "no compilation units");
+        return TM_EFORMAT;
+    }
+    return TM_OK;
+}
+
+int sym_dwarf_open(sym_dwarf **out, sym_elf *e, sym_index *ix, char *note, size_t notecap)
+{
+    *out = NULL;
+    sym_dwarf *d = tm_calloc(1, sizeof *d);
+    if (!d)
         return TM_ENOMEM;
+    walker *w = &d->w;
     w->ix = ix;
     w->e = e;
-    sym_elf *alt = NULL;
     dw_sections sec;
     memset(&sec, 0, sizeof sec);
     sec.msb = e->msb;
@@ -870,38 +587,133 @@ int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t
                           &sec.addr, &sec.ranges, &sec.rnglists, &sec.line };
     int rc = TM_OK;
     char snote[SYM_NOTE_MAX] = "";
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        int r = sym_dwarf_section(e, names[i], slots[i], snote, sizeof snote);
-        if (r == TM_ENOMEM) {
-            rc = r;
-            goto out;
-        }
-        if (r != TM_OK) {
-            if (i < 2) { /* without these nothing can be read */
-                snprintf(note, notecap, "no usable DWARF: %s", snote);
-                rc = TM_EFORMAT;
-                goto out;
-            }
+    for (size_t i = 0; rc == TM_OK && i < sizeof names / sizeof names[0]; i++) {
+        rc = sym_dwarf_section(e, names[i], slots[i], snote, sizeof snote);
+        if (rc != TM_OK && rc != TM_ENOMEM && i < 2) { /* without these nothing can be read */
+            snprintf(note, notecap, "no usable DWARF: %s", snote);
+            rc = TM_EFORMAT;
+        } else if (rc != TM_OK && rc != TM_ENOMEM) {
             walker_error(w, "%s", snote);
+            rc = TM_OK;
         }
     }
-    if ((rc = alt_open(w, e, &alt)) == TM_OK)
-        rc = index_sections(w, &sec, note, notecap);
+    if (rc == TM_OK && (rc = alt_open(w, e, &d->alt_file)) == TM_OK)
+        rc = open_sections(d, &sec, note, notecap);
+    if (rc != TM_OK) {
+        sym_dwarf_close(d);
+        return rc;
+    }
+    *out = d;
+    return TM_OK;
+}
+
+size_t sym_dwarf_nunits(const sym_dwarf *d)
+{
+    return d->w.r.nunits;
+}
+
+int sym_dwarf_unit_holds_code(const sym_dwarf *d, size_t unit)
+{
+    return unit < d->w.r.nunits && holds_code(&d->w.r.units[unit]);
+}
+
+int sym_dwarf_read_unit(sym_dwarf *d, size_t unit)
+{
+    if (!sym_dwarf_unit_holds_code(d, unit))
+        return TM_OK;
+    return process_unit(&d->w, &d->w.r.units[unit]);
+}
+
+int sym_dwarf_unit_ranges(sym_dwarf *d, size_t unit,
+                          void (*add)(void *ctx, uint64_t lo, uint64_t hi), void *ctx, int *found)
+{
+    walker *w = &d->w;
+    *found = 0;
+    if (!sym_dwarf_unit_holds_code(d, unit))
+        return TM_OK;
+    dw_unit *u = &w->r.units[unit];
+    char note[SYM_NOTE_MAX];
+    int rc = dw_unit_abbrevs(&w->r, u, note, sizeof note);
+    if (rc != TM_OK)
+        return rc == TM_ENOMEM ? rc : TM_EFORMAT;
+    dw_unit_bases(&w->r, u);
+    sym_cur c = dw_cursor(&w->r, u, u->die);
+    uint64_t code, lo, hi;
+    const dw_abbrev *a = dw_die_begin(u, &c, &code);
+    die_attrs root;
+    /* errors here are the unit's, said when it is read */
+    int errors = w->errors;
+    char keep[SYM_NOTE_MAX];
+    memcpy(keep, w->note, sizeof keep);
+    rc = !a || read_attrs(w, u, &c, a, &root) != 0 ? TM_EFORMAT : TM_OK;
+    w->errors = errors;
+    memcpy(w->note, keep, sizeof keep);
+    if (rc != TM_OK)
+        return rc;
+    if (has(&root, K_low) && has(&root, K_high) && dw_val_address(&w->r, u, &root.v[K_low], &lo)) {
+        if (dw_val_is_constant(&root.v[K_high]))
+            hi = lo + root.v[K_high].u;
+        else if (!dw_val_address(&w->r, u, &root.v[K_high], &hi))
+            return TM_EFORMAT;
+        if (lo < hi)
+            add(ctx, lo, hi);
+        *found = 1;
+        return TM_OK;
+    }
+    if (!has(&root, K_ranges))
+        return TM_OK;
+    if (dw_ranges(&w->r, u, &root.v[K_ranges], add, ctx, note, sizeof note) != 0)
+        return TM_EFORMAT;
+    *found = 1;
+    return TM_OK;
+}
+
+void sym_dwarf_note(const sym_dwarf *d, int *degraded, char *note, size_t notecap)
+{
+    const walker *w = &d->w;
     *degraded = w->ndegraded > 0;
-out:
-    dw_reader_free(&w->alt);
-    if (alt)
-        sym_elf_close(alt);
-    tm_free(w);
+    if (!w->errors && !w->ndegraded)
+        return;
+    char more[48] = "", errs[SYM_NOTE_MAX + 64] = "";
+    if (w->ndegraded > 1)
+        snprintf(more, sizeof more, " (and %d more like it)", w->ndegraded - 1);
+    if (w->errors)
+        snprintf(errs, sizeof errs, "%sDWARF partly unreadable (%d errors), first: %s",
+                 w->ndegraded ? "; " : "", w->errors, w->note);
+    snprintf(note, notecap, "%s%s%s", w->degraded, more, errs);
+}
+
+/* Every unit of d, then the note. */
+static int read_all(sym_dwarf *d, int *degraded, char *note, size_t notecap)
+{
+    int rc = TM_OK;
+    for (size_t i = 0; rc == TM_OK && i < d->w.r.nunits; i++)
+        rc = sym_dwarf_read_unit(d, i);
+    if (rc == TM_OK)
+        sym_dwarf_note(d, degraded, note, notecap);
     return rc;
 }
 
-int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym_index *ix,
-                             char *note, size_t notecap)
+int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t notecap)
 {
-    walker *w = tm_calloc(1, sizeof *w);
-    if (!w)
+    *degraded = 0;
+    sym_dwarf *d;
+    int rc = sym_dwarf_open(&d, e, ix, note, notecap);
+    if (rc == TM_OK) {
+        rc = read_all(d, degraded, note, notecap);
+        sym_dwarf_close(d);
+    }
+    return rc;
+}
+
+int sym_dwarf_open_sections(sym_dwarf **out, const dw_sections *sec, const dw_external *ext,
+                            sym_index *ix, char *note, size_t notecap)
+{
+    *out = NULL;
+    sym_dwarf *d = tm_calloc(1, sizeof *d);
+    if (!d)
         return TM_ENOMEM;
+    walker *w = &d->w;
     w->ix = ix;
     w->ext = ext;
     int rc = TM_OK;
@@ -912,65 +724,23 @@ int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym
             walker_error(w, "supplementary file: %s", anote);
     }
     if (rc == TM_OK)
-        rc = index_sections(w, sec, note, notecap);
-    dw_reader_free(&w->alt);
-    tm_free(w);
-    return rc;
+        rc = open_sections(d, sec, note, notecap);
+    if (rc != TM_OK) {
+        sym_dwarf_close(d);
+        return rc;
+    }
+    *out = d;
+    return TM_OK;
 }
 
-static int index_sections(walker *w, const dw_sections *secp, char *note, size_t notecap)
+int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym_index *ix,
+                             char *note, size_t notecap)
 {
-    dw_sections sec = *secp;
-    sec.sup_str = w->alt.sec.str;
-    int rc = TM_OK;
-    if (!sec.info.n) {
-        snprintf(note, notecap, "no usable DWARF: no debug sections");
-        rc = TM_EFORMAT;
-        goto out;
+    sym_dwarf *d;
+    int degraded, rc = sym_dwarf_open_sections(&d, sec, ext, ix, note, notecap);
+    if (rc == TM_OK) {
+        rc = read_all(d, &degraded, note, notecap);
+        sym_dwarf_close(d);
     }
-    char hnote[SYM_NOTE_MAX] = "";
-    if ((rc = dw_reader_init(&w->r, &sec, hnote, sizeof hnote)) != TM_OK)
-        goto out;
-    if (hnote[0])
-        walker_error(w, "%s", hnote);
-    w->line_in.line = sec.line.p;
-    w->line_in.line_size = sec.line.n;
-    w->line_in.line_str = sec.line_str.p;
-    w->line_in.line_str_size = sec.line_str.n;
-    w->line_in.str = sec.str.p;
-    w->line_in.str_size = sec.str.n;
-    w->line_in.msb = sec.msb;
-    size_t ncu = 0;
-    for (size_t i = 0; rc == TM_OK && i < w->r.nunits; i++) {
-        dw_unit *u = &w->r.units[i];
-        /* compile, partial and skeleton units (a skeleton has the line
-         * table of a split-DWARF unit); type units hold no code */
-        if (u->unit_type != 1 && u->unit_type != 3 && u->unit_type != 4)
-            continue;
-        ncu++;
-        rc = process_unit(w, u);
-    }
-    if (rc == TM_OK && (w->errors || w->ndegraded)) {
-        char more[48] = "", errs[SYM_NOTE_MAX + 64] = "";
-        if (w->ndegraded > 1)
-            snprintf(more, sizeof more, " (and %d more like it)", w->ndegraded - 1);
-        if (w->errors)
-            snprintf(errs, sizeof errs, "%sDWARF partly unreadable (%d errors), first: %s",
-                     w->ndegraded ? "; " : "", w->errors, w->note);
-        snprintf(note, notecap, "%s%s%s", w->degraded, more, errs);
-    }
-    if (rc == TM_OK && ncu == 0) {
-        snprintf(note, notecap, "no usable DWARF: %s",
-                 w->note[0] ? w->note : "no compilation units");
-        rc = TM_EFORMAT;
-    }
-out:
-    dw_reader_free(&w->r);
-    if (w->dwp)
-        sym_elf_close(w->dwp);
-    w->dwp = NULL;
-    tm_free(w->lf.files);
-    tm_free(w->origins);
-    tm_hindex_free(&w->origin_index);
     return rc;
 }

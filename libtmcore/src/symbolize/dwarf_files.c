@@ -149,7 +149,8 @@ static int alt_matches(sym_elf *f, int sup, const uint8_t *id, size_t idlen)
 
 /* Finds and opens the supplementary file of e: its path as linked (relative
  * to e's directory), its base name beside e, then by build-id under
- * /usr/lib/debug/.build-id and under /usr/lib/debug/.dwz. */
+ * DIR/.build-id and under DIR/.dwz for each debug directory of e (the
+ * symbolizer's; /usr/lib/debug when e has none set). */
 int sym_dwarf_sup_open(sym_elf *e, sym_elf **out, dw_sections *sec, char *note, size_t notecap)
 {
     *out = NULL;
@@ -175,17 +176,21 @@ int sym_dwarf_sup_open(sym_elf *e, sym_elf **out, dw_sections *sec, char *note, 
     const char *dwz = strstr(name, ".dwz/");
     char path[4096];
     int mismatch = 0;
-    for (int k = 0; k < 4 && !*out; k++) {
+    static const char *const default_dirs[] = { "/usr/lib/debug" };
+    const char *const *dirs = e->debug_dirs_set ? (const char *const *)e->debug_dirs : default_dirs;
+    size_t ndirs = e->debug_dirs_set ? e->ndebug_dirs : 1;
+    for (size_t k = 0; k < 2 + 2 * ndirs && !*out; k++) {
+        const char *dir = k >= 2 ? dirs[(k - 2) / 2] : NULL;
         if (k == 0 && name[0] == '/')
             snprintf(path, sizeof path, "%s", name);
         else if (k == 0)
             sym_path_beside(path, sizeof path, e->path, name);
         else if (k == 1)
             sym_path_beside(path, sizeof path, e->path, base);
-        else if (k == 2 && idlen >= 2)
-            snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
-        else if (k == 3 && dwz)
-            sym_path_join(path, sizeof path, "/usr/lib/debug", dwz);
+        else if (k % 2 == 0 && idlen >= 2)
+            snprintf(path, sizeof path, "%s/.build-id/%.2s/%s.debug", dir, hex, hex + 2);
+        else if (k % 2 == 1 && dwz)
+            sym_path_join(path, sizeof path, dir, dwz);
         else
             continue;
         sym_elf *f;

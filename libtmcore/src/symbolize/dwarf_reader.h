@@ -161,5 +161,12 @@ int sym_dwarf_sup_open(sym_elf *e, sym_elf **out, dw_sections *sec, char *note, 
  * same results, notes and errors.  ext may be NULL. */
 int sym_dwarf_index_sections(const dw_sections *sec, const dw_external *ext, sym_index *ix,
                              char *note, size_t notecap);
+/* sym_dwarf_open() on sections in memory; sec, ext and ix outlive d. */
+int sym_dwarf_open_sections(sym_dwarf **out, const dw_sections *sec, const dw_external *ext,
+                            sym_index *ix, char *note, size_t notecap);
+/* sym_lazy_open() on sections in memory (tests, fuzzing): spans entirely
+ * below floor are ignored.  sec and ext outlive lz. */
+int sym_lazy_open_sections(sym_lazy **out, const dw_sections *sec, const dw_external *ext,
+                           uint64_t floor, char *note, size_t notecap);
 
 #endif

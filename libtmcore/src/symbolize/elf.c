@@ -367,6 +367,7 @@ void sym_elf_close(sym_elf *e)
     if (e->fd >= 0)
         close(e->fd);
     tm_free(e->debuglink);
+    tm_free(e->binary_path);
     tm_free(e->path);
     tm_free(e);
 }
@@ -462,6 +463,15 @@ static int symtab_add(sym_elf *e, size_t idx, sym_index *ix, size_t *added)
     const sym_section *strs = &e->sections[sec->link];
     size_t stride = e->is64 ? 24 : 16, n = (size_t)(sec->size / stride);
     const char *file = NULL;
+    ix->sym_names = NULL;
+    if (ix->raw_symbols) { /* names are used where they are */
+        Elf_Scn *strs = elf_getscn(elf, sh.sh_link);
+        Elf_Data *sd = strs ? elf_getdata(strs, NULL) : NULL;
+        if (sd && sd->d_buf && sd->d_size) {
+            ix->sym_names = sd->d_buf;
+            ix->sym_names_len = sd->d_size;
+        }
+    }
     for (size_t i = 1; i < n; i++) {
         const uint8_t *q = sec->data + i * stride;
         uint64_t name_off = rd(q, 4, e->msb), value, size;

@@ -30,6 +30,9 @@ int sym_strpool_init(sym_strpool *p)
 
 void sym_strpool_free(sym_strpool *p)
 {
+    for (size_t i = 0; i < p->nretired; i++)
+        tm_free(p->retired[i]);
+    tm_free(p->retired);
     tm_free(p->data);
     tm_hindex_free(&p->index);
     memset(p, 0, sizeof *p);
@@ -53,6 +56,20 @@ int sym_strpool_intern(sym_strpool *p, const char *s, size_t len, uint32_t *out)
     }
     if (p->len + len + 1 > UINT32_MAX - 1)
         return TM_ENOMEM;
+    if (p->stable && p->len + len + 1 > p->cap) {
+        size_t cap = p->cap * 2 > p->len + len + 1 ? p->cap * 2 : p->len + len + 1;
+        char *d = tm_malloc(cap);
+        if (!d ||
+            tm_grow((void **)&p->retired, &p->capretired, p->nretired + 1, sizeof *p->retired) !=
+                0) {
+            tm_free(d);
+            return TM_ENOMEM;
+        }
+        memcpy(d, p->data, p->len);
+        p->retired[p->nretired++] = p->data;
+        p->data = d;
+        p->cap = cap;
+    }
     if (tm_grow((void **)&p->data, &p->cap, p->len + len + 1, 1) != 0)
         return TM_ENOMEM;
     uint32_t off = (uint32_t)p->len;
@@ -89,11 +106,14 @@ void sym_index_free(sym_index *ix)
 
 size_t sym_index_memory(const sym_index *ix)
 {
-    return ix->strings.cap + tm_hindex_bytes(&ix->strings.index) + ix->caplines * sizeof(sym_line) +
-        ix->capfuncs * sizeof(sym_func) + ix->capranges * sizeof(sym_range) +
-        ix->capsyms * sizeof(sym_symbol) + ix->capdemangled * 2 * sizeof(uint32_t) +
-        tm_hindex_bytes(&ix->demangled_index) + ix->nsegs * sizeof(sym_seg) +
-        (ix->seg_accel.nb + 1) * sizeof(uint32_t) + sizeof *ix;
+    size_t retired = 0;
+    for (size_t i = 0, c = ix->strings.cap; i < ix->strings.nretired; i++)
+        retired += c /= 2; /* each buffer half the next one, about */
+    return retired + ix->strings.cap + tm_hindex_bytes(&ix->strings.index) +
+        ix->caplines * sizeof(sym_line) + ix->capfuncs * sizeof(sym_func) +
+        ix->capranges * sizeof(sym_range) + ix->capsyms * sizeof(sym_symbol) +
+        ix->capdemangled * 2 * sizeof(uint32_t) + tm_hindex_bytes(&ix->demangled_index) +
+        ix->nsegs * sizeof(sym_seg) + (ix->seg_accel.nb + 1) * sizeof(uint32_t) + sizeof *ix;
 }
 
 int sym_index_add_line(sym_index *ix, uint64_t lo, uint64_t hi, uint32_t file, uint32_t line)
@@ -185,7 +205,15 @@ int sym_index_add_symbol(sym_index *ix, uint64_t addr, uint64_t size, const char
                          const char *file)
 {
     uint32_t id, fid = 0;
-    int rc = sym_index_intern_function(ix, name, &id);
+    int rc = TM_OK;
+    size_t at = (size_t)(name - ix->sym_names);
+    if (ix->raw_symbols && ix->sym_names && name >= ix->sym_names && at < ix->sym_names_len &&
+        at < SYM_EXTERNAL)
+        id = (uint32_t)at | SYM_EXTERNAL;
+    else if (ix->raw_symbols)
+        rc = sym_strpool_intern(&ix->strings, name, strlen(name), &id);
+    else
+        rc = sym_index_intern_function(ix, name, &id);
     if (rc == TM_OK && file)
         rc = sym_strpool_intern(&ix->strings, file, strlen(file), &fid);
     if (rc != TM_OK)
@@ -382,9 +410,11 @@ static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
  * the symbol with the greatest address <= a (if a is inside it or it has
  * no size).  Each answer changes only at a boundary, so computing it at
  * the segment start is exact. */
-static int build_segments(sym_index *ix)
+static int build_segments(sym_index *ix, size_t nsyms, sym_seg **segs_out, size_t *nsegs_out)
 {
-    size_t np = 2 * (ix->nlines + ix->nranges + ix->nsyms);
+    *segs_out = NULL;
+    *nsegs_out = 0;
+    size_t np = 2 * (ix->nlines + ix->nranges + nsyms);
     if (np == 0)
         return TM_OK;
     uint64_t *pt = tm_malloc(np * sizeof *pt), *tmp = tm_malloc(np * sizeof *tmp);
@@ -402,7 +432,7 @@ static int build_segments(sym_index *ix)
         pt[n++] = ix->ranges[i].lo;
         pt[n++] = ix->ranges[i].hi;
     }
-    for (size_t i = 0; i < ix->nsyms; i++) {
+    for (size_t i = 0; i < nsyms; i++) {
         pt[n++] = ix->syms[i].addr;
         if (ix->syms[i].size && ix->syms[i].addr + ix->syms[i].size > ix->syms[i].addr)
             pt[n++] = ix->syms[i].addr + ix->syms[i].size;
@@ -423,7 +453,7 @@ static int build_segments(sym_index *ix)
             il++;
         while (ir < ix->nranges && ix->ranges[ir].lo <= p)
             ir++;
-        while (is < ix->nsyms && ix->syms[is].addr <= p)
+        while (is < nsyms && ix->syms[is].addr <= p)
             is++;
         sym_seg s = { p, 0, 0, SYM_NONE, SYM_NONE };
         if (il && p < ix->lines[il - 1].hi) {
@@ -444,28 +474,63 @@ static int build_segments(sym_index *ix)
     }
     tm_free(pt);
     sym_seg *fit = ns ? tm_realloc(segs, ns * sizeof *segs) : NULL;
-    ix->segs = fit ? fit : segs; /* a failed shrink keeps the larger block */
-    ix->nsegs = ns;
+    *segs_out = fit ? fit : segs; /* a failed shrink keeps the larger block */
+    *nsegs_out = ns;
     return TM_OK;
 }
 
-int sym_index_finish(sym_index *ix)
+static void sort_lines(sym_index *ix)
 {
-    if (ix->finished)
-        return TM_OK;
     /* line programs are mostly emitted in address order: skip the sort then */
     size_t unsorted = 0;
     for (size_t i = 1; i < ix->nlines && !unsorted; i++)
         unsorted = cmp_line(&ix->lines[i - 1], &ix->lines[i]) > 0;
     if (unsorted)
         qsort(ix->lines, ix->nlines, sizeof *ix->lines, cmp_line);
+}
+
+int sym_index_take_segments(sym_index *ix, sym_segtab *tab)
+{
+    memset(tab, 0, sizeof *tab);
+    sort_lines(ix);
+    int rc = flatten_ranges(ix);
+    if (rc == TM_OK)
+        rc = build_segments(ix, 0, &tab->segs, &tab->nsegs);
+    if (rc == TM_OK)
+        rc = accel_build(&tab->accel, tab->segs, sizeof *tab->segs, tab->nsegs);
+    /* the next unit's lines and ranges reuse the arrays */
+    ix->nlines = ix->nranges = 0;
+    if (rc != TM_OK)
+        sym_segtab_free(tab);
+    return rc;
+}
+
+void sym_segtab_free(sym_segtab *tab)
+{
+    tm_free(tab->segs);
+    tm_free(tab->accel.first);
+    memset(tab, 0, sizeof *tab);
+}
+
+size_t sym_segtab_memory(const sym_segtab *tab)
+{
+    return tab->nsegs * sizeof(sym_seg) +
+        (tab->accel.first ? tab->accel.nb + 1 : 0) * sizeof(uint32_t);
+}
+
+int sym_index_finish(sym_index *ix)
+{
+    if (ix->finished)
+        return TM_OK;
+    sort_lines(ix);
     int rc = flatten_ranges(ix);
     if (rc != TM_OK)
         return rc;
     if (ix->nsyms) {
         qsort(ix->syms, ix->nsyms, sizeof *ix->syms, cmp_sym);
     }
-    if (ix->nsyms >= UINT32_MAX || (rc = build_segments(ix)) != TM_OK ||
+    if (ix->nsyms >= UINT32_MAX ||
+        (rc = build_segments(ix, ix->nsyms, &ix->segs, &ix->nsegs)) != TM_OK ||
         (rc = accel_build(&ix->seg_accel, ix->segs, sizeof *ix->segs, ix->nsegs)) != TM_OK)
         return rc == TM_OK ? TM_ENOMEM : rc;
     tm_free(ix->lines);
@@ -479,15 +544,17 @@ int sym_index_finish(sym_index *ix)
 
 /* --- lookup ------------------------------------------------------------------ */
 
-void sym_index_lookup(const sym_index *ix, uint64_t a, tm_sym_result *out)
+/* The segment holding a, or NULL. */
+static const sym_seg *seg_at(const sym_seg *segs, size_t n, const sym_accel *ac, uint64_t a)
+{
+    size_t i = accel_upper(ac, segs, sizeof *segs, n, a);
+    return i ? &segs[i - 1] : NULL;
+}
+
+/* The line and the inline chain of segment g (of ix). */
+static void answer_dwarf(const sym_index *ix, const sym_seg *g, tm_sym_result *out)
 {
     const sym_strpool *p = &ix->strings;
-    out->nframes = 1;
-    out->frames[0] = (tm_sym_frame){ "", "", 0 };
-    size_t i = accel_upper(&ix->seg_accel, ix->segs, sizeof *ix->segs, ix->nsegs, a);
-    if (i == 0)
-        return;
-    const sym_seg *g = &ix->segs[i - 1];
     out->frames[0].file = sym_str(p, g->file);
     out->frames[0].line = g->line;
     if (g->func != SYM_NONE) {
@@ -506,13 +573,42 @@ void sym_index_lookup(const sym_index *ix, uint64_t a, tm_sym_result *out)
         }
         out->nframes = n ? n : 1;
     }
-    if (g->sym != SYM_NONE) {
-        /* llvm-symbolizer: the symbol table names the outermost function;
-         * a local symbol's STT_FILE names the file when DWARF did not. */
-        const sym_symbol *s = &ix->syms[g->sym];
-        tm_sym_frame *outer = &out->frames[out->nframes - 1];
-        outer->function = sym_str(p, s->name);
-        if (!outer->file[0] && s->file)
-            outer->file = sym_str(p, s->file);
-    }
+}
+
+/* The symbol of segment g (of ix), if any, over the outermost frame. */
+static void answer_symbol(const sym_index *ix, const sym_seg *g, tm_sym_result *out)
+{
+    if (g->sym == SYM_NONE)
+        return;
+    /* llvm-symbolizer: the symbol table names the outermost function; a
+     * local symbol's STT_FILE names the file when DWARF did not. */
+    const sym_symbol *s = &ix->syms[g->sym];
+    tm_sym_frame *outer = &out->frames[out->nframes - 1];
+    outer->function = sym_symbol_name(ix, s);
+    if (!outer->file[0] && s->file)
+        outer->file = sym_str(&ix->strings, s->file);
+}
+
+void sym_index_lookup(const sym_index *ix, uint64_t a, tm_sym_result *out)
+{
+    out->nframes = 1;
+    out->frames[0] = (tm_sym_frame){ "", "", 0 };
+    const sym_seg *g = seg_at(ix->segs, ix->nsegs, &ix->seg_accel, a);
+    if (!g)
+        return;
+    answer_dwarf(ix, g, out);
+    answer_symbol(ix, g, out);
+}
+
+void sym_index_lookup_tab(const sym_index *ix, const sym_segtab *tab, const sym_index *syms,
+                          uint64_t a, tm_sym_result *out)
+{
+    out->nframes = 1;
+    out->frames[0] = (tm_sym_frame){ "", "", 0 };
+    const sym_seg *g = tab ? seg_at(tab->segs, tab->nsegs, &tab->accel, a) : NULL;
+    if (g)
+        answer_dwarf(ix, g, out);
+    g = syms ? seg_at(syms->segs, syms->nsegs, &syms->seg_accel, a) : NULL;
+    if (g)
+        answer_symbol(syms, g, out);
 }

@@ -7,8 +7,8 @@
  *   sym_lines    decodes .debug_line programs into the index  (lines.c)
  *   dw_reader    reads .debug_info & co, bounds-checked  (info.c, dwarf_reader.h)
  *   dw_cu_index  a DWARF package's unit index  (dwp.c)
- *   sym_dwarf    fills an index from DWARF, following split units and
- *                dwz supplementary files  (dwarf.c)
+ *   sym_dwarf    fills an index from DWARF, following dwz supplementary
+ *                files (dwarf.c) and split units (dwarf_split.c)
  *   symbolizer   locating files, cache by build-id, snapshots (symbolizer.c)
  */
 #ifndef TM_SYM_INTERNAL_H
@@ -23,6 +23,7 @@
 
 #define SYM_NOTE_MAX 512
 #define SYM_NONE UINT32_MAX
+#define SYM_EXTERNAL 0x80000000u /* a symbol name's offset in sym_names */
 
 /* --- strings ----------------------------------------------------------- */
 
@@ -30,6 +31,11 @@ typedef struct sym_strpool {
     char *data;
     size_t len, cap;
     tm_hindex index; /* string -> its offset */
+    /* stable: growing keeps the old buffers (freed with the pool), so that
+     * strings handed out stay valid while more are added (lazy indexing) */
+    int stable;
+    char **retired;
+    size_t nretired, capretired;
 } sym_strpool;
 
 int sym_strpool_init(sym_strpool *p);
@@ -64,7 +70,13 @@ typedef struct sym_elf {
     uint32_t build_id_len;
     char *debuglink; /* NULL if none */
     uint32_t debuglink_crc;
-    int has_debug_info;       /* a .debug_info / .zdebug_info with bytes */
+    int has_debug_info; /* a .debug_info / .zdebug_info with bytes */
+    char *binary_path;  /* a debug file: the binary it was found for, or NULL */
+    /* where its dwz supplementary file may be by build-id (the symbolizer's
+     * debug directories, borrowed); unset: /usr/lib/debug */
+    char *const *debug_dirs;
+    size_t ndebug_dirs;
+    int debug_dirs_set;
     uint64_t first_exec_addr; /* lowest address of an executable PT_LOAD */
     size_t libelf_charge;     /* libelf's own tables, counted in the budget */
 } sym_elf;
@@ -166,6 +178,12 @@ typedef struct sym_index {
     size_t ndemangled, capdemangled;
     tm_hindex demangled_index;
     int finished;
+    /* raw_symbols: symbol names stay mangled (lazy.c demangles the ones
+     * used), in the ELF string table sym_names when given (not copied: the
+     * file stays open) and marked SYM_EXTERNAL */
+    int raw_symbols;
+    const char *sym_names;
+    size_t sym_names_len;
 } sym_index;
 
 int sym_index_init(sym_index *ix);
@@ -175,12 +193,37 @@ int sym_index_add_func(sym_index *ix, const sym_func *f, uint32_t *out);
 int sym_index_add_range(sym_index *ix, uint64_t lo, uint64_t hi, uint32_t func, uint32_t depth);
 int sym_index_add_symbol(sym_index *ix, uint64_t addr, uint64_t size, const char *name,
                          const char *file);
+/* The name of symbol y of ix. */
+static inline const char *sym_symbol_name(const sym_index *ix, const sym_symbol *y)
+{
+    return y->name & SYM_EXTERNAL ? ix->sym_names + (y->name & ~SYM_EXTERNAL)
+                                  : sym_str(&ix->strings, y->name);
+}
 /* Interns name demangled (if it is a mangled C++ name). */
 int sym_index_intern_function(sym_index *ix, const char *name, uint32_t *out);
 /* Sorts and flattens; call once after adding everything. */
 int sym_index_finish(sym_index *ix);
 /* Fills out (statuses untouched). */
 void sym_index_lookup(const sym_index *ix, uint64_t addr, tm_sym_result *out);
+
+/* Lazy indexing (lazy.c) keeps each unit's segments apart, its functions
+ * and strings in one shared index, and the symbols in another. */
+typedef struct sym_segtab {
+    sym_seg *segs;
+    size_t nsegs;
+    sym_accel accel;
+} sym_segtab;
+/* The lines and function ranges added since the last call, sorted,
+ * flattened and cut into *tab (symbols left out), then dropped from ix; its
+ * functions and strings stay.  TM_OK or TM_ENOMEM. */
+int sym_index_take_segments(sym_index *ix, sym_segtab *tab);
+void sym_segtab_free(sym_segtab *tab);
+size_t sym_segtab_memory(const sym_segtab *tab);
+/* What sym_index_lookup answers for an index of tab's lines and functions
+ * (in ix) and the finished symbols-only index syms; tab and syms may be
+ * NULL. */
+void sym_index_lookup_tab(const sym_index *ix, const sym_segtab *tab, const sym_index *syms,
+                          uint64_t addr, tm_sym_result *out);
 size_t sym_index_memory(const sym_index *ix);
 
 /* Symbols of e (.symtab, else .dynsym) into ix.  TM_OK or TM_ENOMEM
@@ -332,6 +375,53 @@ void sym_path_append(char *buf, size_t cap, size_t *len, const char *part);
  * a .dwo, .dwp or supplementary file e refers to is missing or of another
  * build (the note says which). */
 int sym_dwarf_index(sym_elf *e, sym_index *ix, int *degraded, char *note, size_t notecap);
+
+/* The same, unit by unit (lazy indexing): open reads the unit headers (and
+ * the dwz file's); TM_OK, TM_EFORMAT with a note, TM_ENOMEM.  e and ix must
+ * outlive d. */
+typedef struct sym_dwarf sym_dwarf;
+int sym_dwarf_open(sym_dwarf **out, sym_elf *e, sym_index *ix, char *note, size_t notecap);
+void sym_dwarf_close(sym_dwarf *d);
+size_t sym_dwarf_nunits(const sym_dwarf *d);
+/* A compile, partial or skeleton unit (type units hold no code). */
+int sym_dwarf_unit_holds_code(const sym_dwarf *d, size_t unit);
+/* The addresses the root DIE of a unit holding code claims (DW_AT_low_pc /
+ * high_pc, DW_AT_ranges), each passed to add; *found 0 when it names none.
+ * Reads only the root DIE.  TM_OK, TM_EFORMAT, TM_ENOMEM. */
+int sym_dwarf_unit_ranges(sym_dwarf *d, size_t unit,
+                          void (*add)(void *ctx, uint64_t lo, uint64_t hi), void *ctx, int *found);
+/* Lines and functions of one unit into ix (TM_OK or TM_ENOMEM; what is
+ * unreadable goes to the note). */
+int sym_dwarf_read_unit(sym_dwarf *d, size_t unit);
+/* What sym_dwarf_index says about the units read so far. */
+void sym_dwarf_note(const sym_dwarf *d, int *degraded, char *note, size_t notecap);
+
+/* --- lazy indexing (lazy.c) ------------------------------------------- */
+
+/* Whether d's DWARF is read lazily: 16 MiB of .debug_info or more, or as
+ * TM_SYMBOLIZE_LAZY (1, 0) says. */
+int sym_lazy_wanted(const sym_elf *d);
+/* A big file's DWARF, read unit by unit as addresses need them. */
+typedef struct sym_lazy sym_lazy;
+/* Maps e's units to their addresses (root DIEs only).  TM_OK: *out owns e
+ * from now on (its note may say what was unreadable); TM_EFORMAT with a
+ * note: no usable DWARF (e still the caller's); TM_ENOMEM. */
+int sym_lazy_open(sym_lazy **out, sym_elf *e, char *note, size_t notecap);
+void sym_lazy_close(sym_lazy *lz);
+/* sym_index_lookup of the full index for a, with the symbols of syms
+ * (finished; may be NULL); reads a's unit if needed.  TM_OK or TM_ENOMEM. */
+int sym_lazy_lookup(sym_lazy *lz, const sym_index *syms, uint64_t a, tm_sym_result *out);
+/* What sym_dwarf_index would say about the units read so far ("" if
+ * nothing). */
+const char *sym_lazy_note(const sym_lazy *lz, int *degraded);
+/* Reads every unit not read yet (tests).  TM_OK or TM_ENOMEM. */
+int sym_lazy_read_all(sym_lazy *lz);
+/* 1 when several units claim some address: the first answers there. */
+int sym_lazy_overlaps(const sym_lazy *lz);
+/* 1 when the map of units was not trusted and everything was read. */
+int sym_lazy_whole(const sym_lazy *lz);
+void sym_lazy_stats(const sym_lazy *lz, size_t *lines, size_t *ranges, size_t *bytes,
+                    size_t *units_read, size_t *units);
 
 /* --- demangling ------------------------------------------------------- */
 

@@ -28,9 +28,12 @@ typedef struct sym_module {
     char *path;       /* binary used, or NULL */
     char *debug_path; /* DWARF source, or NULL */
     char *note;
-    sym_index ix;
+    sym_index ix; /* with lazy: the symbols only */
     int have_index;
-    int degraded; /* debug information outside the file was missing */
+    sym_lazy *lazy;   /* a big file's DWARF, read as lookups need it */
+    sym_elf *symfile; /* with lazy: the file ix's symbol names are in, if not lazy's */
+    int lazy_noted;   /* its note is in note */
+    int degraded;     /* debug information outside the file was missing */
 } sym_module;
 
 struct tm_symbolizer {
@@ -86,6 +89,8 @@ static void module_free(sym_module *m)
         return;
     if (m->have_index)
         sym_index_free(&m->ix);
+    sym_lazy_close(m->lazy);
+    sym_elf_close(m->symfile);
     tm_free(m->key_path);
     tm_free(m->path);
     tm_free(m->debug_path);
@@ -174,6 +179,13 @@ void tm_symbolizer_get_stats(tm_symbolizer_stats *out, const tm_symbolizer *s)
         out->line_ranges += m->ix.nlines;
         out->inline_ranges += m->ix.nranges;
         out->index_bytes += sym_index_memory(&m->ix);
+        if (m->lazy) {
+            size_t lines, ranges, bytes, read, units;
+            sym_lazy_stats(m->lazy, &lines, &ranges, &bytes, &read, &units);
+            out->line_ranges += lines;
+            out->inline_ranges += ranges;
+            out->index_bytes += bytes;
+        }
     }
 }
 
@@ -332,12 +344,29 @@ static int has_symtab(const sym_elf *e)
     return 0;
 }
 
+/* A lazy module's note on its DWARF, once there is one. */
+static int lazy_note(sym_module *m)
+{
+    if (!m->lazy || m->lazy_noted)
+        return TM_OK;
+    int degraded;
+    const char *note = sym_lazy_note(m->lazy, &degraded);
+    m->degraded = degraded;
+    if (!note[0])
+        return TM_OK;
+    m->lazy_noted = 1;
+    char full[SYM_NOTE_MAX + 64];
+    snprintf(full, sizeof full, "%s: %s", m->debug_path ? m->debug_path : "", note);
+    return set_note(m, full);
+}
+
 /* Builds m's index from binary b (may be NULL) and debug file d (may be
  * NULL or == b; fetched: from debuginfod); without d, nodebug says why
- * there is none. */
+ * there is none.  *kept: d belongs to m now (lazy indexing). */
 static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, int fetched,
-                       const char *nodebug)
+                       const char *nodebug, int *kept)
 {
+    *kept = 0;
     char note[SYM_NOTE_MAX] = "";
     double t0 = now_seconds();
     int rc = sym_index_init(&m->ix);
@@ -351,12 +380,36 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
     sym_elf *symsrc = b ? b : d;
     if (b && d && d != b && fetched && !has_symtab(b) && has_symtab(d))
         symsrc = d;
+    char lazy_fail[SYM_NOTE_MAX] = "";
+    int lazy = d && sym_lazy_wanted(d);
+    if (lazy) {
+        rc = sym_lazy_open(&m->lazy, d, lazy_fail, sizeof lazy_fail);
+        if (rc == TM_ENOMEM)
+            return rc;
+        *kept = rc == TM_OK;
+    }
+    /* with lazy DWARF, a symbol's name is demangled when a lookup uses it,
+     * read where it is in the file (which stays open) */
+    m->ix.raw_symbols = m->lazy != NULL;
     if (symsrc && (rc = sym_elf_add_symbols(symsrc, &m->ix, note, sizeof note)) != TM_OK)
         return rc;
+    if (m->ix.sym_names && symsrc != d)
+        m->symfile = symsrc;
     if (note[0] && (rc = set_note(m, note)) != TM_OK)
         return rc;
     m->status = TM_SYMSTAT_SYMTAB_ONLY;
-    if (d) {
+    if (lazy) {
+        if (m->lazy) {
+            m->status = TM_SYMSTAT_SYMBOLIZED;
+            if (!(m->debug_path = dupstr(d->path)) || (rc = lazy_note(m)) != TM_OK)
+                return TM_ENOMEM;
+        } else {
+            char full[SYM_NOTE_MAX + 64];
+            snprintf(full, sizeof full, "%s: %s", d->path, lazy_fail);
+            if ((rc = set_note(m, full)) != TM_OK)
+                return rc;
+        }
+    } else if (d) {
         note[0] = '\0';
         rc = sym_dwarf_index(d, &m->ix, &m->degraded, note, sizeof note);
         if (rc == TM_ENOMEM)
@@ -383,13 +436,22 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
     return rc;
 }
 
+/* d's dwz supplementary file is looked for by build-id where s looks for
+ * debug files. */
+static void use_debug_dirs(const tm_symbolizer *s, sym_elf *d)
+{
+    d->debug_dirs = s->debug;
+    d->ndebug_dirs = s->ndebug;
+    d->debug_dirs_set = 1;
+}
+
 static int locate(tm_symbolizer *s, sym_module *m)
 {
     char note[SYM_NOTE_MAX] = "", first_note[SYM_NOTE_MAX] = "";
     char mism[SYM_NOTE_MAX] = "", dfd[SYM_NOTE_MAX] = "", why[2 * SYM_NOTE_MAX + 2];
     char cand[4096];
     sym_elf *b = NULL, *mismatch = NULL, *d = NULL;
-    int rc = TM_OK, any_found = 0;
+    int rc = TM_OK, any_found = 0, kept = 0;
     for (size_t k = 0; k <= s->nsearch && !b; k++) {
         int n;
         if (k == 0)
@@ -450,7 +512,13 @@ static int locate(tm_symbolizer *s, sym_module *m)
                 goto out;
         }
         join_notes(why, sizeof why, mism, dfd);
-        rc = build_index(s, m, b, d, fetched, why);
+        if (d && d != b && !(d->binary_path = dupstr(b->path))) {
+            rc = TM_ENOMEM;
+            goto out;
+        }
+        if (d)
+            use_debug_dirs(s, d);
+        rc = build_index(s, m, b, d, fetched, why, &kept);
         if (rc == TM_OK && b->build_id_len && m->want_id_len &&
             !same_id(b->build_id, b->build_id_len, m->want_id, m->want_id_len)) {
             m->status = TM_SYMSTAT_MISMATCH;
@@ -467,7 +535,8 @@ static int locate(tm_symbolizer *s, sym_module *m)
             goto out;
         join_notes(why, sizeof why, mism, dfd);
         if (d) {
-            rc = build_index(s, m, NULL, d, 0, why);
+            use_debug_dirs(s, d);
+            rc = build_index(s, m, NULL, d, 0, why, &kept);
         } else {
             m->status = status_if_none;
             char msg[SYM_NOTE_MAX + 64];
@@ -485,9 +554,11 @@ static int locate(tm_symbolizer *s, sym_module *m)
         }
     }
 out:
-    if (d && d != b)
+    /* kept: d is the lazy index's now (and b with it when they are one) */
+    if (d && d != b && !kept)
         sym_elf_close(d);
-    sym_elf_close(b);
+    if (!(kept && d == b) && !(m->symfile && m->symfile == b))
+        sym_elf_close(b);
     sym_elf_close(mismatch);
     return rc;
 }
@@ -545,15 +616,24 @@ static int indexing_failed(tm_error *err, int rc, const char *path)
 
 /* --- lookups ------------------------------------------------------------------- */
 
-static void lookup_in(const sym_module *m, uint64_t addr, tm_sym_result *out)
+/* TM_OK or TM_ENOMEM (reading a unit of a lazy module). */
+static int lookup_in(tm_symbolizer *s, sym_module *m, uint64_t addr, tm_sym_result *out)
 {
-    if (m->have_index) {
+    int rc = TM_OK;
+    if (m->lazy) {
+        double t0 = now_seconds();
+        rc = sym_lazy_lookup(m->lazy, &m->ix, addr, out);
+        if (rc == TM_OK)
+            rc = lazy_note(m);
+        s->index_seconds += now_seconds() - t0;
+    } else if (m->have_index) {
         sym_index_lookup(&m->ix, addr, out);
     } else {
         out->nframes = 1;
         out->frames[0] = (tm_sym_frame){ "", "", 0 };
     }
     out->status = m->status;
+    return rc;
 }
 
 int tm_symbolizer_lookup(tm_sym_result *out, tm_symbolizer *s, const char *path, uint64_t addr,
@@ -562,9 +642,8 @@ int tm_symbolizer_lookup(tm_sym_result *out, tm_symbolizer *s, const char *path,
     if (!s || !path || !out)
         return tm_error_set(err, TM_EINVAL, "symbolizer lookup: NULL argument");
     sym_module *m;
-    if (get_module(s, path, NULL, 0, &m) != TM_OK)
+    if (get_module(s, path, NULL, 0, &m) != TM_OK || lookup_in(s, m, addr, out) != TM_OK)
         return indexing_failed(err, TM_ENOMEM, path);
-    lookup_in(m, addr, out);
     return TM_OK;
 }
 
@@ -654,7 +733,10 @@ int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *s, tm_sn
             }
         }
         tm_sym_result res;
-        lookup_in(mods[f.module], f.offset ? f.offset - 1 : 0, &res);
+        if (lookup_in(s, mods[f.module], f.offset ? f.offset - 1 : 0, &res) != TM_OK) {
+            rc = indexing_failed(err, TM_ENOMEM, mr->path);
+            goto out;
+        }
         mr->frames++;
         rep->frames++;
         if (!res.frames[0].function[0] && !res.frames[0].file[0] && res.nframes == 1)
@@ -681,6 +763,19 @@ int tm_symbolizer_snapshot(tm_symbolize_report **report, tm_symbolizer *s, tm_sn
                 goto out;
             }
         }
+    }
+    /* a lazy module's note covers the units its frames needed */
+    for (size_t i = 0; rc == TM_OK && i < nmod; i++) {
+        sym_module *m = mods[i];
+        tm_symbolize_module_report *mr = &rep->modules[i];
+        if (!m || !m->lazy)
+            continue;
+        mr->degraded = m->degraded;
+        if (!m->note || (mr->note && strcmp(m->note, mr->note) == 0))
+            continue;
+        free(mr->note);
+        if (!(mr->note = plain_dup(m->note)) && m->note)
+            rc = tm_error_set(err, TM_ENOMEM, "symbolize: out of memory");
     }
 out:
     tm_free(mods);
