@@ -71,7 +71,7 @@ int tm_pending_defer(void *p)
     tm_pending *s = tm_pending_own;
     /* glibc puts an mmapped chunk at a page start: its user pointer is at
      * offset 16.  Those are big; give them back at once. */
-    if (TM_UNLIKELY(!s || ((uintptr_t)p & 4095) == 16))
+    if (TM_UNLIKELY(!s || ((uintptr_t)p & 4095) == 16 || tm_rec_attached))
         return 0;
     tm_live_prefetch((uintptr_t)p, 0);
     if (TM_UNLIKELY(held(s, (uintptr_t)p))) {

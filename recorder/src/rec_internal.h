@@ -68,6 +68,10 @@ TM_HIDDEN void tm_rec_init(void); /* idempotent; called outside hooks */
  * environment says so (config.c). */
 TM_HIDDEN void tm_rec_early_start(void);
 TM_HIDDEN int64_t tm_rec_now_ns(void);
+/* Attach mode (attach.c): loaded by tmrun -p, routed by GOT entries. */
+extern _Atomic int tm_rec_attached TM_HIDDEN;
+/* Is our malloc the one the program calls (LD_PRELOAD, static core)? */
+TM_HIDDEN int tm_hooks_interposing(void);
 
 /* --- recorder memory (mem.c) --------------------------------------------- */
 TM_HIDDEN void *tm_rmem_map(size_t bytes); /* zeroed, or NULL */

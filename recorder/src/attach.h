@@ -1,0 +1,23 @@
+/* Attach mode (attach.c, got.c): private to the recorder. */
+#ifndef TM_REC_ATTACH_H
+#define TM_REC_ATTACH_H
+
+#include <dlfcn.h>
+#include <stdint.h>
+
+#include "rec_internal.h"
+
+/* Rewrites the GOT entries of the traced symbols in every loaded module
+ * not rewritten yet (all but this library, the dynamic loader and the
+ * vDSO); returns how many entries were rewritten in all, or -ENOMEM.
+ * Under the attach lock. */
+TM_HIDDEN int tm_got_patch_all(void);
+/* Puts back every saved entry of the modules still loaded. */
+TM_HIDDEN void tm_got_restore_all(void);
+
+/* The dlopen/dlmopen the GOT entries point to while attached. */
+TM_HIDDEN void *tm_attach_dlopen(const char *file, int mode);
+TM_HIDDEN void *tm_attach_dlmopen(Lmid_t ns, const char *file, int mode);
+TM_HIDDEN uintptr_t tm_attach_self_base(void);
+
+#endif
