@@ -285,6 +285,13 @@ int tmrun_attach(const tmrun_attach_opts *o)
                       "detach the debugger or tracer first%s",
                       who, "");
     }
+    /* May we?  Asked first: another user's maps cannot even be read. */
+    pid_t tid;
+    char perr[512];
+    int prc = tmrun_thread_seize_any(pid, &tid, perr, sizeof perr);
+    if (prc < 0)
+        return refuse_ptrace(pid, -prc, perr);
+    tmrun_thread_release(tid);
     char exe[64];
     snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
     if (tool_elf_is_static(exe))

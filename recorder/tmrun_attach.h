@@ -46,6 +46,8 @@ int tmrun_remote_call(pid_t tid, uintptr_t fn, const uint64_t args[6], const cha
                       uint64_t *ret, char *err, size_t errcap);
 /* Reads a NUL-terminated string at addr of the stopped tid. */
 int tmrun_remote_string(pid_t tid, uintptr_t addr, char *out, size_t cap);
+/* The main thread stopped wherever it is (a permission check). */
+int tmrun_thread_seize_any(pid_t pid, pid_t *tid, char *err, size_t errcap);
 void tmrun_thread_release(pid_t tid);
 
 #endif

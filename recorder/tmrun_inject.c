@@ -261,6 +261,23 @@ int tmrun_thread_seize(pid_t pid, pid_t *tid, char *err, size_t errcap)
     return -EAGAIN;
 }
 
+int tmrun_thread_seize_any(pid_t pid, pid_t *tid, char *err, size_t errcap)
+{
+    if (ptrace(PTRACE_SEIZE, pid, 0, 0) != 0) {
+        int e = errno;
+        snprintf(err, errcap, "ptrace(PTRACE_SEIZE, %d): %s", (int)pid, strerror(e));
+        return -e;
+    }
+    int st;
+    if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0 || wait_stop(pid, &st) != 0) {
+        int e = errno;
+        snprintf(err, errcap, "ptrace(PTRACE_INTERRUPT, %d): %s", (int)pid, strerror(e));
+        return -e;
+    }
+    *tid = pid;
+    return 0;
+}
+
 void tmrun_thread_release(pid_t tid)
 {
     ptrace(PTRACE_DETACH, tid, 0, 0);

@@ -1,0 +1,94 @@
+#!/bin/bash
+# tmrun -p on a running 4-thread program that churns malloc/free and
+# new/delete: attach, the program makes known allocations (it writes down
+# each one's line, size and count: the oracle), detach on SIGINT; the
+# snapshot holds exactly those at their lines.  Then the same again on the
+# same process with other sizes (the second snapshot must not hold the
+# first round: the state restarts), and the program churns on for seconds
+# and exits with its own status and output.  Last, a program that exits
+# while attached: its exit writes the snapshot.
+set -u
+source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
+source "$TM_SOURCE_DIR/tests/recorder/rec_attach_lib.bash"
+B=$TM_BUILD_DIR
+if [ "$TM_SANITIZE" = 1 ]; then
+  skip_test "the recorder cannot be loaded into a sanitized process (the ASan runtime owns" \
+       "malloc; the recorder core is uninstrumented): the attach tests run in the other builds"
+fi
+W=$TM_WORK
+TMRUN=$B/recorder/tmrun
+TARGET=$B/tests/recorder/rec_attach_target
+TMSTAT=$B/tools/tmstat
+
+# One attach session: tmrun -p, cue round N, wait for the program's account,
+# detach (SIGINT to tmrun), compare.
+session() {   # session PID ROUND
+    local pid=$1 n=$2 trc
+    "$TMRUN" -p "$pid" -n 8 -o "$W/round$n.tms" 2> "$W/tmrun$n.err" &
+    local tr=$!
+    if ! wait_grep "attached to $pid" "$W/tmrun$n.err"; then
+        fail "round $n: tmrun did not attach"; cat "$W/tmrun$n.err" >&2
+        kill "$tr" 2>/dev/null; return
+    fi
+    touch "$W/d/go.$n"
+    wait_for "$W/d/expect.$n" || fail "round $n: the program made no allocations"
+    kill -INT "$tr"
+    wait "$tr"; trc=$?
+    cat "$W/tmrun$n.err"
+    [ "$trc" = 0 ] && pass "round $n: tmrun wrote the snapshot and detached" ||
+        fail "round $n: tmrun exited $trc"
+    grep -q "wrote $W/round$n.tms; detached from $pid" "$W/tmrun$n.err" && pass ||
+        fail "round $n: tmrun did not say it detached"
+    "$TMSTAT" "$W/round$n.tms" --top 0 --format csv > "$W/round$n.csv" 2> "$W/tmstat$n.err" ||
+        { fail "round $n: tmstat"; cat "$W/tmstat$n.err" >&2; }
+    check "round $n: every known allocation exact at its line" \
+        sites_exact "$W/d/expect.$n" "$W/round$n.csv"
+}
+
+mkdir "$W/d"
+"$TARGET" "$W/d" > "$W/target.out" 2> "$W/target.err" &
+PID=$!
+tm_on_exit "kill $PID 2>/dev/null"
+wait_for "$W/d/ready" || fail "the program did not start"
+session "$PID" 1
+# The recorder stays loaded, quiet: the program runs on untraced.
+grep -q libtmrecorder "/proc/$PID/maps" && pass || fail "the recorder is not loaded"
+sleep 1
+kill -0 "$PID" 2>/dev/null && pass "the program runs on after detaching" ||
+    fail "the program died after detaching"
+session "$PID" 2
+# The first round's blocks (still live) are not in the second snapshot:
+# round 2's sizes differ at the same lines, and sites_exact held.
+touch "$W/d/exit"
+wait "$PID"; rc=$?
+[ "$rc" = 7 ] && pass "the program exits with its own status (7)" || fail "exit status $rc, want 7"
+check "the program's own output" grep -qx "rec_attach_target: 2 rounds, churned yes" "$W/target.out"
+[ -s "$W/target.err" ] && { fail "the program wrote to stderr"; cat "$W/target.err" >&2; } || pass
+
+# The program exits while attached: its exit path writes the snapshot, and
+# tmrun notices and says so.
+rm -rf "$W/d" && mkdir "$W/d"
+"$TARGET" "$W/d" > "$W/target2.out" 2> "$W/target2.err" &
+PID2=$!
+tm_on_exit "kill $PID2 2>/dev/null"
+wait_for "$W/d/ready"
+"$TMRUN" -p "$PID2" -n 8 -o "$W/atexit.tms" 2> "$W/tmrun_exit.err" &
+TR=$!
+wait_grep "attached to $PID2" "$W/tmrun_exit.err" || fail "tmrun did not attach to the second program"
+touch "$W/d/go.1"
+wait_for "$W/d/expect.1"
+touch "$W/d/exit"
+wait "$PID2"; rc=$?
+[ "$rc" = 7 ] && pass || fail "second program: exit status $rc, want 7"
+wait "$TR"; trc=$?
+cat "$W/tmrun_exit.err"
+[ "$trc" = 0 ] && pass "tmrun ends with the program" || fail "tmrun exited $trc"
+grep -q "process $PID2 ended; its exit wrote $W/atexit.tms" "$W/tmrun_exit.err" && pass ||
+    fail "tmrun did not report the exit snapshot"
+"$TMSTAT" "$W/atexit.tms" --top 0 --format csv > "$W/atexit.csv" 2> "$W/tmstat_exit.err" ||
+    fail "tmstat atexit.tms"
+check "the exit snapshot holds the known allocations exactly" \
+    sites_exact "$W/d/expect.1" "$W/atexit.csv"
+"$B/tests/recorder/rec_check" --info "$W/atexit.tms" | grep -q "trigger exit" && pass ||
+    fail "the exit snapshot's trigger is not 'exit'"
+finish
