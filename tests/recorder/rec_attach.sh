@@ -1,6 +1,7 @@
 #!/bin/bash
 # tmrun -p on a running 4-thread program that churns malloc/free and
-# new/delete: attach, the program makes known allocations (it writes down
+# new/delete while its main thread waits in read(2) for cues (the read must
+# restart unharmed after each injected call): attach, the program makes known allocations (it writes down
 # each one's line, size and count: the oracle), detach on SIGINT; the
 # snapshot holds exactly those at their lines.  Then the same again on the
 # same process with other sizes (the second snapshot must not hold the
@@ -20,6 +21,12 @@ TMRUN=$B/recorder/tmrun
 TARGET=$B/tests/recorder/rec_attach_target
 TMSTAT=$B/tools/tmstat
 
+# cue TEXT: a line to the program (a FIFO: blocks while nobody reads).
+cue() {
+    timeout 10 bash -c 'echo "$1" > "$2"' cue "$1" "$W/d/cue" ||
+        fail "cannot send '$1' to the program (is it gone?)"
+}
+
 # One attach session: tmrun -p, cue round N, wait for the program's account,
 # detach (SIGINT to tmrun), compare.
 session() {   # session PID ROUND
@@ -30,7 +37,7 @@ session() {   # session PID ROUND
         fail "round $n: tmrun did not attach"; cat "$W/tmrun$n.err" >&2
         kill "$tr" 2>/dev/null; return
     fi
-    touch "$W/d/go.$n"
+    cue "$n"
     wait_for "$W/d/expect.$n" || fail "round $n: the program made no allocations"
     kill -INT "$tr"
     wait "$tr"; trc=$?
@@ -45,7 +52,7 @@ session() {   # session PID ROUND
         sites_exact "$W/d/expect.$n" "$W/round$n.csv"
 }
 
-mkdir "$W/d"
+mkdir "$W/d" && mkfifo "$W/d/cue"
 "$TARGET" "$W/d" > "$W/target.out" 2> "$W/target.err" &
 PID=$!
 tm_on_exit "kill $PID 2>/dev/null"
@@ -59,7 +66,7 @@ kill -0 "$PID" 2>/dev/null && pass "the program runs on after detaching" ||
 session "$PID" 2
 # The first round's blocks (still live) are not in the second snapshot:
 # round 2's sizes differ at the same lines, and sites_exact held.
-touch "$W/d/exit"
+cue exit
 wait "$PID"; rc=$?
 [ "$rc" = 7 ] && pass "the program exits with its own status (7)" || fail "exit status $rc, want 7"
 check "the program's own output" grep -qx "rec_attach_target: 2 rounds, churned yes" "$W/target.out"
@@ -67,7 +74,7 @@ check "the program's own output" grep -qx "rec_attach_target: 2 rounds, churned 
 
 # The program exits while attached: its exit path writes the snapshot, and
 # tmrun notices and says so.
-rm -rf "$W/d" && mkdir "$W/d"
+rm -rf "$W/d" && mkdir "$W/d" && mkfifo "$W/d/cue" && mkfifo "$W/d/cue"
 "$TARGET" "$W/d" > "$W/target2.out" 2> "$W/target2.err" &
 PID2=$!
 tm_on_exit "kill $PID2 2>/dev/null"
@@ -75,9 +82,9 @@ wait_for "$W/d/ready"
 "$TMRUN" -p "$PID2" -n 8 -o "$W/atexit.tms" 2> "$W/tmrun_exit.err" &
 TR=$!
 wait_grep "attached to $PID2" "$W/tmrun_exit.err" || fail "tmrun did not attach to the second program"
-touch "$W/d/go.1"
+cue 1
 wait_for "$W/d/expect.1"
-touch "$W/d/exit"
+cue exit
 wait "$PID2"; rc=$?
 [ "$rc" = 7 ] && pass || fail "second program: exit status $rc, want 7"
 wait "$TR"; trc=$?

@@ -4,11 +4,13 @@
  * appears, and prints what it allocated there, which is the test's oracle.
  *
  *   rec_attach_target DIR
- *     writes DIR/ready (its pid) once the threads run;
- *     cue DIR/go.N: allocates round N's blocks, keeps them, writes
- *       DIR/expect.N ("LINE SIZE COUNT" per site, then "done");
- *     cue DIR/exit: churns for 2 more seconds, joins, prints a summary on
+ *     writes DIR/ready (its pid) once the threads run, then reads cue
+ *     lines from the FIFO DIR/cue:
+ *     "N": allocates round N's blocks, keeps them, writes DIR/expect.N
+ *       ("FILE:LINE SIZE COUNT" per site, then "done");
+ *     "exit": churns for 2 more seconds, joins, prints a summary on
  *       stdout, exits with status 7. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -58,13 +60,6 @@ static void *churn(void *arg)
         else
             free(slots[s]);
     return NULL;
-}
-
-static int exists(const char *dir, const char *name)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return access(p, F_OK) == 0;
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -129,17 +124,40 @@ int main(int argc, char **argv)
     char buf[64];
     snprintf(buf, sizeof buf, "%d\n", (int)getpid());
     write_file(dir, "ready", buf);
+    /* Cues arrive on a FIFO: the main thread waits in read(2), where tmrun
+     * usually stops it; an interrupted read that did not restart as it
+     * should would end the program here. */
+    char fifo[4096];
+    snprintf(fifo, sizeof fifo, "%s/cue", dir);
+    int fd = open(fifo, O_RDWR); /* also a writer: no EOF between cues */
+    if (fd < 0) {
+        perror(fifo);
+        return 3;
+    }
     int round = 1;
+    char line[64];
+    size_t have = 0;
     for (;;) {
-        char go[32];
-        snprintf(go, sizeof go, "go.%d", round);
-        if (exists(dir, go)) {
-            known_round(dir, round);
-            round++;
+        ssize_t k = read(fd, line + have, sizeof line - 1 - have);
+        if (k <= 0) {
+            perror("rec_attach_target: read");
+            return 3;
         }
-        if (exists(dir, "exit"))
+        have += (size_t)k;
+        line[have] = 0;
+        char *nl = strchr(line, '\n');
+        if (!nl)
+            continue;
+        *nl = 0;
+        if (strcmp(line, "exit") == 0)
             break;
-        usleep(10000);
+        if (atoi(line) != round) {
+            fprintf(stderr, "rec_attach_target: cue '%s', expected %d\n", line, round);
+            return 3;
+        }
+        known_round(dir, round++);
+        have -= (size_t)(nl + 1 - line);
+        memmove(line, nl + 1, have);
     }
     /* Told to finish: the threads go on for a while, then stop. */
     sleep(2);
