@@ -39,6 +39,11 @@ session() {   # session PID ROUND
     fi
     cue "$n"
     wait_for "$W/d/expect.$n" || fail "round $n: the program made no allocations"
+    if [ "$n" = 2 ]; then
+        # A module loaded while attached is routed too (the dlopen hook).
+        cue "plugin $B/tests/recorder/librec_plugin.so $PLUGIN_LINE"
+        wait_for "$W/d/expect.plugin" || fail "the plugin was not loaded"
+    fi
     kill -INT "$tr"
     wait "$tr"; trc=$?
     cat "$W/tmrun$n.err"
@@ -50,8 +55,13 @@ session() {   # session PID ROUND
         { fail "round $n: tmstat"; cat "$W/tmstat$n.err" >&2; }
     check "round $n: every known allocation exact at its line" \
         sites_exact "$W/d/expect.$n" "$W/round$n.csv"
+    if [ "$n" = 2 ]; then
+        check "a module loaded while attached: its allocations exact at their line" \
+            sites_exact "$W/d/expect.plugin" "$W/round$n.csv"
+    fi
 }
 
+PLUGIN_LINE=$(grep -n 'malloc(n)' "$TM_SOURCE_DIR/tests/recorder/rec_plugin.c" | cut -d: -f1)
 mkdir "$W/d" && mkfifo "$W/d/cue"
 "$TARGET" "$W/d" > "$W/target.out" 2> "$W/target.err" &
 PID=$!
@@ -74,7 +84,7 @@ check "the program's own output" grep -qx "rec_attach_target: 2 rounds, churned 
 
 # The program exits while attached: its exit path writes the snapshot, and
 # tmrun notices and says so.
-rm -rf "$W/d" && mkdir "$W/d" && mkfifo "$W/d/cue" && mkfifo "$W/d/cue"
+rm -rf "$W/d" && mkdir "$W/d" && mkfifo "$W/d/cue"
 "$TARGET" "$W/d" > "$W/target2.out" 2> "$W/target2.err" &
 PID2=$!
 tm_on_exit "kill $PID2 2>/dev/null"

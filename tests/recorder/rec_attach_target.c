@@ -8,8 +8,10 @@
  *     lines from the FIFO DIR/cue:
  *     "N": allocates round N's blocks, keeps them, writes DIR/expect.N
  *       ("FILE:LINE SIZE COUNT" per site, then "done");
+ *     "plugin PATH LINE": dlopens PATH, allocates there (plugin_round);
  *     "exit": churns for 2 more seconds, joins, prints a summary on
  *       stdout, exits with status 7. */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -110,6 +112,28 @@ static void known_round(const char *dir, int r)
     write_file(dir, name, text);
 }
 
+/* "plugin PATH LINE": a module loaded now, while attached, allocates
+ * three blocks at LINE of its source (rec_plugin.c's plugin_alloc). */
+static void plugin_round(const char *dir, char *arg)
+{
+    char *sp = strrchr(arg, ' ');
+    if (!sp)
+        exit(3);
+    *sp = 0;
+    void *h = dlopen(arg, RTLD_NOW);
+    void *(*alloc)(size_t) = h ? (void *(*)(size_t))dlsym(h, "plugin_alloc") : NULL;
+    if (!alloc) {
+        fprintf(stderr, "rec_attach_target: %s: %s\n", arg, dlerror());
+        exit(3);
+    }
+    static void *keep[3];
+    for (int i = 0; i < 3; i++)
+        keep[i] = alloc(7777);
+    char text[256];
+    snprintf(text, sizeof text, "rec_plugin.c:%s %d 3\ndone\n", sp + 1, 3 * 7777);
+    write_file(dir, "expect.plugin", text);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -135,7 +159,7 @@ int main(int argc, char **argv)
         return 3;
     }
     int round = 1;
-    char line[64];
+    char line[4200];
     size_t have = 0;
     for (;;) {
         ssize_t k = read(fd, line + have, sizeof line - 1 - have);
@@ -151,6 +175,12 @@ int main(int argc, char **argv)
         *nl = 0;
         if (strcmp(line, "exit") == 0)
             break;
+        if (strncmp(line, "plugin ", 7) == 0) {
+            plugin_round(dir, line + 7);
+            have -= (size_t)(nl + 1 - line);
+            memmove(line, nl + 1, have);
+            continue;
+        }
         if (atoi(line) != round) {
             fprintf(stderr, "rec_attach_target: cue '%s', expected %d\n", line, round);
             return 3;
