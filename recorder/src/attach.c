@@ -178,37 +178,15 @@ TM_EXPORT int tm_attach_stop(void)
     return rc;
 }
 
-/* --- modules loaded while attached ------------------------------------------ */
-
-static void *(*real_dlopen)(const char *, int);
-static void *(*real_dlmopen)(Lmid_t, const char *, int);
-
-static void after_load(void *h)
+/* A module loaded while attached (attach_dlopen.c): rewrite it too. */
+void tm_attach_after_load(void *handle)
 {
-    if (h && atomic_load(&tm_rec_attached)) {
+    if (handle && atomic_load(&tm_rec_attached)) {
         pthread_mutex_lock(&attach_lock);
         if (atomic_load(&tm_rec_attached))
             tm_got_patch_all(); /* only the modules not rewritten yet */
         pthread_mutex_unlock(&attach_lock);
     }
-}
-
-void *tm_attach_dlopen(const char *file, int mode)
-{
-    if (!real_dlopen)
-        real_dlopen = (void *(*)(const char *, int))dlsym(RTLD_DEFAULT, "dlopen");
-    void *h = real_dlopen(file, mode);
-    after_load(h);
-    return h;
-}
-
-void *tm_attach_dlmopen(Lmid_t ns, const char *file, int mode)
-{
-    if (!real_dlmopen)
-        real_dlmopen = (void *(*)(Lmid_t, const char *, int))dlsym(RTLD_DEFAULT, "dlmopen");
-    void *h = real_dlmopen(ns, file, mode);
-    after_load(h);
-    return h;
 }
 
 uintptr_t tm_attach_self_base(void)

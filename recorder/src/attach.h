@@ -15,7 +15,9 @@ TM_HIDDEN int tm_got_patch_all(void);
 /* Puts back every saved entry of the modules still loaded. */
 TM_HIDDEN void tm_got_restore_all(void);
 
-/* The dlopen/dlmopen the GOT entries point to while attached. */
+/* The dlopen/dlmopen the GOT entries point to while attached
+ * (attach_dlopen.c), and what they call once a module is loaded. */
+TM_HIDDEN void tm_attach_after_load(void *handle);
 TM_HIDDEN void *tm_attach_dlopen(const char *file, int mode);
 TM_HIDDEN void *tm_attach_dlmopen(Lmid_t ns, const char *file, int mode);
 TM_HIDDEN uintptr_t tm_attach_self_base(void);

@@ -40,8 +40,10 @@ session() {   # session PID ROUND
     cue "$n"
     wait_for "$W/d/expect.$n" || fail "round $n: the program made no allocations"
     if [ "$n" = 2 ]; then
-        # A module loaded while attached is routed too (the dlopen hook).
-        cue "plugin $B/tests/recorder/librec_plugin.so $PLUGIN_LINE"
+        # A module loaded while attached is routed too (the dlopen hook),
+        # and found as without us: by its bare name, through the program's
+        # RUNPATH ($ORIGIN).
+        cue "plugin librec_plugin.so $PLUGIN_LINE"
         wait_for "$W/d/expect.plugin" || fail "the plugin was not loaded"
     fi
     kill -INT "$tr"
