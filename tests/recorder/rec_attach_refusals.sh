@@ -5,7 +5,8 @@
 # holds the process with PTRACE_SEIZE, as a debugger would); a statically
 # linked program; a process whose C library has no dlopen (a stand-in:
 # a program linked against a library named like an old glibc, libc-2.19.so,
-# that has none); and the usage errors of -p.
+# that has none); a process attached already, or run under tmrun; and the
+# usage errors of -p.
 set -u
 source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
 source "$TM_SOURCE_DIR/tests/recorder/rec_attach_lib.bash"
@@ -95,6 +96,28 @@ if cc -shared -fPIC -nostdlib -Wl,-soname,libc-2.19.so -o "$W/old/libc-2.19.so" 
   kill -0 "$OLD" 2>/dev/null && pass "the refused process runs on" || fail "the refused process died"
 else
   fail "cannot build the stand-in for an old C library"
+fi
+
+# Attached already (a second tmrun), or traced by LD_PRELOAD already (run
+# under tmrun): the recorder itself refuses to start twice.
+if [ "$TM_SANITIZE" = 1 ]; then
+  skip "the recorder library of a sanitizer build cannot be loaded into a plain process"
+else
+  "$TMRUN" -p "$SL" -o "$W/first.tms" 2> "$W/first.err" &
+  FIRST=$!
+  if wait_grep "attached to $SL" "$W/first.err"; then
+    refused "attached twice" "another tmrun is attached to it already" "$TMRUN" -p "$SL"
+    kill -INT "$FIRST"
+    wait "$FIRST" && pass || fail "the first tmrun did not detach cleanly"
+  else
+    fail "the first tmrun did not attach"; cat "$W/first.err" >&2
+  fi
+  "$TMRUN" -o "$W/pre.tms" -- sleep 300 &
+  PRE=$!
+  tm_on_exit "kill $PRE 2>/dev/null"
+  sleep 0.3
+  refused "started under tmrun" "it is traced by LD_PRELOAD already" "$TMRUN" -p "$PRE"
+  kill "$PRE"
 fi
 
 # Every refused process still runs, untouched.
