@@ -117,6 +117,7 @@ TM_EXPORT int tm_attach_start(const char *cfg)
     rc = config_apply(cfg);
     if (rc == 0) {
         tm_dump_set_stem(0);
+        tm_dump_restart_numbering();
         /* Blocks never wait in a thread's queue or ring (see above). */
         tm_alloc_glibc = 0;
         atomic_store(&tm_rec_attached, 1);

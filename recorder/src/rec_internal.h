@@ -348,6 +348,8 @@ TM_HIDDEN int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq);
  * child) with that trigger; says on stderr why it could not. */
 TM_HIDDEN void tm_dump_exit(const char *trigger);
 TM_HIDDEN void tm_dump_after_fork_child(void);
+/* A new attach session (attach.c): its numbered files start at 1 again. */
+TM_HIDDEN void tm_dump_restart_numbering(void);
 TM_HIDDEN void tm_triggers_start(void); /* background thread, signals */
 /* This process writes the exit snapshot (not a vfork child, nor a fork
  * child that is not followed).  Async-signal-safe. */

@@ -78,6 +78,20 @@ kill -0 "$PID" 2>/dev/null && pass "the program runs on after detaching" ||
 session "$PID" 2
 # The first round's blocks (still live) are not in the second snapshot:
 # round 2's sizes differ at the same lines, and sites_exact held.
+
+# Attach and detach again and again while the four threads churn (hooks
+# entered just before a detach, blocks allocated before an attach and
+# freed after); with --interval and --peak, whose files must appear.
+ok=0
+for i in 1 2 3 4 5 6; do
+  "$TMRUN" -p "$PID" -o "$W/cycle.tms" --for 0.5 --interval 0.2 --peak 2> "$W/cycle.err" &&
+    [ -s "$W/cycle.tms" ] && [ -s "$W/cycle.1.tms" ] && [ -s "$W/cycle.peak.tms" ] &&
+    ok=$((ok + 1)) || { cat "$W/cycle.err" >&2; ls "$W" >&2; }
+  rm -f "$W"/cycle*.tms
+done
+[ "$ok" = 6 ] && pass "six more attach/detach cycles, each with its snapshot, interval and peak files" ||
+    fail "only $ok of 6 attach/detach cycles wrote their files"
+kill -0 "$PID" 2>/dev/null && pass "the program runs on after the cycles" || fail "the program died"
 cue exit
 wait "$PID"; rc=$?
 [ "$rc" = 7 ] && pass "the program exits with its own status (7)" || fail "exit status $rc, want 7"
