@@ -102,14 +102,15 @@ static int config_apply(const char *cfg)
  * LD_PRELOAD already), -EINVAL a bad configuration, -ENOMEM. */
 TM_EXPORT int tm_attach_start(const char *cfg)
 {
+    /* The loader's lock before ours, never inside (attach.h). */
+    if (tm_hooks_interposing())
+        return -EEXIST;
+    if (tm_got_hooks_resolve() != 0)
+        return -ENOENT;
     pthread_mutex_lock(&attach_lock);
     int rc;
     if (atomic_load(&tm_rec_attached)) {
         rc = -EBUSY;
-        goto out;
-    }
-    if (tm_hooks_interposing()) {
-        rc = -EEXIST;
         goto out;
     }
     tm_rec_init();
@@ -183,14 +184,10 @@ TM_EXPORT int tm_attach_stop(void)
 void tm_attach_after_load(void *handle)
 {
     if (handle && atomic_load(&tm_rec_attached)) {
+        tm_got_hooks_resolve(); /* libstdc++ may have come with it */
         pthread_mutex_lock(&attach_lock);
         if (atomic_load(&tm_rec_attached))
             tm_got_patch_all(); /* only the modules not rewritten yet */
         pthread_mutex_unlock(&attach_lock);
     }
-}
-
-uintptr_t tm_attach_self_base(void)
-{
-    return self_base();
 }

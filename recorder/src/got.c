@@ -97,28 +97,35 @@ static int in_module(const void *p, const char *needle)
     return p && dladdr(p, &di) && di.dli_fname && strstr(di.dli_fname, needle);
 }
 
+static uintptr_t self_base;
+
 /* Our own definitions, through a handle of this library (its local scope
  * starts with it; the plain names bind to the C library from here). */
-static int hooks_resolve(void)
+int tm_got_hooks_resolve(void)
 {
     Dl_info di;
-    if (!dladdr((void *)&hooks_resolve, &di) || !di.dli_fname)
+    if (!dladdr((void *)&tm_got_hooks_resolve, &di) || !di.dli_fname)
         return -1;
+    __atomic_store_n(&self_base, (uintptr_t)di.dli_fbase, __ATOMIC_RELAXED);
     void *self = dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD);
     if (!self)
         return -1;
     for (size_t i = 0; i < NTRACED; i++) {
         const char *n = traced_names[i];
+        uintptr_t h;
         if (strcmp(n, "dlopen") == 0) {
-            hooks[i] = (uintptr_t)&tm_attach_dlopen;
+            h = (uintptr_t)&tm_attach_dlopen;
         } else if (strcmp(n, "dlmopen") == 0) {
-            hooks[i] = (uintptr_t)&tm_attach_dlmopen;
+            h = (uintptr_t)&tm_attach_dlmopen;
         } else if (n[0] == '_' && n[1] == 'Z') {
             void *def = dlsym(RTLD_DEFAULT, n);
-            hooks[i] = !def || in_module(def, "libstdc++") ? (uintptr_t)dlsym(self, n) : 0;
+            h = !def || in_module(def, "libstdc++") ? (uintptr_t)dlsym(self, n) : 0;
         } else {
-            hooks[i] = (uintptr_t)dlsym(self, n);
+            h = (uintptr_t)dlsym(self, n);
         }
+        /* Read under the attach lock by a patching thread, written outside
+         * it: the same values but for C++'s, once libstdc++ is loaded. */
+        __atomic_store_n(&hooks[i], h, __ATOMIC_RELAXED);
     }
     dlclose(self); /* only the reference NOLOAD added: we are -z nodelete */
     return 0;
@@ -138,7 +145,7 @@ static int traced_index(const char *name)
 static int skip_module(const struct dl_phdr_info *info)
 {
     const char *n = info->dlpi_name ? info->dlpi_name : "";
-    if (info->dlpi_addr == tm_attach_self_base())
+    if (info->dlpi_addr == __atomic_load_n(&self_base, __ATOMIC_RELAXED))
         return 1;
     const char *base = strrchr(n, '/');
     base = base ? base + 1 : n;
@@ -182,7 +189,8 @@ static void patch_rela(patched_module *m, const Elf64_Rela *r, size_t n, const E
         if (!si)
             continue;
         int k = traced_index(strs + syms[si].st_name);
-        if (k < 0 || !hooks[k])
+        uintptr_t hook = k < 0 ? 0 : __atomic_load_n(&hooks[k], __ATOMIC_RELAXED);
+        if (!hook)
             continue;
         if (npatches == MAX_PATCHES) {
             w->oom = 1;
@@ -192,7 +200,7 @@ static void patch_rela(patched_module *m, const Elf64_Rela *r, size_t n, const E
         patch *p = &patches[npatches++];
         p->slot = slot;
         p->orig = __atomic_load_n(slot, __ATOMIC_RELAXED);
-        p->hook = hooks[k];
+        p->hook = hook;
         __atomic_store_n(slot, p->hook, __ATOMIC_RELEASE);
         m->count++;
         w->total++;
@@ -258,7 +266,7 @@ int tm_got_patch_all(void)
 {
     if (!tables_ready())
         return -ENOMEM;
-    if (hooks_resolve() != 0)
+    if (!__atomic_load_n(&self_base, __ATOMIC_RELAXED))
         return -ENOENT;
     walk w = { 0, 0 };
     dl_iterate_phdr(patch_one, &w);

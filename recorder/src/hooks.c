@@ -343,7 +343,7 @@ TM_EXPORT size_t malloc_usable_size(void *p)
 
 static void *cxx_fallback(const char *sym, size_t n, size_t al, int aligned)
 {
-    void *f = dlsym(RTLD_NEXT, sym);
+    void *f = dlsym(tm_hooks_interposing() ? RTLD_NEXT : RTLD_DEFAULT, sym);
     if (!f) {
         static const char msg[] = "tmrecorder: operator new failed and libstdc++ is not loaded\n";
         if (write(2, msg, sizeof(msg) - 1) < 0) {
