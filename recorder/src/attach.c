@@ -13,8 +13,12 @@
  * doc/attach.md.
  *
  * Differences from the preload mode, all for a clean detach:
- * - frees are never deferred (pending.c): a block queued in another
- *   thread's queue at detach would never reach the allocator;
+ * - detaching stops tracing, then waits DRAIN_MS before it puts the GOT
+ *   entries back: frees are deferred as under LD_PRELOAD (pending.c), and
+ *   each thread gives back the blocks it still holds at its next call
+ *   through a hook (the untraced path flushes them); a thread that makes
+ *   no such call meanwhile keeps up to 10 freed blocks, given back at its
+ *   exit or in a later attach session;
  * - the real functions are the ones the program binds to
  *   (dlsym(RTLD_DEFAULT)): RTLD_NEXT from here would mean the C library
  *   after us in our own dependency list, not a malloc the program may have
@@ -28,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attach.h"
 #include "rec_internal.h"
@@ -39,6 +44,7 @@
 TM_HIDDEN void tm_dump_set_stem(int child_pid);
 
 _Atomic int tm_rec_attached;
+enum { DRAIN_MS = 100 };
 static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Where this library is mapped (dladdr of one of our functions). */
@@ -119,8 +125,6 @@ TM_EXPORT int tm_attach_start(const char *cfg)
     if (rc == 0) {
         tm_dump_set_stem(0);
         tm_dump_restart_numbering();
-        /* Blocks never wait in a thread's queue or ring (see above). */
-        tm_alloc_glibc = 0;
         atomic_store(&tm_rec_attached, 1);
         tm_live_clear();
         atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
@@ -157,8 +161,8 @@ TM_EXPORT int tm_attach_snapshot(int numbered)
     return 0;
 }
 
-/* Writes FILE, puts every rewritten GOT entry back and stops tracing: the
- * hooks stay (a thread may be inside one, or about to enter one through a
+/* Writes FILE, stops tracing, lets the threads give back their deferred
+ * frees for DRAIN_MS, puts every rewritten GOT entry back: the hooks stay (a thread may be inside one, or about to enter one through a
  * pointer it loaded before the restore) and pass everything through.
  * 0, -1 when the snapshot could not be written (detached all the same),
  * -ENOENT when not attached. */
@@ -168,9 +172,13 @@ TM_EXPORT int tm_attach_stop(void)
     int rc = -ENOENT;
     if (atomic_load(&tm_rec_attached)) {
         rc = tm_attach_snapshot(0);
-        tm_got_restore_all();
         tm_rec_cfg.exit_dump = 0;
         atomic_store(&tm_rec_tracing, 0);
+        tm_pending_release_own();
+        struct timespec ts = { 0, DRAIN_MS * 1000000L };
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+        tm_got_restore_all();
         tm_rec_guard++;
         tm_live_clear();
         tm_rec_guard--;

@@ -71,7 +71,7 @@ int tm_pending_defer(void *p)
     tm_pending *s = tm_pending_own;
     /* glibc puts an mmapped chunk at a page start: its user pointer is at
      * offset 16.  Those are big; give them back at once. */
-    if (TM_UNLIKELY(!s || ((uintptr_t)p & 4095) == 16 || tm_rec_attached))
+    if (TM_UNLIKELY(!s || ((uintptr_t)p & 4095) == 16))
         return 0;
     tm_live_prefetch((uintptr_t)p, 0);
     if (TM_UNLIKELY(held(s, (uintptr_t)p))) {
@@ -115,6 +115,18 @@ void tm_pending_flush_own(void)
         }
     }
     s->n = 0;
+    /* Not tracing any more (tm_stop, a detach): the ring's blocks too, or
+     * nothing would ever give them back. */
+    if (!atomic_load_explicit(&tm_rec_tracing, memory_order_relaxed))
+        ring_flush();
+    tm_rec_guard--;
+}
+
+void tm_pending_release_own(void)
+{
+    tm_pending_flush_own();
+    tm_rec_guard++;
+    ring_flush();
     tm_rec_guard--;
 }
 

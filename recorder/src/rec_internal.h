@@ -312,6 +312,8 @@ TM_HIDDEN void tm_pending_thread_end(void);
 TM_HIDDEN int tm_pending_defer(void *p);
 /* Untracks and releases this thread's queued blocks (takes the guard). */
 TM_HIDDEN void tm_pending_flush_own(void);
+/* The same, and the ring: everything this thread holds goes back. */
+TM_HIDDEN void tm_pending_release_own(void);
 TM_HIDDEN int tm_pending_own_nonempty(void);
 TM_HIDDEN void tm_real_free(void *p);
 /* The real allocator is glibc's malloc (hooks.c): its chunk layout is known. */

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,9 +127,8 @@ static void plugin_round(const char *dir, char *arg)
         fprintf(stderr, "rec_attach_target: %s: %s\n", arg, dlerror());
         exit(3);
     }
-    static void *keep[3];
     for (int i = 0; i < 3; i++)
-        keep[i] = alloc(7777);
+        kept[0][i] = alloc(7777); /* rounds 1..3 use kept[1..3] */
     char text[256];
     snprintf(text, sizeof text, "rec_plugin.c:%s %d 3\ndone\n", sp + 1, 3 * 7777);
     write_file(dir, "expect.plugin", text);
