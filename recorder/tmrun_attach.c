@@ -161,7 +161,7 @@ static int refuse_ptrace(pid_t pid, int e, const char *detail)
 
 typedef struct session {
     pid_t pid;
-    uintptr_t start, stop, snapshot;
+    uintptr_t start, stop, snapshot, owner;
 } session;
 
 /* One call in a thread of the process: fn(str, arg), or fn(arg) without str. */
@@ -232,7 +232,8 @@ static int load_recorder(const tmrun_attach_opts *o, session *s)
     s->start = tmrun_elf_symbol(lib, lbias, "tm_attach_start");
     s->stop = tmrun_elf_symbol(lib, lbias, "tm_attach_stop");
     s->snapshot = tmrun_elf_symbol(lib, lbias, "tm_attach_snapshot");
-    if (!s->start || !s->stop || !s->snapshot)
+    s->owner = tmrun_elf_symbol(lib, lbias, "tm_attach_owner");
+    if (!s->start || !s->stop || !s->snapshot || !s->owner)
         return refuse(pid, "%s has no tm_attach_start/stop (an older recorder?)", o->lib, NULL);
     return TOOL_EXIT_OK;
 }
@@ -263,6 +264,27 @@ static int detach(const tmrun_attach_opts *o, const session *s, double t0_wall)
     }
     fprintf(stderr, "tmrun: wrote %s; detached from %d, which runs on\n", o->output, (int)o->pid);
     return TOOL_EXIT_OK;
+}
+
+static uint64_t last_start_ret;
+
+/* Attached already, by a tmrun that is gone (killed before it could
+ * detach): detach in its place (its FILE is written), then start again. */
+static int take_over(const session *s, const char *cfg)
+{
+    char err[512];
+    uint64_t owner = 0, ret = 0;
+    int pe;
+    if (call_in(s->pid, s->owner, 0, NULL, &owner, &pe, err, sizeof err) != 0 || (long)owner <= 0 ||
+        kill((pid_t)owner, 0) == 0 || errno != ESRCH)
+        return -1;
+    fprintf(stderr,
+            "tmrun: -p %d: the tmrun attached to it (pid %ld) is gone: detaching it first\n",
+            (int)s->pid, (long)owner);
+    if (call_in(s->pid, s->stop, 0, NULL, &ret, &pe, err, sizeof err) != 0 ||
+        call_in(s->pid, s->start, 0, cfg, &last_start_ret, &pe, err, sizeof err) != 0)
+        return -1;
+    return 0;
 }
 
 int tmrun_attach(const tmrun_attach_opts *o)
@@ -306,7 +328,8 @@ int tmrun_attach(const tmrun_attach_opts *o)
         return rc;
 
     char cfg[PATH_MAX + 64];
-    snprintf(cfg, sizeof cfg, "nframe=%ld\npeak=%d\noutput=%s\n", o->nframe, o->peak, o->output);
+    snprintf(cfg, sizeof cfg, "nframe=%ld\npeak=%d\nowner=%ld\noutput=%s\n", o->nframe, o->peak,
+             (long)getpid(), o->output);
     char err[512];
     uint64_t ret = 0;
     int pe;
@@ -321,6 +344,8 @@ int tmrun_attach(const tmrun_attach_opts *o)
         return pe ? refuse_ptrace(pid, pe, err)
                   : refuse(pid, "starting the recorder: %s", err, NULL);
     int started_rc = (int)(uint32_t)ret;
+    if (started_rc == -EBUSY && take_over(&s, cfg) == 0)
+        started_rc = (int)(uint32_t)(ret = last_start_ret);
     if (started_rc < 0) {
         const char *why = started_rc == -EBUSY ? "another tmrun is attached to it already"
             : started_rc == -EEXIST ? "it is traced by LD_PRELOAD already (started under tmrun)"

@@ -45,6 +45,7 @@ TM_HIDDEN void tm_dump_set_stem(int child_pid);
 
 _Atomic int tm_rec_attached;
 enum { DRAIN_MS = 100 };
+static _Atomic long owner_pid; /* the tmrun attached, for a takeover */
 static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Where this library is mapped (dladdr of one of our functions). */
@@ -67,7 +68,7 @@ int tm_hooks_interposing(void)
     return (uintptr_t)di.dli_fbase == self_base();
 }
 
-/* "key=value\n" lines from tmrun: nframe, peak, output. */
+/* "key=value\n" lines from tmrun: nframe, peak, owner, output. */
 static int config_apply(const char *cfg)
 {
     tm_rec_config *c = &tm_rec_cfg;
@@ -91,6 +92,8 @@ static int config_apply(const char *cfg)
                 c->nframe = (unsigned)n;
             } else if (kl == 4 && memcmp(p, "peak", 4) == 0) {
                 c->peak = vl == 1 && v[0] == '1';
+            } else if (kl == 5 && memcmp(p, "owner", 5) == 0) {
+                atomic_store(&owner_pid, strtol(v, NULL, 10));
             } else if (kl == 6 && memcmp(p, "output", 6) == 0) {
                 if (vl >= sizeof c->output)
                     return -ENAMETOOLONG;
@@ -144,6 +147,13 @@ TM_EXPORT int tm_attach_start(const char *cfg)
 out:
     pthread_mutex_unlock(&attach_lock);
     return rc;
+}
+
+/* The pid of the tmrun attached (0: none): a tmrun that finds it gone
+ * may detach in its place (tmrun_attach.c). */
+TM_EXPORT long tm_attach_owner(void)
+{
+    return atomic_load(&tm_rec_attached) ? atomic_load(&owner_pid) : 0;
 }
 
 /* Writes FILE (-o) now: the numbered file FILE-stem.N.tms with numbered != 0

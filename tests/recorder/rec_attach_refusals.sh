@@ -6,7 +6,8 @@
 # linked program; a process whose C library has no dlopen (a stand-in:
 # a program linked against a library named like an old glibc, libc-2.19.so,
 # that has none); a process attached already, or run under tmrun; and the
-# usage errors of -p.
+# usage errors of -p.  Also: a tmrun killed while attached is replaced by
+# the next one.
 set -u
 source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
 source "$TM_SOURCE_DIR/tests/recorder/rec_attach_lib.bash"
@@ -111,6 +112,19 @@ else
     wait "$FIRST" && pass || fail "the first tmrun did not detach cleanly"
   else
     fail "the first tmrun did not attach"; cat "$W/first.err" >&2
+  fi
+  # A tmrun killed while attached leaves the recorder attached: the next
+  # tmrun detaches in its place (its FILE written), then attaches.
+  "$TMRUN" -p "$SL" -o "$W/killed.tms" 2> "$W/killed.err" &
+  KILLED=$!
+  if wait_grep "attached to $SL" "$W/killed.err"; then
+    kill -9 "$KILLED"; wait "$KILLED" 2>/dev/null
+    check_exit "after a killed tmrun" 0 "$TMRUN" -p "$SL" -o "$W/next.tms" --for 0.3
+    expect_in "after a killed tmrun" "$W/err" "(pid $KILLED) is gone: detaching it first"
+    [ -s "$W/killed.tms" ] && [ -s "$W/next.tms" ] && pass ||
+        fail "the killed tmrun's or the next one's FILE is missing"
+  else
+    fail "tmrun did not attach (killed-tmrun case)"
   fi
   "$TMRUN" -o "$W/pre.tms" -- sleep 300 &
   PRE=$!
