@@ -12,10 +12,15 @@ set -u
 source "${TM_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/tmtest.bash"
 source "$TM_SOURCE_DIR/tests/recorder/rec_attach_lib.bash"
 B=$TM_BUILD_DIR
-if [ "$TM_SANITIZE" = 1 ]; then
-  skip_test "the recorder cannot be loaded into a sanitized process (the ASan runtime owns" \
-       "malloc; the recorder core is uninstrumented): the attach tests run in the other builds"
-fi
+# Under TM_SANITIZE the target is an ASan program: the hooks forward to
+# ASan's malloc (what the program binds to), and operator new is ASan's,
+# not libstdc++'s, so attach mode leaves it alone (doc/attach.md): the C++
+# site is then expected absent.
+sanitized_expect() {   # sanitized_expect EXPECT-FILE
+    if [ "$TM_SANITIZE" = 1 ]; then
+        sed -i 's/^\(rec_attach_target_cxx\.cpp:[0-9]*\) .*/\1 0 0/' "$1"
+    fi
+}
 W=$TM_WORK
 TMRUN=$B/recorder/tmrun
 TARGET=$B/tests/recorder/rec_attach_target
@@ -53,6 +58,7 @@ session() {   # session PID ROUND
         fail "round $n: tmrun exited $trc"
     grep -q "wrote $W/round$n.tms; detached from $pid" "$W/tmrun$n.err" && pass ||
         fail "round $n: tmrun did not say it detached"
+    sanitized_expect "$W/d/expect.$n"
     "$TMSTAT" "$W/round$n.tms" --top 0 --format csv > "$W/round$n.csv" 2> "$W/tmstat$n.err" ||
         { fail "round $n: tmstat"; cat "$W/tmstat$n.err" >&2; }
     check "round $n: every known allocation exact at its line" \
@@ -120,6 +126,7 @@ grep -q "process $PID2 ended; its exit wrote $W/atexit.tms" "$W/tmrun_exit.err" 
     fail "tmrun did not report the exit snapshot"
 "$TMSTAT" "$W/atexit.tms" --top 0 --format csv > "$W/atexit.csv" 2> "$W/tmstat_exit.err" ||
     fail "tmstat atexit.tms"
+sanitized_expect "$W/d/expect.1"
 check "the exit snapshot holds the known allocations exactly" \
     sites_exact "$W/d/expect.1" "$W/atexit.csv"
 "$B/tests/recorder/rec_check" --info "$W/atexit.tms" | grep -q "trigger exit" && pass ||
