@@ -156,6 +156,7 @@ static int wait_stop(pid_t tid, int *status)
  * the loader's): the text of the C library, of ld.so, of the recorder. */
 typedef struct range {
     uintptr_t lo, hi;
+    int loader; /* ld.so: it makes its system calls itself, holding its lock */
 } range;
 
 static int unsafe_ranges(pid_t pid, range *out, int cap)
@@ -182,6 +183,7 @@ static int unsafe_ranges(pid_t pid, range *out, int cap)
             strncmp(p, "ld-linux", 8) == 0 || strncmp(p, "libtmrecorder", 13) == 0) {
             out[n].lo = lo;
             out[n].hi = hi;
+            out[n].loader = strncmp(p, "ld-linux", 8) == 0;
             n++;
         }
     }
