@@ -23,7 +23,10 @@ sanitized_expect() {   # sanitized_expect EXPECT-FILE
 }
 W=$TM_WORK
 TMRUN=$B/recorder/tmrun
-TARGET=$B/tests/recorder/rec_attach_target
+# The first program is linked -z now (its GOT read-only after relocation:
+# written with the pages made writable for the moment), the second as usual.
+TARGET=$B/tests/recorder/rec_attach_target_now
+TARGET2=$B/tests/recorder/rec_attach_target
 TMSTAT=$B/tools/tmstat
 
 # cue TEXT: a line to the program (a FIFO: blocks while nobody reads).
@@ -75,7 +78,20 @@ mkdir "$W/d" && mkfifo "$W/d/cue"
 PID=$!
 tm_on_exit "kill $PID 2>/dev/null"
 wait_for "$W/d/ready" || fail "the program did not start"
+readelf -d "$TARGET" | grep -q 'FLAGS.*NOW' && pass || fail "$TARGET is not linked -z now"
+# Protections of the program's and the C library's pages: the same after a
+# detach as before the attach.
+protections() {
+    grep -E "$TARGET\$|/libc\.so\.6\$" "/proc/$PID/maps" | awk '{ print $1, $2, $6 }'
+}
+protections > "$W/maps.before"
 session "$PID" 1
+protections > "$W/maps.after"
+if [ -s "$W/maps.before" ] && cmp -s "$W/maps.before" "$W/maps.after"; then
+  pass "page protections of the program and libc restored"
+else
+  fail "page protections differ after detaching"; diff "$W/maps.before" "$W/maps.after" >&2
+fi
 # The recorder stays loaded, quiet: the program runs on untraced.
 grep -q libtmrecorder "/proc/$PID/maps" && pass || fail "the recorder is not loaded"
 sleep 1
@@ -107,7 +123,7 @@ check "the program's own output" grep -qx "rec_attach_target: 2 rounds, churned 
 # The program exits while attached: its exit path writes the snapshot, and
 # tmrun notices and says so.
 rm -rf "$W/d" && mkdir "$W/d" && mkfifo "$W/d/cue"
-"$TARGET" "$W/d" > "$W/target2.out" 2> "$W/target2.err" &
+"$TARGET2" "$W/d" > "$W/target2.out" 2> "$W/target2.err" &
 PID2=$!
 tm_on_exit "kill $PID2 2>/dev/null"
 wait_for "$W/d/ready"
