@@ -6,7 +6,7 @@
  * the program could see it.
  */
 #include <dirent.h>
-#include <elf.h>
+#include <elf.h> /* NT_X86_XSTATE */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -321,6 +322,18 @@ int tmrun_remote_call(pid_t tid, uintptr_t fn, const uint64_t args_in[6], const 
         snprintf(err, errcap, "ptrace(PTRACE_GETREGS): %s", strerror(errno));
         return -1;
     }
+    /* The vector and x87 registers too (the whole XSAVE area: AVX and
+     * AVX-512 included): a thread stopped in user code keeps its values in
+     * them, and the called function uses them freely. */
+    static unsigned char xstate[16384] __attribute__((aligned(64)));
+    struct iovec xv = { xstate, sizeof xstate };
+    struct user_fpregs_struct fp;
+    memset(&fp, 0, sizeof fp);
+    int have_x = ptrace(PTRACE_GETREGSET, tid, (void *)(uintptr_t)NT_X86_XSTATE, &xv) == 0;
+    if (!have_x && ptrace(PTRACE_GETFPREGS, tid, 0, &fp) != 0) {
+        snprintf(err, errcap, "ptrace(PTRACE_GETFPREGS): %s", strerror(errno));
+        return -1;
+    }
     uint64_t args[6];
     memcpy(args, args_in, sizeof args);
     /* Below the red zone (128 bytes), with a margin. */
@@ -409,6 +422,10 @@ int tmrun_remote_call(pid_t tid, uintptr_t fn, const uint64_t args_in[6], const 
     }
 restore:
     mem_io(tid, 1, sp, keep, len);
+    if (have_x)
+        ptrace(PTRACE_SETREGSET, tid, (void *)(uintptr_t)NT_X86_XSTATE, &xv);
+    else
+        ptrace(PTRACE_SETFPREGS, tid, 0, &fp);
     ptrace(PTRACE_SETREGS, tid, 0, &saved);
 out:
     free(keep);

@@ -147,4 +147,18 @@ check "the exit snapshot holds the known allocations exactly" \
     sites_exact "$W/d/expect.1" "$W/atexit.csv"
 "$B/tests/recorder/rec_check" --info "$W/atexit.tms" | grep -q "trigger exit" && pass ||
     fail "the exit snapshot's trigger is not 'exit'"
+
+# A thread stopped in user code (not in a system call), with live values in
+# xmm0 and rax: after the calls made in it, every register as it was.
+"$B/tests/recorder/rec_attach_spin" 4 > "$W/spin.out" &
+SPIN=$!
+tm_on_exit "kill $SPIN 2>/dev/null"
+sleep 0.3
+for i in 1 2 3; do
+  "$TMRUN" -p "$SPIN" -o "$W/spin.tms" --for 0.2 2> "$W/spin.err" || { cat "$W/spin.err" >&2; }
+done
+wait "$SPIN"; rc=$?
+[ "$rc" = 0 ] && pass "a thread stopped in user code keeps its registers (xmm0, rax)" ||
+    { fail "rec_attach_spin exited $rc"; cat "$W/spin.out" >&2; }
+grep -q "registers intact" "$W/spin.out" && pass || fail "rec_attach_spin did not finish"
 finish
