@@ -16,9 +16,11 @@ command -v python3 > /dev/null || skip_test "no python3"
 W=$TM_WORK
 mkdir "$W/d"
 python3 "$TM_SOURCE_DIR/tests/recorder/rec_attach_grow.py" "$W/d" > "$W/py.out" 2> "$W/py.err" &
-PID=$!
-tm_on_exit "kill $PID 2>/dev/null"
+PYJOB=$!
+tm_on_exit "kill $PYJOB 2>/dev/null"
 wait_for "$W/d/ready" || fail "python3 did not start"
+# The interpreter's own pid (python3 may be a launcher that execs it).
+PID=$(cat "$W/d/ready")
 "$B/recorder/tmrun" -p "$PID" -n 32 -o "$W/py.tms" 2> "$W/tmrun.err" &
 TR=$!
 wait_grep "attached to $PID" "$W/tmrun.err" || { fail "tmrun did not attach"; cat "$W/tmrun.err" >&2; }
@@ -29,7 +31,7 @@ wait "$TR"; trc=$?
 cat "$W/tmrun.err"
 [ "$trc" = 0 ] && pass "tmrun wrote the snapshot and detached" || fail "tmrun exited $trc"
 touch "$W/d/exit"
-wait "$PID"; rc=$?
+wait "$PYJOB"; rc=$?
 [ "$rc" = 0 ] && pass "python3 finishes normally" || { fail "python3 exited $rc"; cat "$W/py.err" >&2; }
 check "python3's own output" grep -qx "rec_attach_grow.py: 300000 entries" "$W/py.out"
 
