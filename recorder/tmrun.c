@@ -4,11 +4,13 @@
  *   tmrun [-n NFRAME] [-o FILE.tms] [--interval SEC] [--signal SIG] [--peak]
  *         [--sample SIZE] [--crash] [--follow-fork] [--unwind eh|fp|libgcc]
  *         -- PROGRAM [ARGS...]
+ *   tmrun -p PID [-n NFRAME] [-o FILE.tms] [--for SEC] [--interval SEC] [--peak]
  *
  * Sets LD_PRELOAD (the libtmrecorder.so found next to this executable, or in
  * ../lib in an install tree, or $TM_RECORDER_LIB) and the TM_* variables
  * described in tm/recorder.h, then execs PROGRAM: its pid, exit status,
- * standard streams and arguments are its own.
+ * standard streams and arguments are its own.  With -p it loads the
+ * recorder into a running process instead (tmrun_attach.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tmrun_attach.h"
 #include "tool_cli.h"
 #include "tool_elf.h"
 #include "tm_size.h"
@@ -36,6 +39,8 @@ static void usage(FILE *f)
             "             [--peak] [--sample SIZE] [--crash] [--follow-fork]\n"
             "             [--unwind eh|fp|libgcc]\n"
             "             -- PROGRAM [ARGS...]\n"
+            "       tmrun -p PID [-n NFRAME] [-o FILE.tms] [--for SEC] [--interval SEC]\n"
+            "             [--peak]\n"
             "\n"
             "Runs PROGRAM with every heap allocation traced and writes a snapshot at exit.\n"
             "  -n, --nframe NFRAME   frames kept per stack, 1..65535 (default 20)\n"
@@ -53,12 +58,24 @@ static void usage(FILE *f)
             "                        it dies as it would have)\n"
             "  --follow-fork         trace child processes too, each to FILE-stem.PID.tms\n"
             "  --unwind KIND         eh (default, exact), fp (frame pointers), libgcc (slow)\n"
+            "  -p, --pid PID         attach to the running process PID instead (ptrace; no\n"
+            "                        debugger needed): trace it until SIGINT/SIGTERM to\n"
+            "                        tmrun, --for SEC, or its exit; write FILE (default\n"
+            "                        PID.tms), then detach: it runs on untraced.  Blocks\n"
+            "                        allocated before attaching are unknown and their\n"
+            "                        frees ignored, as with tracemalloc.start() called\n"
+            "                        late.  --signal, --crash, --follow-fork, --unwind:\n"
+            "                        not with -p\n"
+            "  --for SEC             with -p: detach after SEC seconds\n"
             "  -h, --help            show this help\n"
             "PROGRAM is the first argument that is not an option; '--' before it is\n"
             "needed only when it starts with '-'.\n"
             "exit status: PROGRAM's; 2 on a usage error, without libtmrecorder.so, or\n"
             "when PROGRAM is statically linked (LD_PRELOAD cannot reach its malloc);\n"
-            "126 if PROGRAM cannot be run, 127 if there is no such PROGRAM.\n");
+            "126 if PROGRAM cannot be run, 127 if there is no such PROGRAM.\n"
+            "With -p: 0 once FILE is written; 2 when attaching is not possible (no such\n"
+            "process, ptrace not permitted, already traced, statically linked, no dlopen\n"
+            "in its C library), with the reason.\n");
 }
 
 static int find_library(char *out, size_t cap)
@@ -153,6 +170,59 @@ static int absolute_path(const char *path, char *out, size_t cap)
     return 0;
 }
 
+/* tmrun -p PID: the checks of the options, then tmrun_attach.c. */
+static int attach_main(const char *pid_arg, const char *for_arg, int nprogram, const char *nframe,
+                       const char *output, const char *interval, int peak, int not_with_p)
+{
+    if (!pid_arg)
+        return tool_usage_error(prog, "--for needs -p PID");
+    if (nprogram > 0)
+        return tool_usage_error(prog, "-p PID attaches to a running process: no PROGRAM with it");
+    if (not_with_p)
+        return tool_usage_error(prog,
+                                "--signal, --crash, --follow-fork and --unwind are not "
+                                "available with -p");
+    char *end;
+    long pid = strtol(pid_arg, &end, 10);
+    if (*end || pid < 1 || pid > INT_MAX) {
+        fprintf(stderr, "tmrun: -p %s: expected a process id\n", pid_arg);
+        return TOOL_EXIT_ERROR;
+    }
+    tmrun_attach_opts o = { .pid = (pid_t)pid, .peak = peak };
+    o.nframe = strtol(nframe, &end, 10);
+    if (*end || o.nframe < 1 || o.nframe > 65535) {
+        fprintf(stderr, "tmrun: -n %s: expected a number of frames from 1 to 65535\n", nframe);
+        return TOOL_EXIT_ERROR;
+    }
+    if (for_arg) {
+        o.for_sec = strtod(for_arg, &end);
+        if (*end || !(o.for_sec > 0)) {
+            fprintf(stderr, "tmrun: --for %s: expected a positive number of seconds\n", for_arg);
+            return TOOL_EXIT_ERROR;
+        }
+    }
+    if (interval) {
+        o.interval = strtod(interval, &end);
+        if (*end || !(o.interval > 0)) {
+            fprintf(stderr, "tmrun: --interval %s: expected a positive number of seconds\n",
+                    interval);
+            return TOOL_EXIT_ERROR;
+        }
+    }
+    char lib[PATH_MAX], out[PATH_MAX + 64], def[64];
+    if (find_library(lib, sizeof(lib)) < 0)
+        return TOOL_EXIT_ERROR;
+    if (!output) {
+        snprintf(def, sizeof def, "%ld.tms", pid);
+        output = def;
+    }
+    if (absolute_path(output, out, sizeof(out)) < 0)
+        return TOOL_EXIT_ERROR;
+    o.lib = lib;
+    o.output = out;
+    return tmrun_attach(&o);
+}
+
 int main(int argc, char **argv)
 {
     enum {
@@ -162,7 +232,8 @@ int main(int argc, char **argv)
         OPT_PEAK,
         OPT_SAMPLE,
         OPT_CRASH,
-        OPT_FOLLOW_FORK
+        OPT_FOLLOW_FORK,
+        OPT_FOR
     };
     static const struct option longopts[] = {
         { "nframe", required_argument, NULL, 'n' },
@@ -174,15 +245,18 @@ int main(int argc, char **argv)
         { "crash", no_argument, NULL, OPT_CRASH },
         { "follow-fork", no_argument, NULL, OPT_FOLLOW_FORK },
         { "unwind", required_argument, NULL, OPT_UNWIND },
+        { "pid", required_argument, NULL, 'p' },
+        { "for", required_argument, NULL, OPT_FOR },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *nframe = "20", *output = NULL, *interval = NULL, *sig = NULL, *unwind = NULL,
                *sample = NULL;
+    const char *attach_pid = NULL, *for_sec = NULL;
     int peak = 0, follow = 0, crash = 0, c;
     opterr = 0;
     /* '+': the first operand is PROGRAM, and what follows it is its own. */
-    while ((c = getopt_long(argc, argv, "+:n:o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:n:o:p:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'n': nframe = optarg; break;
         case 'o': output = optarg; break;
@@ -193,11 +267,16 @@ int main(int argc, char **argv)
         case OPT_SAMPLE: sample = optarg; break;
         case OPT_CRASH: crash = 1; break;
         case OPT_FOLLOW_FORK: follow = 1; break;
+        case 'p': attach_pid = optarg; break;
+        case OPT_FOR: for_sec = optarg; break;
         case 'h': usage(stdout); return TOOL_EXIT_OK;
         default: return tool_option_error(prog, c, argv, longopts);
         }
     }
     int i = optind;
+    if (attach_pid || for_sec)
+        return attach_main(attach_pid, for_sec, argc - i, nframe, output, interval, peak,
+                           sig || crash || follow || unwind);
     if (i >= argc)
         return tool_usage_error(prog, "no PROGRAM given");
     char *end;

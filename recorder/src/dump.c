@@ -70,6 +70,11 @@ int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq)
     return snprintf(buf, cap, "%s.%u.tms", stem, n) < (int)cap ? 0 : -1;
 }
 
+void tm_dump_restart_numbering(void)
+{
+    atomic_store(&next_seq, 1);
+}
+
 void tm_dump_after_fork_child(void)
 {
     atomic_store(&next_seq, 1);

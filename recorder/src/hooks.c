@@ -95,18 +95,21 @@ static void resolve(void)
         return;
     }
     tm_rec_guard++;
+    /* Loaded by dlopen (tmrun -p: attach.c), we are not in the lookup order
+     * of the program: the real functions are the ones it binds to. */
+    void *const h = tm_hooks_interposing() ? RTLD_NEXT : RTLD_DEFAULT;
     real_fns r;
-    r.malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
-    r.calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-    r.realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-    r.reallocarray = (void *(*)(void *, size_t, size_t))dlsym(RTLD_NEXT, "reallocarray");
-    r.free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-    r.posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
-    r.memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
-    r.aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
-    r.valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
-    r.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
-    r.malloc_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    r.malloc = (void *(*)(size_t))dlsym(h, "malloc");
+    r.calloc = (void *(*)(size_t, size_t))dlsym(h, "calloc");
+    r.realloc = (void *(*)(void *, size_t))dlsym(h, "realloc");
+    r.reallocarray = (void *(*)(void *, size_t, size_t))dlsym(h, "reallocarray");
+    r.free = (void (*)(void *))dlsym(h, "free");
+    r.posix_memalign = (int (*)(void **, size_t, size_t))dlsym(h, "posix_memalign");
+    r.memalign = (void *(*)(size_t, size_t))dlsym(h, "memalign");
+    r.aligned_alloc = (void *(*)(size_t, size_t))dlsym(h, "aligned_alloc");
+    r.valloc = (void *(*)(size_t))dlsym(h, "valloc");
+    r.pvalloc = (void *(*)(size_t))dlsym(h, "pvalloc");
+    r.malloc_usable_size = (size_t(*)(void *))dlsym(h, "malloc_usable_size");
     if (!r.malloc || !r.calloc || !r.realloc || !r.free || !r.posix_memalign) {
         static const char msg[] = "tmrecorder: cannot find the real malloc with dlsym\n";
         if (write(2, msg, sizeof(msg) - 1) < 0) {
@@ -116,7 +119,7 @@ static void resolve(void)
     }
     /* glibc's free, where free and __libc_free are one function: then
      * pending.c may read chunk headers to prefetch what free will touch. */
-    void *libc_free = dlsym(RTLD_NEXT, "__libc_free");
+    void *libc_free = dlsym(h, "__libc_free");
     tm_alloc_glibc = libc_free && libc_free == (void *)r.free;
     real = r;
     atomic_store(&real_ready, 1);
@@ -470,7 +473,7 @@ TM_EXPORT size_t malloc_usable_size(void *p)
 
 static void *cxx_fallback(const char *sym, size_t n, size_t al, int aligned)
 {
-    void *f = dlsym(RTLD_NEXT, sym);
+    void *f = dlsym(tm_hooks_interposing() ? RTLD_NEXT : RTLD_DEFAULT, sym);
     if (!f) {
         static const char msg[] = "tmrecorder: operator new failed and libstdc++ is not loaded\n";
         if (write(2, msg, sizeof(msg) - 1) < 0) {

@@ -115,6 +115,18 @@ void tm_pending_flush_own(void)
         }
     }
     s->n = 0;
+    /* Not tracing any more (tm_stop, a detach): the ring's blocks too, or
+     * nothing would ever give them back. */
+    if (!atomic_load_explicit(&tm_rec_tracing, memory_order_relaxed))
+        ring_flush();
+    tm_rec_guard--;
+}
+
+void tm_pending_release_own(void)
+{
+    tm_pending_flush_own();
+    tm_rec_guard++;
+    ring_flush();
     tm_rec_guard--;
 }
 

@@ -78,6 +78,10 @@ TM_HIDDEN void tm_rec_init(void); /* idempotent; called outside hooks */
  * environment says so (config.c). */
 TM_HIDDEN void tm_rec_early_start(void);
 TM_HIDDEN int64_t tm_rec_now_ns(void);
+/* Attach mode (attach.c): loaded by tmrun -p, routed by GOT entries. */
+extern _Atomic int tm_rec_attached TM_HIDDEN;
+/* Is our malloc the one the program calls (LD_PRELOAD, static core)? */
+TM_HIDDEN int tm_hooks_interposing(void);
 
 /* --- recorder memory (mem.c) --------------------------------------------- */
 TM_HIDDEN void *tm_rmem_map(size_t bytes); /* zeroed, or NULL */
@@ -382,6 +386,8 @@ TM_HIDDEN void tm_pending_thread_end(void);
 TM_HIDDEN int tm_pending_defer(void *p);
 /* Untracks and releases this thread's queued blocks (takes the guard). */
 TM_HIDDEN void tm_pending_flush_own(void);
+/* The same, and the ring: everything this thread holds goes back. */
+TM_HIDDEN void tm_pending_release_own(void);
 TM_HIDDEN int tm_pending_own_nonempty(void);
 TM_HIDDEN void tm_real_free(void *p);
 /* The real allocator is glibc's malloc (hooks.c): its chunk layout is known. */
@@ -418,6 +424,8 @@ TM_HIDDEN int tm_dump_numbered_path(char *buf, size_t cap, uint32_t *seq);
  * child) with that trigger; says on stderr why it could not. */
 TM_HIDDEN void tm_dump_exit(const char *trigger);
 TM_HIDDEN void tm_dump_after_fork_child(void);
+/* A new attach session (attach.c): its numbered files start at 1 again. */
+TM_HIDDEN void tm_dump_restart_numbering(void);
 TM_HIDDEN void tm_triggers_start(void); /* background thread, signals */
 /* This process writes the exit snapshot (not a vfork child, nor a fork
  * child that is not followed).  Async-signal-safe. */

@@ -6,8 +6,10 @@
  *
  * For 1 and 2 threads, runs this program as a worker in the same run: bare,
  * under tmrun (-n 20), under tmrun --sample SIZE (default 512KiB: Poisson
- * sampling by bytes), and under heaptrack twice (skipped if heaptrack is
- * missing, with --smoke or --no-heaptrack).  Each worker thread descends `depth` frames,
+ * sampling by bytes), attached by tmrun -p (-n 20: started bare, attached
+ * before its threads start, its exit writes the snapshot), and under
+ * heaptrack twice (skipped if heaptrack is missing, with --smoke or
+ * --no-heaptrack).  Each worker thread descends `depth` frames,
  * then does `pairs` free+malloc pairs (16..256 bytes) over its share of
  * `live` blocks from four leaf functions, and reports the time of that loop
  * (best of --reps runs, default 3, for bare and the tmrun variants, 1 with
@@ -52,6 +54,7 @@ static long opt_pairs = 5000000, opt_live = 100000;
 static int opt_depth = 20;
 static const char *opt_sample = "512KiB";
 static int opt_reps = 3;
+static const char *opt_attach_cue; /* worker: wait for tmrun -p (DIR/ready, DIR/go) */
 
 static double now_s(void)
 {
@@ -161,9 +164,32 @@ static void *worker_thread(void *arg)
     return NULL;
 }
 
+static int path_exists(const char *dir, const char *name)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* Says it is ready, then waits until tmrun -p has attached (DIR/go). */
+static void attach_wait(const char *dir)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/ready", dir);
+    FILE *f = fopen(p, "w");
+    if (!f)
+        return;
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+    while (!path_exists(dir, "go"))
+        usleep(1000);
+}
+
 static int worker(int nthreads)
 {
     rec_mem = (size_t(*)(void))dlsym(RTLD_DEFAULT, "tm_get_tracemalloc_memory");
+    if (opt_attach_cue)
+        attach_wait(opt_attach_cue);
     pthread_barrier_init(&barrier, NULL, (unsigned)nthreads);
     work w[8];
     pthread_t th[8];
@@ -242,6 +268,79 @@ static result run(char *const argv[])
         r.cpu = atof(p + 5);
     if ((p = strstr(buf, "recorder_memory ")))
         sscanf(p, "recorder_memory %zu %zu", &r.mem0, &r.mem1);
+    return r;
+}
+
+/* The worker (argv, with --attach-cue dir) started bare and attached by
+ * tmrun -p before its threads start; its exit writes the snapshot. */
+static result run_attached(char *const argv[], const char *tmrun, const char *out, const char *dir)
+{
+    result r;
+    memset(&r, 0, sizeof(r));
+    char p[4200];
+    snprintf(p, sizeof p, "%s/ready", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/go", dir);
+    unlink(p);
+    int fds[2];
+    if (pipe(fds) != 0)
+        return r;
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    for (int i = 0; i < 10000 && !path_exists(dir, "ready"); i++)
+        usleep(1000);
+    char spid[32], err[4200];
+    snprintf(spid, sizeof spid, "%ld", (long)pid);
+    snprintf(err, sizeof err, "%s/tmrun.err", dir);
+    pid_t t = fork();
+    if (t == 0) {
+        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0)
+            dup2(fd, 2);
+        execl(tmrun, tmrun, "-p", spid, "-n", "20", "-o", out, (char *)NULL);
+        _exit(127);
+    }
+    int attached = 0;
+    for (int i = 0; i < 10000 && !attached; i++) {
+        char buf[1024] = "";
+        FILE *f = fopen(err, "r");
+        if (f) {
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            buf[n] = 0;
+            fclose(f);
+        }
+        attached = strstr(buf, "attached to") != NULL;
+        if (!attached)
+            usleep(1000);
+    }
+    FILE *g = fopen(p, "w");
+    if (g)
+        fclose(g);
+    char buf[4096];
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+        n += (size_t)k;
+    buf[n] = 0;
+    close(fds[0]);
+    int st, tst;
+    waitpid(pid, &st, 0);
+    waitpid(t, &tst, 0);
+    r.wall = now_s() - t0;
+    char *l = strstr(buf, "loop ");
+    if (attached && l && WIFEXITED(st) && WEXITSTATUS(st) == 0 && WIFEXITED(tst) &&
+        WEXITSTATUS(tst) == 0) {
+        r.loop = atof(l + 5);
+        r.ok = 1;
+    }
     return r;
 }
 
@@ -406,6 +505,8 @@ int main(int argc, char **argv)
             opt_reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--no-heaptrack") == 0)
             no_heaptrack = 1;
+        else if (strcmp(argv[i], "--attach-cue") == 0 && i + 1 < argc)
+            opt_attach_cue = argv[++i];
         else {
             fprintf(stderr,
                     "usage: recorder_bench [--smoke] [--pairs N] [--live N] [--depth N] "
@@ -439,6 +540,9 @@ int main(int argc, char **argv)
     snprintf(hout, sizeof(hout), "/tmp/recorder_bench.%ld.heaptrack", (long)getpid());
     int have_heaptrack =
         !smoke && !no_heaptrack && system("heaptrack --version >/dev/null 2>&1") == 0;
+    char cue_dir[] = "/tmp/recorder_bench.XXXXXX";
+    if (!mkdtemp(cue_dir))
+        return 2;
 
     char pairs[32], live[32], depth[32], nt[8];
     snprintf(pairs, sizeof(pairs), "%ld", opt_pairs);
@@ -471,13 +575,18 @@ int main(int argc, char **argv)
         char *hti[] = { "bash",     "-c", (char *)guard, "heaptrack", "-o",     hout, self,
                         "--worker", nt,   "--pairs",     pairs,       "--live", live, "--depth",
                         depth,      NULL };
+        char *att[] = { self, "--worker", nt,    "--pairs",      pairs,   "--live",
+                        live, "--depth",  depth, "--attach-cue", cue_dir, NULL };
         /* Best of `reps` for bare and tmrun: the machine is shared. */
         int reps = smoke ? 1 : opt_reps;
         /* Interleaved, so that a noisy minute hurts all three alike. */
         result b = run(bare), r = run(rec), rp = run(recp), rs = run(recs), h, hi;
+        result a = run_attached(att, tmrun, out, cue_dir);
         memset(&h, 0, sizeof(h));
         memset(&hi, 0, sizeof(hi));
         for (int k = 1; k < reps; k++) {
+            result a2 = run_attached(att, tmrun, out, cue_dir);
+            keep_best(&a, &a2);
             result b2 = run(bare), r2 = run(rec), rp2 = run(recp), rs2 = run(recs);
             keep_best(&b, &b2);
             keep_best(&r, &r2);
@@ -502,6 +611,13 @@ int main(int argc, char **argv)
             "  %d thread(s): bare %.3f s (%.1f ns/pair)  tmrun %.3f s (%.1f ns/pair, %.2fx bare)",
             threads, b.loop, b.loop / per, r.loop, r.loop / per, r.loop / b.loop);
         printf("\n");
+        if (a.ok)
+            printf("    tmrun -p (attached) %.3f s (%.1f ns/pair, %.2fx bare, %.2fx tmrun)\n",
+                   a.loop, a.loop / per, a.loop / b.loop, a.loop / r.loop);
+        else {
+            printf("    tmrun -p (attached): failed\n");
+            fail = 1;
+        }
         if (rp.ok)
             printf("    tmrun --peak %.3f s (%.1f ns/pair, %.2fx bare, %+.1f%% over tmrun)\n",
                    rp.loop, rp.loop / per, rp.loop / b.loop, 100.0 * (rp.loop / r.loop - 1));
@@ -542,6 +658,14 @@ int main(int argc, char **argv)
     if (!fail)
         fail = print_parts(self, smoke ? opt_pairs : 2000000, live, depth, bare1_ns, rec1_ns);
     unlink(out);
+    char cue_file[4200];
+    snprintf(cue_file, sizeof cue_file, "%s/ready", cue_dir);
+    unlink(cue_file);
+    snprintf(cue_file, sizeof cue_file, "%s/go", cue_dir);
+    unlink(cue_file);
+    snprintf(cue_file, sizeof cue_file, "%s/tmrun.err", cue_dir);
+    unlink(cue_file);
+    rmdir(cue_dir);
     char peak_out[4300];
     snprintf(peak_out, sizeof(peak_out), "%.*s.peak.tms", (int)(strlen(out) - 4), out);
     unlink(peak_out);
