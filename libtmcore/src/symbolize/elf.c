@@ -465,11 +465,9 @@ static int symtab_add(sym_elf *e, size_t idx, sym_index *ix, size_t *added)
     const char *file = NULL;
     ix->sym_names = NULL;
     if (ix->raw_symbols) { /* names are used where they are */
-        Elf_Scn *strs = elf_getscn(elf, sh.sh_link);
-        Elf_Data *sd = strs ? elf_getdata(strs, NULL) : NULL;
-        if (sd && sd->d_buf && sd->d_size) {
-            ix->sym_names = sd->d_buf;
-            ix->sym_names_len = sd->d_size;
+        if (strs->data && strs->size) {
+            ix->sym_names = (const char *)strs->data;
+            ix->sym_names_len = (size_t)strs->size;
         }
     }
     for (size_t i = 1; i < n; i++) {
