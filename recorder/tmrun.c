@@ -5,6 +5,7 @@
  *         [--sample SIZE] [--crash] [--follow-fork] [--unwind eh|fp|libgcc]
  *         -- PROGRAM [ARGS...]
  *   tmrun -p PID [-n NFRAME] [-o FILE.tms] [--for SEC] [--interval SEC] [--peak]
+ *         [--sample SIZE]
  *
  * Sets LD_PRELOAD (the libtmrecorder.so found next to this executable, or in
  * ../lib in an install tree, or $TM_RECORDER_LIB) and the TM_* variables
@@ -40,7 +41,7 @@ static void usage(FILE *f)
             "             [--unwind eh|fp|libgcc]\n"
             "             -- PROGRAM [ARGS...]\n"
             "       tmrun -p PID [-n NFRAME] [-o FILE.tms] [--for SEC] [--interval SEC]\n"
-            "             [--peak]\n"
+            "             [--peak] [--sample SIZE]\n"
             "\n"
             "Runs PROGRAM with every heap allocation traced and writes a snapshot at exit.\n"
             "  -n, --nframe NFRAME   frames kept per stack, 1..65535 (default 20)\n"
@@ -170,9 +171,24 @@ static int absolute_path(const char *path, char *out, size_t cap)
     return 0;
 }
 
+/* --sample SIZE: 0, or -1 after saying why not. */
+static int sample_parse(uint64_t *out, const char *text)
+{
+    char msg[256] = "";
+    *out = 0;
+    if (tm_size_parse(out, NULL, NULL, text, msg, sizeof msg) != 0 || *out == 0) {
+        if (!msg[0])
+            snprintf(msg, sizeof msg, "'%s': expected at least 1 byte", text);
+        fprintf(stderr, "tmrun: --sample: %s\n", msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* tmrun -p PID: the checks of the options, then tmrun_attach.c. */
 static int attach_main(const char *pid_arg, const char *for_arg, int nprogram, const char *nframe,
-                       const char *output, const char *interval, int peak, int not_with_p)
+                       const char *output, const char *interval, int peak, const char *sample,
+                       int not_with_p)
 {
     if (!pid_arg)
         return tool_usage_error(prog, "--for needs -p PID");
@@ -201,6 +217,10 @@ static int attach_main(const char *pid_arg, const char *for_arg, int nprogram, c
             return TOOL_EXIT_ERROR;
         }
     }
+    uint64_t rate = 0;
+    if (sample && sample_parse(&rate, sample) != 0)
+        return TOOL_EXIT_ERROR;
+    o.sample = rate;
     if (interval) {
         o.interval = strtod(interval, &end);
         if (*end || !(o.interval > 0)) {
@@ -275,7 +295,7 @@ int main(int argc, char **argv)
     }
     int i = optind;
     if (attach_pid || for_sec)
-        return attach_main(attach_pid, for_sec, argc - i, nframe, output, interval, peak,
+        return attach_main(attach_pid, for_sec, argc - i, nframe, output, interval, peak, sample,
                            sig || crash || follow || unwind);
     if (i >= argc)
         return tool_usage_error(prog, "no PROGRAM given");
@@ -293,16 +313,9 @@ int main(int argc, char **argv)
             return TOOL_EXIT_ERROR;
         }
     }
-    if (sample) {
-        uint64_t rate;
-        char msg[256] = "";
-        if (tm_size_parse(&rate, NULL, NULL, sample, msg, sizeof msg) != 0 || rate == 0) {
-            if (rate == 0 && !msg[0])
-                snprintf(msg, sizeof msg, "'%s': expected at least 1 byte", sample);
-            fprintf(stderr, "tmrun: --sample: %s\n", msg);
-            return TOOL_EXIT_ERROR;
-        }
-    }
+    uint64_t rate;
+    if (sample && sample_parse(&rate, sample) != 0)
+        return TOOL_EXIT_ERROR;
     if (unwind && strcmp(unwind, "eh") && strcmp(unwind, "fp") && strcmp(unwind, "libgcc")) {
         fprintf(stderr, "tmrun: --unwind %s: expected eh, fp or libgcc\n", unwind);
         return TOOL_EXIT_ERROR;

@@ -327,9 +327,9 @@ int tmrun_attach(const tmrun_attach_opts *o)
     if (rc != TOOL_EXIT_OK)
         return rc;
 
-    char cfg[PATH_MAX + 64];
-    snprintf(cfg, sizeof cfg, "nframe=%ld\npeak=%d\nowner=%ld\noutput=%s\n", o->nframe, o->peak,
-             (long)getpid(), o->output);
+    char cfg[PATH_MAX + 96];
+    snprintf(cfg, sizeof cfg, "nframe=%ld\npeak=%d\nsample=%llu\nowner=%ld\noutput=%s\n", o->nframe,
+             o->peak, o->sample, (long)getpid(), o->output);
     char err[512];
     uint64_t ret = 0;
     int pe;

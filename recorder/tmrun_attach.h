@@ -16,8 +16,9 @@ typedef struct tmrun_attach_opts {
     const char *output; /* absolute path of FILE */
     long nframe;
     int peak;
-    double for_sec;  /* 0: until SIGINT/SIGTERM or the target's exit */
-    double interval; /* 0: none */
+    unsigned long long sample; /* --sample: mean bytes between samples, 0 = every block */
+    double for_sec;            /* 0: until SIGINT/SIGTERM or the target's exit */
+    double interval;           /* 0: none */
 } tmrun_attach_opts;
 
 /* Runs the whole attach session; returns tmrun's exit status. */

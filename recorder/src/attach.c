@@ -68,11 +68,12 @@ int tm_hooks_interposing(void)
     return (uintptr_t)di.dli_fbase == self_base();
 }
 
-/* "key=value\n" lines from tmrun: nframe, peak, owner, output. */
+/* "key=value\n" lines from tmrun: nframe, peak, sample, owner, output. */
 static int config_apply(const char *cfg)
 {
     tm_rec_config *c = &tm_rec_cfg;
     c->peak = 0;
+    __atomic_store_n(&c->sample_rate, 0, __ATOMIC_RELAXED);
     c->output[0] = 0;
     c->interval = 0;
     c->signo = 0;
@@ -92,6 +93,12 @@ static int config_apply(const char *cfg)
                 c->nframe = (unsigned)n;
             } else if (kl == 4 && memcmp(p, "peak", 4) == 0) {
                 c->peak = vl == 1 && v[0] == '1';
+            } else if (kl == 6 && memcmp(p, "sample", 6) == 0) {
+                char *end;
+                unsigned long long r = strtoull(v, &end, 10);
+                if (end == v)
+                    return -EINVAL;
+                __atomic_store_n(&c->sample_rate, (uint64_t)r, __ATOMIC_RELAXED);
             } else if (kl == 5 && memcmp(p, "owner", 5) == 0) {
                 atomic_store(&owner_pid, strtol(v, NULL, 10));
             } else if (kl == 6 && memcmp(p, "output", 6) == 0) {
@@ -133,11 +140,11 @@ TM_EXPORT int tm_attach_start(const char *cfg)
         atomic_store(&tm_rec_start_time_ns, tm_rec_now_ns());
         tm_peak_start();
         tm_rec_cfg.exit_dump = 1;
-        atomic_store(&tm_rec_tracing, 1);
+        tm_rec_set_tracing(1);
         rc = tm_got_patch_all();
         if (rc < 0) {
             tm_got_restore_all();
-            atomic_store(&tm_rec_tracing, 0);
+            tm_rec_set_tracing(0);
             tm_rec_cfg.exit_dump = 0;
             atomic_store(&tm_rec_attached, 0);
             tm_live_clear();
@@ -183,7 +190,7 @@ TM_EXPORT int tm_attach_stop(void)
     if (atomic_load(&tm_rec_attached)) {
         rc = tm_attach_snapshot(0);
         tm_rec_cfg.exit_dump = 0;
-        atomic_store(&tm_rec_tracing, 0);
+        tm_rec_set_tracing(0);
         tm_pending_release_own();
         struct timespec ts = { 0, DRAIN_MS * 1000000L };
         while (nanosleep(&ts, &ts) != 0)

@@ -114,6 +114,20 @@ done
 [ "$ok" = 6 ] && pass "six more attach/detach cycles, each with its snapshot, interval and peak files" ||
     fail "only $ok of 6 attach/detach cycles wrote their files"
 kill -0 "$PID" 2>/dev/null && pass "the program runs on after the cycles" || fail "the program died"
+# Sampling while attached (a production process: tmrun -p --sample), then
+# an exact session again: the rate of one session does not leak into the
+# next.
+"$TMRUN" -p "$PID" -o "$W/sampled.tms" --for 0.5 --sample 4096 2> "$W/sampled.err" ||
+    { fail "tmrun -p --sample"; cat "$W/sampled.err" >&2; }
+"$B/tools/tminfo" "$W/sampled.tms" > "$W/sampled.info" 2>&1
+check "tmrun -p --sample 4096: a sampled snapshot at that rate" \
+    grep -Eq "sample rate +4096 B" "$W/sampled.info"
+"$TMRUN" -p "$PID" -o "$W/exact.tms" --for 0.3 2> "$W/exact.err" ||
+    { fail "tmrun -p after a sampled session"; cat "$W/exact.err" >&2; }
+"$B/tools/tminfo" "$W/exact.tms" > "$W/exact.info" 2>&1
+[ -s "$W/exact.info" ] && ! grep -q "sample rate" "$W/exact.info" &&
+    pass "the next session traces every block again" ||
+    { fail "the next session is still sampled (or tminfo failed)"; cat "$W/exact.info" >&2; }
 cue exit
 wait "$PID"; rc=$?
 [ "$rc" = 7 ] && pass "the program exits with its own status (7)" || fail "exit status $rc, want 7"
