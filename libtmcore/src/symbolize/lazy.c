@@ -322,16 +322,18 @@ static int map_units(sym_lazy *lz)
         if (!sym_dwarf_unit_holds_code(lz->dw, i))
             continue;
         int found;
+        size_t before = lz->nclaims;
         lz->adding = (uint32_t)i;
         int rc = sym_dwarf_unit_ranges(lz->dw, i, span_add, lz, &found);
         if (rc == TM_OK && lz->enomem)
             rc = TM_ENOMEM;
         if (rc != TM_OK)
             return rc;
-        if (found)
+        if (found && lz->nclaims > before)
             continue;
-        /* No spans: a unit of data only, or a dwz partial unit; read it now,
-         * and give up if it has code after all. */
+        /* No spans (a unit of data only, a dwz partial unit, or a root DIE
+         * whose ranges are empty): read it now, and give up if it has code
+         * after all (the fuzzer's empty DW_AT_ranges over real lines). */
         if ((rc = sym_dwarf_read_unit(lz->dw, i)) != TM_OK)
             return rc;
         lz->read[i] = 1;

@@ -380,9 +380,8 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
     sym_elf *symsrc = b ? b : d;
     if (b && d && d != b && fetched && !has_symtab(b) && has_symtab(d))
         symsrc = d;
-    char lazy_fail[SYM_NOTE_MAX] = "";
-    int lazy = d && sym_lazy_wanted(d);
-    if (lazy) {
+    char lazy_fail[SYM_NOTE_MAX] = ""; /* the full index says its own */
+    if (d && sym_lazy_wanted(d)) {
         rc = sym_lazy_open(&m->lazy, d, lazy_fail, sizeof lazy_fail);
         if (rc == TM_ENOMEM)
             return rc;
@@ -398,17 +397,12 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
     if (note[0] && (rc = set_note(m, note)) != TM_OK)
         return rc;
     m->status = TM_SYMSTAT_SYMTAB_ONLY;
-    if (lazy) {
-        if (m->lazy) {
-            m->status = TM_SYMSTAT_SYMBOLIZED;
-            if (!(m->debug_path = dupstr(d->path)) || (rc = lazy_note(m)) != TM_OK)
-                return TM_ENOMEM;
-        } else {
-            char full[SYM_NOTE_MAX + 64];
-            snprintf(full, sizeof full, "%s: %s", d->path, lazy_fail);
-            if ((rc = set_note(m, full)) != TM_OK)
-                return rc;
-        }
+    /* Where lazy reading declined (units it cannot map), the full index
+     * still reads what it can: the same answers as without lazy reading. */
+    if (m->lazy) {
+        m->status = TM_SYMSTAT_SYMBOLIZED;
+        if (!(m->debug_path = dupstr(d->path)) || (rc = lazy_note(m)) != TM_OK)
+            return TM_ENOMEM;
     } else if (d) {
         note[0] = '\0';
         rc = sym_dwarf_index(d, &m->ix, &m->degraded, note, sizeof note);
