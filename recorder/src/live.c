@@ -421,10 +421,12 @@ void tm_live_lock_all(void)
     for (int k = 0; k < NSHARD; k++)
         tm_spin_lock(&shards[k].lock);
     tm_wide_lock_all();
+    tm_sfilter_lock(); /* a leaf lock: last */
 }
 
 void tm_live_unlock_all(int child)
 {
+    tm_sfilter_unlock(child);
     tm_wide_unlock_all(child);
     for (int k = 0; k < NSHARD; k++)
         tm_spin_unlock_fork(&shards[k].lock, child);

@@ -43,7 +43,12 @@
 
 TM_TLS __thread uint64_t tm_smp_left;
 TM_TLS __thread uint64_t tm_smp_stat[TM_SSTAT_COUNT];
-_Atomic uint8_t tm_sfilter[TM_SFILTER_SIZE] __attribute__((aligned(64)));
+_Atomic uint64_t tm_sfilter[TM_SFILTER_SIZE / 64] __attribute__((aligned(64)));
+/* Traced blocks per slot (saturating: a slot at 255 stays set), under
+ * sfilter_lock, taken only when a sampled block enters or leaves the table
+ * (inside a shard's lock, never the other way round). */
+static uint8_t sfilter_count[TM_SFILTER_SIZE];
+static tm_spin sfilter_lock;
 
 static TM_TLS __thread uint64_t smp_state;
 static TM_TLS __thread int smp_seeded;
@@ -118,37 +123,50 @@ uint64_t tm_sample_counted(uint64_t size)
     return w > (UINT64_C(1) << 62) ? UINT64_C(1) << 62 : w;
 }
 
-static inline _Atomic uint8_t *sfilter_at(uintptr_t p)
-{
-    return &tm_sfilter[tm_sfilter_slot(p)];
-}
-
 void tm_sfilter_add(uintptr_t p)
 {
-    _Atomic uint8_t *c = sfilter_at(p);
-    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
-    do {
-        if (v == UINT8_MAX)
-            return;
-    } while (!atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v + 1), memory_order_relaxed,
-                                                    memory_order_relaxed));
+    unsigned slot = tm_sfilter_slot(p);
+    tm_spin_lock(&sfilter_lock);
+    uint8_t v = sfilter_count[slot];
+    if (v != UINT8_MAX)
+        sfilter_count[slot] = (uint8_t)(v + 1);
+    if (v == 0)
+        atomic_fetch_or_explicit(&tm_sfilter[slot / 64], UINT64_C(1) << (slot % 64),
+                                 memory_order_release);
+    tm_spin_unlock(&sfilter_lock);
 }
 
 void tm_sfilter_remove(uintptr_t p)
 {
-    _Atomic uint8_t *c = sfilter_at(p);
-    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
-    do {
-        if (v == UINT8_MAX || v == 0)
-            return;
-    } while (!atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v - 1), memory_order_relaxed,
-                                                    memory_order_relaxed));
+    unsigned slot = tm_sfilter_slot(p);
+    tm_spin_lock(&sfilter_lock);
+    uint8_t v = sfilter_count[slot];
+    if (v != UINT8_MAX && v != 0) {
+        sfilter_count[slot] = (uint8_t)(v - 1);
+        if (v == 1)
+            atomic_fetch_and_explicit(&tm_sfilter[slot / 64], ~(UINT64_C(1) << (slot % 64)),
+                                      memory_order_relaxed);
+    }
+    tm_spin_unlock(&sfilter_lock);
+}
+
+void tm_sfilter_lock(void)
+{
+    tm_spin_lock(&sfilter_lock);
+}
+
+void tm_sfilter_unlock(int child)
+{
+    tm_spin_unlock_fork(&sfilter_lock, child);
 }
 
 void tm_sfilter_clear(void)
 {
-    for (size_t i = 0; i < TM_SFILTER_SIZE; i++)
+    tm_spin_lock(&sfilter_lock);
+    memset(sfilter_count, 0, sizeof sfilter_count);
+    for (size_t i = 0; i < TM_SFILTER_SIZE / 64; i++)
         atomic_store_explicit(&tm_sfilter[i], 0, memory_order_relaxed);
+    tm_spin_unlock(&sfilter_lock);
 }
 
 void tm_sample_stats(uint64_t out[TM_SSTAT_COUNT])
