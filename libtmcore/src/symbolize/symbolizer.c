@@ -380,7 +380,7 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
     sym_elf *symsrc = b ? b : d;
     if (b && d && d != b && fetched && !has_symtab(b) && has_symtab(d))
         symsrc = d;
-    char lazy_fail[SYM_NOTE_MAX] = ""; /* the full index says its own */
+    char lazy_fail[SYM_NOTE_MAX] = "";
     if (d && sym_lazy_wanted(d)) {
         rc = sym_lazy_open(&m->lazy, d, lazy_fail, sizeof lazy_fail);
         if (rc == TM_ENOMEM)
@@ -413,6 +413,10 @@ static int build_index(tm_symbolizer *s, sym_module *m, sym_elf *b, sym_elf *d, 
             if (!(m->debug_path = dupstr(d->path)))
                 return TM_ENOMEM;
         }
+        /* Both failed: lazy reading's note says more (it names the section
+         * and what is wrong with it). */
+        if (rc != TM_OK && lazy_fail[0])
+            memcpy(note, lazy_fail, sizeof note);
         char full[SYM_NOTE_MAX + 64];
         if (note[0]) {
             snprintf(full, sizeof full, "%s: %s", d->path, note);
