@@ -12,27 +12,6 @@ GEN=$B/tests/fault/tms_bomb
 [ -x "$GEN" ] || { fail "$GEN not built"; finish; }
 GiB=$((1 << 30)) MiB=$((1 << 20))
 
-# measure NAME CMD... : runs CMD; sets RC, KB (peak resident), SECS; stderr in $W/err
-measure() {
-    local name=$1; shift
-    /usr/bin/time -o "$W/time" -f '%M %e' "$@" >"$W/out" 2>"$W/err" </dev/null
-    RC=$?
-    read -r KB SECS < <(tail -n 1 "$W/time") || { KB=0; SECS=0; }
-    echo "  $name: exit $RC, ${KB} KB, ${SECS} s"
-}
-
-# Sanitizers multiply memory and time: there the limits are not measured.
-within() {   # within NAME MAX_KB MAX_SECS
-    [ "$SAN" = 1 ] && return 0
-    if [ "$KB" -gt "$2" ]; then
-        fail "$1: peak resident ${KB} KB > $2 KB"
-    elif awk -v t="$SECS" -v m="$3" 'BEGIN { exit !(t > m) }'; then
-        fail "$1: ${SECS} s > $3 s"
-    else
-        pass
-    fi
-}
-
 # --- invalid bombs: every section type that inflates, 4 GiB and 16 GiB ---
 # (16 GiB = TMS-FORMAT.md's limit of raw bytes per section.  Metadata has a
 # limit of 16 MiB, checked before decompressing: its bombs meet that, and

@@ -18,24 +18,6 @@ src=$S/tests/symbolize
 gcc -g -O2 -I "$src" "$src/sym_main.c" "$src/sym_lib.c" -o "$W/prog" || { fail "gcc"; finish; }
 MiB=$((1 << 20)) GiB=$((1 << 30))
 
-measure() {   # measure NAME CMD... : sets RC, KB, SECS; stderr in $W/err
-    local name=$1; shift
-    /usr/bin/time -o "$W/time" -f '%M %e' "$@" >"$W/out" 2>"$W/err" </dev/null
-    RC=$?
-    read -r KB SECS < <(tail -n 1 "$W/time") || { KB=0; SECS=0; }
-    echo "  $name: exit $RC, ${KB} KB, ${SECS} s"
-}
-within() {    # within NAME MAX_KB MAX_SECS (not measured under sanitizers)
-    [ "$SAN" = 1 ] && return 0
-    if [ "$KB" -gt "$2" ]; then
-        fail "$1: peak resident ${KB} KB > $2 KB"
-    elif awk -v t="$SECS" -v m="$3" 'BEGIN { exit !(t > m) }'; then
-        fail "$1: ${SECS} s > $3 s"
-    else
-        pass
-    fi
-}
-
 # bomb NAME CH_SIZE PAYLOAD: $W/NAME (the binary) and $W/NAME.tms (frames in it)
 bomb() {
     python3 "$S/tests/fault/elf_bomb.py" "$W/prog" "$W/$1" "$2" "$3" &&

@@ -13,23 +13,6 @@ GEN=$B/tests/fault/deep_stacks
 [ -x /usr/bin/time ] || skip_test "/usr/bin/time is not installed (scripts/deps.sh installs 'time')"
 [ -x "$GEN" ] || { fail "$GEN not built"; finish; }
 
-measure() {   # measure NAME CMD... : sets RC, KB, SECS; stderr in $W/err
-    local name=$1; shift
-    /usr/bin/time -o "$W/time" -f '%M %e' "$@" >"$W/out" 2>"$W/err" </dev/null
-    RC=$?
-    read -r KB SECS < <(tail -n 1 "$W/time") || { KB=0; SECS=0; }
-    echo "  $name: exit $RC, ${KB} KB, ${SECS} s"
-}
-within() {    # within NAME MAX_KB MAX_SECS (not measured under sanitizers)
-    [ "$SAN" = 1 ] && return 0
-    if [ "$KB" -gt "$2" ]; then
-        fail "$1: peak resident ${KB} KB > $2 KB"
-    elif awk -v t="$SECS" -v m="$3" 'BEGIN { exit !(t > m) }'; then
-        fail "$1: ${SECS} s > $3 s"
-    else
-        pass
-    fi
-}
 ok_within() { # ok_within NAME CMD... : exit 0 within 256 MiB and 2 s
     local name=$1; shift
     measure "$name" "$@"

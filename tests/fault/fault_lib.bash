@@ -58,3 +58,28 @@ fault_victim_bin() {
     cc -std=c11 -O1 -D_GNU_SOURCE -pthread "$S/tests/fault/fault_victim.c" -o "$bin" >&2 || return 1
     echo "$bin"
 }
+
+# Peak resident memory and time of one command, from /usr/bin/time (the
+# bomb tests: formats/LIMITS.md's bounds).
+# measure NAME CMD... : runs CMD; sets RC, KB (peak resident), SECS; stdout
+# in $W/out, stderr in $W/err
+measure() {
+    local name=$1; shift
+    /usr/bin/time -o "$W/time" -f '%M %e' "$@" >"$W/out" 2>"$W/err" </dev/null
+    RC=$?
+    read -r KB SECS < <(tail -n 1 "$W/time") || { KB=0; SECS=0; }
+    echo "  $name: exit $RC, ${KB} KB, ${SECS} s"
+}
+
+# within NAME MAX_KB MAX_SECS : the last measure stayed within both.
+# Sanitizers multiply memory and time: there the limits are not measured.
+within() {
+    [ "$SAN" = 1 ] && return 0
+    if [ "$KB" -gt "$2" ]; then
+        fail "$1: peak resident ${KB} KB > $2 KB"
+    elif awk -v t="$SECS" -v m="$3" 'BEGIN { exit !(t > m) }'; then
+        fail "$1: ${SECS} s > $3 s"
+    else
+        pass
+    fi
+}
