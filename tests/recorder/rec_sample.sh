@@ -55,6 +55,41 @@ else
   fail "no file of the followed child (f.PID.tms)"
 fi
 
+# --signal and --crash: the snapshots they write are sampled too (python3:
+# a program nobody here wrote, 10 MB of bytes objects live).
+PY='import os, signal, time, sys
+keep = [bytes(1000) for _ in range(10000)]
+if sys.argv[1] == "signal": os.kill(os.getpid(), signal.SIGUSR2); time.sleep(0.3)
+if sys.argv[1] == "crash": os.kill(os.getpid(), signal.SIGSEGV)'
+check_exit "tmrun --sample --signal USR2" 0 \
+    "$B/recorder/tmrun" --sample 64KiB --signal USR2 -o "$W/sig.tms" -- python3 -I -S -c "$PY" signal
+sig=$(ls "$W"/sig.[0-9]*.tms 2> /dev/null | head -1)
+if [ -n "$sig" ]; then
+  "$T/tminfo" "$sig" > "$W/info_sig" 2>&1
+  expect_in "the SIGUSR2 snapshot is sampled at 64 KiB" "$W/info_sig" "sample rate     65536 B"
+  expect_in "the SIGUSR2 snapshot's trigger" "$W/info_sig" "signal"
+else
+  fail "no snapshot for SIGUSR2 (sig.N.tms)"
+fi
+"$B/recorder/tmrun" --sample 64KiB --crash -o "$W/crash.tms" -- python3 -I -S -c "$PY" crash \
+    > /dev/null 2> "$W/err_crash"
+rc=$?
+[ "$rc" -ne 0 ] && pass "python3 still dies of its SIGSEGV under --sample --crash" ||
+    fail "--crash: exit status 0"
+"$T/tminfo" "$W/crash.tms" > "$W/info_crash" 2>&1
+expect_in "the crash snapshot is sampled at 64 KiB" "$W/info_crash" "sample rate     65536 B"
+expect_in "the crash snapshot's trigger" "$W/info_crash" "crash"
+"$T/tmstat" "$W/crash.tms" --top 0 --format json > "$W/crash.json" 2> /dev/null
+# 10 000 blocks of ~1 KB are about 10 MB: the estimate of the total is near
+# it (a loose bound: the rest of the interpreter adds a few MB).
+python3 - "$W/crash.json" <<'PYEOF' && pass "the crash snapshot's estimated total is 8-40 MB" ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d.get("total_size", d.get("total", {}).get("size") if isinstance(d.get("total"), dict) else None)
+sys.exit(0 if t and 8e6 <= t <= 40e6 else 1)
+PYEOF
+    fail "the crash snapshot's estimated total is not 8-40 MB: $(head -c 300 "$W/crash.json")"
+
 # Errors: tmrun refuses a bad SIZE with exit 2 and says why.
 for bad in 12kB abc 0 "" 1.5.5 -3; do
   check_exit "--sample '$bad'" 2 "$B/recorder/tmrun" --sample "$bad" -- /bin/true
