@@ -40,6 +40,16 @@ double tm_sample_var_bytes(uint64_t size, uint64_t rate);
 /* The same for a count total: (1 - p) / p^2. */
 double tm_sample_var_count(uint64_t size, uint64_t rate);
 
+/* All four terms of one kept block from one p(s) (a per-trace loop should
+ * not compute it four times). */
+typedef struct tm_sample_terms {
+    double weight;    /* w: blocks it stands for */
+    double bytes;     /* s * w */
+    double var_bytes; /* s^2 (1 - p) / p^2 */
+    double var_count; /* (1 - p) / p^2 */
+} tm_sample_terms;
+tm_sample_terms tm_sample_terms_of(uint64_t size, uint64_t rate);
+
 #ifdef __cplusplus
 }
 #endif

@@ -195,9 +195,8 @@ static void side_estimate(side *sd, const tm_trace *t, size_t n, const an_filter
         uint32_t s = t[i].stack;
         if (fs->n && !an_filters_keep_trace(fs, node_mask, node_keep, s, t[i].domain))
             continue;
-        double w = tm_sample_weight(t[i].size, sd->rate);
-        double e[EST_N] = { w * (double)t[i].size, w, tm_sample_var_bytes(t[i].size, sd->rate),
-                            tm_sample_var_count(t[i].size, sd->rate) };
+        tm_sample_terms m = tm_sample_terms_of(t[i].size, sd->rate);
+        double e[EST_N] = { m.bytes, m.weight, m.var_bytes, m.var_count };
         double *node = &sd->node_est[(size_t)s * EST_N];
         for (int k = 0; k < EST_N; k++) {
             node[k] += e[k];

@@ -19,15 +19,19 @@ double tm_sample_weight(uint64_t size, uint64_t rate)
     return 1.0 / tm_sample_probability(size, rate);
 }
 
+tm_sample_terms tm_sample_terms_of(uint64_t size, uint64_t rate)
+{
+    double p = tm_sample_probability(size, rate), w = 1.0 / p, s = (double)size;
+    double v = (1.0 - p) / (p * p);
+    return (tm_sample_terms){ w, s * w, s * s * v, v };
+}
+
 double tm_sample_var_bytes(uint64_t size, uint64_t rate)
 {
-    double p = tm_sample_probability(size, rate);
-    double s = (double)size;
-    return s * s * (1.0 - p) / (p * p);
+    return tm_sample_terms_of(size, rate).var_bytes;
 }
 
 double tm_sample_var_count(uint64_t size, uint64_t rate)
 {
-    double p = tm_sample_probability(size, rate);
-    return (1.0 - p) / (p * p);
+    return tm_sample_terms_of(size, rate).var_count;
 }
