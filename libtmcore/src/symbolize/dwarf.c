@@ -36,25 +36,28 @@ typedef struct range_buf {
     int n;
 } range_buf;
 
+/* Counts every problem of a kind; the first one is the one said. */
+static void note_first(char *note, size_t cap, const char *fmt, va_list ap)
+{
+    if (!note[0])
+        vsnprintf(note, cap, fmt, ap);
+}
+
 void walker_error(walker *w, const char *fmt, ...)
 {
     w->errors++;
-    if (w->note[0])
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->note, sizeof w->note, fmt, ap);
+    note_first(w->note, sizeof w->note, fmt, ap);
     va_end(ap);
 }
 
 void walker_degraded(walker *w, const char *fmt, ...)
 {
     w->ndegraded++;
-    if (w->degraded[0])
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->degraded, sizeof w->degraded, fmt, ap);
+    note_first(w->degraded, sizeof w->degraded, fmt, ap);
     va_end(ap);
 }
 /* --- attributes -------------------------------------------------------------- */
